@@ -1,0 +1,160 @@
+//! The command line, as clap types. `archimap --help` and each
+//! subcommand's `--help` are generated from the comments here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::import::MboxFormat;
+
+/// archimap: your organisation's e-mail archive in the mail client you
+/// already use, over TLS-only IMAP.
+///
+/// Import mail with `archimap import`, manage users with `archimap user`
+/// and `archimap grant`, and check the archive with `archimap verify`.
+#[derive(Debug, Parser)]
+#[command(name = "archimap", version, propagate_version = true)]
+pub struct Cli {
+    /// TOML configuration file (defaults apply without one).
+    #[arg(long, global = true, env = "ARCHIMAP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory; overrides the configuration's `data_dir`.
+    #[arg(long, global = true, env = "ARCHIMAP_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Archive mbox files, .eml files or trees, and Maildirs.
+    Import(ImportArgs),
+    /// Create, list, change and delete users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Set a user's privileges on an archive: none, or any of read, write, delete.
+    Grant {
+        user: String,
+        /// The archive (named after its owner).
+        archive: String,
+        /// `none` or a comma-separated set such as `read,write`.
+        privileges: String,
+    },
+    /// Show archives as folder trees with message counts.
+    Folders {
+        /// Only the archives this user holds privileges on.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Manage archive stores (where message bytes live).
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Write an archive's messages out as .eml files, byte for byte.
+    Export {
+        /// The archive to export (named after its owner).
+        #[arg(long)]
+        archive: String,
+        /// Only this folder (and not its sub-folders).
+        #[arg(long)]
+        folder: Option<String>,
+        /// Directory to write `<folder>/<uid>.eml` files into.
+        out: PathBuf,
+    },
+    /// Re-hash every message and check the archive's consistency; exits
+    /// non-zero if anything is wrong.
+    Verify,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["user", "bulk"]))]
+pub struct ImportArgs {
+    /// The user whose archive receives the messages.
+    #[arg(long, requires = "paths")]
+    pub user: Option<String>,
+    /// Folder to import into (default: from the layout; see the README).
+    #[arg(long, requires = "user")]
+    pub folder: Option<String>,
+    /// Import ROOT/<user>/... for every user directory in ROOT.
+    #[arg(long, value_name = "ROOT", conflicts_with_all = ["user", "paths"])]
+    pub bulk: Option<PathBuf>,
+    /// With --bulk: create users that do not exist yet.
+    #[arg(long, requires = "bulk")]
+    pub create_users: bool,
+    /// Archive store to write to (default: the current one).
+    #[arg(long)]
+    pub store: Option<String>,
+    /// How `>From ` lines in mbox files were quoted.
+    #[arg(long, value_enum, default_value = "mboxrd")]
+    pub mbox_format: MboxFormat,
+    /// Files and directories to import.
+    pub paths: Vec<PathBuf>,
+}
+
+/// How a command receives a password.
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The password itself. It shows in process lists and shell history:
+    /// meant for tests and throw-away setups only.
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and their (empty) archive.
+    Add {
+        name: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+        /// An e-mail address; repeat for several. Any of them works as login name.
+        #[arg(long = "email", value_name = "ADDR")]
+        emails: Vec<String>,
+        #[arg(long, default_value = "")]
+        full_name: String,
+        /// Global privileges: none, admin, or a comma-separated set of login,
+        /// changePassword, archive, modifyArchiveProfiles, export,
+        /// modifyExportProfiles, delete.
+        #[arg(long, default_value = "login,changePassword")]
+        privileges: String,
+        /// integrated (archimap checks the password) or directoryServices.
+        #[arg(long, default_value = "integrated")]
+        authentication: String,
+        /// The user's LDAP distinguished name.
+        #[arg(long, value_name = "DN")]
+        distinguished_name: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Show a user with their privileges.
+    Show { name: String },
+    /// Set an integrated user's password.
+    Passwd {
+        name: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Rename a user (and their archive).
+    Rename { name: String, new_name: String },
+    /// Delete a user. Their archive stays.
+    Delete { name: String },
+    /// Set a user's global privileges.
+    SetPrivileges { name: String, privileges: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// List archive stores with their states.
+    List,
+    /// Create an archive store (state normal).
+    Create {
+        name: String,
+        /// Directory for its data (default: stores/<name> in the data directory).
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
+    /// Set a store's state: current, normal, writeProtected or disabled.
+    SetState { name: String, state: String },
+}

@@ -1,0 +1,106 @@
+//! Filing new messages into folders: the write path of imports (and, later,
+//! of IMAP APPEND). A [`Filer`] holds the target store's write lock; each
+//! call to [`Filer::file`] is one atomic, crash-safe batch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{Archives, Summary, can_import_into};
+use crate::error::{Error, Result};
+use crate::store::{BatchEntry, BlobLocation, BlobStore, BlobWriter, NewBlob, PackCommit, Sha256, StoreRecord, UserRecord};
+
+pub use crate::store::EntryOutcome as FilingOutcome;
+
+/// A message ready to be filed: hashed, and compressed and summarised
+/// unless its bytes were already stored when it was prepared.
+#[derive(Debug)]
+pub struct PreparedMessage {
+    pub folder_id: i64,
+    pub sha256: Sha256,
+    pub size: u64,
+    pub internal_date: i64,
+    /// Flags of the target user (bits of `archive::flags`).
+    pub flags: u32,
+    pub content: Option<PreparedContent>,
+}
+
+#[derive(Debug)]
+pub struct PreparedContent {
+    pub compressed: Vec<u8>,
+    /// `None` for a message that could not be parsed.
+    pub summary: Option<Summary>,
+}
+
+pub struct Filer<'a> {
+    archives: &'a Archives,
+    user: UserRecord,
+    store: StoreRecord,
+    writer: Box<dyn BlobWriter>,
+}
+
+impl Archives {
+    /// Prepares to file messages into `user`'s archive, writing their bytes
+    /// to `store` (default: the current store).
+    pub fn filer(&self, user: &str, store: Option<&str>) -> Result<Filer<'_>> {
+        let user = self.user(user)?;
+        let store = match store {
+            Some(name) => self.store(name)?,
+            None => self.current_store()?,
+        };
+        can_import_into(&store)?;
+        let blobs: Arc<dyn BlobStore> = self.backend.blobs(&store)?;
+        let writer = blobs.writer(&self.catalog().pack_lengths(store.id)?)?;
+        Ok(Filer { archives: self, user, store, writer })
+    }
+
+    /// Whether these bytes are stored already (in any store).
+    pub fn is_stored(&self, sha256: &Sha256) -> Result<bool> {
+        Ok(self.catalog().blob_by_sha(sha256)?.is_some())
+    }
+}
+
+impl Filer<'_> {
+    pub fn user(&self) -> &UserRecord {
+        &self.user
+    }
+
+    /// Files a batch, all or nothing: bytes first (synced), then the
+    /// catalog transaction that makes them visible.
+    pub fn file(&mut self, batch: Vec<PreparedMessage>) -> Result<Vec<FilingOutcome>> {
+        let catalog = self.archives.catalog();
+        let mut written: HashMap<Sha256, BlobLocation> = HashMap::new();
+        let mut entries = Vec::with_capacity(batch.len());
+        for message in batch {
+            let new_blob = match message.content {
+                Some(content) if !written.contains_key(&message.sha256) && catalog.blob_by_sha(&message.sha256)?.is_none() => {
+                    let location = self.writer.append(&content.compressed)?;
+                    written.insert(message.sha256, location);
+                    Some(NewBlob {
+                        store_id: self.store.id,
+                        size: message.size,
+                        location,
+                        summary: content.summary.map(|s| s.to_json()),
+                    })
+                }
+                _ => None,
+            };
+            entries.push(BatchEntry {
+                folder_id: message.folder_id,
+                sha256: message.sha256,
+                internal_date: message.internal_date,
+                new_blob,
+                flags: Some((self.user.id, message.flags)),
+            });
+        }
+        let packs: Vec<PackCommit> = self
+            .writer
+            .sync()?
+            .into_iter()
+            .map(|(pack, length)| PackCommit { store_id: self.store.id, pack, length })
+            .collect();
+        catalog.commit_batch(&entries, &packs).map_err(|e| match e {
+            Error::Invalid(msg) => Error::Corrupt(msg),
+            e => e,
+        })
+    }
+}

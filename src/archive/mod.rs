@@ -1,0 +1,56 @@
+//! The domain: users, privileges, archive stores, archives and their folders.
+//! [`Archives`] is the one entry point; the CLI, the admin API and the IMAP
+//! server all call it, and it reaches storage only through `store`'s traits.
+
+mod filing;
+mod folders;
+mod names;
+mod passwords;
+mod privileges;
+mod reading;
+mod stores;
+mod summary;
+mod users;
+mod verify;
+
+use std::sync::Arc;
+
+pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
+pub use folders::{FolderNode, FolderPath};
+pub use passwords::{hash_password, verify_password};
+pub use privileges::{FolderPrivileges, GlobalPrivileges};
+pub use stores::can_import_into;
+pub use summary::{Mailbox, Summary, arrival_date};
+pub use users::{NewUserRequest, UserDetails};
+pub use verify::VerifyReport;
+
+pub use crate::store::{Authentication, StoreRecord, StoreState, UserRecord};
+use crate::config::Config;
+use crate::error::Result;
+use crate::store::Backend;
+use crate::store::embedded::Embedded;
+
+/// Flags a user has set on a message (bits; keywords are kept apart).
+pub mod flags {
+    pub const SEEN: u32 = 1;
+    pub const ANSWERED: u32 = 1 << 1;
+    pub const FLAGGED: u32 = 1 << 2;
+    pub const DELETED: u32 = 1 << 3;
+    pub const DRAFT: u32 = 1 << 4;
+}
+
+/// All archives of one archimap installation.
+pub struct Archives {
+    backend: Arc<dyn Backend>,
+}
+
+impl Archives {
+    /// Opens the configured storage (the embedded backend under `data_dir`).
+    pub fn open(config: &Config) -> Result<Archives> {
+        Ok(Archives { backend: Arc::new(Embedded::open(&config.data_dir)?) })
+    }
+
+    fn catalog(&self) -> &dyn crate::store::Catalog {
+        self.backend.catalog()
+    }
+}

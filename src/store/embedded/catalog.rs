@@ -1,0 +1,600 @@
+//! The catalog in SQLite. One connection behind a mutex: SQLite serialises
+//! writers anyway, and every method is one short transaction.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+use super::schema;
+use crate::error::{Error, Result};
+use crate::store::{
+    ArchiveRecord, Authentication, BatchEntry, BlobLocation, BlobRecord, Catalog, EntryOutcome,
+    FolderRecord, MessageRecord, NewUser, PackCommit, Sha256, StoreRecord, StoreState, UserRecord,
+};
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        match e {
+            rusqlite::Error::SqliteFailure(f, ref msg)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Error::Invalid(format!("constraint violated: {}", msg.as_deref().unwrap_or("?")))
+            }
+            e => Error::Storage(Box::new(e)),
+        }
+    }
+}
+
+pub struct SqliteCatalog {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteCatalog {
+    pub fn open(path: &Path) -> Result<SqliteCatalog> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // WAL lets readers run beside the writer; FULL makes each commit
+        // durable before an import reports it.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(schema::SCHEMA)?;
+        let version: Option<i64> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .and_then(|v| v.parse().ok());
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
+                    [schema::VERSION.to_string()],
+                )?;
+            }
+            Some(v) if v > schema::VERSION => {
+                return Err(Error::Invalid(format!(
+                    "{} has schema version {v}, newer than this archimap ({})",
+                    path.display(),
+                    schema::VERSION
+                )));
+            }
+            Some(_) => {}
+        }
+        Ok(SqliteCatalog { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite itself consistent
+        // (the transaction rolls back on drop), so the poison is ignored.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, name, full_name, authentication, password_hash, distinguished_name, privileges";
+
+fn user_from_row(tx: &Connection, row: &Row) -> rusqlite::Result<UserRecord> {
+    let id: i64 = row.get(0)?;
+    let authentication: String = row.get(3)?;
+    let mut stmt = tx.prepare_cached("SELECT address FROM user_emails WHERE user_id = ?1 ORDER BY address")?;
+    let emails = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(UserRecord {
+        id,
+        name: row.get(1)?,
+        full_name: row.get(2)?,
+        authentication: authentication.parse().unwrap_or(Authentication::Integrated),
+        password_hash: row.get(4)?,
+        distinguished_name: row.get(5)?,
+        privileges: row.get(6)?,
+        emails,
+    })
+}
+
+fn query_user(conn: &Connection, sql_where: &str, arg: &str) -> Result<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {sql_where}");
+    Ok(conn.query_row(&sql, [arg], |row| user_from_row(conn, row)).optional()?)
+}
+
+fn set_emails(tx: &Transaction, user_id: i64, emails: &[String]) -> Result<()> {
+    tx.execute("DELETE FROM user_emails WHERE user_id = ?1", [user_id])?;
+    for address in emails {
+        let taken: Option<String> = tx
+            .query_row(
+                "SELECT u.name FROM user_emails e JOIN users u ON u.id = e.user_id WHERE e.address = ?1",
+                [address],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(owner) = taken {
+            return Err(Error::AlreadyExists(format!("e-mail address {address} (of user {owner})")));
+        }
+        tx.execute("INSERT INTO user_emails(address, user_id) VALUES (?1, ?2)", params![address, user_id])?;
+    }
+    Ok(())
+}
+
+fn ensure_archive(tx: &Transaction, name: &str) -> Result<i64> {
+    tx.execute("INSERT OR IGNORE INTO archives(name) VALUES (?1)", [name])?;
+    Ok(tx.query_row("SELECT id FROM archives WHERE name = ?1", [name], |r| r.get(0))?)
+}
+
+fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
+    let state: String = row.get(2)?;
+    let path: String = row.get(3)?;
+    Ok(StoreRecord {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        state: state.parse().unwrap_or(StoreState::Disabled),
+        path: path.into(),
+    })
+}
+
+const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount";
+
+fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
+    let sha: Vec<u8> = row.get(first + 1)?;
+    let mut sha256 = [0u8; 32];
+    if sha.len() == 32 {
+        sha256.copy_from_slice(&sha);
+    }
+    Ok(BlobRecord {
+        id: row.get(first)?,
+        sha256,
+        store_id: row.get(first + 2)?,
+        size: row.get(first + 3)?,
+        location: BlobLocation {
+            pack: row.get(first + 4)?,
+            offset: row.get(first + 5)?,
+            length: row.get(first + 6)?,
+        },
+        refcount: row.get(first + 7)?,
+    })
+}
+
+const FOLDER_COLUMNS: &str = "f.id, f.archive_id, f.path, f.uidvalidity, f.uidnext, f.highestmodseq, \
+     (SELECT count(*) FROM messages m WHERE m.folder_id = f.id)";
+
+fn folder_from_row(row: &Row) -> rusqlite::Result<FolderRecord> {
+    Ok(FolderRecord {
+        id: row.get(0)?,
+        archive_id: row.get(1)?,
+        path: row.get(2)?,
+        uidvalidity: row.get(3)?,
+        uidnext: row.get(4)?,
+        highestmodseq: row.get(5)?,
+        messages: row.get(6)?,
+    })
+}
+
+/// A UIDVALIDITY never handed out before: the clock, but always increasing,
+/// so a folder recreated within the same second still gets a new one.
+fn next_uidvalidity(tx: &Transaction) -> Result<u32> {
+    let last: u32 = tx
+        .query_row("SELECT value FROM meta WHERE key = 'last_uidvalidity'", [], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(u32::MAX - 1);
+    let next = now.max(last.saturating_add(1));
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES ('last_uidvalidity', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [next.to_string()],
+    )?;
+    Ok(next)
+}
+
+fn folder_by_path(conn: &Connection, archive_id: i64, path: &str) -> Result<Option<FolderRecord>> {
+    let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 AND f.path = ?2");
+    Ok(conn.query_row(&sql, params![archive_id, path], folder_from_row).optional()?)
+}
+
+impl Catalog for SqliteCatalog {
+    fn create_user(&self, user: &NewUser) -> Result<UserRecord> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let exists: bool =
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)", [&user.name], |r| r.get(0))?;
+        if exists {
+            return Err(Error::AlreadyExists(format!("user {}", user.name)));
+        }
+        tx.execute(
+            "INSERT INTO users(name, full_name, authentication, password_hash, distinguished_name, privileges)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                user.name,
+                user.full_name,
+                user.authentication.as_str(),
+                user.password_hash,
+                user.distinguished_name,
+                user.privileges
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        set_emails(&tx, id, &user.emails)?;
+        let archive_id = ensure_archive(&tx, &user.name)?;
+        if user.own_archive_privileges != 0 {
+            tx.execute(
+                "INSERT INTO folder_privileges(user_id, archive_id, privileges) VALUES (?1, ?2, ?3)",
+                params![id, archive_id, user.own_archive_privileges],
+            )?;
+        }
+        let record = query_user(&tx, "id = CAST(?1 AS INTEGER)", &id.to_string())?
+            .ok_or_else(|| Error::NotFound(format!("user {}", user.name)))?;
+        tx.commit()?;
+        Ok(record)
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>> {
+        query_user(&self.conn(), "name = lower(?1)", name)
+    }
+
+    fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>> {
+        query_user(
+            &self.conn(),
+            "name = lower(?1) OR id = (SELECT user_id FROM user_emails WHERE address = lower(?1))",
+            login,
+        )
+    }
+
+    fn users(&self) -> Result<Vec<UserRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))?;
+        let users = stmt.query_map([], |row| user_from_row(&conn, row))?.collect::<rusqlite::Result<_>>()?;
+        Ok(users)
+    }
+
+    fn update_user(&self, user: &UserRecord) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE users SET full_name = ?2, authentication = ?3, password_hash = ?4,
+                              distinguished_name = ?5, privileges = ?6 WHERE id = ?1",
+            params![
+                user.id,
+                user.full_name,
+                user.authentication.as_str(),
+                user.password_hash,
+                user.distinguished_name,
+                user.privileges
+            ],
+        )?;
+        if changed == 0 {
+            return Err(Error::NotFound(format!("user {}", user.name)));
+        }
+        set_emails(&tx, user.id, &user.emails)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn rename_user(&self, id: i64, new_name: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let old: String = tx
+            .query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("user #{id}")))?;
+        let taken: bool =
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)", [new_name], |r| r.get(0))?;
+        if taken {
+            return Err(Error::AlreadyExists(format!("user {new_name}")));
+        }
+        let archive_taken: bool =
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM archives WHERE name = ?1)", [new_name], |r| r.get(0))?;
+        if archive_taken {
+            return Err(Error::AlreadyExists(format!("archive {new_name}")));
+        }
+        tx.execute("UPDATE users SET name = ?2 WHERE id = ?1", params![id, new_name])?;
+        tx.execute("UPDATE archives SET name = ?2 WHERE name = ?1", params![old, new_name])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn delete_user(&self, id: i64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        // Cascades to e-mail addresses, privileges, flags and subscriptions.
+        if tx.execute("DELETE FROM users WHERE id = ?1", [id])? == 0 {
+            return Err(Error::NotFound(format!("user #{id}")));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn archive_by_name(&self, name: &str) -> Result<Option<ArchiveRecord>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT id, name FROM archives WHERE name = lower(?1)", [name], |r| {
+                Ok(ArchiveRecord { id: r.get(0)?, name: r.get(1)? })
+            })
+            .optional()?)
+    }
+
+    fn archives(&self) -> Result<Vec<ArchiveRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id, name FROM archives ORDER BY name")?;
+        let archives = stmt
+            .query_map([], |r| Ok(ArchiveRecord { id: r.get(0)?, name: r.get(1)? }))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(archives)
+    }
+
+    fn set_folder_privileges(&self, user_id: i64, archive_id: i64, bits: u8) -> Result<()> {
+        let conn = self.conn();
+        if bits == 0 {
+            conn.execute(
+                "DELETE FROM folder_privileges WHERE user_id = ?1 AND archive_id = ?2",
+                params![user_id, archive_id],
+            )?;
+        } else {
+            conn.execute(
+                "INSERT INTO folder_privileges(user_id, archive_id, privileges) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(user_id, archive_id) DO UPDATE SET privileges = excluded.privileges",
+                params![user_id, archive_id, bits],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn folder_privileges(&self, user_id: i64) -> Result<Vec<(ArchiveRecord, u8)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT a.id, a.name, p.privileges FROM folder_privileges p
+             JOIN archives a ON a.id = p.archive_id WHERE p.user_id = ?1 ORDER BY a.name",
+        )?;
+        let grants = stmt
+            .query_map([user_id], |r| Ok((ArchiveRecord { id: r.get(0)?, name: r.get(1)? }, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(grants)
+    }
+
+    fn stores(&self) -> Result<Vec<StoreRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id, name, state, path FROM stores ORDER BY id")?;
+        let stores = stmt.query_map([], store_from_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(stores)
+    }
+
+    fn create_store(&self, name: &str, path: &Path) -> Result<StoreRecord> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM stores WHERE name = ?1 OR path = ?2)",
+            params![name, path.to_string_lossy()],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Err(Error::AlreadyExists(format!("store {name} (or one at {})", path.display())));
+        }
+        let count: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
+        let state = if count == 0 { StoreState::Current } else { StoreState::Normal };
+        tx.execute(
+            "INSERT INTO stores(name, state, path) VALUES (?1, ?2, ?3)",
+            params![name, state.as_str(), path.to_string_lossy()],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(StoreRecord { id, name: name.to_string(), state, path: path.to_path_buf() })
+    }
+
+    fn set_store_state(&self, id: i64, state: StoreState) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if state == StoreState::Current {
+            tx.execute(
+                "UPDATE stores SET state = ?1 WHERE state = ?2 AND id <> ?3",
+                params![StoreState::Normal.as_str(), StoreState::Current.as_str(), id],
+            )?;
+        }
+        if tx.execute("UPDATE stores SET state = ?2 WHERE id = ?1", params![id, state.as_str()])? == 0 {
+            return Err(Error::NotFound(format!("store #{id}")));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn pack_lengths(&self, store_id: i64) -> Result<Vec<(u32, u64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT pack, length FROM packs WHERE store_id = ?1 ORDER BY pack")?;
+        let packs = stmt.query_map([store_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(packs)
+    }
+
+    fn folders(&self, archive_id: i64) -> Result<Vec<FolderRecord>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare(&format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 ORDER BY f.path"))?;
+        let folders = stmt.query_map([archive_id], folder_from_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(folders)
+    }
+
+    fn ensure_folder(&self, archive_id: i64, path: &str) -> Result<FolderRecord> {
+        let mut conn = self.conn();
+        if let Some(folder) = folder_by_path(&conn, archive_id, path)? {
+            return Ok(folder);
+        }
+        let tx = conn.transaction()?;
+        // Parents first, so that every folder's parent exists.
+        let mut prefix = String::new();
+        for segment in path.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(segment);
+            if folder_by_path(&tx, archive_id, &prefix)?.is_none() {
+                let uidvalidity = next_uidvalidity(&tx)?;
+                tx.execute(
+                    "INSERT INTO folders(archive_id, path, uidvalidity, uidnext, highestmodseq)
+                     VALUES (?1, ?2, ?3, 1, 1)",
+                    params![archive_id, prefix, uidvalidity],
+                )?;
+            }
+        }
+        let folder =
+            folder_by_path(&tx, archive_id, path)?.ok_or_else(|| Error::NotFound(format!("folder {path}")))?;
+        tx.commit()?;
+        Ok(folder)
+    }
+
+    fn messages(&self, folder_id: i64) -> Result<Vec<MessageRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT m.uid, m.internal_date, m.modseq, {BLOB_COLUMNS} FROM messages m
+             JOIN blobs b ON b.id = m.blob_id WHERE m.folder_id = ?1 ORDER BY m.uid"
+        ))?;
+        let messages = stmt
+            .query_map([folder_id], |r| {
+                Ok(MessageRecord {
+                    uid: r.get(0)?,
+                    internal_date: r.get(1)?,
+                    modseq: r.get(2)?,
+                    blob: blob_from_row(r, 3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(messages)
+    }
+
+    fn blob_by_sha(&self, sha256: &Sha256) -> Result<Option<BlobRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.sha256 = ?1"))?;
+        Ok(stmt.query_row([&sha256[..]], |r| blob_from_row(r, 0)).optional()?)
+    }
+
+    fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.id > ?1 ORDER BY b.id LIMIT ?2"))?;
+        let blobs = stmt
+            .query_map(params![after, limit as i64], |r| blob_from_row(r, 0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(blobs)
+    }
+
+    fn commit_batch(&self, entries: &[BatchEntry], packs: &[PackCommit]) -> Result<Vec<EntryOutcome>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut outcomes = Vec::with_capacity(entries.len());
+        {
+            let mut find_blob = tx.prepare_cached("SELECT id FROM blobs WHERE sha256 = ?1")?;
+            let mut insert_blob = tx.prepare_cached(
+                "INSERT INTO blobs(sha256, store_id, size, pack, offset, length, refcount, summary)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+            )?;
+            let mut in_folder =
+                tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1 AND blob_id = ?2)")?;
+            let mut bump_folder = tx.prepare_cached(
+                "UPDATE folders SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+                 WHERE id = ?1 RETURNING uidnext - 1, highestmodseq",
+            )?;
+            let mut insert_message = tx.prepare_cached(
+                "INSERT INTO messages(folder_id, uid, blob_id, internal_date, modseq) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut bump_refcount = tx.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?;
+            let mut insert_flags =
+                tx.prepare_cached("INSERT OR REPLACE INTO flags(user_id, message_id, flags) VALUES (?1, ?2, ?3)")?;
+
+            for entry in entries {
+                let sha = &entry.sha256[..];
+                let blob_id: i64 = match find_blob.query_row([sha], |r| r.get(0)).optional()? {
+                    Some(id) => id,
+                    None => {
+                        let new = entry.new_blob.as_ref().ok_or_else(|| {
+                            Error::Invalid(format!("blob {} is neither stored nor supplied", hex::encode(sha)))
+                        })?;
+                        insert_blob.execute(params![
+                            sha,
+                            new.store_id,
+                            new.size,
+                            new.location.pack,
+                            new.location.offset,
+                            new.location.length,
+                            new.summary
+                        ])?;
+                        tx.last_insert_rowid()
+                    }
+                };
+                if in_folder.query_row(params![entry.folder_id, blob_id], |r| r.get::<_, bool>(0))? {
+                    outcomes.push(EntryOutcome::Duplicate);
+                    continue;
+                }
+                let (uid, modseq): (u32, i64) =
+                    bump_folder.query_row([entry.folder_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                insert_message.execute(params![entry.folder_id, uid, blob_id, entry.internal_date, modseq])?;
+                let message_id = tx.last_insert_rowid();
+                bump_refcount.execute([blob_id])?;
+                if let Some((user_id, bits)) = entry.flags.filter(|(_, bits)| *bits != 0) {
+                    insert_flags.execute(params![user_id, message_id, bits])?;
+                }
+                outcomes.push(EntryOutcome::Added { uid });
+            }
+            let mut set_pack = tx.prepare_cached(
+                "INSERT INTO packs(store_id, pack, length) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(store_id, pack) DO UPDATE SET length = excluded.length",
+            )?;
+            for pack in packs {
+                set_pack.execute(params![pack.store_id, pack.pack, pack.length])?;
+            }
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    fn check_consistency(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut problems = Vec::new();
+        let integrity: Vec<String> = conn
+            .prepare("PRAGMA integrity_check")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        problems.extend(integrity.into_iter().filter(|line| line != "ok").map(|l| format!("database: {l}")));
+        let checks: [(&str, &str); 6] = [
+            (
+                "SELECT 'blob ' || hex(b.sha256) || ' has reference count ' || b.refcount ||
+                        ' but ' || count(m.id) || ' message(s) refer to it'
+                 FROM blobs b LEFT JOIN messages m ON m.blob_id = b.id
+                 GROUP BY b.id HAVING b.refcount <> count(m.id)",
+                "reference count",
+            ),
+            (
+                "SELECT 'folder #' || f.id || ' (' || f.path || ') has UIDNEXT ' || f.uidnext ||
+                        ' but holds UID ' || max(m.uid)
+                 FROM folders f JOIN messages m ON m.folder_id = f.id
+                 GROUP BY f.id HAVING max(m.uid) >= f.uidnext",
+                "UIDNEXT",
+            ),
+            (
+                "SELECT 'folder #' || f.id || ' (' || f.path || ') has HIGHESTMODSEQ ' || f.highestmodseq ||
+                        ' below a message modseq ' || max(m.modseq)
+                 FROM folders f JOIN messages m ON m.folder_id = f.id
+                 GROUP BY f.id HAVING max(m.modseq) > f.highestmodseq",
+                "HIGHESTMODSEQ",
+            ),
+            (
+                "SELECT 'blob ' || hex(b.sha256) || ' lies beyond the committed length of pack ' || b.pack
+                 FROM blobs b LEFT JOIN packs p ON p.store_id = b.store_id AND p.pack = b.pack
+                 WHERE p.length IS NULL OR b.offset + b.length > p.length",
+                "pack bounds",
+            ),
+            (
+                "SELECT 'folder #' || f.id || ' (' || f.path || ') has no parent folder'
+                 FROM folders f WHERE instr(f.path, '/') > 0 AND NOT EXISTS (
+                     SELECT 1 FROM folders p WHERE p.archive_id = f.archive_id
+                     AND f.path LIKE p.path || '/%' AND instr(substr(f.path, length(p.path) + 2), '/') = 0)",
+                "folder tree",
+            ),
+            ("SELECT 'foreign key violation in ' || \"table\" FROM pragma_foreign_key_check", "foreign keys"),
+        ];
+        for (sql, what) in checks {
+            let found: Vec<String> = conn
+                .prepare(sql)?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(|e| Error::Storage(format!("{what} check: {e}").into()))?;
+            problems.extend(found);
+        }
+        Ok(problems)
+    }
+}

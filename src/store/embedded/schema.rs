@@ -1,0 +1,102 @@
+//! The catalog's SQLite schema.
+
+/// Bumped when the schema changes; `open` refuses a newer database.
+pub const VERSION: i64 = 1;
+
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    id                 INTEGER PRIMARY KEY,
+    name               TEXT NOT NULL UNIQUE,
+    full_name          TEXT NOT NULL DEFAULT '',
+    authentication     TEXT NOT NULL,
+    password_hash      TEXT,
+    distinguished_name TEXT,
+    privileges         INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS user_emails (
+    address TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS user_emails_user ON user_emails(user_id);
+
+CREATE TABLE IF NOT EXISTS archives (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE IF NOT EXISTS folder_privileges (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    archive_id INTEGER NOT NULL REFERENCES archives(id),
+    privileges INTEGER NOT NULL,
+    PRIMARY KEY (user_id, archive_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS stores (
+    id    INTEGER PRIMARY KEY,
+    name  TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    state TEXT NOT NULL,
+    path  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS packs (
+    store_id INTEGER NOT NULL REFERENCES stores(id),
+    pack     INTEGER NOT NULL,
+    length   INTEGER NOT NULL,
+    PRIMARY KEY (store_id, pack)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS folders (
+    id            INTEGER PRIMARY KEY,
+    archive_id    INTEGER NOT NULL REFERENCES archives(id),
+    path          TEXT NOT NULL,
+    uidvalidity   INTEGER NOT NULL,
+    uidnext       INTEGER NOT NULL,
+    highestmodseq INTEGER NOT NULL,
+    UNIQUE (archive_id, path)
+);
+
+CREATE TABLE IF NOT EXISTS blobs (
+    id       INTEGER PRIMARY KEY,
+    sha256   BLOB NOT NULL UNIQUE,
+    store_id INTEGER NOT NULL REFERENCES stores(id),
+    size     INTEGER NOT NULL,
+    pack     INTEGER NOT NULL,
+    offset   INTEGER NOT NULL,
+    length   INTEGER NOT NULL,
+    refcount INTEGER NOT NULL,
+    summary  TEXT
+);
+
+CREATE TABLE IF NOT EXISTS messages (
+    id            INTEGER PRIMARY KEY,
+    folder_id     INTEGER NOT NULL REFERENCES folders(id),
+    uid           INTEGER NOT NULL,
+    blob_id       INTEGER NOT NULL REFERENCES blobs(id),
+    internal_date INTEGER NOT NULL,
+    modseq        INTEGER NOT NULL,
+    UNIQUE (folder_id, uid),
+    UNIQUE (folder_id, blob_id)
+);
+CREATE INDEX IF NOT EXISTS messages_blob ON messages(blob_id);
+
+CREATE TABLE IF NOT EXISTS flags (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    message_id INTEGER NOT NULL REFERENCES messages(id),
+    flags      INTEGER NOT NULL,
+    keywords   TEXT,
+    PRIMARY KEY (user_id, message_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    folder_id  INTEGER NOT NULL REFERENCES folders(id),
+    subscribed INTEGER NOT NULL,
+    PRIMARY KEY (user_id, folder_id)
+) WITHOUT ROWID;
+"#;

@@ -1,0 +1,289 @@
+//! The storage engine, behind two traits: a [`Catalog`] of metadata (users,
+//! privileges, archive stores, folders, messages, flags) and a [`BlobStore`]
+//! per archive store holding the compressed message bytes.
+//!
+//! The embedded implementation (`embedded`) is SQLite plus append-only pack
+//! files. Nothing here is SQL-specific, so a PostgreSQL + object-storage
+//! backend can implement the same traits later.
+//!
+//! Records here are plain data: privileges travel as bit sets, and the
+//! `archive` module gives them meaning.
+
+pub mod embedded;
+
+use std::fmt;
+use std::io::Read;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+pub type Sha256 = [u8; 32];
+
+/// How a user's password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authentication {
+    /// archimap keeps an argon2id hash.
+    Integrated,
+    /// The directory (LDAP / Active Directory) checks it; nothing is kept.
+    DirectoryServices,
+}
+
+impl Authentication {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Authentication::Integrated => "integrated",
+            Authentication::DirectoryServices => "directoryServices",
+        }
+    }
+}
+
+impl FromStr for Authentication {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            _ if s.eq_ignore_ascii_case("integrated") => Ok(Authentication::Integrated),
+            _ if s.eq_ignore_ascii_case("directoryServices") => Ok(Authentication::DirectoryServices),
+            _ => Err(Error::Invalid(format!(
+                "unknown authentication {s:?} (expected integrated or directoryServices)"
+            ))),
+        }
+    }
+}
+
+/// The state of an archive store (MailStore's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreState {
+    /// New messages go here; exactly one store is current.
+    Current,
+    Normal,
+    /// Readable; nothing in it may change.
+    WriteProtected,
+    /// Known, but its content is not available.
+    Disabled,
+}
+
+impl StoreState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreState::Current => "current",
+            StoreState::Normal => "normal",
+            StoreState::WriteProtected => "writeProtected",
+            StoreState::Disabled => "disabled",
+        }
+    }
+}
+
+impl fmt::Display for StoreState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for StoreState {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        [StoreState::Current, StoreState::Normal, StoreState::WriteProtected, StoreState::Disabled]
+            .into_iter()
+            .find(|state| state.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown store state {s:?} (expected current, normal, writeProtected or disabled)"
+                ))
+            })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    /// Lower-case.
+    pub name: String,
+    pub full_name: String,
+    pub authentication: Authentication,
+    /// PHC string (argon2id) for integrated users.
+    pub password_hash: Option<String>,
+    pub distinguished_name: Option<String>,
+    /// Bits of `archive::GlobalPrivileges`.
+    pub privileges: u32,
+    /// Lower-case addresses.
+    pub emails: Vec<String>,
+}
+
+/// A user to create, with the privileges to hold on the own archive, which
+/// is created with the user unless it already exists.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub name: String,
+    pub full_name: String,
+    pub authentication: Authentication,
+    pub password_hash: Option<String>,
+    pub distinguished_name: Option<String>,
+    pub privileges: u32,
+    pub emails: Vec<String>,
+    pub own_archive_privileges: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveRecord {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRecord {
+    pub id: i64,
+    pub name: String,
+    pub state: StoreState,
+    /// Where the store's blobs live.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderRecord {
+    pub id: i64,
+    pub archive_id: i64,
+    /// `/`-separated path inside the archive; never empty.
+    pub path: String,
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highestmodseq: u64,
+    pub messages: u64,
+}
+
+/// Where a blob's compressed bytes are in its store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobLocation {
+    pub pack: u32,
+    pub offset: u64,
+    pub length: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRecord {
+    pub id: i64,
+    pub sha256: Sha256,
+    pub store_id: i64,
+    /// Uncompressed size.
+    pub size: u64,
+    pub location: BlobLocation,
+    pub refcount: u64,
+}
+
+/// A message of a folder, as the catalog knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub uid: u32,
+    pub internal_date: i64,
+    pub modseq: u64,
+    pub blob: BlobRecord,
+}
+
+/// A blob written to a store's packs but not yet known to the catalog.
+#[derive(Debug, Clone)]
+pub struct NewBlob {
+    pub store_id: i64,
+    pub size: u64,
+    pub location: BlobLocation,
+    /// JSON summary (`archive::Summary`), `None` for an unparsed message.
+    pub summary: Option<String>,
+}
+
+/// One message to file into a folder.
+#[derive(Debug, Clone)]
+pub struct BatchEntry {
+    pub folder_id: i64,
+    pub sha256: Sha256,
+    pub internal_date: i64,
+    /// Present when this batch wrote the bytes.
+    pub new_blob: Option<NewBlob>,
+    /// Flags of the importing user (bits of `archive::Flags`).
+    pub flags: Option<(i64, u32)>,
+}
+
+/// The committed length of a pack after a batch's appends were made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackCommit {
+    pub store_id: i64,
+    pub pack: u32,
+    pub length: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryOutcome {
+    Added { uid: u32 },
+    /// The folder already holds these bytes.
+    Duplicate,
+}
+
+/// Metadata of everything archived. Every method is atomic.
+pub trait Catalog: Send + Sync {
+    // Users.
+    fn create_user(&self, user: &NewUser) -> Result<UserRecord>;
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>>;
+    /// By user name or any e-mail address, case-insensitively.
+    fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>>;
+    fn users(&self) -> Result<Vec<UserRecord>>;
+    /// Writes every mutable field of `user` (all but id and name).
+    fn update_user(&self, user: &UserRecord) -> Result<()>;
+    /// Renames the user, and the archive of the same name with it.
+    fn rename_user(&self, id: i64, new_name: &str) -> Result<()>;
+    /// Deletes the user and their privileges and flags; never an archive.
+    fn delete_user(&self, id: i64) -> Result<()>;
+
+    // Archives and folder privileges.
+    fn archive_by_name(&self, name: &str) -> Result<Option<ArchiveRecord>>;
+    fn archives(&self) -> Result<Vec<ArchiveRecord>>;
+    /// `0` removes the grant.
+    fn set_folder_privileges(&self, user_id: i64, archive_id: i64, bits: u8) -> Result<()>;
+    fn folder_privileges(&self, user_id: i64) -> Result<Vec<(ArchiveRecord, u8)>>;
+
+    // Archive stores.
+    fn stores(&self) -> Result<Vec<StoreRecord>>;
+    /// The first store created becomes current; later ones are normal.
+    fn create_store(&self, name: &str, path: &std::path::Path) -> Result<StoreRecord>;
+    /// Making a store current demotes the previous current store to normal.
+    fn set_store_state(&self, id: i64, state: StoreState) -> Result<()>;
+    fn pack_lengths(&self, store_id: i64) -> Result<Vec<(u32, u64)>>;
+
+    // Folders and messages.
+    fn folders(&self, archive_id: i64) -> Result<Vec<FolderRecord>>;
+    /// Returns the folder, creating it and its parents if needed.
+    fn ensure_folder(&self, archive_id: i64, path: &str) -> Result<FolderRecord>;
+    fn messages(&self, folder_id: i64) -> Result<Vec<MessageRecord>>;
+    fn blob_by_sha(&self, sha256: &Sha256) -> Result<Option<BlobRecord>>;
+    /// Blobs with `id > after`, in id order, at most `limit`.
+    fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>>;
+    /// Files a batch: new blobs, messages (skipping bytes a folder holds
+    /// already), reference counts, UIDs and pack lengths, all or nothing.
+    fn commit_batch(&self, entries: &[BatchEntry], packs: &[PackCommit]) -> Result<Vec<EntryOutcome>>;
+
+    /// Checks that the stored metadata agrees with itself (reference counts,
+    /// UID counters, integrity); one line per problem.
+    fn check_consistency(&self) -> Result<Vec<String>>;
+}
+
+/// The compressed bytes of one archive store.
+pub trait BlobStore: Send + Sync {
+    /// Opens a writer; it holds the store's write lock until dropped and
+    /// first discards whatever an interrupted writer left uncommitted.
+    fn writer(&self, committed: &[(u32, u64)]) -> Result<Box<dyn BlobWriter>>;
+    /// The uncompressed bytes, streamed.
+    fn open(&self, location: &BlobLocation) -> Result<Box<dyn Read + Send>>;
+    /// Every pack and its length on disk, for verify.
+    fn pack_files(&self) -> Result<Vec<(u32, u64)>>;
+}
+
+pub trait BlobWriter: Send {
+    /// Appends already-compressed bytes; not durable until `sync`.
+    fn append(&mut self, compressed: &[u8]) -> Result<BlobLocation>;
+    /// Makes every append durable and says how long each written pack is now.
+    fn sync(&mut self) -> Result<Vec<(u32, u64)>>;
+}
+
+/// A storage backend: one catalog and the blob stores it describes.
+pub trait Backend: Send + Sync {
+    fn catalog(&self) -> &dyn Catalog;
+    /// The bytes of an archive store (opening its directory or bucket).
+    fn blobs(&self, store: &StoreRecord) -> Result<std::sync::Arc<dyn BlobStore>>;
+}
