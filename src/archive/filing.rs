@@ -53,9 +53,9 @@ impl Archives {
         Ok(Filer { archives: self, user, store, writer })
     }
 
-    /// Whether these bytes are stored already (in any store).
-    pub fn is_stored(&self, sha256: &Sha256) -> Result<bool> {
-        Ok(self.catalog().blob_by_sha(sha256)?.is_some())
+    /// `Some(parsed)` if these bytes are stored already (in any store).
+    pub fn stored(&self, sha256: &Sha256) -> Result<Option<bool>> {
+        Ok(self.catalog().blob_by_sha(sha256)?.map(|blob| blob.parsed))
     }
 }
 

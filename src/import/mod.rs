@@ -203,9 +203,9 @@ fn prepare(
         .or_else(|| arrival_date(&bytes))
         .or(modified)
         .unwrap_or_else(|| chrono::Utc::now().timestamp());
-    let stored = archives.is_stored(&sha256).map_err(|e| fail(e.to_string()))?;
-    let mut unparsed = false;
-    let content = if stored {
+    let stored = archives.stored(&sha256).map_err(|e| fail(e.to_string()))?;
+    let mut unparsed = stored == Some(false);
+    let content = if stored.is_some() {
         None
     } else {
         // A parser bug must not cost the message: it is archived unparsed.

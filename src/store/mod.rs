@@ -168,6 +168,8 @@ pub struct BlobRecord {
     pub size: u64,
     pub location: BlobLocation,
     pub refcount: u64,
+    /// Whether the message could be parsed (it has a summary).
+    pub parsed: bool,
 }
 
 /// A message of a folder, as the catalog knows it.

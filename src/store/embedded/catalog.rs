@@ -131,7 +131,8 @@ fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
     })
 }
 
-const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount";
+const BLOB_COLUMNS: &str =
+    "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.summary IS NOT NULL";
 
 fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
     let sha: Vec<u8> = row.get(first + 1)?;
@@ -150,6 +151,7 @@ fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
             length: row.get(first + 6)?,
         },
         refcount: row.get(first + 7)?,
+        parsed: row.get(first + 8)?,
     })
 }
 
