@@ -249,7 +249,10 @@ pub fn run_bulk(
     for dir in &dirs {
         let user = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if archives.users()?.iter().all(|u| !u.name.eq_ignore_ascii_case(&user)) && !create_users {
-            return Err(Error::NotFound(format!("user {user} (from {}; use --create-users to create it)", dir.display())));
+            return Err(Error::Invalid(format!(
+                "user {user} not found (for {}); use --create-users to create it",
+                dir.display()
+            )));
         }
         plans.push((user, Plan::of_paths(std::slice::from_ref(dir), None, options.mbox_format)?));
     }

@@ -127,7 +127,9 @@ impl Plan {
             if meta.is_dir() {
                 plan.add_dir(path, folder.cloned(), format)?;
             } else {
-                // A file named on the command line must be readable now.
+                // A file named on the command line must be readable now
+                // (checked as a regular file first: opening a FIFO blocks).
+                regular_file(path)?;
                 File::open(path).map_err(io_error(path, "opening"))?;
                 plan.add_file(path, folder.cloned(), true, format)?;
             }

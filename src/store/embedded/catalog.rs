@@ -552,12 +552,17 @@ impl Catalog for SqliteCatalog {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         problems.extend(integrity.into_iter().filter(|line| line != "ok").map(|l| format!("database: {l}")));
-        let checks: [(&str, &str); 6] = [
+        let checks: [(&str, &str); 7] = [
+            (
+                "SELECT 'blob ' || hex(b.sha256) || ' is stored but no message refers to it'
+                 FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)",
+                "orphans",
+            ),
             (
                 "SELECT 'blob ' || hex(b.sha256) || ' has reference count ' || b.refcount ||
                         ' but ' || count(m.id) || ' message(s) refer to it'
                  FROM blobs b LEFT JOIN messages m ON m.blob_id = b.id
-                 GROUP BY b.id HAVING b.refcount <> count(m.id)",
+                 GROUP BY b.id HAVING b.refcount <> count(m.id) AND count(m.id) > 0",
                 "reference count",
             ),
             (

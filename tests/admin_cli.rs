@@ -1,0 +1,131 @@
+//! Users, privileges and archive stores through the administration CLI.
+
+mod common;
+
+use common::Archimap;
+
+#[test]
+fn user_lifecycle() {
+    let am = Archimap::new();
+    let out = am.run_with_stdin(
+        &["user", "add", "Alice", "--password-stdin", "--email", "Alice@Example.COM", "--email", "a.l@example.com",
+          "--full-name", "Alice Liddell"],
+        "wonderland\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    am.ok(&["user", "add", "bob", "--password", "builder", "--privileges", "admin"]);
+    am.ok(&["user", "add", "carl", "--authentication", "directoryServices", "--distinguished-name", "uid=carl,dc=x"]);
+
+    let list = am.ok(&["user", "list"]);
+    assert_eq!(
+        list,
+        "alice\tintegrated\tlogin,changePassword\talice@example.com,a.l@example.com\n\
+         bob\tintegrated\tadmin\t\n\
+         carl\tdirectoryServices\tlogin,changePassword\t\n"
+            .replace("alice@example.com,a.l@example.com", "a.l@example.com,alice@example.com"),
+    );
+    let show = am.ok(&["user", "show", "ALICE"]);
+    assert!(show.contains("full name:          Alice Liddell"), "{show}");
+    assert!(show.contains("  alice: read"), "own archive, read only by default: {show}");
+
+    // Names and addresses are unique.
+    assert!(am.fails(&["user", "add", "alice", "--password", "x"]).contains("already exists"));
+    assert!(am.fails(&["user", "add", "dora", "--password", "x", "--email", "alice@example.com"]).contains("already exists"));
+    // Integrated users need a password; directory users may not have one.
+    assert!(am.fails(&["user", "add", "eve"]).contains("password"));
+    assert!(am.fails(&["user", "add", "eve", "--authentication", "directoryServices", "--password", "x"]).contains("directory"));
+    assert!(am.fails(&["user", "passwd", "carl", "--password", "x"]).contains("directory"));
+    assert!(am.fails(&["user", "add", "a/b", "--password", "x"]).contains("may not contain"));
+
+    am.ok(&["user", "set-privileges", "alice", "login,export"]);
+    assert!(am.ok(&["user", "show", "alice"]).contains("privileges:         login,export"));
+    am.ok(&["grant", "alice", "bob", "read,delete"]);
+    am.ok(&["grant", "alice", "alice", "read,write"]);
+    let show = am.ok(&["user", "show", "alice"]);
+    assert!(show.contains("  alice: read,write\n  bob: read,delete"), "{show}");
+    am.ok(&["grant", "alice", "bob", "none"]);
+    assert!(!am.ok(&["user", "show", "alice"]).contains("bob:"));
+
+    // Renaming renames the archive; deleting keeps it.
+    am.ok(&["user", "rename", "bob", "robert"]);
+    assert!(am.ok(&["folders"]).contains("robert (0 folders"));
+    am.ok(&["user", "delete", "robert"]);
+    assert!(am.fails(&["user", "show", "robert"]).contains("not found"));
+    assert!(am.ok(&["folders"]).contains("robert (0 folders"));
+    // A new user of the old name gets the archive back.
+    am.ok(&["user", "add", "robert", "--password", "x"]);
+    assert!(am.ok(&["user", "show", "robert"]).contains("  robert: read"));
+}
+
+#[test]
+fn passwords_are_argon2id_and_change() {
+    let am = Archimap::new();
+    am.ok(&["user", "add", "alice", "--password", "first"]);
+    let hash = |am: &Archimap| -> String {
+        let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
+        db.query_row("SELECT password_hash FROM users WHERE name = 'alice'", [], |r| r.get(0)).unwrap()
+    };
+    let first = hash(&am);
+    assert!(first.starts_with("$argon2id$") && !first.contains("first"));
+    let out = am.run_with_stdin(&["user", "passwd", "alice", "--password-stdin"], "second\n");
+    assert!(out.status.success());
+    let second = hash(&am);
+    assert_ne!(first, second);
+    assert!(archimap::archive::verify_password("second", &second));
+    assert!(!archimap::archive::verify_password("first", &second));
+    // No password on the command line without the explicit test flag.
+    let out = am.run(&["user", "passwd", "alice", "third"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn store_states() {
+    let am = Archimap::new();
+    assert_eq!(am.ok(&["store", "list"]), "main\tcurrent\tstores/main\n");
+    am.ok(&["store", "create", "s2024"]);
+    assert!(am.fails(&["store", "create", "S2024"]).contains("already exists"));
+    assert!(am.fails(&["store", "create", "../evil"]).contains("store name"));
+    // The current store only leaves that state by another becoming current.
+    assert!(am.fails(&["store", "set-state", "main", "writeProtected"]).contains("current"));
+    am.ok(&["store", "set-state", "s2024", "current"]);
+    assert_eq!(am.ok(&["store", "list"]), "main\tnormal\tstores/main\ns2024\tcurrent\tstores/s2024\n");
+    am.ok(&["store", "set-state", "main", "writeProtected"]);
+    assert!(am.fails(&["store", "set-state", "main", "frozen"]).contains("unknown store state"));
+    assert!(am.ok(&["store", "list"]).contains("main\twriteProtected"));
+
+    // New messages go to the current store.
+    am.add_user("alice");
+    let eml = am.dir.path().join("m.eml");
+    std::fs::write(&eml, "Subject: s\r\n\r\nbody\r\n").unwrap();
+    am.import(&["--user", "alice", eml.to_str().unwrap()]);
+    assert!(am.data_dir().join("stores/s2024/packs/000001.pack").exists());
+    assert!(!am.data_dir().join("stores/main/packs/000001.pack").exists());
+    // A disabled store's content is skipped by verify, not reported broken.
+    am.ok(&["store", "create", "spare"]);
+    am.ok(&["store", "set-state", "spare", "current"]);
+    am.ok(&["store", "set-state", "s2024", "disabled"]);
+    assert!(am.ok(&["verify"]).contains("1 in disabled stores skipped"));
+}
+
+#[test]
+fn config_file_and_environment() {
+    let am = Archimap::new();
+    let config = am.dir.path().join("archimap.toml");
+    let data = am.dir.path().join("from-config");
+    std::fs::write(&config, format!("data_dir = {:?}\n[import]\ncompression_level = 9\n", data)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_archimap"))
+        .args(["store", "list"])
+        .env("ARCHIMAP_CONFIG", &config)
+        .env_remove("ARCHIMAP_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(data.join("catalog.sqlite").exists());
+    std::fs::write(&config, "data_dirr = 1\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_archimap"))
+        .args(["--config", config.to_str().unwrap(), "store", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
+}
