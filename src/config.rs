@@ -92,7 +92,10 @@ impl Default for Config {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "info".into(), format: LogFormat::Text }
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
     }
 }
 
@@ -121,7 +124,11 @@ impl Default for Limits {
 
 impl Default for ImportConfig {
     fn default() -> Self {
-        ImportConfig { compression_level: 3, batch_messages: 2000, batch_bytes: 64 * 1024 * 1024 }
+        ImportConfig {
+            compression_level: 3,
+            batch_messages: 2000,
+            batch_bytes: 64 * 1024 * 1024,
+        }
     }
 }
 
@@ -131,11 +138,11 @@ impl Config {
     pub fn load(path: Option<&Path>, data_dir: Option<&Path>) -> Result<Config> {
         let mut config = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::io(format!("reading configuration {}", path.display()), e))?;
-                toml::from_str(&text).map_err(|e| {
-                    Error::Invalid(format!("configuration {}: {e}", path.display()))
-                })?
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Error::io(format!("reading configuration {}", path.display()), e)
+                })?;
+                toml::from_str(&text)
+                    .map_err(|e| Error::Invalid(format!("configuration {}: {e}", path.display())))?
             }
             None => Config::default(),
         };

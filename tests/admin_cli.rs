@@ -8,13 +8,43 @@ use common::Archimap;
 fn user_lifecycle() {
     let am = Archimap::new();
     let out = am.run_with_stdin(
-        &["user", "add", "Alice", "--password-stdin", "--email", "Alice@Example.COM", "--email", "a.l@example.com",
-          "--full-name", "Alice Liddell"],
+        &[
+            "user",
+            "add",
+            "Alice",
+            "--password-stdin",
+            "--email",
+            "Alice@Example.COM",
+            "--email",
+            "a.l@example.com",
+            "--full-name",
+            "Alice Liddell",
+        ],
         "wonderland\n",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    am.ok(&["user", "add", "bob", "--password", "builder", "--privileges", "admin"]);
-    am.ok(&["user", "add", "carl", "--authentication", "directoryServices", "--distinguished-name", "uid=carl,dc=x"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    am.ok(&[
+        "user",
+        "add",
+        "bob",
+        "--password",
+        "builder",
+        "--privileges",
+        "admin",
+    ]);
+    am.ok(&[
+        "user",
+        "add",
+        "carl",
+        "--authentication",
+        "directoryServices",
+        "--distinguished-name",
+        "uid=carl,dc=x",
+    ]);
 
     let list = am.ok(&["user", "list"]);
     assert_eq!(
@@ -22,27 +52,70 @@ fn user_lifecycle() {
         "alice\tintegrated\tlogin,changePassword\talice@example.com,a.l@example.com\n\
          bob\tintegrated\tadmin\t\n\
          carl\tdirectoryServices\tlogin,changePassword\t\n"
-            .replace("alice@example.com,a.l@example.com", "a.l@example.com,alice@example.com"),
+            .replace(
+                "alice@example.com,a.l@example.com",
+                "a.l@example.com,alice@example.com"
+            ),
     );
     let show = am.ok(&["user", "show", "ALICE"]);
     assert!(show.contains("full name:          Alice Liddell"), "{show}");
-    assert!(show.contains("  alice: read"), "own archive, read only by default: {show}");
+    assert!(
+        show.contains("  alice: read"),
+        "own archive, read only by default: {show}"
+    );
 
     // Names and addresses are unique.
-    assert!(am.fails(&["user", "add", "alice", "--password", "x"]).contains("already exists"));
-    assert!(am.fails(&["user", "add", "dora", "--password", "x", "--email", "alice@example.com"]).contains("already exists"));
+    assert!(
+        am.fails(&["user", "add", "alice", "--password", "x"])
+            .contains("already exists")
+    );
+    assert!(
+        am.fails(&[
+            "user",
+            "add",
+            "dora",
+            "--password",
+            "x",
+            "--email",
+            "alice@example.com"
+        ])
+        .contains("already exists")
+    );
     // Integrated users need a password; directory users may not have one.
     assert!(am.fails(&["user", "add", "eve"]).contains("password"));
-    assert!(am.fails(&["user", "add", "eve", "--authentication", "directoryServices", "--password", "x"]).contains("directory"));
-    assert!(am.fails(&["user", "passwd", "carl", "--password", "x"]).contains("directory"));
-    assert!(am.fails(&["user", "add", "a/b", "--password", "x"]).contains("may not contain"));
+    assert!(
+        am.fails(&[
+            "user",
+            "add",
+            "eve",
+            "--authentication",
+            "directoryServices",
+            "--password",
+            "x"
+        ])
+        .contains("directory")
+    );
+    assert!(
+        am.fails(&["user", "passwd", "carl", "--password", "x"])
+            .contains("directory")
+    );
+    assert!(
+        am.fails(&["user", "add", "a/b", "--password", "x"])
+            .contains("may not contain")
+    );
 
     am.ok(&["user", "set-privileges", "alice", "login,export"]);
-    assert!(am.ok(&["user", "show", "alice"]).contains("privileges:         login,export"));
+    assert!(
+        am.ok(&["user", "show", "alice"])
+            .contains("privileges:         login,export")
+    );
     am.ok(&["grant", "alice", "bob", "read,delete"]);
     am.ok(&["grant", "alice", "alice", "read,write"]);
     let show = am.ok(&["user", "show", "alice"]);
-    assert!(show.contains("  alice: read,write\n  bob: read,delete"), "{show}");
+    assert!(
+        show.contains("  alice: read,write\n  bob: read,delete"),
+        "{show}"
+    );
     am.ok(&["grant", "alice", "bob", "none"]);
     assert!(!am.ok(&["user", "show", "alice"]).contains("bob:"));
 
@@ -54,7 +127,10 @@ fn user_lifecycle() {
     assert!(am.ok(&["folders"]).contains("robert (0 folders"));
     // A new user of the old name gets the archive back.
     am.ok(&["user", "add", "robert", "--password", "x"]);
-    assert!(am.ok(&["user", "show", "robert"]).contains("  robert: read"));
+    assert!(
+        am.ok(&["user", "show", "robert"])
+            .contains("  robert: read")
+    );
 }
 
 #[test]
@@ -63,7 +139,12 @@ fn passwords_are_argon2id_and_change() {
     am.ok(&["user", "add", "alice", "--password", "first"]);
     let hash = |am: &Archimap| -> String {
         let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
-        db.query_row("SELECT password_hash FROM users WHERE name = 'alice'", [], |r| r.get(0)).unwrap()
+        db.query_row(
+            "SELECT password_hash FROM users WHERE name = 'alice'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
     };
     let first = hash(&am);
     assert!(first.starts_with("$argon2id$") && !first.contains("first"));
@@ -83,14 +164,29 @@ fn store_states() {
     let am = Archimap::new();
     assert_eq!(am.ok(&["store", "list"]), "main\tcurrent\tstores/main\n");
     am.ok(&["store", "create", "s2024"]);
-    assert!(am.fails(&["store", "create", "S2024"]).contains("already exists"));
-    assert!(am.fails(&["store", "create", "../evil"]).contains("store name"));
+    assert!(
+        am.fails(&["store", "create", "S2024"])
+            .contains("already exists")
+    );
+    assert!(
+        am.fails(&["store", "create", "../evil"])
+            .contains("store name")
+    );
     // The current store only leaves that state by another becoming current.
-    assert!(am.fails(&["store", "set-state", "main", "writeProtected"]).contains("current"));
+    assert!(
+        am.fails(&["store", "set-state", "main", "writeProtected"])
+            .contains("current")
+    );
     am.ok(&["store", "set-state", "s2024", "current"]);
-    assert_eq!(am.ok(&["store", "list"]), "main\tnormal\tstores/main\ns2024\tcurrent\tstores/s2024\n");
+    assert_eq!(
+        am.ok(&["store", "list"]),
+        "main\tnormal\tstores/main\ns2024\tcurrent\tstores/s2024\n"
+    );
     am.ok(&["store", "set-state", "main", "writeProtected"]);
-    assert!(am.fails(&["store", "set-state", "main", "frozen"]).contains("unknown store state"));
+    assert!(
+        am.fails(&["store", "set-state", "main", "frozen"])
+            .contains("unknown store state")
+    );
     assert!(am.ok(&["store", "list"]).contains("main\twriteProtected"));
 
     // New messages go to the current store.
@@ -98,7 +194,11 @@ fn store_states() {
     let eml = am.dir.path().join("m.eml");
     std::fs::write(&eml, "Subject: s\r\n\r\nbody\r\n").unwrap();
     am.import(&["--user", "alice", eml.to_str().unwrap()]);
-    assert!(am.data_dir().join("stores/s2024/packs/000001.pack").exists());
+    assert!(
+        am.data_dir()
+            .join("stores/s2024/packs/000001.pack")
+            .exists()
+    );
     assert!(!am.data_dir().join("stores/main/packs/000001.pack").exists());
     // A disabled store's content is skipped by verify, not reported broken.
     am.ok(&["store", "create", "spare"]);
@@ -112,14 +212,22 @@ fn config_file_and_environment() {
     let am = Archimap::new();
     let config = am.dir.path().join("archimap.toml");
     let data = am.dir.path().join("from-config");
-    std::fs::write(&config, format!("data_dir = {:?}\n[import]\ncompression_level = 9\n", data)).unwrap();
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n[import]\ncompression_level = 9\n", data),
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_archimap"))
         .args(["store", "list"])
         .env("ARCHIMAP_CONFIG", &config)
         .env_remove("ARCHIMAP_DATA_DIR")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(data.join("catalog.sqlite").exists());
     std::fs::write(&config, "data_dirr = 1\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_archimap"))

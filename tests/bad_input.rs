@@ -19,7 +19,13 @@ fn setup() -> (Archimap, std::path::PathBuf) {
     am.add_user("alice");
     let good = am.dir.path().join("good.eml");
     fs::write(&good, "Subject: fine\r\n\r\nfine\r\n").unwrap();
-    am.import(&["--user", "alice", "--folder", "Kept", good.to_str().unwrap()]);
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Kept",
+        good.to_str().unwrap(),
+    ]);
     (am, good)
 }
 
@@ -27,8 +33,17 @@ fn setup() -> (Archimap, std::path::PathBuf) {
 fn missing_file() {
     let (am, good) = setup();
     let before = state(&am);
-    let err = am.fails(&["import", "--user", "alice", good.to_str().unwrap(), "/nonexistent/x.eml"]);
-    assert!(err.contains("/nonexistent/x.eml") && err.contains("No such file"), "{err}");
+    let err = am.fails(&[
+        "import",
+        "--user",
+        "alice",
+        good.to_str().unwrap(),
+        "/nonexistent/x.eml",
+    ]);
+    assert!(
+        err.contains("/nonexistent/x.eml") && err.contains("No such file"),
+        "{err}"
+    );
     assert_eq!(state(&am), before);
 }
 
@@ -38,8 +53,20 @@ fn file_that_cannot_be_read() {
     let before = state(&am);
     // A FIFO would block a naive reader forever; it must be refused at once.
     let fifo = am.dir.path().join("pipe.mbox");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let err = am.fails(&["import", "--user", "alice", good.to_str().unwrap(), fifo.to_str().unwrap()]);
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let err = am.fails(&[
+        "import",
+        "--user",
+        "alice",
+        good.to_str().unwrap(),
+        fifo.to_str().unwrap(),
+    ]);
     assert!(err.contains("not a regular file"), "{err}");
     // A directory entry that cannot be listed.
     let dir = am.dir.path().join("locked");
@@ -57,8 +84,17 @@ fn truncated_mbox() {
     let before = state(&am);
     let mbox = am.dir.path().join("cut.mbox");
     fs::write(&mbox, "From a Mon Jan  1 00:00:00 2024\nSubject: 1\n\none\n\nFrom a Mon Jan  1 00:00:00 2024\nSubject: 2\n\ntw").unwrap();
-    let err = am.fails(&["import", "--user", "alice", good.to_str().unwrap(), mbox.to_str().unwrap()]);
-    assert!(err.contains("cut.mbox") && err.contains("truncated"), "{err}");
+    let err = am.fails(&[
+        "import",
+        "--user",
+        "alice",
+        good.to_str().unwrap(),
+        mbox.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("cut.mbox") && err.contains("truncated"),
+        "{err}"
+    );
     let not_mbox = am.dir.path().join("notes.mbox");
     fs::write(&not_mbox, "just some text\n").unwrap();
     let err = am.fails(&["import", "--user", "alice", not_mbox.to_str().unwrap()]);
@@ -78,8 +114,15 @@ fn unknown_user() {
     fs::copy(&good, bulk.join("alice/new.eml")).unwrap();
     fs::copy(&good, bulk.join("nobody/1.eml")).unwrap();
     let err = am.fails(&["import", "--bulk", bulk.to_str().unwrap()]);
-    assert!(err.contains("user nobody not found") && err.contains("--create-users"), "{err}");
-    assert_eq!(state(&am), before, "alice's part of the bulk import must not have run");
+    assert!(
+        err.contains("user nobody not found") && err.contains("--create-users"),
+        "{err}"
+    );
+    assert_eq!(
+        state(&am),
+        before,
+        "alice's part of the bulk import must not have run"
+    );
 }
 
 #[test]
@@ -95,7 +138,15 @@ fn invalid_privilege_strings() {
     assert!(err.contains("archive nosuch not found"), "{err}");
     let err = am.fails(&["user", "set-privileges", "alice", "admin,login"]);
     assert!(err.contains("admin"), "{err}");
-    let err = am.fails(&["user", "add", "carol", "--password", "x", "--privileges", "login,fly"]);
+    let err = am.fails(&[
+        "user",
+        "add",
+        "carol",
+        "--password",
+        "x",
+        "--privileges",
+        "login,fly",
+    ]);
     assert!(err.contains("fly"), "{err}");
     assert_eq!(state(&am), before);
 }
@@ -109,14 +160,32 @@ fn import_into_write_protected_or_disabled_store() {
     for state_name in ["writeProtected", "disabled"] {
         am.ok(&["store", "set-state", "old", state_name]);
         let before = state(&am);
-        let err = am.fails(&["import", "--user", "alice", "--store", "old", other.to_str().unwrap()]);
-        let expected = if state_name == "disabled" { "is disabled" } else { "is write-protected" };
+        let err = am.fails(&[
+            "import",
+            "--user",
+            "alice",
+            "--store",
+            "old",
+            other.to_str().unwrap(),
+        ]);
+        let expected = if state_name == "disabled" {
+            "is disabled"
+        } else {
+            "is write-protected"
+        };
         assert!(err.contains(expected), "{err}");
         assert_eq!(state(&am), before);
     }
     // A normal store takes messages; the current one stays current.
     am.ok(&["store", "set-state", "old", "normal"]);
-    let (imported, ..) = am.import(&["--user", "alice", "--store", "old", other.to_str().unwrap(), good.to_str().unwrap()]);
+    let (imported, ..) = am.import(&[
+        "--user",
+        "alice",
+        "--store",
+        "old",
+        other.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
     assert_eq!(imported, 2);
     am.ok(&["verify"]);
 }

@@ -19,22 +19,39 @@ fn messages_in_archive(am: &Archimap) -> u64 {
 
 #[test]
 fn import_killed_at_random_points_then_rerun() {
-    let corpus = generated_corpus(20_000, 4, 11, &["--attach-rate", "0.1", "--max-attach-kb", "24"]);
+    let corpus = generated_corpus(
+        20_000,
+        4,
+        11,
+        &["--attach-rate", "0.1", "--max-attach-kb", "24"],
+    );
     let expected: u64 = std::fs::read_dir(&corpus)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
-        .map(|user| unique(hashes_by_folder(&user, &|p| p.extension().is_some_and(|e| e == "eml"))))
+        .map(|user| {
+            unique(hashes_by_folder(&user, &|p| {
+                p.extension().is_some_and(|e| e == "eml")
+            }))
+        })
         .map(|folders| folders.values().map(|h| h.len() as u64).sum::<u64>())
         .sum();
     assert!(expected > 15_000, "{expected} distinct folder entries");
 
     let am = Archimap::new();
-    let import = ["import", "--bulk", corpus.to_str().unwrap(), "--create-users"];
+    let import = [
+        "import",
+        "--bulk",
+        corpus.to_str().unwrap(),
+        "--create-users",
+    ];
     // Small batches, so that kills land between and inside many commits.
     let config = am.dir.path().join("small-batches.toml");
     std::fs::write(&config, "[import]\nbatch_messages = 500\n").unwrap();
-    let seed = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random::<u64>);
+    let seed = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
     eprintln!("CRASH_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
@@ -50,7 +67,7 @@ fn import_killed_at_random_points_then_rerun() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let delay = Duration::from_millis(rng.gen_range(50..1500));
+        let delay = Duration::from_millis(rng.gen_range(30..700));
         let started = Instant::now();
         while started.elapsed() < delay && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(5));
@@ -63,15 +80,26 @@ fn import_killed_at_random_points_then_rerun() {
         kills += 1;
         // Whatever was committed is consistent at every moment.
         let count = messages_in_archive(&am);
-        assert!(count >= last_count && count <= expected, "{count} after kill {kills}");
+        assert!(
+            count >= last_count && count <= expected,
+            "{count} after kill {kills}"
+        );
+        eprintln!("kill {kills} after {delay:?}: {count} of {expected} messages committed");
         last_count = count;
         am.ok(&["verify"]);
     }
-    assert!(kills >= 3, "the import finished too fast to be killed ({kills} kills)");
+    assert!(
+        kills >= 3,
+        "the import finished too fast to be killed ({kills} kills)"
+    );
 
     let (imported, duplicates, unparsed, failed) = common::summary_counts(&am.ok(&import));
     assert_eq!((failed, unparsed), (0, 0));
-    assert_eq!(imported, expected - last_count, "the re-run adds exactly what was missing");
+    assert_eq!(
+        imported,
+        expected - last_count,
+        "the re-run adds exactly what was missing"
+    );
     assert_eq!(imported + duplicates, 20_000);
     assert_eq!(messages_in_archive(&am), expected);
     assert!(am.ok(&["verify"]).contains("0 problem(s)"));
@@ -79,14 +107,28 @@ fn import_killed_at_random_points_then_rerun() {
     // No bytes outlive the crashes: every pack is exactly as long as committed.
     let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
     let mut stmt = db.prepare("SELECT pack, length FROM packs").unwrap();
-    let committed: Vec<(u32, u64)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let committed: Vec<(u32, u64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     for entry in std::fs::read_dir(am.data_dir().join("stores/main/packs")).unwrap() {
         let path = entry.unwrap().path();
-        let Some(n) = path.file_name().unwrap().to_str().unwrap().strip_suffix(".pack") else { continue };
+        let Some(n) = path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .strip_suffix(".pack")
+        else {
+            continue;
+        };
         let n: u32 = n.parse().unwrap();
         let on_disk = path.metadata().unwrap().len();
-        let want = committed.iter().find(|(p, _)| *p == n).map_or(0, |(_, l)| *l);
+        let want = committed
+            .iter()
+            .find(|(p, _)| *p == n)
+            .map_or(0, |(_, l)| *l);
         assert_eq!(on_disk, want, "pack {n}");
     }
 }

@@ -18,10 +18,14 @@ fn edge_corpus_eml_tree_reads_back_byte_identical() {
     let am = Archimap::new();
     am.add_user("alice");
     let source = unique(hashes_by_folder(&edge_eml(), &is_eml));
-    let total: usize = hashes_by_folder(&edge_eml(), &is_eml).values().map(Vec::len).sum();
+    let total: usize = hashes_by_folder(&edge_eml(), &is_eml)
+        .values()
+        .map(Vec::len)
+        .sum();
     assert_eq!(total, 667, "the edge corpus changed");
 
-    let (imported, duplicates, unparsed, failed) = am.import(&["--user", "alice", edge_eml().to_str().unwrap()]);
+    let (imported, duplicates, unparsed, failed) =
+        am.import(&["--user", "alice", edge_eml().to_str().unwrap()]);
     let distinct: usize = source.values().map(Vec::len).sum();
     assert_eq!(imported as usize, distinct);
     assert_eq!((imported + duplicates) as usize, total);
@@ -36,8 +40,13 @@ fn edge_corpus_mbox_unquotes_from_lines() {
     let am = Archimap::new();
     am.add_user("alice");
     let mbox = common::shared_dir().join("corpus/edge/edge.mbox");
-    let (imported, duplicates, _, failed) =
-        am.import(&["--user", "alice", "--folder", "Edge", mbox.to_str().unwrap()]);
+    let (imported, duplicates, _, failed) = am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Edge",
+        mbox.to_str().unwrap(),
+    ]);
     assert_eq!(failed, 0);
     assert_eq!(imported + duplicates, 667);
 
@@ -78,13 +87,27 @@ fn mboxo_and_mboxrd_quoting() {
     )
     .unwrap();
     am.import(&["--user", "alice", "--folder", "rd", mbox.to_str().unwrap()]);
-    am.import(&["--user", "alice", "--folder", "o", "--mbox-format", "mboxo", mbox.to_str().unwrap()]);
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "o",
+        "--mbox-format",
+        "mboxo",
+        mbox.to_str().unwrap(),
+    ]);
     let exported = am.exported("alice");
     let rd = sha256_hex(b"Subject: q\n\nFrom one\n>From two\n");
     let o = sha256_hex(b"Subject: q\n\nFrom one\n>>From two\n");
     let plain = sha256_hex(b"Subject: r\n\nplain\n");
-    assert!(exported["rd"].contains(&rd) && exported["rd"].contains(&plain), "{exported:?}");
-    assert!(exported["o"].contains(&o) && exported["o"].contains(&plain), "{exported:?}");
+    assert!(
+        exported["rd"].contains(&rd) && exported["rd"].contains(&plain),
+        "{exported:?}"
+    );
+    assert!(
+        exported["o"].contains(&o) && exported["o"].contains(&plain),
+        "{exported:?}"
+    );
 }
 
 #[test]
@@ -111,12 +134,14 @@ fn maildir_with_subfolders_and_flags() {
     assert_eq!(imported, 5);
     let tree = am.ok(&["folders", "--user", "bob"]);
     assert_eq!(
-        tree,
-        "bob (4 folders, 5 messages)\n  Inbox  2\n  Projects  1\n    Acme  1\n  Sent  1\n",
+        tree, "bob (4 folders, 5 messages)\n  Inbox  2\n  Projects  1\n    Acme  1\n  Sent  1\n",
         "{tree}"
     );
     let exported = am.exported("bob");
-    assert_eq!(exported["Projects/Acme"], vec![sha256_hex(message(4).as_bytes())]);
+    assert_eq!(
+        exported["Projects/Acme"],
+        vec![sha256_hex(message(4).as_bytes())]
+    );
 }
 
 #[test]
@@ -126,9 +151,24 @@ fn single_files_and_folder_option() {
     let eml = am.dir.path().join("one.eml");
     fs::write(&eml, "Subject: one\r\n\r\nx\r\n").unwrap();
     let mbox = am.dir.path().join("Old Mail.mbox");
-    fs::write(&mbox, "From x Mon Jan  1 00:00:00 2024\nSubject: two\n\ny\n\n").unwrap();
-    am.import(&["--user", "carol", eml.to_str().unwrap(), mbox.to_str().unwrap()]);
-    am.import(&["--user", "carol", "--folder", "Imported/2024", mbox.to_str().unwrap()]);
+    fs::write(
+        &mbox,
+        "From x Mon Jan  1 00:00:00 2024\nSubject: two\n\ny\n\n",
+    )
+    .unwrap();
+    am.import(&[
+        "--user",
+        "carol",
+        eml.to_str().unwrap(),
+        mbox.to_str().unwrap(),
+    ]);
+    am.import(&[
+        "--user",
+        "carol",
+        "--folder",
+        "Imported/2024",
+        mbox.to_str().unwrap(),
+    ]);
     let tree = am.ok(&["folders", "--user", "carol"]);
     assert_eq!(
         tree,
@@ -148,18 +188,30 @@ fn reimport_adds_nothing_and_identical_bytes_are_stored_once() {
     fs::write(dir.join("A/1.eml"), &bytes).unwrap();
     fs::write(dir.join("A/2.eml"), &bytes).unwrap(); // same folder: a duplicate
     fs::write(dir.join("B/1.eml"), &bytes).unwrap(); // other folder: a second entry
-    assert_eq!(am.import(&["--user", "dave", dir.to_str().unwrap()]), (2, 1, 0, 0));
-    assert_eq!(am.import(&["--user", "dave", dir.to_str().unwrap()]), (0, 3, 0, 0));
+    assert_eq!(
+        am.import(&["--user", "dave", dir.to_str().unwrap()]),
+        (2, 1, 0, 0)
+    );
+    assert_eq!(
+        am.import(&["--user", "dave", dir.to_str().unwrap()]),
+        (0, 3, 0, 0)
+    );
 
     let catalog = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
-    let (blobs, refcount): (i64, i64) =
-        catalog.query_row("SELECT count(*), sum(refcount) FROM blobs", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let (blobs, refcount): (i64, i64) = catalog
+        .query_row("SELECT count(*), sum(refcount) FROM blobs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
     assert_eq!((blobs, refcount), (1, 2));
     let packs: u64 = fs::read_dir(am.data_dir().join("stores/main/packs"))
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
-    assert!(packs < bytes.len() as u64 / 4, "stored once and compressed: {packs} bytes");
+    assert!(
+        packs < bytes.len() as u64 / 4,
+        "stored once and compressed: {packs} bytes"
+    );
     am.ok(&["verify"]);
 }
 
@@ -169,31 +221,53 @@ fn unparseable_messages_are_archived_verbatim() {
     am.add_user("erin");
     let dir = am.dir.path().join("odd");
     fs::create_dir_all(&dir).unwrap();
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-    let cases: [(&str, &[u8]); 3] =
-        [("empty.eml", b""), ("binary.eml", &garbage), ("blank-first-line.eml", b"\r\nno headers at all\r\n")];
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let cases: [(&str, &[u8]); 3] = [
+        ("empty.eml", b""),
+        ("binary.eml", &garbage),
+        ("blank-first-line.eml", b"\r\nno headers at all\r\n"),
+    ];
     for (name, bytes) in cases {
         fs::write(dir.join(name), bytes).unwrap();
     }
-    let (imported, _, unparsed, failed) = am.import(&["--user", "erin", "--folder", "Odd", dir.to_str().unwrap()]);
+    let (imported, _, unparsed, failed) =
+        am.import(&["--user", "erin", "--folder", "Odd", dir.to_str().unwrap()]);
     assert_eq!((imported, failed), (3, 0));
     // mail-parser finds "headers" in random bytes; the other two have none.
     assert_eq!(unparsed, 2);
     let mut expected: Vec<String> = cases.iter().map(|(_, b)| sha256_hex(b)).collect();
     expected.sort();
-    assert_eq!(am.exported("erin"), BTreeMap::from([("Odd".to_string(), expected)]));
+    assert_eq!(
+        am.exported("erin"),
+        BTreeMap::from([("Odd".to_string(), expected)])
+    );
 }
 
 #[test]
 fn generated_archive_of_5000_messages_reads_back_byte_identical() {
     let corpus = generated_corpus(5000, 6, 7, &["--max-attach-kb", "256"]);
     let am = Archimap::new();
-    let out = am.ok(&["import", "--bulk", corpus.to_str().unwrap(), "--create-users"]);
+    let out = am.ok(&[
+        "import",
+        "--bulk",
+        corpus.to_str().unwrap(),
+        "--create-users",
+    ]);
     let (imported, duplicates, unparsed, failed) = common::summary_counts(&out);
-    assert_eq!((imported + duplicates, unparsed, failed), (5000, 0, 0), "{out}");
+    assert_eq!(
+        (imported + duplicates, unparsed, failed),
+        (5000, 0, 0),
+        "{out}"
+    );
     let mut users: Vec<String> = fs::read_dir(&corpus)
         .unwrap()
-        .filter_map(|e| e.ok().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter_map(|e| {
+            e.ok()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+        })
         .collect();
     users.sort();
     assert_eq!(users.len(), 6);

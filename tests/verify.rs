@@ -10,7 +10,11 @@ use common::Archimap;
 fn archive_with_messages() -> Archimap {
     let am = Archimap::new();
     am.add_user("alice");
-    am.import(&["--user", "alice", common::edge_eml().join("crafted").to_str().unwrap()]);
+    am.import(&[
+        "--user",
+        "alice",
+        common::edge_eml().join("crafted").to_str().unwrap(),
+    ]);
     assert!(am.ok(&["verify"]).contains("0 problem(s)"));
     am
 }
@@ -27,11 +31,17 @@ fn pack(am: &Archimap) -> std::path::PathBuf {
 fn corrupted_blob() {
     let am = archive_with_messages();
     let (sha, offset, length): (String, u64, u64) = catalog(&am)
-        .query_row("SELECT lower(hex(sha256)), offset, length FROM blobs ORDER BY id LIMIT 1 OFFSET 5", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT lower(hex(sha256)), offset, length FROM blobs ORDER BY id LIMIT 1 OFFSET 5",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
-    let file = fs::OpenOptions::new().read(true).write(true).open(pack(&am)).unwrap();
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(pack(&am))
+        .unwrap();
     let mut byte = [0u8];
     let at = offset + length / 2;
     file.read_exact_at(&mut byte, at).unwrap();
@@ -44,13 +54,26 @@ fn corrupted_blob() {
 #[test]
 fn missing_blob() {
     let am = archive_with_messages();
-    let blobs: i64 = catalog(&am).query_row("SELECT count(*) FROM blobs", [], |r| r.get(0)).unwrap();
+    let blobs: i64 = catalog(&am)
+        .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))
+        .unwrap();
     fs::remove_file(pack(&am)).unwrap();
     let out = am.fails(&["verify"]);
-    assert!(out.contains("problem: store main: pack 1 is missing"), "{out}");
-    assert!(out.contains(&format!("{} problem(s)", blobs + 1)), "every message is reported: {out}");
+    assert!(
+        out.contains("problem: store main: pack 1 is missing"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{} problem(s)", blobs + 1)),
+        "every message is reported: {out}"
+    );
     // An import refuses to write into a store with missing data.
-    let err = am.fails(&["import", "--user", "alice", common::edge_eml().join("cpython").to_str().unwrap()]);
+    let err = am.fails(&[
+        "import",
+        "--user",
+        "alice",
+        common::edge_eml().join("cpython").to_str().unwrap(),
+    ]);
     assert!(err.contains("missing"), "{err}");
 }
 
@@ -68,11 +91,25 @@ fn truncated_pack() {
 fn wrong_reference_count() {
     let am = archive_with_messages();
     let sha: String = catalog(&am)
-        .query_row("SELECT hex(sha256) FROM blobs ORDER BY id LIMIT 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT hex(sha256) FROM blobs ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    catalog(&am).execute("UPDATE blobs SET refcount = refcount + 1 WHERE hex(sha256) = ?1", [&sha]).unwrap();
+    catalog(&am)
+        .execute(
+            "UPDATE blobs SET refcount = refcount + 1 WHERE hex(sha256) = ?1",
+            [&sha],
+        )
+        .unwrap();
     let out = am.fails(&["verify"]);
-    assert!(out.contains(&format!("problem: blob {sha} has reference count 2 but 1 message(s) refer to it")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "problem: blob {sha} has reference count 2 but 1 message(s) refer to it"
+        )),
+        "{out}"
+    );
 }
 
 #[test]

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::archive::{Archives, Authentication, FolderPath, FolderPrivileges, GlobalPrivileges, NewUserRequest};
+use crate::archive::{
+    Archives, Authentication, FolderPath, FolderPrivileges, GlobalPrivileges, NewUserRequest,
+};
 use crate::config::Config;
 use crate::import::{self, ImportOptions, Plan};
 use cli::{Cli, Command, ImportArgs, PasswordArgs, StoreCommand, UserCommand};
@@ -26,17 +28,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import(&archives, &config, args),
         Command::User(command) => user(&archives, command).map(|()| ExitCode::SUCCESS),
-        Command::Grant { user, archive, privileges } => {
+        Command::Grant {
+            user,
+            archive,
+            privileges,
+        } => {
             let privileges: FolderPrivileges = privileges.parse()?;
             archives.grant(&user, &archive, privileges)?;
             println!("{user} now holds {privileges} on archive {archive}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Folders { user } => folders(&archives, user.as_deref()).map(|()| ExitCode::SUCCESS),
-        Command::Store(command) => store(&archives, command).map(|()| ExitCode::SUCCESS),
-        Command::Export { archive, folder, out } => {
-            export(&archives, &archive, folder.as_deref(), &out).map(|()| ExitCode::SUCCESS)
+        Command::Folders { user } => {
+            folders(&archives, user.as_deref()).map(|()| ExitCode::SUCCESS)
         }
+        Command::Store(command) => store(&archives, command).map(|()| ExitCode::SUCCESS),
+        Command::Export {
+            archive,
+            folder,
+            out,
+        } => export(&archives, &archive, folder.as_deref(), &out).map(|()| ExitCode::SUCCESS),
         Command::Verify => verify(&archives),
     }
 }
@@ -49,7 +59,10 @@ fn read_password(args: &PasswordArgs) -> Result<Option<String>> {
         return Ok(None);
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
         bail!("standard input held no password");
@@ -59,7 +72,15 @@ fn read_password(args: &PasswordArgs) -> Result<Option<String>> {
 
 fn user(archives: &Archives, command: UserCommand) -> Result<()> {
     match command {
-        UserCommand::Add { name, password, emails, full_name, privileges, authentication, distinguished_name } => {
+        UserCommand::Add {
+            name,
+            password,
+            emails,
+            full_name,
+            privileges,
+            authentication,
+            distinguished_name,
+        } => {
             let authentication: Authentication = authentication.parse()?;
             let password = read_password(&password)?;
             if authentication == Authentication::Integrated && password.is_none() {
@@ -74,7 +95,10 @@ fn user(archives: &Archives, command: UserCommand) -> Result<()> {
                 distinguished_name,
                 privileges: privileges.parse()?,
             })?;
-            println!("created user {} with archive {} (read access to it)", user.name, user.name);
+            println!(
+                "created user {} with archive {} (read access to it)",
+                user.name, user.name
+            );
         }
         UserCommand::List => {
             for user in archives.users()? {
@@ -94,7 +118,10 @@ fn user(archives: &Archives, command: UserCommand) -> Result<()> {
             println!("full name:          {}", user.full_name);
             println!("authentication:     {}", user.authentication.as_str());
             println!("e-mail addresses:   {}", user.emails.join(", "));
-            println!("distinguished name: {}", user.distinguished_name.as_deref().unwrap_or(""));
+            println!(
+                "distinguished name: {}",
+                user.distinguished_name.as_deref().unwrap_or("")
+            );
             println!("privileges:         {}", details.privileges);
             println!("archives:");
             for (archive, privileges) in &details.archives {
@@ -161,18 +188,31 @@ fn import(archives: &Archives, config: &Config, args: ImportArgs) -> Result<Exit
     for skipped in &report.skipped {
         println!("skipped: {}: {}", skipped.source, skipped.reason);
     }
-    Ok(if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn folders(archives: &Archives, user: Option<&str>) -> Result<()> {
     let user = user.map(|name| archives.user(name)).transpose()?;
     for tree in archives.folder_trees(user.as_ref())? {
         let total: u64 = tree.folders.iter().map(|f| f.messages).sum();
-        println!("{} ({} folders, {total} messages)", tree.archive, tree.folders.len());
+        println!(
+            "{} ({} folders, {total} messages)",
+            tree.archive,
+            tree.folders.len()
+        );
         for folder in &tree.folders {
             let depth = folder.path.matches('/').count() + 1;
             let name = folder.path.rsplit('/').next().unwrap_or(&folder.path);
-            println!("{:indent$}{name}  {}", "", folder.messages, indent = depth * 2);
+            println!(
+                "{:indent$}{name}  {}",
+                "",
+                folder.messages,
+                indent = depth * 2
+            );
         }
     }
     Ok(())
@@ -187,7 +227,12 @@ fn store(archives: &Archives, command: StoreCommand) -> Result<()> {
         }
         StoreCommand::Create { name, path } => {
             let store = archives.create_store(&name, path.as_deref())?;
-            println!("created archive store {} ({}) at {}", store.name, store.state, store.path.display());
+            println!(
+                "created archive store {} ({}) at {}",
+                store.name,
+                store.state,
+                store.path.display()
+            );
         }
         StoreCommand::SetState { name, state } => {
             archives.set_store_state(&name, state.parse()?)?;
@@ -204,13 +249,19 @@ fn export(archives: &Archives, archive: &str, folder: Option<&str>, out: &Path) 
         .find(|t| t.archive.eq_ignore_ascii_case(archive))
         .with_context(|| format!("archive {archive} not found"))?;
     let mut written = 0u64;
-    for record in tree.folders.iter().filter(|f| folder.is_none_or(|want| f.path == want)) {
+    for record in tree
+        .folders
+        .iter()
+        .filter(|f| folder.is_none_or(|want| f.path == want))
+    {
         let path = FolderPath::new(&record.path)?;
         let dir = out.join(&record.path);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         for message in archives.folder_messages(&tree.archive, &path)? {
             let mut bytes = Vec::with_capacity(message.blob.size as usize);
-            archives.open_message(&message.blob)?.read_to_end(&mut bytes)?;
+            archives
+                .open_message(&message.blob)?
+                .read_to_end(&mut bytes)?;
             let file = dir.join(format!("{}.eml", message.uid));
             std::fs::File::create(&file)
                 .and_then(|mut f| f.write_all(&bytes))
@@ -218,8 +269,14 @@ fn export(archives: &Archives, archive: &str, folder: Option<&str>, out: &Path) 
             written += 1;
         }
     }
-    if written == 0 && folder.is_some() && !tree.folders.iter().any(|f| Some(f.path.as_str()) == folder) {
-        bail!("folder {} not found in archive {archive}", folder.unwrap_or_default());
+    if written == 0
+        && folder.is_some()
+        && !tree.folders.iter().any(|f| Some(f.path.as_str()) == folder)
+    {
+        bail!(
+            "folder {} not found in archive {archive}",
+            folder.unwrap_or_default()
+        );
     }
     println!("exported {written} messages to {}", out.display());
     Ok(())
@@ -236,8 +293,16 @@ fn verify(archives: &Archives) -> Result<ExitCode> {
         "verified {} messages ({:.1} MB){}; {} problem(s)",
         report.blobs_checked,
         report.bytes_checked as f64 / 1e6,
-        if report.blobs_skipped > 0 { format!(", {} in disabled stores skipped", report.blobs_skipped) } else { String::new() },
+        if report.blobs_skipped > 0 {
+            format!(", {} in disabled stores skipped", report.blobs_skipped)
+        } else {
+            String::new()
+        },
         report.problems.len()
     );
-    Ok(if report.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -9,7 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub enum Progress {
     Bar(ProgressBar),
-    Lines { what: &'static str, last: Mutex<Instant>, started: Instant },
+    Lines {
+        what: &'static str,
+        last: Mutex<Instant>,
+        started: Instant,
+    },
 }
 
 const LINE_EVERY: Duration = Duration::from_secs(5);
@@ -19,14 +23,20 @@ impl Progress {
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
             );
             bar.set_message(what);
             Progress::Bar(bar)
         } else {
-            Progress::Lines { what, last: Mutex::new(Instant::now()), started: Instant::now() }
+            Progress::Lines {
+                what,
+                last: Mutex::new(Instant::now()),
+                started: Instant::now(),
+            }
         }
     }
 
@@ -37,7 +47,11 @@ impl Progress {
                 bar.set_length(total);
                 bar.set_position(done);
             }
-            Progress::Lines { what, last, started } => {
+            Progress::Lines {
+                what,
+                last,
+                started,
+            } => {
                 let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
                 if last.elapsed() >= LINE_EVERY || (done == total && total > 0) {
                     *last = Instant::now();

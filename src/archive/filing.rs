@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use super::{Archives, Summary, can_import_into};
 use crate::error::{Error, Result};
-use crate::store::{BatchEntry, BlobLocation, BlobStore, BlobWriter, NewBlob, PackCommit, Sha256, StoreRecord, UserRecord};
+use crate::store::{
+    BatchEntry, BlobLocation, BlobStore, BlobWriter, NewBlob, PackCommit, Sha256, StoreRecord,
+    UserRecord,
+};
 
 pub use crate::store::EntryOutcome as FilingOutcome;
 
@@ -50,7 +53,12 @@ impl Archives {
         can_import_into(&store)?;
         let blobs: Arc<dyn BlobStore> = self.backend.blobs(&store)?;
         let writer = blobs.writer(&self.catalog().pack_lengths(store.id)?)?;
-        Ok(Filer { archives: self, user, store, writer })
+        Ok(Filer {
+            archives: self,
+            user,
+            store,
+            writer,
+        })
     }
 
     /// `Some(parsed)` if these bytes are stored already (in any store).
@@ -72,7 +80,10 @@ impl Filer<'_> {
         let mut entries = Vec::with_capacity(batch.len());
         for message in batch {
             let new_blob = match message.content {
-                Some(content) if !written.contains_key(&message.sha256) && catalog.blob_by_sha(&message.sha256)?.is_none() => {
+                Some(content)
+                    if !written.contains_key(&message.sha256)
+                        && catalog.blob_by_sha(&message.sha256)?.is_none() =>
+                {
                     let location = self.writer.append(&content.compressed)?;
                     written.insert(message.sha256, location);
                     Some(NewBlob {
@@ -96,7 +107,11 @@ impl Filer<'_> {
             .writer
             .sync()?
             .into_iter()
-            .map(|(pack, length)| PackCommit { store_id: self.store.id, pack, length })
+            .map(|(pack, length)| PackCommit {
+                store_id: self.store.id,
+                pack,
+                length,
+            })
             .collect();
         catalog.commit_batch(&entries, &packs).map_err(|e| match e {
             Error::Invalid(msg) => Error::Corrupt(msg),

@@ -18,7 +18,9 @@ impl FolderPath {
     pub fn new(path: &str) -> Result<FolderPath> {
         let segments: Vec<&str> = path.split('/').collect();
         if segments.len() > MAX_DEPTH {
-            return Err(Error::Invalid(format!("folder path {path:?} is deeper than {MAX_DEPTH} levels")));
+            return Err(Error::Invalid(format!(
+                "folder path {path:?} is deeper than {MAX_DEPTH} levels"
+            )));
         }
         for segment in &segments {
             let bad = segment.trim().is_empty()
@@ -61,19 +63,29 @@ pub struct FolderNode {
 
 impl Archives {
     fn archive(&self, name: &str) -> Result<ArchiveRecord> {
-        self.catalog().archive_by_name(name)?.ok_or_else(|| Error::NotFound(format!("archive {name}")))
+        self.catalog()
+            .archive_by_name(name)?
+            .ok_or_else(|| Error::NotFound(format!("archive {name}")))
     }
 
     /// The folders of every archive, or of those `user` holds privileges on.
     pub fn folder_trees(&self, user: Option<&UserRecord>) -> Result<Vec<FolderNode>> {
         let archives = match user {
-            Some(user) => self.catalog().folder_privileges(user.id)?.into_iter().map(|(a, _)| a).collect(),
+            Some(user) => self
+                .catalog()
+                .folder_privileges(user.id)?
+                .into_iter()
+                .map(|(a, _)| a)
+                .collect(),
             None => self.catalog().archives()?,
         };
         archives
             .into_iter()
             .map(|archive| {
-                Ok(FolderNode { folders: self.catalog().folders(archive.id)?, archive: archive.name })
+                Ok(FolderNode {
+                    folders: self.catalog().folders(archive.id)?,
+                    archive: archive.name,
+                })
             })
             .collect()
     }
@@ -85,7 +97,11 @@ impl Archives {
     }
 
     /// The messages of a folder, in UID order.
-    pub fn folder_messages(&self, archive: &str, path: &FolderPath) -> Result<Vec<crate::store::MessageRecord>> {
+    pub fn folder_messages(
+        &self,
+        archive: &str,
+        path: &FolderPath,
+    ) -> Result<Vec<crate::store::MessageRecord>> {
         let archive = self.archive(archive)?;
         let folder = self
             .catalog()
@@ -103,10 +119,18 @@ mod tests {
 
     #[test]
     fn folder_paths_are_checked() {
-        for ok in ["Inbox", "Projects/Acme", "Archive/2019/Q1", "Gesendete Elemente", "a\\b"] {
+        for ok in [
+            "Inbox",
+            "Projects/Acme",
+            "Archive/2019/Q1",
+            "Gesendete Elemente",
+            "a\\b",
+        ] {
             assert!(FolderPath::new(ok).is_ok(), "{ok:?} refused");
         }
-        for bad in ["", "/Inbox", "Inbox/", "a//b", "..", "a/../b", "./a", "a\u{0}b", " "] {
+        for bad in [
+            "", "/Inbox", "Inbox/", "a//b", "..", "a/../b", "./a", "a\u{0}b", " ",
+        ] {
             assert!(FolderPath::new(bad).is_err(), "{bad:?} accepted");
         }
     }

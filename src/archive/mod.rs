@@ -24,11 +24,11 @@ pub use summary::{Mailbox, Summary, arrival_date};
 pub use users::{NewUserRequest, UserDetails};
 pub use verify::VerifyReport;
 
-pub use crate::store::{Authentication, StoreRecord, StoreState, UserRecord};
 use crate::config::Config;
 use crate::error::Result;
 use crate::store::Backend;
 use crate::store::embedded::Embedded;
+pub use crate::store::{Authentication, StoreRecord, StoreState, UserRecord};
 
 /// Flags a user has set on a message (bits; keywords are kept apart).
 pub mod flags {
@@ -47,7 +47,9 @@ pub struct Archives {
 impl Archives {
     /// Opens the configured storage (the embedded backend under `data_dir`).
     pub fn open(config: &Config) -> Result<Archives> {
-        Ok(Archives { backend: Arc::new(Embedded::open(&config.data_dir)?) })
+        Ok(Archives {
+            backend: Arc::new(Embedded::open(&config.data_dir)?),
+        })
     }
 
     fn catalog(&self) -> &dyn crate::store::Catalog {

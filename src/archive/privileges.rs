@@ -60,7 +60,10 @@ impl FromStr for GlobalPrivileges {
         }
         let mut bits = 0;
         for word in &words {
-            let Some((_, p)) = Self::NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(word)) else {
+            let Some((_, p)) = Self::NAMES
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(word))
+            else {
                 return Err(Error::Invalid(format!(
                     "unknown global privilege {word:?} (expected none, admin, login, changePassword, \
                      archive, modifyArchiveProfiles, export, modifyExportProfiles or delete)"
@@ -69,7 +72,9 @@ impl FromStr for GlobalPrivileges {
             bits |= p.0;
         }
         if bits & Self::ADMIN.0 != 0 && bits != Self::ADMIN.0 {
-            return Err(Error::Invalid("`admin` stands alone: it implies every other privilege".into()));
+            return Err(Error::Invalid(
+                "`admin` stands alone: it implies every other privilege".into(),
+            ));
         }
         Ok(GlobalPrivileges(bits))
     }
@@ -80,8 +85,11 @@ impl fmt::Display for GlobalPrivileges {
         if self.0 == 0 {
             return f.write_str("none");
         }
-        let names: Vec<&str> =
-            Self::NAMES.iter().filter(|(_, p)| self.0 & p.0 != 0).map(|(n, _)| *n).collect();
+        let names: Vec<&str> = Self::NAMES
+            .iter()
+            .filter(|(_, p)| self.0 & p.0 != 0)
+            .map(|(n, _)| *n)
+            .collect();
         f.write_str(&names.join(","))
     }
 }
@@ -96,8 +104,11 @@ impl FolderPrivileges {
     pub const WRITE: FolderPrivileges = FolderPrivileges(2);
     pub const DELETE: FolderPrivileges = FolderPrivileges(4);
 
-    const NAMES: [(&'static str, FolderPrivileges); 3] =
-        [("read", Self::READ), ("write", Self::WRITE), ("delete", Self::DELETE)];
+    const NAMES: [(&'static str, FolderPrivileges); 3] = [
+        ("read", Self::READ),
+        ("write", Self::WRITE),
+        ("delete", Self::DELETE),
+    ];
 
     pub fn bits(self) -> u8 {
         self.0
@@ -126,7 +137,10 @@ impl FromStr for FolderPrivileges {
         }
         let mut bits = 0;
         for word in &words {
-            let Some((_, p)) = Self::NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(word)) else {
+            let Some((_, p)) = Self::NAMES
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(word))
+            else {
                 return Err(Error::Invalid(format!(
                     "unknown folder privilege {word:?} (expected none, or any of read, write, delete)"
                 )));
@@ -142,8 +156,11 @@ impl fmt::Display for FolderPrivileges {
         if self.0 == 0 {
             return f.write_str("none");
         }
-        let names: Vec<&str> =
-            Self::NAMES.iter().filter(|(_, p)| self.contains(*p)).map(|(n, _)| *n).collect();
+        let names: Vec<&str> = Self::NAMES
+            .iter()
+            .filter(|(_, p)| self.contains(*p))
+            .map(|(n, _)| *n)
+            .collect();
         f.write_str(&names.join(","))
     }
 }
@@ -155,7 +172,9 @@ fn split_list<'a>(text: &'a str, what: &str) -> Result<Vec<&'a str>, Error> {
         return Err(Error::Invalid(format!("{what}: empty entry in {text:?}")));
     }
     if words.len() > 1 && words.iter().any(|w| w.eq_ignore_ascii_case("none")) {
-        return Err(Error::Invalid(format!("{what}: `none` cannot be combined with others")));
+        return Err(Error::Invalid(format!(
+            "{what}: `none` cannot be combined with others"
+        )));
     }
     Ok(words)
 }
@@ -166,16 +185,31 @@ mod tests {
 
     #[test]
     fn folder_privileges_round_trip() {
-        for text in ["none", "read", "read,write", "read,write,delete", "read,delete"] {
+        for text in [
+            "none",
+            "read",
+            "read,write",
+            "read,write,delete",
+            "read,delete",
+        ] {
             assert_eq!(text.parse::<FolderPrivileges>().unwrap().to_string(), text);
         }
-        assert_eq!("Write, READ".parse::<FolderPrivileges>().unwrap().to_string(), "read,write");
+        assert_eq!(
+            "Write, READ"
+                .parse::<FolderPrivileges>()
+                .unwrap()
+                .to_string(),
+            "read,write"
+        );
     }
 
     #[test]
     fn invalid_folder_privileges_are_refused() {
         for text in ["", "reed", "read,,write", "none,read", "all"] {
-            assert!(text.parse::<FolderPrivileges>().is_err(), "{text:?} accepted");
+            assert!(
+                text.parse::<FolderPrivileges>().is_err(),
+                "{text:?} accepted"
+            );
         }
     }
 

@@ -13,9 +13,17 @@ impl Archives {
             .stores()?
             .into_iter()
             .find(|s| s.id == blob.store_id)
-            .ok_or_else(|| Error::Corrupt(format!("blob {} names an unknown store", hex::encode(blob.sha256))))?;
+            .ok_or_else(|| {
+                Error::Corrupt(format!(
+                    "blob {} names an unknown store",
+                    hex::encode(blob.sha256)
+                ))
+            })?;
         if store.state == StoreState::Disabled {
-            return Err(Error::Refused(format!("archive store {} is disabled: its content is not available", store.name)));
+            return Err(Error::Refused(format!(
+                "archive store {} is disabled: its content is not available",
+                store.name
+            )));
         }
         self.backend.blobs(&store)?.open(&blob.location)
     }

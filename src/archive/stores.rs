@@ -11,12 +11,14 @@ use crate::store::{StoreRecord, StoreState};
 pub fn can_import_into(store: &StoreRecord) -> Result<()> {
     match store.state {
         StoreState::Current | StoreState::Normal => Ok(()),
-        StoreState::WriteProtected => {
-            Err(Error::Refused(format!("archive store {} is write-protected: nothing may be added", store.name)))
-        }
-        StoreState::Disabled => {
-            Err(Error::Refused(format!("archive store {} is disabled: its content is not available", store.name)))
-        }
+        StoreState::WriteProtected => Err(Error::Refused(format!(
+            "archive store {} is write-protected: nothing may be added",
+            store.name
+        ))),
+        StoreState::Disabled => Err(Error::Refused(format!(
+            "archive store {} is disabled: its content is not available",
+            store.name
+        ))),
     }
 }
 

@@ -75,7 +75,10 @@ impl Summary {
             bcc: mailboxes(message.bcc()),
             message_id: message.message_id().map(str::to_string),
             in_reply_to: message.in_reply_to().as_text().map(str::to_string),
-            attachments: message.attachments().filter_map(|p| p.attachment_name().map(str::to_string)).collect(),
+            attachments: message
+                .attachments()
+                .filter_map(|p| p.attachment_name().map(str::to_string))
+                .collect(),
         })
     }
 
@@ -128,6 +131,9 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain
     fn arrival_prefers_received() {
         let raw = b"Received: from a by b; Wed, 2 Jun 2021 08:00:00 +0000\r\nDate: Tue, 1 Jun 2021 10:00:00 +0000\r\n\r\n";
         assert_eq!(arrival_date(raw), Some(1622620800));
-        assert_eq!(arrival_date(b"Date: Tue, 1 Jun 2021 10:00:00 +0000\r\n\r\n"), Some(1622541600));
+        assert_eq!(
+            arrival_date(b"Date: Tue, 1 Jun 2021 10:00:00 +0000\r\n\r\n"),
+            Some(1622541600)
+        );
     }
 }

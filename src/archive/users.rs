@@ -31,11 +31,19 @@ impl Archives {
     /// mail is not for changing until an administrator grants more.
     pub fn add_user(&self, request: NewUserRequest) -> Result<UserRecord> {
         let name = names::user_name(&request.name)?;
-        let emails = request.emails.iter().map(|e| names::email(e)).collect::<Result<Vec<_>>>()?;
+        let emails = request
+            .emails
+            .iter()
+            .map(|e| names::email(e))
+            .collect::<Result<Vec<_>>>()?;
         let password_hash = match (request.authentication, &request.password) {
-            (Authentication::Integrated, Some(password)) => Some(passwords::hash_password(password)?),
+            (Authentication::Integrated, Some(password)) => {
+                Some(passwords::hash_password(password)?)
+            }
             (Authentication::Integrated, None) => {
-                return Err(Error::Invalid(format!("integrated user {name} needs a password")));
+                return Err(Error::Invalid(format!(
+                    "integrated user {name} needs a password"
+                )));
             }
             (Authentication::DirectoryServices, Some(_)) => {
                 return Err(Error::Invalid(
@@ -59,7 +67,9 @@ impl Archives {
     }
 
     pub fn user(&self, name: &str) -> Result<UserRecord> {
-        self.catalog().user_by_name(name)?.ok_or_else(|| Error::NotFound(format!("user {name}")))
+        self.catalog()
+            .user_by_name(name)?
+            .ok_or_else(|| Error::NotFound(format!("user {name}")))
     }
 
     pub fn users(&self) -> Result<Vec<UserRecord>> {
@@ -74,7 +84,11 @@ impl Archives {
             .into_iter()
             .map(|(archive, bits)| (archive.name, FolderPrivileges::from_bits(bits)))
             .collect();
-        Ok(UserDetails { privileges: GlobalPrivileges::from_bits(user.privileges), user, archives })
+        Ok(UserDetails {
+            privileges: GlobalPrivileges::from_bits(user.privileges),
+            user,
+            archives,
+        })
     }
 
     pub fn set_password(&self, name: &str, password: &str) -> Result<()> {
@@ -121,7 +135,8 @@ impl Archives {
             .catalog()
             .archive_by_name(archive)?
             .ok_or_else(|| Error::NotFound(format!("archive {archive}")))?;
-        self.catalog().set_folder_privileges(user.id, target.id, privileges.bits())?;
+        self.catalog()
+            .set_folder_privileges(user.id, target.id, privileges.bits())?;
         tracing::info!(user = %user.name, archive = %target.name, %privileges, "folder privileges set");
         Ok(())
     }
@@ -133,6 +148,8 @@ impl Archives {
             .folder_privileges(user.id)?
             .into_iter()
             .find(|(a, _)| a.name.eq_ignore_ascii_case(archive))
-            .map_or(FolderPrivileges::NONE, |(_, bits)| FolderPrivileges::from_bits(bits)))
+            .map_or(FolderPrivileges::NONE, |(_, bits)| {
+                FolderPrivileges::from_bits(bits)
+            }))
     }
 }

@@ -25,7 +25,10 @@ impl Archives {
     /// Checks everything; `progress` is called with the number of blobs done.
     pub fn verify(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<VerifyReport> {
         let catalog = self.catalog();
-        let mut report = VerifyReport { problems: catalog.check_consistency()?, ..VerifyReport::default() };
+        let mut report = VerifyReport {
+            problems: catalog.check_consistency()?,
+            ..VerifyReport::default()
+        };
         let stores = catalog.stores()?;
         let mut blob_stores = Vec::new();
         for store in &stores {
@@ -53,7 +56,8 @@ impl Archives {
             let results: Vec<Option<(u64, Option<String>)>> = page
                 .par_iter()
                 .map(|blob| {
-                    let (_, state, store) = blob_stores.iter().find(|(id, _, _)| *id == blob.store_id)?;
+                    let (_, state, store) =
+                        blob_stores.iter().find(|(id, _, _)| *id == blob.store_id)?;
                     if *state == StoreState::Disabled {
                         return None;
                     }
@@ -94,15 +98,32 @@ fn check_blob(store: &dyn BlobStore, blob: &BlobRecord) -> (u64, Option<String>)
                 total += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (total, Some(format!("blob {name}: unreadable (missing or corrupt): {e}"))),
+            Err(e) => {
+                return (
+                    total,
+                    Some(format!("blob {name}: unreadable (missing or corrupt): {e}")),
+                );
+            }
         }
     }
     let digest: [u8; 32] = hasher.finalize().into();
     if digest != blob.sha256 {
-        return (total, Some(format!("blob {name}: content hashes to {}", hex::encode(digest))));
+        return (
+            total,
+            Some(format!(
+                "blob {name}: content hashes to {}",
+                hex::encode(digest)
+            )),
+        );
     }
     if total != blob.size {
-        return (total, Some(format!("blob {name}: {total} bytes, catalog says {}", blob.size)));
+        return (
+            total,
+            Some(format!(
+                "blob {name}: {total} bytes, catalog says {}",
+                blob.size
+            )),
+        );
     }
     (total, None)
 }

@@ -21,7 +21,9 @@ pub fn subfolder(dir_name: &str) -> Option<Vec<&str>> {
 /// The flags encoded in a Maildir file name (`...:2,FRS`). `T` (trashed)
 /// is not carried over: an archive does not import deletion marks.
 pub fn file_flags(file_name: &str) -> u32 {
-    let Some((_, info)) = file_name.rsplit_once(":2,") else { return 0 };
+    let Some((_, info)) = file_name.rsplit_once(":2,") else {
+        return 0;
+    };
     info.chars().fold(0, |bits, c| {
         bits | match c {
             'S' => flags::SEEN,
@@ -44,7 +46,10 @@ mod tests {
 
     #[test]
     fn reads_names() {
-        assert_eq!(file_flags("1700000000.M1P2.host:2,FRS"), flags::FLAGGED | flags::ANSWERED | flags::SEEN);
+        assert_eq!(
+            file_flags("1700000000.M1P2.host:2,FRS"),
+            flags::FLAGGED | flags::ANSWERED | flags::SEEN
+        );
         assert_eq!(file_flags("1700000000.M1P2.host:2,T"), 0);
         assert_eq!(file_flags("1700000000.M1P2.host"), 0);
         assert_eq!(file_time("1700000000.M1P2.host:2,S"), Some(1700000000));

@@ -35,7 +35,9 @@ pub struct MboxEntry {
 /// a file cut short).
 pub fn split(data: &[u8]) -> Result<Vec<MboxEntry>> {
     if !data.starts_with(b"From ") {
-        return Err(Error::Invalid("not an mbox file: it does not start with a \"From \" line".into()));
+        return Err(Error::Invalid(
+            "not an mbox file: it does not start with a \"From \" line".into(),
+        ));
     }
     if !data.ends_with(b"\n") {
         return Err(Error::Invalid(
@@ -55,11 +57,17 @@ pub fn split(data: &[u8]) -> Result<Vec<MboxEntry>> {
         if body_end > line_end && data[body_end - 1] == b'\n' {
             body_end -= 1;
             // A CRLF separator line after a message that ends in a line break.
-            if body_end >= line_end + 2 && data[body_end - 1] == b'\r' && data[body_end - 2] == b'\n' {
+            if body_end >= line_end + 2
+                && data[body_end - 1] == b'\r'
+                && data[body_end - 2] == b'\n'
+            {
                 body_end -= 1;
             }
         }
-        entries.push(MboxEntry { range: line_end..body_end, delivered: from_line_date(&from_line) });
+        entries.push(MboxEntry {
+            range: line_end..body_end,
+            delivered: from_line_date(&from_line),
+        });
     }
     Ok(entries)
 }
@@ -73,7 +81,8 @@ pub fn unquote(message: &[u8], format: MboxFormat) -> Cow<'_, [u8]> {
             MboxFormat::Mboxo => gts == 1 && line[1..].starts_with(b"From "),
         }
     };
-    let has_quoting = quoted_at(message) || memmem::find_iter(message, b"\n>").any(|i| quoted_at(&message[i + 1..]));
+    let has_quoting = quoted_at(message)
+        || memmem::find_iter(message, b"\n>").any(|i| quoted_at(&message[i + 1..]));
     if !has_quoting {
         return Cow::Borrowed(message);
     }
@@ -90,7 +99,9 @@ fn from_line_date(line: &str) -> Option<i64> {
     // The date is five tokens somewhere after the sender.
     (2..tokens.len().saturating_sub(4)).find_map(|start| {
         let text = tokens[start..start + 5].join(" ");
-        NaiveDateTime::parse_from_str(&text, "%a %b %d %H:%M:%S %Y").ok().map(|d| d.and_utc().timestamp())
+        NaiveDateTime::parse_from_str(&text, "%a %b %d %H:%M:%S %Y")
+            .ok()
+            .map(|d| d.and_utc().timestamp())
     })
 }
 
@@ -104,7 +115,10 @@ mod tests {
         let entries = split(mbox).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(&mbox[entries[0].range.clone()], b"Subject: one\n\nbody\n");
-        assert_eq!(&mbox[entries[1].range.clone()], b"Subject: two\n\n>From here\n");
+        assert_eq!(
+            &mbox[entries[1].range.clone()],
+            b"Subject: two\n\n>From here\n"
+        );
         assert_eq!(entries[0].delivered, Some(1704067200));
         assert_eq!(entries[1].delivered, Some(1704189600));
     }
@@ -118,8 +132,17 @@ mod tests {
     #[test]
     fn unquotes_by_format() {
         let body = b">From a\n>>From b\nFrom-not\n>Fromage\n";
-        assert_eq!(&*unquote(body, MboxFormat::Mboxrd), b"From a\n>From b\nFrom-not\n>Fromage\n");
-        assert_eq!(&*unquote(body, MboxFormat::Mboxo), b"From a\n>>From b\nFrom-not\n>Fromage\n");
-        assert!(matches!(unquote(b"plain\n", MboxFormat::Mboxrd), Cow::Borrowed(_)));
+        assert_eq!(
+            &*unquote(body, MboxFormat::Mboxrd),
+            b"From a\n>From b\nFrom-not\n>Fromage\n"
+        );
+        assert_eq!(
+            &*unquote(body, MboxFormat::Mboxo),
+            b"From a\n>>From b\nFrom-not\n>Fromage\n"
+        );
+        assert!(matches!(
+            unquote(b"plain\n", MboxFormat::Mboxrd),
+            Cow::Borrowed(_)
+        ));
     }
 }

@@ -27,8 +27,8 @@ pub use plan::Plan;
 use plan::{Job, Source};
 
 use crate::archive::{
-    Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, NewUserRequest, PreparedContent,
-    PreparedMessage, Summary, arrival_date,
+    Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, NewUserRequest,
+    PreparedContent, PreparedMessage, Summary, arrival_date,
 };
 use crate::config::ImportConfig;
 use crate::error::{Error, Result};
@@ -80,13 +80,22 @@ impl ImportReport {
 pub type Progress<'a> = &'a (dyn Fn(u64, u64, u64) + Sync);
 
 /// Imports `plan` into `user`'s archive.
-pub fn run(archives: &Archives, user: &str, plan: Plan, options: &ImportOptions, progress: Progress) -> Result<ImportReport> {
+pub fn run(
+    archives: &Archives,
+    user: &str,
+    plan: Plan,
+    options: &ImportOptions,
+    progress: Progress,
+) -> Result<ImportReport> {
     let started = Instant::now();
     let mut report = ImportReport {
         skipped: plan
             .skipped
             .into_iter()
-            .map(|(path, reason)| Failure { source: path.display().to_string(), reason })
+            .map(|(path, reason)| Failure {
+                source: path.display().to_string(),
+                reason,
+            })
             .collect(),
         ..ImportReport::default()
     };
@@ -148,8 +157,9 @@ pub fn run(archives: &Archives, user: &str, plan: Plan, options: &ImportOptions,
             progress(done, total, bytes);
         }
         drop(to_writer);
-        let (imported, duplicates, unparsed) =
-            writer.join().map_err(|_| Error::Corrupt("the import writer panicked".into()))??;
+        let (imported, duplicates, unparsed) = writer
+            .join()
+            .map_err(|_| Error::Corrupt("the import writer panicked".into()))??;
         report.imported = imported;
         report.duplicates = duplicates;
         report.unparsed = unparsed;
@@ -164,7 +174,10 @@ pub fn run(archives: &Archives, user: &str, plan: Plan, options: &ImportOptions,
 fn take_chunk<'a>(rest: &mut &'a [Job], tuning: &ImportConfig) -> &'a [Job] {
     let mut bytes = 0u64;
     let mut n = 0;
-    while n < rest.len() && n < tuning.batch_messages.max(1) && (n == 0 || bytes < tuning.batch_bytes as u64) {
+    while n < rest.len()
+        && n < tuning.batch_messages.max(1)
+        && (n == 0 || bytes < tuning.batch_bytes as u64)
+    {
         bytes += rest[n].size();
         n += 1;
     }
@@ -181,7 +194,10 @@ fn prepare(
     folder_id: i64,
     options: &ImportOptions,
 ) -> Result<(PreparedMessage, bool), Failure> {
-    let fail = |reason: String| Failure { source: job.describe(), reason };
+    let fail = |reason: String| Failure {
+        source: job.describe(),
+        reason,
+    };
     if job.size() > options.max_message_size {
         return Err(fail(format!(
             "{} bytes is more than the configured limit of {} (limits.max_message_size)",
@@ -189,15 +205,24 @@ fn prepare(
             options.max_message_size
         )));
     }
-    let (bytes, flags, delivered, modified): (Cow<[u8]>, u32, Option<i64>, Option<i64>) = match &job.source {
-        Source::File { path, flags, delivered, .. } => {
-            let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-            (Cow::Owned(bytes), *flags, *delivered, modified_time(path))
-        }
-        Source::Mbox { mbox: file, entry } => {
-            (mbox::unquote(&file.data[entry.range.clone()], file.format), 0, entry.delivered, None)
-        }
-    };
+    let (bytes, flags, delivered, modified): (Cow<[u8]>, u32, Option<i64>, Option<i64>) =
+        match &job.source {
+            Source::File {
+                path,
+                flags,
+                delivered,
+                ..
+            } => {
+                let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+                (Cow::Owned(bytes), *flags, *delivered, modified_time(path))
+            }
+            Source::Mbox { mbox: file, entry } => (
+                mbox::unquote(&file.data[entry.range.clone()], file.format),
+                0,
+                entry.delivered,
+                None,
+            ),
+        };
     let sha256: [u8; 32] = Sha256::digest(&bytes).into();
     let internal_date = delivered
         .or_else(|| arrival_date(&bytes))
@@ -209,14 +234,26 @@ fn prepare(
         None
     } else {
         // A parser bug must not cost the message: it is archived unparsed.
-        let summary = catch_unwind(AssertUnwindSafe(|| Summary::of(&bytes))).ok().flatten();
+        let summary = catch_unwind(AssertUnwindSafe(|| Summary::of(&bytes)))
+            .ok()
+            .flatten();
         unparsed = summary.is_none();
         let compressed = zstd::bulk::compress(&bytes, options.tuning.compression_level)
             .map_err(|e| fail(format!("compressing: {e}")))?;
-        Some(PreparedContent { compressed, summary })
+        Some(PreparedContent {
+            compressed,
+            summary,
+        })
     };
     Ok((
-        PreparedMessage { folder_id, sha256, size: bytes.len() as u64, internal_date, flags, content },
+        PreparedMessage {
+            folder_id,
+            sha256,
+            size: bytes.len() as u64,
+            internal_date,
+            flags,
+            content,
+        },
         unparsed,
     ))
 }
@@ -237,32 +274,60 @@ pub fn run_bulk(
     progress: Progress,
 ) -> Result<ImportReport> {
     let mut plans: Vec<(String, Plan)> = Vec::new();
-    let entries = std::fs::read_dir(root).map_err(|e| Error::io(format!("listing {}", root.display()), e))?;
+    let entries =
+        std::fs::read_dir(root).map_err(|e| Error::io(format!("listing {}", root.display()), e))?;
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            p.is_dir()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     dirs.sort();
     if dirs.is_empty() {
-        return Err(Error::Invalid(format!("{} holds no user directories", root.display())));
+        return Err(Error::Invalid(format!(
+            "{} holds no user directories",
+            root.display()
+        )));
     }
     for dir in &dirs {
-        let user = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if archives.users()?.iter().all(|u| !u.name.eq_ignore_ascii_case(&user)) && !create_users {
+        let user = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if archives
+            .users()?
+            .iter()
+            .all(|u| !u.name.eq_ignore_ascii_case(&user))
+            && !create_users
+        {
             return Err(Error::Invalid(format!(
                 "user {user} not found (for {}); use --create-users to create it",
                 dir.display()
             )));
         }
-        plans.push((user, Plan::of_paths(std::slice::from_ref(dir), None, options.mbox_format)?));
+        plans.push((
+            user,
+            Plan::of_paths(std::slice::from_ref(dir), None, options.mbox_format)?,
+        ));
     }
     let total_messages: u64 = plans.iter().map(|(_, p)| p.jobs.len() as u64).sum();
-    tracing::info!(users = plans.len(), messages = total_messages, "bulk import planned");
+    tracing::info!(
+        users = plans.len(),
+        messages = total_messages,
+        "bulk import planned"
+    );
     let mut report = ImportReport::default();
     let (mut done, mut bytes) = (0u64, 0u64);
     for (user, plan) in plans {
         let jobs = plan.jobs.len() as u64;
-        if archives.users()?.iter().all(|u| !u.name.eq_ignore_ascii_case(&user)) {
+        if archives
+            .users()?
+            .iter()
+            .all(|u| !u.name.eq_ignore_ascii_case(&user))
+        {
             archives.add_user(NewUserRequest {
                 name: user.clone(),
                 full_name: String::new(),
@@ -274,7 +339,9 @@ pub fn run_bulk(
             })?;
             tracing::info!(%user, "user created by bulk import; set a password with `archimap user passwd`");
         }
-        let one = run(archives, &user, plan, options, &|d, _, b| progress(done + d, total_messages, bytes + b))?;
+        let one = run(archives, &user, plan, options, &|d, _, b| {
+            progress(done + d, total_messages, bytes + b)
+        })?;
         done += jobs;
         bytes += one.bytes;
         report.absorb(one);
@@ -285,5 +352,9 @@ pub fn run_bulk(
 /// A password nobody knows, for users created by a bulk import.
 fn random_password() -> String {
     use rand::Rng;
-    rand::thread_rng().sample_iter(rand::distributions::Alphanumeric).take(32).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(rand::distributions::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
 }

@@ -36,8 +36,16 @@ pub struct Mbox {
 }
 
 pub enum Source {
-    File { path: PathBuf, size: u64, flags: u32, delivered: Option<i64> },
-    Mbox { mbox: Arc<Mbox>, entry: MboxEntry },
+    File {
+        path: PathBuf,
+        size: u64,
+        flags: u32,
+        delivered: Option<i64>,
+    },
+    Mbox {
+        mbox: Arc<Mbox>,
+        entry: MboxEntry,
+    },
 }
 
 pub struct Job {
@@ -57,7 +65,12 @@ impl Job {
     pub fn describe(&self) -> String {
         match &self.source {
             Source::File { path, .. } => path.display().to_string(),
-            Source::Mbox { mbox, entry } => format!("{} (bytes {}..{})", mbox.path.display(), entry.range.start, entry.range.end),
+            Source::Mbox { mbox, entry } => format!(
+                "{} (bytes {}..{})",
+                mbox.path.display(),
+                entry.range.start,
+                entry.range.end
+            ),
         }
     }
 }
@@ -81,7 +94,9 @@ fn io_error(path: &Path, what: &str) -> impl FnOnce(std::io::Error) -> Error {
 }
 
 fn extension(path: &Path) -> Option<String> {
-    path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
 }
 
 fn classify(path: &Path) -> Result<FileKind> {
@@ -103,23 +118,38 @@ fn classify(path: &Path) -> Result<FileKind> {
     let looks_like_header = first_line
         .iter()
         .position(|&b| b == b':')
-        .is_some_and(|colon| colon > 0 && first_line[..colon].iter().all(|&b| b.is_ascii_graphic()));
-    Ok(if looks_like_header { FileKind::Message } else { FileKind::NotMail("neither a message nor an mbox file") })
+        .is_some_and(|colon| {
+            colon > 0 && first_line[..colon].iter().all(|&b| b.is_ascii_graphic())
+        });
+    Ok(if looks_like_header {
+        FileKind::Message
+    } else {
+        FileKind::NotMail("neither a message nor an mbox file")
+    })
 }
 
 fn regular_file(path: &Path) -> Result<fs::Metadata> {
     let meta = fs::metadata(path).map_err(io_error(path, "reading"))?;
     if !meta.is_file() {
-        return Err(Error::Invalid(format!("{} is not a regular file", path.display())));
+        return Err(Error::Invalid(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
     }
     Ok(meta)
 }
 
 impl Plan {
     /// Plans the import of `paths`, each file or directory, into `folder`.
-    pub fn of_paths(paths: &[PathBuf], folder: Option<&FolderPath>, format: MboxFormat) -> Result<Plan> {
+    pub fn of_paths(
+        paths: &[PathBuf],
+        folder: Option<&FolderPath>,
+        format: MboxFormat,
+    ) -> Result<Plan> {
         if paths.is_empty() {
-            return Err(Error::Invalid("nothing to import: name at least one file or directory".into()));
+            return Err(Error::Invalid(
+                "nothing to import: name at least one file or directory".into(),
+            ));
         }
         let mut plan = Plan::default();
         for path in paths {
@@ -137,7 +167,13 @@ impl Plan {
         Ok(plan)
     }
 
-    fn add_file(&mut self, path: &Path, folder: Option<FolderPath>, named: bool, format: MboxFormat) -> Result<()> {
+    fn add_file(
+        &mut self,
+        path: &Path,
+        folder: Option<FolderPath>,
+        named: bool,
+        format: MboxFormat,
+    ) -> Result<()> {
         let meta = regular_file(path)?;
         match classify(path)? {
             FileKind::Message => {
@@ -147,11 +183,19 @@ impl Plan {
                 };
                 self.jobs.push(Job {
                     folder,
-                    source: Source::File { path: path.to_path_buf(), size: meta.len(), flags: 0, delivered: None },
+                    source: Source::File {
+                        path: path.to_path_buf(),
+                        size: meta.len(),
+                        flags: 0,
+                        delivered: None,
+                    },
                 });
             }
             FileKind::Mbox => {
-                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 let folder = match (folder, named) {
                     (Some(folder), true) => folder,
                     (Some(folder), false) => folder.join(&stem)?,
@@ -162,33 +206,61 @@ impl Plan {
             FileKind::NotMail(reason) if named => {
                 return Err(Error::Invalid(format!("{}: {reason}", path.display())));
             }
-            FileKind::NotMail(reason) => self.skipped.push((path.to_path_buf(), reason.to_string())),
+            FileKind::NotMail(reason) => {
+                self.skipped.push((path.to_path_buf(), reason.to_string()))
+            }
         }
         Ok(())
     }
 
-    fn add_mbox(&mut self, path: &Path, len: u64, folder: FolderPath, format: MboxFormat) -> Result<()> {
+    fn add_mbox(
+        &mut self,
+        path: &Path,
+        len: u64,
+        folder: FolderPath,
+        format: MboxFormat,
+    ) -> Result<()> {
         if len == 0 {
-            return Err(Error::Invalid(format!("{}: empty mbox file", path.display())));
+            return Err(Error::Invalid(format!(
+                "{}: empty mbox file",
+                path.display()
+            )));
         }
         let file = File::open(path).map_err(io_error(path, "opening"))?;
         // SAFETY: the file is only read; an importer must not be handed a
         // file that another program is truncating at the same time.
         let data = unsafe { Mmap::map(&file) }.map_err(io_error(path, "mapping"))?;
-        let entries = mbox::split(&data).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-        let mbox = Arc::new(Mbox { path: path.to_path_buf(), data, format });
-        self.jobs.extend(
-            entries.into_iter().map(|entry| Job { folder: folder.clone(), source: Source::Mbox { mbox: mbox.clone(), entry } }),
-        );
+        let entries =
+            mbox::split(&data).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        let mbox = Arc::new(Mbox {
+            path: path.to_path_buf(),
+            data,
+            format,
+        });
+        self.jobs.extend(entries.into_iter().map(|entry| Job {
+            folder: folder.clone(),
+            source: Source::Mbox {
+                mbox: mbox.clone(),
+                entry,
+            },
+        }));
         Ok(())
     }
 
-    fn add_dir(&mut self, dir: &Path, folder: Option<FolderPath>, format: MboxFormat) -> Result<()> {
+    fn add_dir(
+        &mut self,
+        dir: &Path,
+        folder: Option<FolderPath>,
+        format: MboxFormat,
+    ) -> Result<()> {
         if maildir::is_maildir(dir) {
             return self.add_maildir(dir, folder, format);
         }
         for (path, is_dir) in sorted_entries(dir)? {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if name.starts_with('.') {
                 continue;
             }
@@ -205,14 +277,22 @@ impl Plan {
         Ok(())
     }
 
-    fn add_maildir(&mut self, dir: &Path, folder: Option<FolderPath>, format: MboxFormat) -> Result<()> {
+    fn add_maildir(
+        &mut self,
+        dir: &Path,
+        folder: Option<FolderPath>,
+        format: MboxFormat,
+    ) -> Result<()> {
         let here = match &folder {
             Some(folder) => folder.clone(),
             None => FolderPath::new(DEFAULT_FOLDER)?,
         };
         self.add_maildir_messages(dir, &here)?;
         for (path, is_dir) in sorted_entries(dir)? {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if !is_dir || matches!(name.as_str(), "cur" | "new" | "tmp") {
                 continue;
             }
@@ -240,7 +320,10 @@ impl Plan {
     fn add_maildir_messages(&mut self, dir: &Path, folder: &FolderPath) -> Result<()> {
         for sub in ["cur", "new"] {
             for (path, is_dir) in sorted_entries(&dir.join(sub))? {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 if is_dir || name.starts_with('.') {
                     continue;
                 }
@@ -265,7 +348,9 @@ fn sorted_entries(dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
     for entry in fs::read_dir(dir).map_err(io_error(dir, "listing"))? {
         let entry = entry.map_err(io_error(dir, "listing"))?;
         let path = entry.path();
-        let is_dir = fs::metadata(&path).map_err(io_error(&path, "reading"))?.is_dir();
+        let is_dir = fs::metadata(&path)
+            .map_err(io_error(&path, "reading"))?
+            .is_dir();
         entries.push((path, is_dir));
     }
     entries.sort();

@@ -43,7 +43,9 @@ impl FromStr for Authentication {
     fn from_str(s: &str) -> Result<Self> {
         match s {
             _ if s.eq_ignore_ascii_case("integrated") => Ok(Authentication::Integrated),
-            _ if s.eq_ignore_ascii_case("directoryServices") => Ok(Authentication::DirectoryServices),
+            _ if s.eq_ignore_ascii_case("directoryServices") => {
+                Ok(Authentication::DirectoryServices)
+            }
             _ => Err(Error::Invalid(format!(
                 "unknown authentication {s:?} (expected integrated or directoryServices)"
             ))),
@@ -83,14 +85,19 @@ impl fmt::Display for StoreState {
 impl FromStr for StoreState {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        [StoreState::Current, StoreState::Normal, StoreState::WriteProtected, StoreState::Disabled]
-            .into_iter()
-            .find(|state| state.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown store state {s:?} (expected current, normal, writeProtected or disabled)"
-                ))
-            })
+        [
+            StoreState::Current,
+            StoreState::Normal,
+            StoreState::WriteProtected,
+            StoreState::Disabled,
+        ]
+        .into_iter()
+        .find(|state| state.as_str().eq_ignore_ascii_case(s))
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown store state {s:?} (expected current, normal, writeProtected or disabled)"
+            ))
+        })
     }
 }
 
@@ -213,7 +220,9 @@ pub struct PackCommit {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryOutcome {
-    Added { uid: u32 },
+    Added {
+        uid: u32,
+    },
     /// The folder already holds these bytes.
     Duplicate,
 }
@@ -258,7 +267,11 @@ pub trait Catalog: Send + Sync {
     fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>>;
     /// Files a batch: new blobs, messages (skipping bytes a folder holds
     /// already), reference counts, UIDs and pack lengths, all or nothing.
-    fn commit_batch(&self, entries: &[BatchEntry], packs: &[PackCommit]) -> Result<Vec<EntryOutcome>>;
+    fn commit_batch(
+        &self,
+        entries: &[BatchEntry],
+        packs: &[PackCommit],
+    ) -> Result<Vec<EntryOutcome>>;
 
     /// Checks that the stored metadata agrees with itself (reference counts,
     /// UID counters, integrity); one line per problem.

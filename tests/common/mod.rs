@@ -15,7 +15,9 @@ pub struct Archimap {
 
 impl Archimap {
     pub fn new() -> Archimap {
-        Archimap { dir: tempfile::tempdir().expect("temp dir") }
+        Archimap {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -24,7 +26,11 @@ impl Archimap {
 
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_archimap"));
-        command.arg("--data-dir").arg(self.data_dir()).env_remove("ARCHIMAP_CONFIG").env("RUST_LOG", "warn");
+        command
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env_remove("ARCHIMAP_CONFIG")
+            .env("RUST_LOG", "warn");
         command
     }
 
@@ -41,7 +47,12 @@ impl Archimap {
             .stderr(Stdio::piped())
             .spawn()
             .expect("archimap runs");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     }
 
@@ -60,8 +71,15 @@ impl Archimap {
     /// Runs and asserts failure; returns stdout and stderr together.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(!out.status.success(), "archimap {args:?} should have failed:\n{text}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.status.success(),
+            "archimap {args:?} should have failed:\n{text}"
+        );
         text
     }
 
@@ -71,7 +89,10 @@ impl Archimap {
 
     /// Exports an archive and returns, per folder, the SHA-256 of each message.
     pub fn exported(&self, archive: &str) -> BTreeMap<String, Vec<String>> {
-        let out = self.dir.path().join(format!("export-{archive}-{}", rand_suffix()));
+        let out = self
+            .dir
+            .path()
+            .join(format!("export-{archive}-{}", rand_suffix()));
         self.ok(&["export", "--archive", archive, out.to_str().unwrap()]);
         hashes_by_folder(&out, &|_| true)
     }
@@ -85,9 +106,12 @@ impl Archimap {
 }
 
 pub fn summary_counts(stdout: &str) -> (u64, u64, u64, u64) {
-    let line = stdout.lines().find(|l| l.starts_with("imported ")).unwrap_or_else(|| panic!("no summary in {stdout}"));
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("imported "))
+        .unwrap_or_else(|| panic!("no summary in {stdout}"));
     let numbers: Vec<u64> = line
-        .split(|c: char| c == ',' || c == '(')
+        .split([',', '('])
         .take(4)
         .map(|part| part.split_whitespace().last().unwrap().parse().unwrap())
         .collect();
@@ -106,7 +130,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Every regular file under `root` (that `keep` accepts), hashed and grouped
 /// by its directory relative to `root`; each list is sorted.
-pub fn hashes_by_folder(root: &Path, keep: &dyn Fn(&Path) -> bool) -> BTreeMap<String, Vec<String>> {
+pub fn hashes_by_folder(
+    root: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -115,8 +142,14 @@ pub fn hashes_by_folder(root: &Path, keep: &dyn Fn(&Path) -> bool) -> BTreeMap<S
             if path.is_dir() {
                 stack.push(path);
             } else if keep(&path) {
-                let folder = dir.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                map.entry(folder).or_default().push(sha256_hex(&std::fs::read(&path).unwrap()));
+                let folder = dir
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                map.entry(folder)
+                    .or_default()
+                    .push(sha256_hex(&std::fs::read(&path).unwrap()));
             }
         }
     }
@@ -147,7 +180,10 @@ pub fn edge_eml() -> PathBuf {
 /// A corpus made by the shared generator, cached per argument set under
 /// the target directory so test runs share it.
 pub fn generated_corpus(n: usize, users: usize, seed: u64, extra: &[&str]) -> PathBuf {
-    let name = format!("corpus-{n}-{users}-{seed}-{}", extra.join("_").replace(['-', ' '], ""));
+    let name = format!(
+        "corpus-{n}-{users}-{seed}-{}",
+        extra.join("_").replace(['-', ' '], "")
+    );
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     if dir.join(".done").exists() {
         return dir;
@@ -155,7 +191,14 @@ pub fn generated_corpus(n: usize, users: usize, seed: u64, extra: &[&str]) -> Pa
     let _ = std::fs::remove_dir_all(&dir);
     let status = Command::new("python3")
         .arg(shared_dir().join("corpus/gen_corpus.py"))
-        .args(["--out", dir.to_str().unwrap(), "-n", &n.to_string(), "--users", &users.to_string()])
+        .args([
+            "--out",
+            dir.to_str().unwrap(),
+            "-n",
+            &n.to_string(),
+            "--users",
+            &users.to_string(),
+        ])
         .args(["--seed", &seed.to_string()])
         .args(extra)
         .stdout(Stdio::null())

@@ -19,7 +19,10 @@ impl From<rusqlite::Error> for Error {
             rusqlite::Error::SqliteFailure(f, ref msg)
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                Error::Invalid(format!("constraint violated: {}", msg.as_deref().unwrap_or("?")))
+                Error::Invalid(format!(
+                    "constraint violated: {}",
+                    msg.as_deref().unwrap_or("?")
+                ))
             }
             e => Error::Storage(Box::new(e)),
         }
@@ -41,9 +44,11 @@ impl SqliteCatalog {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(schema::SCHEMA)?;
         let version: Option<i64> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
             .optional()?
             .and_then(|v| v.parse().ok());
         match version {
@@ -62,7 +67,9 @@ impl SqliteCatalog {
             }
             Some(_) => {}
         }
-        Ok(SqliteCatalog { conn: Mutex::new(conn) })
+        Ok(SqliteCatalog {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -78,8 +85,11 @@ const USER_COLUMNS: &str =
 fn user_from_row(tx: &Connection, row: &Row) -> rusqlite::Result<UserRecord> {
     let id: i64 = row.get(0)?;
     let authentication: String = row.get(3)?;
-    let mut stmt = tx.prepare_cached("SELECT address FROM user_emails WHERE user_id = ?1 ORDER BY address")?;
-    let emails = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+    let mut stmt =
+        tx.prepare_cached("SELECT address FROM user_emails WHERE user_id = ?1 ORDER BY address")?;
+    let emails = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
     Ok(UserRecord {
         id,
         name: row.get(1)?,
@@ -94,7 +104,9 @@ fn user_from_row(tx: &Connection, row: &Row) -> rusqlite::Result<UserRecord> {
 
 fn query_user(conn: &Connection, sql_where: &str, arg: &str) -> Result<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {sql_where}");
-    Ok(conn.query_row(&sql, [arg], |row| user_from_row(conn, row)).optional()?)
+    Ok(conn
+        .query_row(&sql, [arg], |row| user_from_row(conn, row))
+        .optional()?)
 }
 
 fn set_emails(tx: &Transaction, user_id: i64, emails: &[String]) -> Result<()> {
@@ -108,16 +120,25 @@ fn set_emails(tx: &Transaction, user_id: i64, emails: &[String]) -> Result<()> {
             )
             .optional()?;
         if let Some(owner) = taken {
-            return Err(Error::AlreadyExists(format!("e-mail address {address} (of user {owner})")));
+            return Err(Error::AlreadyExists(format!(
+                "e-mail address {address} (of user {owner})"
+            )));
         }
-        tx.execute("INSERT INTO user_emails(address, user_id) VALUES (?1, ?2)", params![address, user_id])?;
+        tx.execute(
+            "INSERT INTO user_emails(address, user_id) VALUES (?1, ?2)",
+            params![address, user_id],
+        )?;
     }
     Ok(())
 }
 
 fn ensure_archive(tx: &Transaction, name: &str) -> Result<i64> {
     tx.execute("INSERT OR IGNORE INTO archives(name) VALUES (?1)", [name])?;
-    Ok(tx.query_row("SELECT id FROM archives WHERE name = ?1", [name], |r| r.get(0))?)
+    Ok(
+        tx.query_row("SELECT id FROM archives WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
@@ -131,8 +152,7 @@ fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
     })
 }
 
-const BLOB_COLUMNS: &str =
-    "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.summary IS NOT NULL";
+const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.summary IS NOT NULL";
 
 fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
     let sha: Vec<u8> = row.get(first + 1)?;
@@ -174,7 +194,11 @@ fn folder_from_row(row: &Row) -> rusqlite::Result<FolderRecord> {
 /// so a folder recreated within the same second still gets a new one.
 fn next_uidvalidity(tx: &Transaction) -> Result<u32> {
     let last: u32 = tx
-        .query_row("SELECT value FROM meta WHERE key = 'last_uidvalidity'", [], |r| r.get::<_, String>(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'last_uidvalidity'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
         .optional()?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -189,16 +213,22 @@ fn next_uidvalidity(tx: &Transaction) -> Result<u32> {
 }
 
 fn folder_by_path(conn: &Connection, archive_id: i64, path: &str) -> Result<Option<FolderRecord>> {
-    let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 AND f.path = ?2");
-    Ok(conn.query_row(&sql, params![archive_id, path], folder_from_row).optional()?)
+    let sql =
+        format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 AND f.path = ?2");
+    Ok(conn
+        .query_row(&sql, params![archive_id, path], folder_from_row)
+        .optional()?)
 }
 
 impl Catalog for SqliteCatalog {
     fn create_user(&self, user: &NewUser) -> Result<UserRecord> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let exists: bool =
-            tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)", [&user.name], |r| r.get(0))?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
+            [&user.name],
+            |r| r.get(0),
+        )?;
         if exists {
             return Err(Error::AlreadyExists(format!("user {}", user.name)));
         }
@@ -244,7 +274,9 @@ impl Catalog for SqliteCatalog {
     fn users(&self) -> Result<Vec<UserRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))?;
-        let users = stmt.query_map([], |row| user_from_row(&conn, row))?.collect::<rusqlite::Result<_>>()?;
+        let users = stmt
+            .query_map([], |row| user_from_row(&conn, row))?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(users)
     }
 
@@ -278,18 +310,30 @@ impl Catalog for SqliteCatalog {
             .query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
             .optional()?
             .ok_or_else(|| Error::NotFound(format!("user #{id}")))?;
-        let taken: bool =
-            tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)", [new_name], |r| r.get(0))?;
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
+            [new_name],
+            |r| r.get(0),
+        )?;
         if taken {
             return Err(Error::AlreadyExists(format!("user {new_name}")));
         }
-        let archive_taken: bool =
-            tx.query_row("SELECT EXISTS(SELECT 1 FROM archives WHERE name = ?1)", [new_name], |r| r.get(0))?;
+        let archive_taken: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM archives WHERE name = ?1)",
+            [new_name],
+            |r| r.get(0),
+        )?;
         if archive_taken {
             return Err(Error::AlreadyExists(format!("archive {new_name}")));
         }
-        tx.execute("UPDATE users SET name = ?2 WHERE id = ?1", params![id, new_name])?;
-        tx.execute("UPDATE archives SET name = ?2 WHERE name = ?1", params![old, new_name])?;
+        tx.execute(
+            "UPDATE users SET name = ?2 WHERE id = ?1",
+            params![id, new_name],
+        )?;
+        tx.execute(
+            "UPDATE archives SET name = ?2 WHERE name = ?1",
+            params![old, new_name],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -308,9 +352,16 @@ impl Catalog for SqliteCatalog {
     fn archive_by_name(&self, name: &str) -> Result<Option<ArchiveRecord>> {
         Ok(self
             .conn()
-            .query_row("SELECT id, name FROM archives WHERE name = lower(?1)", [name], |r| {
-                Ok(ArchiveRecord { id: r.get(0)?, name: r.get(1)? })
-            })
+            .query_row(
+                "SELECT id, name FROM archives WHERE name = lower(?1)",
+                [name],
+                |r| {
+                    Ok(ArchiveRecord {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                    })
+                },
+            )
             .optional()?)
     }
 
@@ -318,7 +369,12 @@ impl Catalog for SqliteCatalog {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT id, name FROM archives ORDER BY name")?;
         let archives = stmt
-            .query_map([], |r| Ok(ArchiveRecord { id: r.get(0)?, name: r.get(1)? }))?
+            .query_map([], |r| {
+                Ok(ArchiveRecord {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(archives)
     }
@@ -347,7 +403,15 @@ impl Catalog for SqliteCatalog {
              JOIN archives a ON a.id = p.archive_id WHERE p.user_id = ?1 ORDER BY a.name",
         )?;
         let grants = stmt
-            .query_map([user_id], |r| Ok((ArchiveRecord { id: r.get(0)?, name: r.get(1)? }, r.get(2)?)))?
+            .query_map([user_id], |r| {
+                Ok((
+                    ArchiveRecord {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                    },
+                    r.get(2)?,
+                ))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(grants)
     }
@@ -355,7 +419,9 @@ impl Catalog for SqliteCatalog {
     fn stores(&self) -> Result<Vec<StoreRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT id, name, state, path FROM stores ORDER BY id")?;
-        let stores = stmt.query_map([], store_from_row)?.collect::<rusqlite::Result<_>>()?;
+        let stores = stmt
+            .query_map([], store_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(stores)
     }
 
@@ -368,17 +434,29 @@ impl Catalog for SqliteCatalog {
             |r| r.get(0),
         )?;
         if exists {
-            return Err(Error::AlreadyExists(format!("store {name} (or one at {})", path.display())));
+            return Err(Error::AlreadyExists(format!(
+                "store {name} (or one at {})",
+                path.display()
+            )));
         }
         let count: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
-        let state = if count == 0 { StoreState::Current } else { StoreState::Normal };
+        let state = if count == 0 {
+            StoreState::Current
+        } else {
+            StoreState::Normal
+        };
         tx.execute(
             "INSERT INTO stores(name, state, path) VALUES (?1, ?2, ?3)",
             params![name, state.as_str(), path.to_string_lossy()],
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;
-        Ok(StoreRecord { id, name: name.to_string(), state, path: path.to_path_buf() })
+        Ok(StoreRecord {
+            id,
+            name: name.to_string(),
+            state,
+            path: path.to_path_buf(),
+        })
     }
 
     fn set_store_state(&self, id: i64, state: StoreState) -> Result<()> {
@@ -387,10 +465,18 @@ impl Catalog for SqliteCatalog {
         if state == StoreState::Current {
             tx.execute(
                 "UPDATE stores SET state = ?1 WHERE state = ?2 AND id <> ?3",
-                params![StoreState::Normal.as_str(), StoreState::Current.as_str(), id],
+                params![
+                    StoreState::Normal.as_str(),
+                    StoreState::Current.as_str(),
+                    id
+                ],
             )?;
         }
-        if tx.execute("UPDATE stores SET state = ?2 WHERE id = ?1", params![id, state.as_str()])? == 0 {
+        if tx.execute(
+            "UPDATE stores SET state = ?2 WHERE id = ?1",
+            params![id, state.as_str()],
+        )? == 0
+        {
             return Err(Error::NotFound(format!("store #{id}")));
         }
         tx.commit()?;
@@ -399,16 +485,22 @@ impl Catalog for SqliteCatalog {
 
     fn pack_lengths(&self, store_id: i64) -> Result<Vec<(u32, u64)>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT pack, length FROM packs WHERE store_id = ?1 ORDER BY pack")?;
-        let packs = stmt.query_map([store_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt =
+            conn.prepare("SELECT pack, length FROM packs WHERE store_id = ?1 ORDER BY pack")?;
+        let packs = stmt
+            .query_map([store_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(packs)
     }
 
     fn folders(&self, archive_id: i64) -> Result<Vec<FolderRecord>> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare(&format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 ORDER BY f.path"))?;
-        let folders = stmt.query_map([archive_id], folder_from_row)?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 ORDER BY f.path"
+        ))?;
+        let folders = stmt
+            .query_map([archive_id], folder_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(folders)
     }
 
@@ -434,8 +526,8 @@ impl Catalog for SqliteCatalog {
                 )?;
             }
         }
-        let folder =
-            folder_by_path(&tx, archive_id, path)?.ok_or_else(|| Error::NotFound(format!("folder {path}")))?;
+        let folder = folder_by_path(&tx, archive_id, path)?
+            .ok_or_else(|| Error::NotFound(format!("folder {path}")))?;
         tx.commit()?;
         Ok(folder)
     }
@@ -461,21 +553,30 @@ impl Catalog for SqliteCatalog {
 
     fn blob_by_sha(&self, sha256: &Sha256) -> Result<Option<BlobRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!("SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.sha256 = ?1"))?;
-        Ok(stmt.query_row([&sha256[..]], |r| blob_from_row(r, 0)).optional()?)
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.sha256 = ?1"
+        ))?;
+        Ok(stmt
+            .query_row([&sha256[..]], |r| blob_from_row(r, 0))
+            .optional()?)
     }
 
     fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare_cached(&format!("SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.id > ?1 ORDER BY b.id LIMIT ?2"))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.id > ?1 ORDER BY b.id LIMIT ?2"
+        ))?;
         let blobs = stmt
             .query_map(params![after, limit as i64], |r| blob_from_row(r, 0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(blobs)
     }
 
-    fn commit_batch(&self, entries: &[BatchEntry], packs: &[PackCommit]) -> Result<Vec<EntryOutcome>> {
+    fn commit_batch(
+        &self,
+        entries: &[BatchEntry],
+        packs: &[PackCommit],
+    ) -> Result<Vec<EntryOutcome>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut outcomes = Vec::with_capacity(entries.len());
@@ -485,8 +586,9 @@ impl Catalog for SqliteCatalog {
                 "INSERT INTO blobs(sha256, store_id, size, pack, offset, length, refcount, summary)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
             )?;
-            let mut in_folder =
-                tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1 AND blob_id = ?2)")?;
+            let mut in_folder = tx.prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1 AND blob_id = ?2)",
+            )?;
             let mut bump_folder = tx.prepare_cached(
                 "UPDATE folders SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
                  WHERE id = ?1 RETURNING uidnext - 1, highestmodseq",
@@ -494,9 +596,11 @@ impl Catalog for SqliteCatalog {
             let mut insert_message = tx.prepare_cached(
                 "INSERT INTO messages(folder_id, uid, blob_id, internal_date, modseq) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let mut bump_refcount = tx.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?;
-            let mut insert_flags =
-                tx.prepare_cached("INSERT OR REPLACE INTO flags(user_id, message_id, flags) VALUES (?1, ?2, ?3)")?;
+            let mut bump_refcount =
+                tx.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?;
+            let mut insert_flags = tx.prepare_cached(
+                "INSERT OR REPLACE INTO flags(user_id, message_id, flags) VALUES (?1, ?2, ?3)",
+            )?;
 
             for entry in entries {
                 let sha = &entry.sha256[..];
@@ -504,7 +608,10 @@ impl Catalog for SqliteCatalog {
                     Some(id) => id,
                     None => {
                         let new = entry.new_blob.as_ref().ok_or_else(|| {
-                            Error::Invalid(format!("blob {} is neither stored nor supplied", hex::encode(sha)))
+                            Error::Invalid(format!(
+                                "blob {} is neither stored nor supplied",
+                                hex::encode(sha)
+                            ))
                         })?;
                         insert_blob.execute(params![
                             sha,
@@ -518,13 +625,21 @@ impl Catalog for SqliteCatalog {
                         tx.last_insert_rowid()
                     }
                 };
-                if in_folder.query_row(params![entry.folder_id, blob_id], |r| r.get::<_, bool>(0))? {
+                if in_folder
+                    .query_row(params![entry.folder_id, blob_id], |r| r.get::<_, bool>(0))?
+                {
                     outcomes.push(EntryOutcome::Duplicate);
                     continue;
                 }
                 let (uid, modseq): (u32, i64) =
                     bump_folder.query_row([entry.folder_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                insert_message.execute(params![entry.folder_id, uid, blob_id, entry.internal_date, modseq])?;
+                insert_message.execute(params![
+                    entry.folder_id,
+                    uid,
+                    blob_id,
+                    entry.internal_date,
+                    modseq
+                ])?;
                 let message_id = tx.last_insert_rowid();
                 bump_refcount.execute([blob_id])?;
                 if let Some((user_id, bits)) = entry.flags.filter(|(_, bits)| *bits != 0) {
@@ -551,7 +666,12 @@ impl Catalog for SqliteCatalog {
             .prepare("PRAGMA integrity_check")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        problems.extend(integrity.into_iter().filter(|line| line != "ok").map(|l| format!("database: {l}")));
+        problems.extend(
+            integrity
+                .into_iter()
+                .filter(|line| line != "ok")
+                .map(|l| format!("database: {l}")),
+        );
         let checks: [(&str, &str); 7] = [
             (
                 "SELECT 'blob ' || hex(b.sha256) || ' is stored but no message refers to it'

@@ -36,7 +36,10 @@ impl Embedded {
         if catalog.stores()?.is_empty() {
             catalog.create_store("main", Path::new("stores/main"))?;
         }
-        Ok(Embedded { data_dir: data_dir.to_path_buf(), catalog })
+        Ok(Embedded {
+            data_dir: data_dir.to_path_buf(),
+            catalog,
+        })
     }
 }
 

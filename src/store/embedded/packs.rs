@@ -18,7 +18,8 @@ pub struct PackStore {
 impl PackStore {
     pub fn open(store_dir: &Path) -> Result<PackStore> {
         let dir = store_dir.join("packs");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         Ok(PackStore { dir })
     }
 
@@ -38,7 +39,8 @@ impl BlobStore for PackStore {
             .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
         if lock.try_lock().is_err() {
             tracing::info!(store = %self.dir.display(), "another writer holds this store; waiting for it");
-            lock.lock().map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
+            lock.lock()
+                .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
         }
         let on_disk = self.pack_files()?;
         for &(pack, length) in committed {
@@ -61,7 +63,10 @@ impl BlobStore for PackStore {
         // Whatever lies past the committed length was written by a writer
         // that died before its transaction committed: nothing refers to it.
         for &(pack, disk_len) in &on_disk {
-            let keep = committed.iter().find(|(p, _)| *p == pack).map_or(0, |&(_, len)| len);
+            let keep = committed
+                .iter()
+                .find(|(p, _)| *p == pack)
+                .map_or(0, |&(_, len)| len);
             if disk_len > keep {
                 let path = self.pack_path(pack);
                 tracing::info!(pack = %path.display(), bytes = disk_len - keep, "discarding uncommitted bytes");
@@ -76,15 +81,31 @@ impl BlobStore for PackStore {
         }
         let last = committed.iter().chain(&on_disk).map(|&(p, _)| p).max();
         let (pack, length) = match last {
-            Some(p) => (p, committed.iter().find(|(q, _)| *q == p).map_or(0, |&(_, len)| len)),
+            Some(p) => (
+                p,
+                committed
+                    .iter()
+                    .find(|(q, _)| *q == p)
+                    .map_or(0, |&(_, len)| len),
+            ),
             None => (1, 0),
         };
-        Ok(Box::new(PackWriter { store: PackStore { dir: self.dir.clone() }, _lock: lock, open: None, pack, length, touched: Vec::new() }))
+        Ok(Box::new(PackWriter {
+            store: PackStore {
+                dir: self.dir.clone(),
+            },
+            _lock: lock,
+            open: None,
+            pack,
+            length,
+            touched: Vec::new(),
+        }))
     }
 
     fn open(&self, location: &BlobLocation) -> Result<Box<dyn Read + Send>> {
         let path = self.pack_path(location.pack);
-        let mut file = File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let mut file =
+            File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         file.seek(SeekFrom::Start(location.offset))
             .map_err(|e| Error::io(format!("seeking in {}", path.display()), e))?;
         let frame = BufReader::new(file.take(location.length));
@@ -94,17 +115,24 @@ impl BlobStore for PackStore {
     }
 
     fn pack_files(&self) -> Result<Vec<(u32, u64)>> {
-        let entries =
-            std::fs::read_dir(&self.dir).map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
         let mut packs = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
+            let entry =
+                entry.map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
             let name = entry.file_name();
-            let Some(number) = name.to_str().and_then(|n| n.strip_suffix(".pack")).and_then(|n| n.parse().ok())
+            let Some(number) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".pack"))
+                .and_then(|n| n.parse().ok())
             else {
                 continue;
             };
-            let len = entry.metadata().map_err(|e| Error::io(format!("inspecting {name:?}"), e))?.len();
+            let len = entry
+                .metadata()
+                .map_err(|e| Error::io(format!("inspecting {name:?}"), e))?
+                .len();
             packs.push((number, len));
         }
         packs.sort_unstable();
@@ -147,7 +175,8 @@ impl PackWriter {
 
     fn flush_open(&mut self) -> Result<()> {
         if let Some(file) = self.open.take() {
-            file.sync_data().map_err(|e| Error::io(format!("syncing pack {}", self.pack), e))?;
+            file.sync_data()
+                .map_err(|e| Error::io(format!("syncing pack {}", self.pack), e))?;
         }
         Ok(())
     }
@@ -157,8 +186,13 @@ impl BlobWriter for PackWriter {
     fn append(&mut self, compressed: &[u8]) -> Result<BlobLocation> {
         let pack_before = self.pack;
         let file = self.file(compressed.len() as u64)?;
-        file.write_all(compressed).map_err(|e| Error::io(format!("writing pack {pack_before}"), e))?;
-        let location = BlobLocation { pack: self.pack, offset: self.length, length: compressed.len() as u64 };
+        file.write_all(compressed)
+            .map_err(|e| Error::io(format!("writing pack {pack_before}"), e))?;
+        let location = BlobLocation {
+            pack: self.pack,
+            offset: self.length,
+            length: compressed.len() as u64,
+        };
         self.length += compressed.len() as u64;
         if !self.touched.contains(&self.pack) {
             self.touched.push(self.pack);
@@ -168,7 +202,8 @@ impl BlobWriter for PackWriter {
 
     fn sync(&mut self) -> Result<Vec<(u32, u64)>> {
         if let Some(file) = &self.open {
-            file.sync_data().map_err(|e| Error::io(format!("syncing pack {}", self.pack), e))?;
+            file.sync_data()
+                .map_err(|e| Error::io(format!("syncing pack {}", self.pack), e))?;
         }
         // Earlier packs of this batch were synced when the writer moved on;
         // their final length is their length on disk.
@@ -178,7 +213,9 @@ impl BlobWriter for PackWriter {
                 self.length
             } else {
                 let path = self.store.pack_path(pack);
-                std::fs::metadata(&path).map_err(|e| Error::io(format!("inspecting {}", path.display()), e))?.len()
+                std::fs::metadata(&path)
+                    .map_err(|e| Error::io(format!("inspecting {}", path.display()), e))?
+                    .len()
             };
             lengths.push((pack, length));
         }
