@@ -284,7 +284,7 @@ fn export(archives: &Archives, archive: &str, folder: Option<&str>, out: &Path) 
 
 fn verify(archives: &Archives) -> Result<ExitCode> {
     let progress = Progress::new("verifying");
-    let report = archives.verify(&|done| progress.update(done, done, 0))?;
+    let report = archives.verify(&|done, total, bytes| progress.update(done, total, bytes))?;
     progress.finish();
     for problem in &report.problems {
         println!("problem: {problem}");

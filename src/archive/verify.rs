@@ -22,8 +22,9 @@ pub struct VerifyReport {
 const PAGE: usize = 2048;
 
 impl Archives {
-    /// Checks everything; `progress` is called with the number of blobs done.
-    pub fn verify(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<VerifyReport> {
+    /// Checks everything; `progress` is called with the blobs done, the
+    /// blobs in all, and the bytes read.
+    pub fn verify(&self, progress: &(dyn Fn(u64, u64, u64) + Sync)) -> Result<VerifyReport> {
         let catalog = self.catalog();
         let mut report = VerifyReport {
             problems: catalog.check_consistency()?,
@@ -48,6 +49,7 @@ impl Archives {
             blob_stores.push((store.id, store.state, blobs));
         }
 
+        let total = catalog.blob_count()?;
         let mut after = 0;
         loop {
             let page = catalog.blobs_after(after, PAGE)?;
@@ -74,7 +76,11 @@ impl Archives {
                     }
                 }
             }
-            progress(report.blobs_checked + report.blobs_skipped);
+            progress(
+                report.blobs_checked + report.blobs_skipped,
+                total,
+                report.bytes_checked,
+            );
         }
         Ok(report)
     }

@@ -263,6 +263,7 @@ pub trait Catalog: Send + Sync {
     fn ensure_folder(&self, archive_id: i64, path: &str) -> Result<FolderRecord>;
     fn messages(&self, folder_id: i64) -> Result<Vec<MessageRecord>>;
     fn blob_by_sha(&self, sha256: &Sha256) -> Result<Option<BlobRecord>>;
+    fn blob_count(&self) -> Result<u64>;
     /// Blobs with `id > after`, in id order, at most `limit`.
     fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>>;
     /// Files a batch: new blobs, messages (skipping bytes a folder holds

@@ -561,6 +561,12 @@ impl Catalog for SqliteCatalog {
             .optional()?)
     }
 
+    fn blob_count(&self) -> Result<u64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))?)
+    }
+
     fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
