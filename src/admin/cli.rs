@@ -27,6 +27,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the IMAP server (implicit TLS and STARTTLS listeners).
+    Serve {
+        /// Implicit-TLS listener address (repeatable); replaces the configured ones.
+        #[arg(long, value_name = "ADDR")]
+        imaps: Vec<String>,
+        /// STARTTLS listener address (repeatable); replaces the configured ones.
+        #[arg(long, value_name = "ADDR")]
+        starttls: Vec<String>,
+    },
     /// Archive mbox files, .eml files or trees, and Maildirs.
     Import(ImportArgs),
     /// Create, list, change and delete users.

@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let archives = Archives::open(&config)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
     match cli.command {
+        Command::Serve { imaps, starttls } => serve(config, archives, imaps, starttls),
         Command::Import(args) => import(&archives, &config, args),
         Command::User(command) => user(&archives, command).map(|()| ExitCode::SUCCESS),
         Command::Grant {
@@ -49,6 +50,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => export(&archives, &archive, folder.as_deref(), &out).map(|()| ExitCode::SUCCESS),
         Command::Verify => verify(&archives),
     }
+}
+
+fn serve(
+    mut config: Config,
+    archives: Archives,
+    imaps: Vec<String>,
+    starttls: Vec<String>,
+) -> Result<ExitCode> {
+    if !imaps.is_empty() || !starttls.is_empty() {
+        config.listeners.imaps = imaps;
+        config.listeners.starttls = starttls;
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(crate::net::serve(config, std::sync::Arc::new(archives)))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_password(args: &PasswordArgs) -> Result<Option<String>> {

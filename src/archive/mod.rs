@@ -12,6 +12,7 @@ mod stores;
 mod summary;
 mod users;
 mod verify;
+mod view;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub use stores::can_import_into;
 pub use summary::{Mailbox, Summary, arrival_date};
 pub use users::{NewUserRequest, UserDetails};
 pub use verify::VerifyReport;
+pub use view::{ArchiveAccess, Rights, SpecialUse, View, ViewMailbox};
 
 use crate::config::Config;
 use crate::error::Result;

@@ -72,6 +72,11 @@ impl Archives {
             .ok_or_else(|| Error::NotFound(format!("user {name}")))
     }
 
+    /// By user name or any of the user's e-mail addresses, case-insensitively.
+    pub fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>> {
+        self.catalog().user_by_login(login)
+    }
+
     pub fn users(&self) -> Result<Vec<UserRecord>> {
         self.catalog().users()
     }

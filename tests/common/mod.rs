@@ -2,6 +2,8 @@
 //! the real `archimap` binary run against it.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod imap;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,96 @@
+//! Slowing down failed logins, per client address and per login name:
+//! 2 s after the first failure, doubling with each further one up to 15 s.
+//! A success clears the login name's count; counts are forgotten after a
+//! quiet quarter of an hour.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const FIRST: Duration = Duration::from_secs(2);
+const MAX: Duration = Duration::from_secs(15);
+const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
+/// Bounds the tables against an attacker cycling through names or addresses.
+const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Default)]
+pub struct Throttle {
+    state: Mutex<Tables>,
+}
+
+#[derive(Default)]
+struct Tables {
+    by_ip: HashMap<IpAddr, (u32, Instant)>,
+    by_login: HashMap<String, (u32, Instant)>,
+}
+
+fn bump<K: std::hash::Hash + Eq>(table: &mut HashMap<K, (u32, Instant)>, key: K) -> u32 {
+    let now = Instant::now();
+    if table.len() >= MAX_ENTRIES {
+        table.retain(|_, (_, at)| now.duration_since(*at) < FORGET_AFTER);
+    }
+    let entry = table.entry(key).or_insert((0, now));
+    if now.duration_since(entry.1) >= FORGET_AFTER {
+        entry.0 = 0;
+    }
+    entry.0 = entry.0.saturating_add(1);
+    entry.1 = now;
+    entry.0
+}
+
+/// The delay after the `n`th failure in a row.
+pub fn delay_after(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(4);
+    (FIRST * 2u32.pow(doublings)).min(MAX)
+}
+
+impl Throttle {
+    /// Records a failure and returns how long to wait before answering.
+    pub fn failed(&self, ip: IpAddr, login: &str) -> Duration {
+        let mut tables = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let by_ip = bump(&mut tables.by_ip, ip);
+        let by_login = bump(&mut tables.by_login, login.to_lowercase());
+        delay_after(by_ip.max(by_login))
+    }
+
+    pub fn succeeded(&self, login: &str) {
+        let mut tables = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        tables.by_login.remove(&login.to_lowercase());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_to_fifteen_seconds() {
+        let secs: Vec<u64> = (1..=6).map(|n| delay_after(n).as_secs()).collect();
+        assert_eq!(secs, vec![2, 4, 8, 15, 15, 15]);
+    }
+
+    #[test]
+    fn counts_per_ip_and_per_login() {
+        let throttle = Throttle::default();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        assert_eq!(throttle.failed(a, "alice"), Duration::from_secs(2));
+        assert_eq!(
+            throttle.failed(b, "Alice"),
+            Duration::from_secs(4),
+            "same login from elsewhere"
+        );
+        assert_eq!(
+            throttle.failed(a, "bob"),
+            Duration::from_secs(4),
+            "same address, other login"
+        );
+        throttle.succeeded("alice");
+        assert_eq!(
+            throttle.failed(b, "carol"),
+            Duration::from_secs(4),
+            "b failed once before"
+        );
+    }
+}

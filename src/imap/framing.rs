@@ -1,0 +1,203 @@
+//! Reading whole commands off the wire: lines and the literals inside
+//! them, within limits. imap-codec parses; this layer decides when to read
+//! more, when to invite a literal (`+`), and when to refuse one.
+
+use imap_codec::CommandCodec;
+use imap_codec::decode::{CommandDecodeError, Decoder};
+use imap_codec::imap_types::IntoStatic;
+use imap_codec::imap_types::command::Command;
+use imap_codec::imap_types::core::LiteralMode;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use std::io;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest command, not counting literal data.
+    pub max_line: usize,
+    pub max_literal: u64,
+}
+
+pub enum Frame {
+    Command(Command<'static>),
+    /// Unparseable input; the line was dropped.
+    Bad {
+        tag: Option<String>,
+        reason: &'static str,
+    },
+    /// A line or literal over the limits; the command was dropped.
+    TooBig {
+        tag: Option<String>,
+        what: &'static str,
+    },
+    /// The client closed the connection.
+    Closed,
+}
+
+#[derive(Default)]
+pub struct Reader {
+    buf: Vec<u8>,
+}
+
+const READ_CHUNK: usize = 16 * 1024;
+
+impl Reader {
+    /// Bytes received but not yet consumed (STARTTLS must throw them away).
+    pub fn discard_buffered(&mut self) -> usize {
+        std::mem::take(&mut self.buf).len()
+    }
+
+    /// Reads one line (through CRLF) of at most `max` bytes, for
+    /// AUTHENTICATE's continuation data; `None` at end of input.
+    pub async fn line<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        max: usize,
+    ) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(end) = memchr::memmem::find(&self.buf, b"\r\n") {
+                let line = self.buf[..end].to_vec();
+                self.buf.drain(..end + 2);
+                return Ok(Some(line));
+            }
+            if self.buf.len() > max {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
+            }
+            if !self.fill(stream).await? {
+                return Ok(None);
+            }
+        }
+    }
+
+    pub async fn command<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        limits: Limits,
+    ) -> io::Result<Frame> {
+        // Literal bytes accepted in this command: they do not count as line.
+        let mut literal_bytes = 0usize;
+        loop {
+            let outcome = CommandCodec::default().decode(&self.buf);
+            match outcome {
+                Ok((rest, command)) => {
+                    let command = command.into_static();
+                    let used = self.buf.len() - rest.len();
+                    self.buf.drain(..used);
+                    return Ok(Frame::Command(command));
+                }
+                Err(CommandDecodeError::Incomplete) => {
+                    if self.buf.len() - literal_bytes > limits.max_line {
+                        let tag = self.tag();
+                        self.skip_line(stream).await?;
+                        return Ok(Frame::TooBig {
+                            tag,
+                            what: "command line",
+                        });
+                    }
+                }
+                Err(CommandDecodeError::LiteralFound { tag, length, mode }) => {
+                    let length = length as usize;
+                    if length as u64 > limits.max_literal {
+                        let tag = Some(tag.inner().to_string());
+                        self.buf.clear();
+                        if mode == LiteralMode::NonSync {
+                            // The client sends it uninvited: read it to nowhere.
+                            self.skip(stream, length).await?;
+                            self.skip_line(stream).await?;
+                        }
+                        return Ok(Frame::TooBig {
+                            tag,
+                            what: "literal",
+                        });
+                    }
+                    if mode == LiteralMode::Sync {
+                        stream.write_all(b"+ Ready for literal data\r\n").await?;
+                        stream.flush().await?;
+                    }
+                    literal_bytes += length;
+                    let need = self.buf.len() + length;
+                    while self.buf.len() < need {
+                        if !self.fill(stream).await? {
+                            return Ok(Frame::Closed);
+                        }
+                    }
+                    continue;
+                }
+                Err(CommandDecodeError::Failed) => {
+                    let tag = self.tag();
+                    match memchr::memmem::find(&self.buf, b"\r\n") {
+                        Some(end) => {
+                            self.buf.drain(..end + 2);
+                        }
+                        None => {
+                            self.skip_line(stream).await?;
+                        }
+                    }
+                    return Ok(Frame::Bad {
+                        tag,
+                        reason: "Command syntax error",
+                    });
+                }
+            }
+            if !self.fill(stream).await? {
+                return Ok(Frame::Closed);
+            }
+        }
+    }
+
+    /// The first word of the pending input, if it is a plausible tag.
+    fn tag(&self) -> Option<String> {
+        let word = self
+            .buf
+            .split(|&b| b == b' ' || b == b'\r' || b == b'\n')
+            .next()?;
+        let ok = !word.is_empty()
+            && word.len() <= 64
+            && word
+                .iter()
+                .all(|&b| b.is_ascii_graphic() && !b"(){%*\"\\+".contains(&b));
+        ok.then(|| String::from_utf8_lossy(word).into_owned())
+    }
+
+    /// Reads more input; false at end of input. Cancel-safe: `read_buf`
+    /// only grows the buffer by what it read.
+    async fn fill<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> io::Result<bool> {
+        self.buf.reserve(READ_CHUNK);
+        Ok(stream.read_buf(&mut self.buf).await? > 0)
+    }
+
+    /// Gives memory back after a large command, so idle sessions stay small.
+    pub fn shrink(&mut self) {
+        if self.buf.capacity() > 4 * READ_CHUNK {
+            self.buf.shrink_to(READ_CHUNK);
+        }
+    }
+
+    /// Drops input through the next CRLF, holding at most one chunk.
+    async fn skip_line<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> io::Result<()> {
+        loop {
+            if let Some(end) = memchr::memmem::find(&self.buf, b"\r\n") {
+                self.buf.drain(..end + 2);
+                return Ok(());
+            }
+            // Keep a trailing CR: it may pair with the next chunk's LF.
+            let keep = usize::from(self.buf.last() == Some(&b'\r'));
+            self.buf.drain(..self.buf.len() - keep);
+            if !self.fill(stream).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Drops `n` bytes of input.
+    async fn skip<S: AsyncRead + Unpin>(&mut self, stream: &mut S, mut n: usize) -> io::Result<()> {
+        loop {
+            let here = n.min(self.buf.len());
+            self.buf.drain(..here);
+            n -= here;
+            if n == 0 || !self.fill(stream).await? {
+                return Ok(());
+            }
+        }
+    }
+}

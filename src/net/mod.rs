@@ -1,0 +1,236 @@
+//! Listeners and connection tasks: implicit-TLS and STARTTLS ports,
+//! connection limits, graceful shutdown (BYE to every client).
+
+mod tls;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+pub use tls::generated_paths;
+
+use crate::archive::Archives;
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::imap::{Ended, Session, Shared};
+
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    ImplicitTls,
+    StartTls,
+}
+
+/// Counts open connections, in total and per client address.
+#[derive(Default)]
+struct Connections {
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// Releases a connection's place when dropped.
+struct Slot {
+    connections: Arc<Connections>,
+    ip: IpAddr,
+}
+
+impl Connections {
+    fn admit(self: &Arc<Self>, ip: IpAddr, total: usize, per_ip: usize) -> Option<Slot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let from_ip = open.1.get(&ip).copied().unwrap_or(0);
+        if open.0 >= total || from_ip >= per_ip {
+            return None;
+        }
+        open.0 += 1;
+        open.1.insert(ip, from_ip + 1);
+        Some(Slot {
+            connections: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self
+            .connections
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        open.0 -= 1;
+        if let Some(n) = open.1.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.1.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Runs the IMAP server until SIGTERM or Ctrl-C.
+pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
+    let acceptor = TlsAcceptor::from(tls::server_config(&config)?);
+    let mut listeners = Vec::new();
+    for (addrs, kind) in [
+        (&config.listeners.imaps, Kind::ImplicitTls),
+        (&config.listeners.starttls, Kind::StartTls),
+    ] {
+        for addr in addrs {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::io(format!("listening on {addr}"), e))?;
+            listeners.push((listener, kind));
+        }
+    }
+    let bound = |want: Kind| -> String {
+        let addrs: Vec<String> = listeners
+            .iter()
+            .filter(|(_, kind)| *kind == want)
+            .filter_map(|(l, _)| l.local_addr().ok().map(|a| a.to_string()))
+            .collect();
+        addrs.join(",")
+    };
+    let (imaps, starttls) = (bound(Kind::ImplicitTls), bound(Kind::StartTls));
+
+    let shared = Arc::new(Shared {
+        auth: Authenticator::new(archives.clone()),
+        archives,
+        limits: config.limits.clone(),
+    });
+    let connections = Arc::new(Connections::default());
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    for (listener, kind) in listeners {
+        tasks.spawn(accept_loop(
+            listener,
+            kind,
+            acceptor.clone(),
+            shared.clone(),
+            connections.clone(),
+            stopped.clone(),
+        ));
+    }
+    tracing::info!(imaps, starttls, "ready");
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: saying BYE to every client");
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    kind: Kind,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+    connections: Arc<Connections>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut sessions = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped.changed() => break,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off briefly.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let slot = connections.admit(
+            peer.ip(),
+            shared.limits.max_connections,
+            shared.limits.max_connections_per_ip,
+        );
+        let (acceptor, shared, stopped) = (acceptor.clone(), shared.clone(), stopped.clone());
+        sessions.spawn(async move {
+            if let Err(e) = connection(tcp, peer, kind, acceptor, shared, stopped, slot).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+        // Reap finished sessions so the set does not grow.
+        while sessions.try_join_next().is_some() {}
+    }
+    while sessions.join_next().await.is_some() {}
+}
+
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    kind: Kind,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+    slot: Option<Slot>,
+) -> std::io::Result<()> {
+    let handshake = |tcp| async {
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
+            })?
+    };
+    match kind {
+        Kind::ImplicitTls => {
+            let mut tls = handshake(tcp).await?;
+            if slot.is_none() {
+                return refuse(&mut tls, peer).await;
+            }
+            let mut session = Session::new(shared, peer, true);
+            session.greet(&mut tls).await?;
+            session.run(&mut tls, &mut stopped).await?;
+            tls.shutdown().await
+        }
+        Kind::StartTls => {
+            let mut tcp = tcp;
+            if slot.is_none() {
+                return refuse(&mut tcp, peer).await;
+            }
+            let mut session = Session::new(shared, peer, false);
+            session.greet(&mut tcp).await?;
+            match session.run(&mut tcp, &mut stopped).await? {
+                Ended::Close => Ok(()),
+                Ended::StartTls => {
+                    let mut tls = handshake(tcp).await?;
+                    session.upgraded();
+                    session.run(&mut tls, &mut stopped).await?;
+                    tls.shutdown().await
+                }
+            }
+        }
+    }
+}
+
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    peer: SocketAddr,
+) -> std::io::Result<()> {
+    tracing::warn!(%peer, "connection refused: too many connections");
+    stream
+        .write_all(b"* BYE [LIMIT] Too many connections, try again later\r\n")
+        .await?;
+    stream.shutdown().await
+}

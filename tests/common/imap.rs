@@ -1,0 +1,186 @@
+//! A running `archimap serve` and a small line-oriented IMAP client over
+//! rustls, trusting the server's generated certificate.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+
+use super::Archimap;
+
+pub struct Server {
+    child: Child,
+    pub imaps: SocketAddr,
+    pub starttls: SocketAddr,
+    /// Everything the server logged so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl Server {
+    /// Starts the server on free loopback ports and waits for its `ready` line.
+    pub fn start(am: &Archimap) -> Server {
+        let mut child = am
+            .command()
+            .env("RUST_LOG", "info")
+            .args([
+                "serve",
+                "--imaps",
+                "127.0.0.1:0",
+                "--starttls",
+                "127.0.0.1:0",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains(" ready ") {
+                    let _ = ready_tx.send(line.clone());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let ready = ready_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server signals ready");
+        let field = |name: &str| -> SocketAddr {
+            let value = ready
+                .split(&format!("{name}="))
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            value.trim_matches('"').parse().unwrap()
+        };
+        let (imaps, starttls) = (field("imaps"), field("starttls"));
+        let cert = am.data_dir().join("tls/self-signed-cert.pem");
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_file(cert).unwrap())
+            .unwrap();
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Server {
+            child,
+            imaps,
+            starttls,
+            log,
+            tls: Arc::new(tls),
+        }
+    }
+
+    pub fn connect_tls(&self) -> Client {
+        let tcp = TcpStream::connect(self.imaps).unwrap();
+        Client::new(Box::new(self.wrap(tcp)))
+    }
+
+    /// A plaintext client on the STARTTLS port, over `tcp` (keep a clone
+    /// of it to upgrade later).
+    pub fn connect_plain_from(&self, tcp: TcpStream) -> Client {
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        Client::new(Box::new(tcp))
+    }
+
+    fn wrap(&self, tcp: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(self.tls.clone(), name).unwrap();
+        rustls::StreamOwned::new(conn, tcp)
+    }
+
+    /// Upgrades a plaintext client after the server said OK to STARTTLS.
+    pub fn upgrade(&self, client: Client, plain: TcpStream) -> Client {
+        drop(client);
+        Client::new(Box::new(self.wrap(plain)))
+    }
+
+    pub fn logged(&self, needle: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+pub struct Client {
+    reader: BufReader<Box<dyn Stream>>,
+}
+
+impl Client {
+    fn new(stream: Box<dyn Stream>) -> Client {
+        Client {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    pub fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        line
+    }
+
+    pub fn send(&mut self, text: &str) {
+        let stream = self.reader.get_mut();
+        stream.write_all(text.as_bytes()).unwrap();
+        stream.flush().unwrap();
+    }
+
+    /// Sends `tag command` and returns every line up to the tagged answer.
+    pub fn command(&mut self, tag: &str, command: &str) -> Vec<String> {
+        self.send(&format!("{tag} {command}\r\n"));
+        self.until(tag)
+    }
+
+    /// Reads lines up to and including the one tagged `tag`.
+    pub fn until(&mut self, tag: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line();
+            assert!(!line.is_empty(), "connection closed; got {lines:?}");
+            let done = line.starts_with(&format!("{tag} "));
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    /// The last line of `command`'s answer.
+    pub fn answer(&mut self, tag: &str, command: &str) -> String {
+        self.command(tag, command).pop().unwrap()
+    }
+}
