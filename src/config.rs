@@ -17,6 +17,22 @@ pub struct Config {
     pub tls: TlsConfig,
     pub limits: Limits,
     pub import: ImportConfig,
+    pub imap: ImapConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImapConfig {
+    /// The namespace other users' archives appear under.
+    pub other_users: String,
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        ImapConfig {
+            other_users: "Other Users".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,6 +102,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             limits: Limits::default(),
             import: ImportConfig::default(),
+            imap: ImapConfig::default(),
         }
     }
 }

@@ -213,3 +213,184 @@ fn sigterm_says_bye_to_clients() {
     assert!(c.line().starts_with("* BYE"));
     let _ = std::io::stdout().flush();
 }
+
+/// An archive with folders for alice and bob; alice may read bob's.
+fn archive_with_mail() -> Archimap {
+    let am = archive();
+    am.ok(&["user", "add", "bob", "--password", "builder"]);
+    let src = am.dir.path().join("src");
+    for (folder, n) in [
+        ("Inbox", 3),
+        ("Sent Items", 2),
+        ("Projects/Acme", 1),
+        ("Gelöschte Elemente", 1),
+    ] {
+        std::fs::create_dir_all(src.join(folder)).unwrap();
+        for i in 0..n {
+            let body =
+                format!("From: x@example.org\nSubject: {folder} {i}\n\nline one\nline two {i}\n");
+            std::fs::write(src.join(folder).join(format!("{i}.eml")), body).unwrap();
+        }
+    }
+    am.import(&["--user", "alice", src.to_str().unwrap()]);
+    am.import(&[
+        "--user",
+        "bob",
+        "--folder",
+        "Inbox",
+        src.join("Inbox").to_str().unwrap(),
+    ]);
+    am.ok(&["grant", "alice", "bob", "read"]);
+    am
+}
+
+#[test]
+fn list_namespace_and_status() {
+    let am = archive_with_mail();
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    c.answer("l0", "LOGIN alice wonderland");
+    let ns = c.command("l1", "NAMESPACE");
+    assert_eq!(
+        ns[0],
+        "* NAMESPACE ((\"\" \"/\")) ((\"Other Users/\" \"/\")) NIL\r\n"
+    );
+    let list = c.command("l2", "LIST \"\" \"*\"");
+    assert_eq!(
+        list,
+        vec![
+            "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n",
+            "* LIST (\\HasNoChildren \\Trash) \"/\" \"Gel&APY-schte Elemente\"\r\n",
+            "* LIST (\\HasChildren) \"/\" \"Projects\"\r\n",
+            "* LIST (\\HasNoChildren) \"/\" \"Projects/Acme\"\r\n",
+            "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent Items\"\r\n",
+            "* LIST (\\Noselect \\HasChildren) \"/\" \"Other Users\"\r\n",
+            "* LIST (\\Noselect \\HasChildren) \"/\" \"Other Users/bob\"\r\n",
+            "* LIST (\\HasNoChildren) \"/\" \"Other Users/bob/Inbox\"\r\n",
+            "l2 OK LIST completed\r\n",
+        ]
+    );
+    assert_eq!(
+        c.command("l3", "LIST \"\" \"\"")[0],
+        "* LIST (\\Noselect) \"/\" \"\"\r\n"
+    );
+    assert_eq!(
+        c.command("l4", "LIST \"\" \"%\"").len(),
+        6,
+        "INBOX, Gelöschte Elemente, Projects, Sent Items, Other Users, OK"
+    );
+    // iOS's LIST-EXTENDED form parses, with the special-use selection.
+    let ios = c.command("l5", "LIST (SPECIAL-USE) \"\" \"*\" RETURN (SPECIAL-USE)");
+    assert_eq!(ios.len(), 3, "{ios:?}");
+    let status = c.command(
+        "l6",
+        "LIST \"\" \"INBOX\" RETURN (STATUS (MESSAGES UNSEEN UIDNEXT))",
+    );
+    assert_eq!(
+        status[1], "* STATUS \"INBOX\" (MESSAGES 3 UNSEEN 3 UIDNEXT 4)\r\n",
+        "{status:?}"
+    );
+    let st = c.command(
+        "l7",
+        "STATUS \"Sent Items\" (MESSAGES RECENT UIDNEXT UNSEEN)",
+    );
+    assert_eq!(
+        st[0],
+        "* STATUS \"Sent Items\" (MESSAGES 2 RECENT 0 UIDNEXT 3 UNSEEN 2)\r\n"
+    );
+    // Every folder counts as subscribed until unsubscribed.
+    assert_eq!(c.command("l8", "LSUB \"\" \"*\"").len(), list.len());
+    assert!(
+        c.answer("l9", "UNSUBSCRIBE \"Projects/Acme\"")
+            .starts_with("l9 OK")
+    );
+    assert_eq!(c.command("l10", "LSUB \"\" \"*\"").len(), list.len() - 1);
+    let sub = c.command("l11", "LIST (SUBSCRIBED) \"\" \"Projects/*\"");
+    assert_eq!(sub, vec!["l11 OK LIST completed\r\n"]);
+    assert!(
+        c.answer("l12", "SUBSCRIBE \"Projects/Acme\"")
+            .starts_with("l12 OK")
+    );
+    assert!(
+        c.answer("l13", "STATUS \"Other Users/carol/Inbox\" (MESSAGES)")
+            .starts_with("l13 NO [NONEXISTENT]")
+    );
+}
+
+#[test]
+fn select_and_fetch_serve_crlf_bytes() {
+    let am = archive_with_mail();
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    c.answer("f0", "LOGIN alice wonderland");
+    let select = c.command("f1", "SELECT INBOX");
+    assert!(select.contains(&"* 3 EXISTS\r\n".to_string()), "{select:?}");
+    assert!(select.iter().any(|l| l.starts_with("* OK [UIDVALIDITY ")));
+    assert!(select.contains(&"* OK [UIDNEXT 4] Predicted next UID\r\n".to_string()));
+    assert!(select.last().unwrap().starts_with("f1 OK [READ-WRITE]"));
+
+    let body = "From: x@example.org\r\nSubject: Inbox 0\r\n\r\nline one\r\nline two 0\r\n";
+    let fast = c.command("f2", "FETCH 1 (UID FLAGS RFC822.SIZE)");
+    assert_eq!(
+        fast[0],
+        format!("* 1 FETCH (UID 1 FLAGS () RFC822.SIZE {})\r\n", body.len())
+    );
+    // BODY.PEEK[] leaves \Seen alone; BODY[] sets it.
+    c.send("f3 UID FETCH 1 BODY.PEEK[]\r\n");
+    assert_eq!(
+        c.line(),
+        format!("* 1 FETCH (UID 1 BODY[] {{{}}}\r\n", body.len())
+    );
+    let mut got = String::new();
+    while got.len() < body.len() {
+        got.push_str(&c.line());
+    }
+    assert_eq!(got, body);
+    assert_eq!(c.line(), ")\r\n");
+    assert!(c.line().starts_with("f3 OK"));
+    let partial = c.command("f4", "FETCH 1 BODY[]<6.13>");
+    assert_eq!(partial[0], "* 1 FETCH (BODY[]<6> {13}\r\n");
+    assert_eq!(
+        partial[1],
+        "x@example.org)\r\n".replace(")\r\n", "") + " FLAGS (\\Seen))\r\n"
+    );
+    assert!(c.command("f5", "FETCH 1 FLAGS")[0].contains("(\\Seen)"));
+    assert!(c.answer("f6", "FETCH 9 FLAGS").starts_with("f6 BAD"));
+    assert!(c.answer("f7", "UID FETCH 9:* FLAGS").starts_with("f7 OK"));
+
+    // Flags are per user: bob still sees the message unseen in his copy.
+    let mut b = server.connect_tls();
+    b.line();
+    b.answer("b0", "LOGIN bob builder");
+    b.command("b1", "EXAMINE INBOX");
+    assert_eq!(
+        b.command("b2", "FETCH 1 FLAGS")[0],
+        "* 1 FETCH (FLAGS ())\r\n"
+    );
+    // EXAMINE is read-only: reading does not set \Seen.
+    b.command("b3", "FETCH 1 BODY[]");
+    assert_eq!(
+        b.command("b4", "FETCH 1 FLAGS")[0],
+        "* 1 FETCH (FLAGS ())\r\n"
+    );
+
+    // Others' archives with `read` open read-write (lrsw: flags are private
+    // to each user); invisible ones answer exactly like missing ones.
+    assert!(
+        c.answer("f8", "SELECT \"Other Users/bob/Inbox\"")
+            .starts_with("f8 OK [READ-WRITE]")
+    );
+    let missing = c.answer("f9", "SELECT \"Other Users/nobody/Inbox\"");
+    let mut bob = server.connect_tls();
+    bob.line();
+    bob.answer("c0", "LOGIN bob builder");
+    let hidden = bob.answer("c1", "SELECT \"Other Users/alice/INBOX\"");
+    assert_eq!(missing.replace("f9", "x"), hidden.replace("c1", "x"));
+    // The failed SELECT left nothing selected.
+    assert!(c.answer("f10", "FETCH 1 FLAGS").starts_with("f10 BAD"));
+    c.command("f11", "EXAMINE INBOX");
+    assert!(c.answer("f12", "CLOSE").starts_with("f12 OK"));
+    assert!(c.answer("f13", "CLOSE").starts_with("f13 BAD"));
+}

@@ -4,6 +4,7 @@
 
 mod filing;
 mod folders;
+mod mailbox;
 mod names;
 mod passwords;
 mod privileges;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
 pub use folders::{FolderNode, FolderPath};
+pub use mailbox::MailboxMessage;
 pub use passwords::{hash_password, verify_password};
 pub use privileges::{FolderPrivileges, GlobalPrivileges};
 pub use stores::can_import_into;

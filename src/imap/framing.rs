@@ -11,6 +11,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use std::io;
 
+use super::extensions::{ListCommand, parse_list};
+
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Longest command, not counting literal data.
@@ -20,6 +22,12 @@ pub struct Limits {
 
 pub enum Frame {
     Command(Command<'static>),
+    /// A command of our own extension layer (imap-codec cannot parse it).
+    List {
+        tag: String,
+        command: ListCommand,
+        lsub: bool,
+    },
     /// Unparseable input; the line was dropped.
     Bad {
         tag: Option<String>,
@@ -40,6 +48,23 @@ pub struct Reader {
 }
 
 const READ_CHUNK: usize = 16 * 1024;
+
+/// A LIST or LSUB in a form imap-codec does not parse (RFC 5258).
+fn extension(line: &[u8]) -> Option<Frame> {
+    let line = std::str::from_utf8(line).ok()?;
+    let (tag, rest) = line.split_once(' ')?;
+    let (verb, args) = rest.split_once(' ')?;
+    let lsub = verb.eq_ignore_ascii_case("LSUB");
+    if !lsub && !verb.eq_ignore_ascii_case("LIST") {
+        return None;
+    }
+    let command = parse_list(args)?;
+    Some(Frame::List {
+        tag: tag.to_string(),
+        command,
+        lsub,
+    })
+}
 
 impl Reader {
     /// Bytes received but not yet consumed (STARTTLS must throw them away).
@@ -127,7 +152,11 @@ impl Reader {
                     let tag = self.tag();
                     match memchr::memmem::find(&self.buf, b"\r\n") {
                         Some(end) => {
+                            let extension = extension(&self.buf[..end]);
                             self.buf.drain(..end + 2);
+                            if let Some(frame) = extension {
+                                return Ok(frame);
+                            }
                         }
                         None => {
                             self.skip_line(stream).await?;

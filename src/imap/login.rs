@@ -6,7 +6,7 @@ use imap_codec::imap_types::auth::{AuthMechanism, AuthenticateData};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::response::send;
-use super::{Session, State};
+use super::{Authenticated, Session, State};
 use crate::auth::LoginError;
 
 /// The longest AUTHENTICATE continuation line accepted.
@@ -113,7 +113,10 @@ async fn check<S: AsyncWrite + Unpin>(
         .await
     {
         Ok(user) => {
-            session.state = State::Authenticated(user);
+            session.state = State::Authenticated(Box::new(Authenticated {
+                user,
+                selected: None,
+            }));
             send(
                 stream,
                 &format!(

@@ -3,9 +3,15 @@
 //! answering them through one file per command family.
 
 mod any;
+mod extensions;
+mod fetch;
 mod framing;
 mod login;
+mod mailboxes;
+mod mutf7;
 mod response;
+mod select;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,11 +21,12 @@ use imap_codec::imap_types::command::{Command, CommandBody};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
-use crate::archive::{Archives, UserRecord};
+use crate::archive::{Archives, MailboxMessage, UserRecord, View};
 use crate::auth::Authenticator;
 use crate::config::Limits;
 pub use framing::Limits as FrameLimits;
 use framing::{Frame, Reader};
+use imap_codec::imap_types::mailbox::ListMailbox;
 use response::send;
 
 /// What every session shares.
@@ -27,12 +34,28 @@ pub struct Shared {
     pub archives: Arc<Archives>,
     pub auth: Authenticator,
     pub limits: Limits,
+    /// The namespace prefix of other users' archives.
+    pub other_users: String,
 }
 
 pub enum State {
     NotAuthenticated,
-    Authenticated(UserRecord),
+    Authenticated(Box<Authenticated>),
     Logout,
+}
+
+pub struct Authenticated {
+    user: UserRecord,
+    selected: Option<Selected>,
+}
+
+/// The mailbox a session has open.
+pub struct Selected {
+    /// `None` for the empty INBOX of a user without an inbox folder.
+    folder: Option<crate::store::FolderRecord>,
+    read_only: bool,
+    /// In sequence-number order.
+    messages: Vec<MailboxMessage>,
 }
 
 /// How a session's use of a stream ended.
@@ -115,6 +138,13 @@ impl Session {
             };
             match frame {
                 Frame::Closed => return Ok(Ended::Close),
+                Frame::List { tag, command, lsub } => {
+                    if self.user().is_some() {
+                        mailboxes::list(self, stream, &tag, command, lsub).await?;
+                    } else {
+                        send(stream, &format!("{tag} BAD Log in first\r\n")).await?;
+                    }
+                }
                 Frame::Bad { tag, reason } => {
                     tracing::debug!(peer = %self.peer, reason, "bad command");
                     send(
@@ -172,14 +202,98 @@ impl Session {
             _ if !self.tls => {
                 send(stream, &format!("{tag} BAD [PRIVACYREQUIRED] Only CAPABILITY, NOOP, LOGOUT and STARTTLS before TLS\r\n")).await?
             }
-            _ if matches!(self.state, State::NotAuthenticated) => {
-                send(stream, &format!("{tag} BAD Log in first\r\n")).await?
+            _ if self.user().is_none() => send(stream, &format!("{tag} BAD Log in first\r\n")).await?,
+            CommandBody::Namespace => mailboxes::namespace(self, stream, &tag).await?,
+            CommandBody::List { reference, mailbox_wildcard } => {
+                let command = extensions::ListCommand {
+                    reference: mailboxes::mailbox_name(&reference).unwrap_or_default(),
+                    patterns: vec![String::from_utf8_lossy(list_mailbox_bytes(&mailbox_wildcard)).into_owned()],
+                    ..Default::default()
+                };
+                mailboxes::list(self, stream, &tag, command, false).await?
+            }
+            CommandBody::Lsub { reference, mailbox_wildcard } => {
+                let command = extensions::ListCommand {
+                    reference: mailboxes::mailbox_name(&reference).unwrap_or_default(),
+                    patterns: vec![String::from_utf8_lossy(list_mailbox_bytes(&mailbox_wildcard)).into_owned()],
+                    ..Default::default()
+                };
+                mailboxes::list(self, stream, &tag, command, true).await?
+            }
+            CommandBody::Status { mailbox, item_names } => {
+                mailboxes::status(self, stream, &tag, &mailbox, &item_names).await?
+            }
+            CommandBody::Subscribe { mailbox } => mailboxes::subscribe(self, stream, &tag, &mailbox, true).await?,
+            CommandBody::Unsubscribe { mailbox } => mailboxes::subscribe(self, stream, &tag, &mailbox, false).await?,
+            CommandBody::Select { mailbox, .. } => select::select(self, stream, &tag, &mailbox, false).await?,
+            CommandBody::Examine { mailbox, .. } => select::select(self, stream, &tag, &mailbox, true).await?,
+            CommandBody::Close => select::close(self, stream, &tag, "CLOSE").await?,
+            CommandBody::Unselect => select::close(self, stream, &tag, "UNSELECT").await?,
+            CommandBody::Check if self.selected().is_some() => {
+                send(stream, &format!("{tag} OK CHECK completed\r\n")).await?
+            }
+            CommandBody::Fetch { sequence_set, macro_or_item_names, uid, .. } => {
+                fetch::fetch(self, stream, &tag, &sequence_set, &macro_or_item_names, uid).await?
             }
             other => {
-                send(stream, &format!("{tag} BAD [CANNOT] {} is not supported yet\r\n", other.name())).await?
+                send(stream, &format!("{tag} BAD [CANNOT] {} is not supported here\r\n", other.name())).await?
             }
         }
         Ok(None)
+    }
+
+    fn user(&self) -> Option<&UserRecord> {
+        match &self.state {
+            State::Authenticated(auth) => Some(&auth.user),
+            _ => None,
+        }
+    }
+
+    fn selected(&self) -> Option<&Selected> {
+        match &self.state {
+            State::Authenticated(auth) => auth.selected.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn selected_mut(&mut self) -> Option<&mut Selected> {
+        match &mut self.state {
+            State::Authenticated(auth) => auth.selected.as_mut(),
+            _ => None,
+        }
+    }
+
+    fn set_selected(&mut self, selected: Option<Selected>) {
+        if let State::Authenticated(auth) = &mut self.state {
+            auth.selected = selected;
+        }
+    }
+
+    /// The user's view of the archives, as it is now.
+    fn view(&self) -> crate::error::Result<View> {
+        let user = self.user().expect("only called once authenticated");
+        self.shared.archives.view(user, &self.shared.other_users)
+    }
+
+    fn unsubscribed(&self) -> crate::error::Result<std::collections::HashSet<i64>> {
+        self.shared
+            .archives
+            .unsubscribed(self.user().expect("only called once authenticated"))
+    }
+
+    /// Answers a command whose storage access failed; the session lives on.
+    async fn storage_error<S: AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+        tag: &str,
+        error: crate::error::Error,
+    ) -> std::io::Result<()> {
+        tracing::error!(peer = %self.peer, %error, "storage error");
+        send(
+            stream,
+            &format!("{tag} NO [SERVERBUG] The archive could not be read; the error is logged\r\n"),
+        )
+        .await
     }
 
     /// The capabilities for the session's current state.
@@ -187,7 +301,17 @@ impl Session {
         match (&self.state, self.tls) {
             (_, false) => "IMAP4rev1 STARTTLS LOGINDISABLED",
             (State::NotAuthenticated, true) => "IMAP4rev1 SASL-IR AUTH=PLAIN ID",
-            (_, true) => "IMAP4rev1 ID",
+            (_, true) => {
+                "IMAP4rev1 ID NAMESPACE UNSELECT LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE"
+            }
         }
+    }
+}
+
+/// The raw bytes of a LIST pattern.
+fn list_mailbox_bytes<'a>(pattern: &'a ListMailbox<'_>) -> &'a [u8] {
+    match pattern {
+        ListMailbox::Token(token) => token.as_ref(),
+        ListMailbox::String(string) => string.as_ref(),
     }
 }

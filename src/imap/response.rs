@@ -9,3 +9,18 @@ pub async fn send<S: AsyncWrite + Unpin>(stream: &mut S, lines: &str) -> io::Res
     stream.write_all(lines.as_bytes()).await?;
     stream.flush().await
 }
+
+/// A quoted string; callers pass text without CR, LF or NUL (mailbox
+/// names, which the view guarantees).
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}

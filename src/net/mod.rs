@@ -105,6 +105,7 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
         auth: Authenticator::new(archives.clone()),
         archives,
         limits: config.limits.clone(),
+        other_users: config.imap.other_users.clone(),
     });
     let connections = Arc::new(Connections::default());
     let (stop, stopped) = watch::channel(false);

@@ -274,6 +274,14 @@ pub trait Catalog: Send + Sync {
         packs: &[PackCommit],
     ) -> Result<Vec<EntryOutcome>>;
 
+    // Per-user state.
+    /// The user's flags on the messages of a folder, by UID (only non-zero ones).
+    fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, u32)>>;
+    fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, bits: u32) -> Result<()>;
+    /// Folders the user unsubscribed (every other folder counts as subscribed).
+    fn unsubscribed(&self, user_id: i64) -> Result<Vec<i64>>;
+    fn set_subscribed(&self, user_id: i64, folder_id: i64, subscribed: bool) -> Result<()>;
+
     /// Checks that the stored metadata agrees with itself (reference counts,
     /// UID counters, integrity); one line per problem.
     fn check_consistency(&self) -> Result<Vec<String>>;

@@ -665,6 +665,56 @@ impl Catalog for SqliteCatalog {
         Ok(outcomes)
     }
 
+    fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, u32)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT m.uid, f.flags FROM flags f JOIN messages m ON m.id = f.message_id
+             WHERE f.user_id = ?1 AND m.folder_id = ?2 AND f.flags <> 0",
+        )?;
+        let flags = stmt
+            .query_map(params![user_id, folder_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(flags)
+    }
+
+    fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, bits: u32) -> Result<()> {
+        let conn = self.conn();
+        let message_id: i64 = conn
+            .query_row(
+                "SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2",
+                params![folder_id, uid],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("message UID {uid}")))?;
+        conn.execute(
+            "INSERT INTO flags(user_id, message_id, flags) VALUES (?1, ?2, ?3)
+             ON CONFLICT(user_id, message_id) DO UPDATE SET flags = excluded.flags",
+            params![user_id, message_id, bits],
+        )?;
+        Ok(())
+    }
+
+    fn unsubscribed(&self, user_id: i64) -> Result<Vec<i64>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT folder_id FROM subscriptions WHERE user_id = ?1 AND subscribed = 0",
+        )?;
+        let folders = stmt
+            .query_map([user_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(folders)
+    }
+
+    fn set_subscribed(&self, user_id: i64, folder_id: i64, subscribed: bool) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO subscriptions(user_id, folder_id, subscribed) VALUES (?1, ?2, ?3)
+             ON CONFLICT(user_id, folder_id) DO UPDATE SET subscribed = excluded.subscribed",
+            params![user_id, folder_id, subscribed],
+        )?;
+        Ok(())
+    }
+
     fn check_consistency(&self) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut problems = Vec::new();

@@ -1,0 +1,73 @@
+//! A user's per-message and per-folder state: what a mailbox holds for
+//! them (messages with their own flags) and their subscriptions.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Archives, UserRecord};
+use crate::error::Result;
+use crate::store::{BlobRecord, FolderRecord};
+
+/// One message of a folder, as one user sees it.
+#[derive(Debug, Clone)]
+pub struct MailboxMessage {
+    pub uid: u32,
+    pub internal_date: i64,
+    pub blob: BlobRecord,
+    /// This user's flags (bits of `archive::flags`).
+    pub flags: u32,
+}
+
+impl Archives {
+    /// The messages of `folder` in UID order, with `user`'s flags.
+    pub fn mailbox_messages(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+    ) -> Result<Vec<MailboxMessage>> {
+        let flags: HashMap<u32, u32> = self
+            .catalog()
+            .flags(user.id, folder.id)?
+            .into_iter()
+            .collect();
+        Ok(self
+            .catalog()
+            .messages(folder.id)?
+            .into_iter()
+            .map(|m| MailboxMessage {
+                uid: m.uid,
+                internal_date: m.internal_date,
+                flags: flags.get(&m.uid).copied().unwrap_or(0),
+                blob: m.blob,
+            })
+            .collect())
+    }
+
+    /// Sets `user`'s flags on one message. Flags are private to each user:
+    /// they never change the archive itself.
+    pub fn set_flags(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+        uid: u32,
+        bits: u32,
+    ) -> Result<()> {
+        self.catalog().set_flags(user.id, folder.id, uid, bits)
+    }
+
+    /// Folders `user` unsubscribed; every other folder counts as subscribed,
+    /// so a new user sees the whole archive in clients that list only
+    /// subscribed folders.
+    pub fn unsubscribed(&self, user: &UserRecord) -> Result<HashSet<i64>> {
+        Ok(self.catalog().unsubscribed(user.id)?.into_iter().collect())
+    }
+
+    pub fn set_subscribed(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+        subscribed: bool,
+    ) -> Result<()> {
+        self.catalog()
+            .set_subscribed(user.id, folder.id, subscribed)
+    }
+}

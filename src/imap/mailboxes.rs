@@ -1,0 +1,335 @@
+//! Commands on the mailbox list: NAMESPACE, LIST (RFC 3501 and RFC 5258
+//! forms, with LIST-STATUS), LSUB, STATUS, SUBSCRIBE and UNSUBSCRIBE.
+
+use std::collections::HashSet;
+
+use imap_codec::imap_types::mailbox::Mailbox;
+use imap_codec::imap_types::status::StatusDataItemName;
+use tokio::io::AsyncWrite;
+
+use super::extensions::{ListCommand, Token};
+use super::response::{quoted, send};
+use super::{Session, mutf7};
+use crate::archive::{View, ViewMailbox};
+use crate::error::Result;
+
+/// The UTF-8 name of a mailbox argument, or `None` if it is not valid
+/// modified UTF-7 (which then matches nothing).
+pub fn mailbox_name(mailbox: &Mailbox) -> Option<String> {
+    match mailbox {
+        Mailbox::Inbox => Some("INBOX".to_string()),
+        Mailbox::Other(other) => mutf7::decode(std::str::from_utf8(other.as_ref()).ok()?),
+    }
+}
+
+/// A mailbox name as sent: modified UTF-7, quoted.
+pub fn wire_name(name: &str) -> String {
+    quoted(&mutf7::encode(name))
+}
+
+pub async fn namespace<S: AsyncWrite + Unpin>(
+    session: &Session,
+    stream: &mut S,
+    tag: &str,
+) -> std::io::Result<()> {
+    let prefix = wire_name(&format!("{}/", session.shared.other_users));
+    send(
+        stream,
+        &format!(
+            "* NAMESPACE ((\"\" \"/\")) (({prefix} \"/\")) NIL\r\n{tag} OK NAMESPACE completed\r\n"
+        ),
+    )
+    .await
+}
+
+/// Does `name` match the LIST pattern (`*` anything, `%` anything but `/`)?
+fn matches(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // can[j]: the pattern so far can end right before name[j].
+    let mut can = vec![false; n.len() + 1];
+    can[0] = true;
+    for &pc in &p {
+        let mut next = vec![false; n.len() + 1];
+        for j in 0..=n.len() {
+            if !can[j] {
+                continue;
+            }
+            match pc {
+                '*' | '%' => {
+                    next[j] = true;
+                    let mut k = j;
+                    while k < n.len() && (pc == '*' || n[k] != '/') {
+                        k += 1;
+                        next[k] = true;
+                    }
+                }
+                c if j < n.len() && n[j] == c => next[j + 1] = true,
+                _ => {}
+            }
+        }
+        can = next;
+    }
+    can[n.len()]
+}
+
+/// INBOX is case-insensitive (RFC 3501 5.1): match it by its upper-case name.
+fn pattern_matches(pattern: &str, mailbox: &ViewMailbox) -> bool {
+    if matches(pattern, &mailbox.name) {
+        return true;
+    }
+    let inbox_like = mailbox.name == "INBOX" || mailbox.name.starts_with("INBOX/");
+    match (pattern.get(..5), pattern.get(5..)) {
+        (Some(head), Some(tail)) if inbox_like && head.eq_ignore_ascii_case("INBOX") => {
+            matches(&format!("INBOX{tail}"), &mailbox.name)
+        }
+        _ => false,
+    }
+}
+
+fn subscribed(mailbox: &ViewMailbox, unsubscribed: &HashSet<i64>) -> bool {
+    mailbox
+        .folder
+        .as_ref()
+        .is_none_or(|f| !unsubscribed.contains(&f.id))
+}
+
+pub async fn list<S: AsyncWrite + Unpin>(
+    session: &mut Session,
+    stream: &mut S,
+    tag: &str,
+    command: ListCommand,
+    lsub: bool,
+) -> std::io::Result<()> {
+    let verb = if lsub { "LSUB" } else { "LIST" };
+    if command.patterns == [""] && command.selection.is_empty() && command.returns.is_empty() {
+        // The hierarchy delimiter and root (RFC 3501 6.3.8).
+        return send(
+            stream,
+            &format!("* {verb} (\\Noselect) \"/\" \"\"\r\n{tag} OK {verb} completed\r\n"),
+        )
+        .await;
+    }
+    let words = |tokens: &[Token]| -> Vec<String> {
+        tokens
+            .iter()
+            .filter_map(|t| t.word().map(str::to_string))
+            .collect()
+    };
+    let returns = words(&command.returns);
+    let status_items: Option<Vec<String>> = command
+        .returns
+        .iter()
+        .position(|t| t.word() == Some("STATUS"))
+        .map(|i| match command.returns.get(i + 1) {
+            Some(Token::List(items)) => words(items)
+                .into_iter()
+                .map(|w| w.to_ascii_uppercase())
+                .collect(),
+            _ => Vec::new(),
+        });
+    let only_subscribed = lsub || command.selection.iter().any(|o| o == "SUBSCRIBED");
+    let show_subscribed = only_subscribed || returns.iter().any(|r| r == "SUBSCRIBED");
+    let only_special = command.selection.iter().any(|o| o == "SPECIAL-USE");
+
+    let Some(reference) = mutf7::decode(&command.reference) else {
+        return send(stream, &format!("{tag} OK {verb} completed\r\n")).await;
+    };
+    let patterns: Vec<String> = command
+        .patterns
+        .iter()
+        .filter_map(|p| mutf7::decode(p))
+        .map(|p| format!("{reference}{p}"))
+        .collect();
+    let (view, unsubscribed) = match session
+        .view()
+        .and_then(|v| Ok((v, session.unsubscribed()?)))
+    {
+        Ok(pair) => pair,
+        Err(e) => return session.storage_error(stream, tag, e).await,
+    };
+    let mut out = String::new();
+    for mailbox in view.mailboxes() {
+        if !patterns.iter().any(|p| pattern_matches(p, mailbox)) {
+            continue;
+        }
+        let is_subscribed = subscribed(mailbox, &unsubscribed);
+        if (only_subscribed && !is_subscribed) || (only_special && mailbox.special_use.is_none()) {
+            continue;
+        }
+        let mut attributes = Vec::new();
+        if !mailbox.selectable {
+            attributes.push("\\Noselect");
+        }
+        attributes.push(if mailbox.has_children {
+            "\\HasChildren"
+        } else {
+            "\\HasNoChildren"
+        });
+        if let Some(special) = mailbox.special_use {
+            attributes.push(special.attribute());
+        }
+        if show_subscribed && is_subscribed {
+            attributes.push("\\Subscribed");
+        }
+        out.push_str(&format!(
+            "* {verb} ({}) \"/\" {}\r\n",
+            attributes.join(" "),
+            wire_name(&mailbox.name)
+        ));
+        if let (Some(items), true) = (&status_items, mailbox.selectable) {
+            match status_line(session, &view, mailbox, items) {
+                Ok(line) => out.push_str(&line),
+                Err(e) => return session.storage_error(stream, tag, e).await,
+            }
+        }
+    }
+    out.push_str(&format!("{tag} OK {verb} completed\r\n"));
+    send(stream, &out).await
+}
+
+/// `* STATUS name (...)` for the named items (upper-case words).
+fn status_line(
+    session: &Session,
+    _view: &View,
+    mailbox: &ViewMailbox,
+    items: &[String],
+) -> Result<String> {
+    let user = session.user().expect("authenticated");
+    let (messages, unseen, size, uidnext, uidvalidity) = match &mailbox.folder {
+        Some(folder) => {
+            let contents = session.shared.archives.mailbox_messages(user, folder)?;
+            let unseen = contents
+                .iter()
+                .filter(|m| m.flags & crate::archive::flags::SEEN == 0)
+                .count();
+            let size: u64 = contents.iter().map(|m| m.blob.size).sum();
+            (
+                contents.len(),
+                unseen,
+                size,
+                folder.uidnext,
+                folder.uidvalidity,
+            )
+        }
+        None => (0, 0, 0, 1, 1),
+    };
+    let values: Vec<String> = items
+        .iter()
+        .filter_map(|item| {
+            let value = match item.as_str() {
+                "MESSAGES" => messages as u64,
+                "RECENT" => 0,
+                "UIDNEXT" => u64::from(uidnext),
+                "UIDVALIDITY" => u64::from(uidvalidity),
+                "UNSEEN" => unseen as u64,
+                "SIZE" => size,
+                _ => return None,
+            };
+            Some(format!("{item} {value}"))
+        })
+        .collect();
+    Ok(format!(
+        "* STATUS {} ({})\r\n",
+        wire_name(&mailbox.name),
+        values.join(" ")
+    ))
+}
+
+pub async fn status<S: AsyncWrite + Unpin>(
+    session: &mut Session,
+    stream: &mut S,
+    tag: &str,
+    mailbox: &Mailbox<'_>,
+    items: &[StatusDataItemName],
+) -> std::io::Result<()> {
+    let view = match session.view() {
+        Ok(view) => view,
+        Err(e) => return session.storage_error(stream, tag, e).await,
+    };
+    let Some(target) = mailbox_name(mailbox)
+        .and_then(|n| view.resolve(&n))
+        .filter(|m| m.selectable)
+    else {
+        return send(
+            stream,
+            &format!("{tag} NO [NONEXISTENT] No such mailbox\r\n"),
+        )
+        .await;
+    };
+    let names: Vec<String> = items
+        .iter()
+        .map(|item| {
+            match item {
+                StatusDataItemName::Messages => "MESSAGES",
+                StatusDataItemName::Recent => "RECENT",
+                StatusDataItemName::UidNext => "UIDNEXT",
+                StatusDataItemName::UidValidity => "UIDVALIDITY",
+                StatusDataItemName::Unseen => "UNSEEN",
+                StatusDataItemName::Size => "SIZE",
+                _ => "",
+            }
+            .to_string()
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    match status_line(session, &view, target, &names) {
+        Ok(line) => send(stream, &format!("{line}{tag} OK STATUS completed\r\n")).await,
+        Err(e) => session.storage_error(stream, tag, e).await,
+    }
+}
+
+pub async fn subscribe<S: AsyncWrite + Unpin>(
+    session: &mut Session,
+    stream: &mut S,
+    tag: &str,
+    mailbox: &Mailbox<'_>,
+    subscribe: bool,
+) -> std::io::Result<()> {
+    let verb = if subscribe {
+        "SUBSCRIBE"
+    } else {
+        "UNSUBSCRIBE"
+    };
+    let view = match session.view() {
+        Ok(view) => view,
+        Err(e) => return session.storage_error(stream, tag, e).await,
+    };
+    let Some(target) = mailbox_name(mailbox).and_then(|n| view.resolve(&n)) else {
+        return send(
+            stream,
+            &format!("{tag} NO [NONEXISTENT] No such mailbox\r\n"),
+        )
+        .await;
+    };
+    // Mailboxes without a folder (the namespace nodes, an empty INBOX) are
+    // always subscribed: there is nothing to record.
+    if let Some(folder) = &target.folder {
+        let user = session.user().expect("authenticated").clone();
+        if let Err(e) = session
+            .shared
+            .archives
+            .set_subscribed(&user, folder, subscribe)
+        {
+            return session.storage_error(stream, tag, e).await;
+        }
+    }
+    send(stream, &format!("{tag} OK {verb} completed\r\n")).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn wildcards() {
+        assert!(matches("*", "Projects/Acme"));
+        assert!(!matches("%", "Projects/Acme"));
+        assert!(matches("%", "Projects"));
+        assert!(matches("Projects/%", "Projects/Acme"));
+        assert!(matches("P*e", "Projects/Acme"));
+        assert!(!matches("Sent", "Sent Items"));
+        assert!(matches("Other Users/%/%", "Other Users/bob/Inbox"));
+        assert!(!matches("Other Users/%", "Other Users/bob/Inbox"));
+        assert!(matches(&"*".repeat(50), "x"));
+    }
+}

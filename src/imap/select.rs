@@ -1,0 +1,85 @@
+//! Opening and closing a mailbox: SELECT, EXAMINE, CLOSE, UNSELECT, CHECK.
+
+use imap_codec::imap_types::mailbox::Mailbox;
+use tokio::io::AsyncWrite;
+
+use super::mailboxes::mailbox_name;
+use super::response::send;
+use super::{Selected, Session};
+use crate::archive::flags;
+
+pub async fn select<S: AsyncWrite + Unpin>(
+    session: &mut Session,
+    stream: &mut S,
+    tag: &str,
+    mailbox: &Mailbox<'_>,
+    examine: bool,
+) -> std::io::Result<()> {
+    // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
+    session.set_selected(None);
+    let verb = if examine { "EXAMINE" } else { "SELECT" };
+    let view = match session.view() {
+        Ok(view) => view,
+        Err(e) => return session.storage_error(stream, tag, e).await,
+    };
+    // Invisible archives answer exactly like names that do not exist.
+    let Some(target) = mailbox_name(mailbox)
+        .and_then(|n| view.resolve(&n))
+        .filter(|m| m.selectable && m.rights.may_read())
+    else {
+        return send(
+            stream,
+            &format!("{tag} NO [NONEXISTENT] No such mailbox\r\n"),
+        )
+        .await;
+    };
+    let messages = match &target.folder {
+        Some(folder) => {
+            let user = session.user().expect("authenticated").clone();
+            match session.shared.archives.mailbox_messages(&user, folder) {
+                Ok(messages) => messages,
+                Err(e) => return session.storage_error(stream, tag, e).await,
+            }
+        }
+        None => Vec::new(),
+    };
+    let read_only = examine || target.rights.read_only();
+    let (uidvalidity, uidnext) = target
+        .folder
+        .as_ref()
+        .map_or((1, 1), |f| (f.uidvalidity, f.uidnext));
+    let mut out = String::from("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
+    out.push_str(if read_only {
+        "* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\n"
+    } else {
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags are kept per user\r\n"
+    });
+    out.push_str(&format!("* {} EXISTS\r\n* 0 RECENT\r\n", messages.len()));
+    if let Some(first) = messages.iter().position(|m| m.flags & flags::SEEN == 0) {
+        out.push_str(&format!("* OK [UNSEEN {}] First unseen\r\n", first + 1));
+    }
+    out.push_str(&format!("* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n* OK [UIDNEXT {uidnext}] Predicted next UID\r\n"));
+    let mode = if read_only { "READ-ONLY" } else { "READ-WRITE" };
+    out.push_str(&format!("{tag} OK [{mode}] {verb} completed\r\n"));
+    session.set_selected(Some(Selected {
+        folder: target.folder.clone(),
+        read_only,
+        messages,
+    }));
+    send(stream, &out).await
+}
+
+/// CLOSE and UNSELECT: archimap expunges nothing on CLOSE (deleting needs
+/// the `delete` privilege, which the EXPUNGE path will check).
+pub async fn close<S: AsyncWrite + Unpin>(
+    session: &mut Session,
+    stream: &mut S,
+    tag: &str,
+    verb: &str,
+) -> std::io::Result<()> {
+    if session.selected().is_none() {
+        return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
+    }
+    session.set_selected(None);
+    send(stream, &format!("{tag} OK {verb} completed\r\n")).await
+}
