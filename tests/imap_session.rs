@@ -394,3 +394,75 @@ fn select_and_fetch_serve_crlf_bytes() {
     assert!(c.answer("f12", "CLOSE").starts_with("f12 OK"));
     assert!(c.answer("f13", "CLOSE").starts_with("f13 BAD"));
 }
+
+#[test]
+fn store_idle_enable_and_rights() {
+    let am = archive_with_mail();
+    am.ok(&["grant", "alice", "alice", "read,write"]);
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    c.answer("r0", "LOGIN alice wonderland");
+    assert_eq!(
+        c.command("r1", "MYRIGHTS INBOX")[0],
+        "* MYRIGHTS \"INBOX\" lrswikx\r\n"
+    );
+    assert_eq!(
+        c.command("r2", "MYRIGHTS \"Other Users/bob/Inbox\"")[0],
+        "* MYRIGHTS \"Other Users/bob/Inbox\" lrsw\r\n"
+    );
+    assert_eq!(
+        c.command("r3", "GETACL INBOX")[0],
+        "* ACL \"INBOX\" \"alice\" lrswikx\r\n"
+    );
+    assert_eq!(
+        c.command("r4", "LISTRIGHTS INBOX bob")[0],
+        "* LISTRIGHTS \"INBOX\" \"bob\" \"\" lrsw ikx te\r\n"
+    );
+    assert!(
+        c.answer("r5", "MYRIGHTS \"Other Users/nobody\"")
+            .starts_with("r5 NO [NONEXISTENT]")
+    );
+    assert_eq!(c.command("r6", "ENABLE CONDSTORE")[0], "* ENABLED\r\n");
+
+    c.command("s0", "SELECT INBOX");
+    let stored = c.command("s1", "STORE 1:2 +FLAGS (\\Flagged \\Seen)");
+    assert_eq!(stored[0], "* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\n");
+    assert_eq!(stored[1], "* 2 FETCH (FLAGS (\\Flagged \\Seen))\r\n");
+    // \Deleted needs the `t` right (delete privilege): ignored without it.
+    assert_eq!(
+        c.command("s2", "UID STORE 1 +FLAGS (\\Deleted)")[0],
+        "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Seen))\r\n"
+    );
+    assert_eq!(
+        c.command("s3", "STORE 2 -FLAGS.SILENT (\\Flagged)"),
+        vec!["s3 OK STORE completed\r\n"]
+    );
+    assert_eq!(
+        c.command("s4", "FETCH 1:3 FLAGS")[1],
+        "* 2 FETCH (FLAGS (\\Seen))\r\n"
+    );
+    assert!(
+        c.answer("s5", "STORE 1 +FLAGS ($Important)")
+            .starts_with("s5 NO [CANNOT]")
+    );
+    // Flags persist across sessions.
+    let mut again = server.connect_tls();
+    again.line();
+    again.answer("a0", "LOGIN alice wonderland");
+    again.command("a1", "EXAMINE INBOX");
+    assert_eq!(
+        again.command("a2", "FETCH 1 FLAGS")[0],
+        "* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\n"
+    );
+    assert!(
+        again
+            .answer("a3", "STORE 1 +FLAGS (\\Answered)")
+            .starts_with("a3 NO [READ-ONLY]")
+    );
+
+    c.send("i1 IDLE\r\n");
+    assert_eq!(c.line(), "+ idling\r\n");
+    c.send("DONE\r\n");
+    assert!(c.line().starts_with("i1 OK"));
+}

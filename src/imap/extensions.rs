@@ -1,7 +1,8 @@
 //! Commands imap-codec does not parse, handled beside it: LIST in its
 //! RFC 5258 (LIST-EXTENDED) forms, which iOS Mail sends as
-//! `LIST "" "*" RETURN (SPECIAL-USE)`. Only lines without literals are
-//! taken here; a mailbox name that needs a literal uses plain LIST.
+//! `LIST "" "*" RETURN (SPECIAL-USE)`, and the read side of ACL (RFC 4314:
+//! MYRIGHTS, GETACL, LISTRIGHTS). Only lines without literals are taken
+//! here.
 
 /// One argument: an atom or string, or a parenthesised list of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,33 @@ pub struct ListCommand {
     pub patterns: Vec<String>,
     /// Return options, upper-case, with STATUS's items as its list.
     pub returns: Vec<Token>,
+}
+
+/// The read side of RFC 4314.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AclCommand {
+    MyRights { mailbox: String },
+    GetAcl { mailbox: String },
+    ListRights { mailbox: String, identifier: String },
+}
+
+/// Parses `verb args` of an ACL command (`verb` case-insensitive).
+pub fn parse_acl(verb: &str, args: &str) -> Option<AclCommand> {
+    let tokens = tokenize(args)?;
+    let words: Vec<&str> = tokens.iter().map(Token::word).collect::<Option<_>>()?;
+    match (verb.to_ascii_uppercase().as_str(), words.as_slice()) {
+        ("MYRIGHTS", [mailbox]) => Some(AclCommand::MyRights {
+            mailbox: mailbox.to_string(),
+        }),
+        ("GETACL", [mailbox]) => Some(AclCommand::GetAcl {
+            mailbox: mailbox.to_string(),
+        }),
+        ("LISTRIGHTS", [mailbox, identifier]) => Some(AclCommand::ListRights {
+            mailbox: mailbox.to_string(),
+            identifier: identifier.to_string(),
+        }),
+        _ => None,
+    }
 }
 
 /// Parses `LIST ...` arguments (everything after the command name).
@@ -152,6 +180,25 @@ mod tests {
         );
         let quoted = parse_list("\"\" \"a \\\"b\\\\\"").unwrap();
         assert_eq!(quoted.patterns, vec!["a \"b\\"]);
+    }
+
+    #[test]
+    fn parses_acl_commands() {
+        assert_eq!(
+            parse_acl("myrights", "INBOX"),
+            Some(AclCommand::MyRights {
+                mailbox: "INBOX".into()
+            })
+        );
+        assert_eq!(
+            parse_acl("LISTRIGHTS", "\"Sent Items\" bob"),
+            Some(AclCommand::ListRights {
+                mailbox: "Sent Items".into(),
+                identifier: "bob".into()
+            })
+        );
+        assert_eq!(parse_acl("GETACL", ""), None);
+        assert_eq!(parse_acl("SETACL", "INBOX bob lr"), None);
     }
 
     #[test]

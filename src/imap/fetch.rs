@@ -2,7 +2,6 @@
 //! chunks, never held whole in memory.
 
 use std::io::Read;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use chrono::DateTime;
@@ -65,7 +64,7 @@ fn items_of(names: &MacroOrMessageDataItemNames<'_>) -> Option<Vec<Item>> {
         .collect()
 }
 
-fn flag_list(bits: u32) -> String {
+pub fn flag_list(bits: u32) -> String {
     let names = [
         (flags::ANSWERED, "\\Answered"),
         (flags::FLAGGED, "\\Flagged"),
@@ -122,40 +121,9 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
     };
     let read_only = selected.read_only;
-    // Sequence numbers of the messages asked for, in order.
-    let positions: Vec<usize> = if uid {
-        let largest = selected.messages.last().map_or(1, |m| m.uid);
-        let wanted: std::collections::BTreeSet<u32> = sequence_set
-            .iter(NonZeroU32::new(largest).expect("UIDs start at 1"))
-            .map(NonZeroU32::get)
-            .collect();
-        selected
-            .messages
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| wanted.contains(&m.uid))
-            .map(|(i, _)| i)
-            .collect()
-    } else {
-        let Some(count) = NonZeroU32::new(selected.messages.len() as u32) else {
-            return send(
-                stream,
-                &format!("{tag} BAD No messages in this mailbox\r\n"),
-            )
-            .await;
-        };
-        let positions: Vec<usize> = sequence_set
-            .iter(count)
-            .map(|n| n.get() as usize - 1)
-            .collect();
-        if positions.iter().any(|&p| p >= count.get() as usize) {
-            return send(
-                stream,
-                &format!("{tag} BAD Message sequence number out of range\r\n"),
-            )
-            .await;
-        }
-        positions
+    let positions = match selected.positions(sequence_set, uid) {
+        Ok(positions) => positions,
+        Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
     };
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();

@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use std::io;
 
-use super::extensions::{ListCommand, parse_list};
+use super::extensions::{AclCommand, ListCommand, parse_acl, parse_list};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -22,11 +22,15 @@ pub struct Limits {
 
 pub enum Frame {
     Command(Command<'static>),
-    /// A command of our own extension layer (imap-codec cannot parse it).
+    /// Commands of our own extension layer (imap-codec cannot parse them).
     List {
         tag: String,
         command: ListCommand,
         lsub: bool,
+    },
+    Acl {
+        tag: String,
+        command: AclCommand,
     },
     /// Unparseable input; the line was dropped.
     Bad {
@@ -49,20 +53,23 @@ pub struct Reader {
 
 const READ_CHUNK: usize = 16 * 1024;
 
-/// A LIST or LSUB in a form imap-codec does not parse (RFC 5258).
+/// A command of the extension layer: LIST-EXTENDED forms, or ACL.
 fn extension(line: &[u8]) -> Option<Frame> {
     let line = std::str::from_utf8(line).ok()?;
     let (tag, rest) = line.split_once(' ')?;
     let (verb, args) = rest.split_once(' ')?;
-    let lsub = verb.eq_ignore_ascii_case("LSUB");
-    if !lsub && !verb.eq_ignore_ascii_case("LIST") {
-        return None;
+    let tag = tag.to_string();
+    if verb.eq_ignore_ascii_case("LIST") || verb.eq_ignore_ascii_case("LSUB") {
+        let lsub = verb.eq_ignore_ascii_case("LSUB");
+        return Some(Frame::List {
+            tag,
+            command: parse_list(args)?,
+            lsub,
+        });
     }
-    let command = parse_list(args)?;
-    Some(Frame::List {
-        tag: tag.to_string(),
-        command,
-        lsub,
+    Some(Frame::Acl {
+        tag,
+        command: parse_acl(verb, args)?,
     })
 }
 

@@ -2,6 +2,7 @@
 //! -> authenticated -> logout), reading commands through `framing` and
 //! answering them through one file per command family.
 
+mod acl;
 mod any;
 mod extensions;
 mod fetch;
@@ -11,6 +12,7 @@ mod mailboxes;
 mod mutf7;
 mod response;
 mod select;
+mod store;
 mod wire;
 
 use std::net::SocketAddr;
@@ -54,6 +56,7 @@ pub struct Selected {
     /// `None` for the empty INBOX of a user without an inbox folder.
     folder: Option<crate::store::FolderRecord>,
     read_only: bool,
+    rights: crate::archive::Rights,
     /// In sequence-number order.
     messages: Vec<MailboxMessage>,
 }
@@ -138,6 +141,13 @@ impl Session {
             };
             match frame {
                 Frame::Closed => return Ok(Ended::Close),
+                Frame::Acl { tag, command } => {
+                    if self.user().is_some() {
+                        acl::acl(self, stream, &tag, command).await?;
+                    } else {
+                        send(stream, &format!("{tag} BAD Log in first\r\n")).await?;
+                    }
+                }
                 Frame::List { tag, command, lsub } => {
                     if self.user().is_some() {
                         mailboxes::list(self, stream, &tag, command, lsub).await?;
@@ -235,11 +245,43 @@ impl Session {
             CommandBody::Fetch { sequence_set, macro_or_item_names, uid, .. } => {
                 fetch::fetch(self, stream, &tag, &sequence_set, &macro_or_item_names, uid).await?
             }
+            CommandBody::Store { sequence_set, kind, response, flags, uid, .. } => {
+                let request = store::StoreRequest::new(&sequence_set, kind, response, &flags, uid);
+                store::store(self, stream, &tag, request).await?
+            }
+            CommandBody::Idle => self.idle(stream, &tag).await?,
+            CommandBody::Enable { .. } => {
+                // Nothing archimap offers needs enabling yet (RFC 5161: list none).
+                send(stream, &format!("* ENABLED\r\n{tag} OK ENABLE completed\r\n")).await?
+            }
             other => {
                 send(stream, &format!("{tag} BAD [CANNOT] {} is not supported here\r\n", other.name())).await?
             }
         }
         Ok(None)
+    }
+
+    /// IDLE: the archive changes only through imports, which later issues
+    /// will announce; until DONE there is nothing to report but liveness.
+    async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        tag: &str,
+    ) -> std::io::Result<()> {
+        send(stream, "+ idling\r\n").await?;
+        let limit = Duration::from_secs(self.shared.limits.idle_timeout_authenticated_secs);
+        match tokio::time::timeout(limit, self.reader.line(stream, 1024)).await {
+            Ok(Ok(Some(line))) if line.eq_ignore_ascii_case(b"DONE") => {
+                send(stream, &format!("{tag} OK IDLE terminated\r\n")).await
+            }
+            Ok(Ok(Some(_))) => send(stream, &format!("{tag} BAD Expected DONE\r\n")).await,
+            Ok(Ok(None)) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(elapsed) => {
+                send(stream, "* BYE Idle for too long, closing\r\n").await?;
+                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed))
+            }
+        }
     }
 
     fn user(&self) -> Option<&UserRecord> {
@@ -302,7 +344,7 @@ impl Session {
             (_, false) => "IMAP4rev1 STARTTLS LOGINDISABLED",
             (State::NotAuthenticated, true) => "IMAP4rev1 SASL-IR AUTH=PLAIN ID",
             (_, true) => {
-                "IMAP4rev1 ID NAMESPACE UNSELECT LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE"
+                "IMAP4rev1 ID ENABLE IDLE ACL RIGHTS=texk NAMESPACE UNSELECT LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE"
             }
         }
     }

@@ -1,6 +1,9 @@
 //! Opening and closing a mailbox: SELECT, EXAMINE, CLOSE, UNSELECT, CHECK.
 
+use std::num::NonZeroU32;
+
 use imap_codec::imap_types::mailbox::Mailbox;
+use imap_codec::imap_types::sequence::SequenceSet;
 use tokio::io::AsyncWrite;
 
 use super::mailboxes::mailbox_name;
@@ -52,7 +55,7 @@ pub async fn select<S: AsyncWrite + Unpin>(
     out.push_str(if read_only {
         "* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\n"
     } else {
-        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags are kept per user\r\n"
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] Flags are kept per user\r\n"
     });
     out.push_str(&format!("* {} EXISTS\r\n* 0 RECENT\r\n", messages.len()));
     if let Some(first) = messages.iter().position(|m| m.flags & flags::SEEN == 0) {
@@ -64,6 +67,7 @@ pub async fn select<S: AsyncWrite + Unpin>(
     session.set_selected(Some(Selected {
         folder: target.folder.clone(),
         read_only,
+        rights: target.rights,
         messages,
     }));
     send(stream, &out).await
@@ -82,4 +86,33 @@ pub async fn close<S: AsyncWrite + Unpin>(
     }
     session.set_selected(None);
     send(stream, &format!("{tag} OK {verb} completed\r\n")).await
+}
+
+impl Selected {
+    /// The positions (sequence number - 1) a sequence set or UID set names,
+    /// in order; an error text for a sequence number out of range.
+    pub fn positions(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, &'static str> {
+        if uid {
+            let largest = self.messages.last().map_or(1, |m| m.uid);
+            let wanted: std::collections::BTreeSet<u32> = set
+                .iter(NonZeroU32::new(largest).expect("UIDs start at 1"))
+                .map(NonZeroU32::get)
+                .collect();
+            return Ok(self
+                .messages
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| wanted.contains(&m.uid))
+                .map(|(i, _)| i)
+                .collect());
+        }
+        let Some(count) = NonZeroU32::new(self.messages.len() as u32) else {
+            return Err("No messages in this mailbox");
+        };
+        let positions: Vec<usize> = set.iter(count).map(|n| n.get() as usize - 1).collect();
+        if positions.iter().any(|&p| p >= count.get() as usize) {
+            return Err("Message sequence number out of range");
+        }
+        Ok(positions)
+    }
 }

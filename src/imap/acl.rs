@@ -1,0 +1,52 @@
+//! The read side of RFC 4314 ACLs: MYRIGHTS, GETACL, LISTRIGHTS. Rights
+//! come from archive privileges (see `archive::Rights`). GETACL shows only
+//! the asking user's own entry: who else may read an archive is not for
+//! every reader to know.
+
+use tokio::io::AsyncWrite;
+
+use super::Session;
+use super::extensions::AclCommand;
+use super::mailboxes::wire_name;
+use super::mutf7;
+use super::response::{quoted, send};
+
+pub async fn acl<S: AsyncWrite + Unpin>(
+    session: &mut Session,
+    stream: &mut S,
+    tag: &str,
+    command: AclCommand,
+) -> std::io::Result<()> {
+    let (verb, name) = match &command {
+        AclCommand::MyRights { mailbox } => ("MYRIGHTS", mailbox),
+        AclCommand::GetAcl { mailbox } => ("GETACL", mailbox),
+        AclCommand::ListRights { mailbox, .. } => ("LISTRIGHTS", mailbox),
+    };
+    let view = match session.view() {
+        Ok(view) => view,
+        Err(e) => return session.storage_error(stream, tag, e).await,
+    };
+    let Some(mailbox) = mutf7::decode(name).and_then(|n| view.resolve(&n)) else {
+        return send(
+            stream,
+            &format!("{tag} NO [NONEXISTENT] No such mailbox\r\n"),
+        )
+        .await;
+    };
+    let user = session.user().expect("authenticated").name.clone();
+    let name = wire_name(&mailbox.name);
+    let line = match command {
+        AclCommand::MyRights { .. } => format!("* MYRIGHTS {name} {}\r\n", mailbox.rights),
+        AclCommand::GetAcl { .. } => {
+            format!("* ACL {name} {} {}\r\n", quoted(&user), mailbox.rights)
+        }
+        AclCommand::ListRights { identifier, .. } => {
+            // What archive privileges can grant: read, write, delete.
+            format!(
+                "* LISTRIGHTS {name} {} \"\" lrsw ikx te\r\n",
+                quoted(&identifier)
+            )
+        }
+    };
+    send(stream, &format!("{line}{tag} OK {verb} completed\r\n")).await
+}
