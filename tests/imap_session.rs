@@ -466,3 +466,59 @@ fn store_idle_enable_and_rights() {
     c.send("DONE\r\n");
     assert!(c.line().starts_with("i1 OK"));
 }
+
+#[test]
+fn a_password_change_ends_the_remembered_login() {
+    let am = archive();
+    let server = Server::start(&am);
+    for round in 0..2 {
+        let mut c = server.connect_tls();
+        c.line();
+        assert!(
+            c.answer("m1", "LOGIN alice wonderland")
+                .starts_with("m1 OK"),
+            "round {round}"
+        );
+    }
+    am.ok(&["user", "passwd", "alice", "--password", "looking-glass"]);
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(
+        c.answer("m2", "LOGIN alice wonderland")
+            .starts_with("m2 NO [AUTHENTICATIONFAILED]")
+    );
+    assert!(
+        c.answer("m3", "LOGIN alice looking-glass")
+            .starts_with("m3 OK")
+    );
+    // Losing the login privilege takes effect at once too.
+    am.ok(&["user", "set-privileges", "alice", "changePassword"]);
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(
+        c.answer("m4", "LOGIN alice looking-glass")
+            .starts_with("m4 NO [AUTHENTICATIONFAILED]")
+    );
+}
+
+#[test]
+fn connection_limits_and_idle_timeout() {
+    let am = archive();
+    let server = Server::start_with_config(
+        &am,
+        "[limits]\nmax_connections_per_ip = 2\nidle_timeout_unauthenticated_secs = 1\n",
+    );
+    let mut first = server.connect_tls();
+    let mut second = server.connect_tls();
+    assert!(first.line().starts_with("* OK") && second.line().starts_with("* OK"));
+    let mut third = server.connect_tls();
+    assert_eq!(
+        third.line(),
+        "* BYE [LIMIT] Too many connections, try again later\r\n"
+    );
+    // An unauthenticated client idle past its limit is let go, freeing its place.
+    assert_eq!(first.line(), "* BYE Idle for too long, closing\r\n");
+    second.line();
+    let mut fourth = server.connect_tls();
+    assert!(fourth.line().starts_with("* OK"));
+}

@@ -1,11 +1,13 @@
 //! Who may log in: password checks for integrated users, the `login`
 //! privilege, and slowing down failed attempts.
 
+mod cache;
 mod throttle;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use cache::VerifiedCache;
 pub use throttle::{Throttle, delay_after};
 
 use crate::archive::{Archives, Authentication, GlobalPrivileges, UserRecord, verify_password};
@@ -22,6 +24,7 @@ pub enum LoginError {
 pub struct Authenticator {
     archives: Arc<Archives>,
     throttle: Throttle,
+    cache: Arc<VerifiedCache>,
 }
 
 impl Authenticator {
@@ -29,6 +32,7 @@ impl Authenticator {
         Authenticator {
             archives,
             throttle: Throttle::default(),
+            cache: Arc::default(),
         }
     }
 
@@ -40,9 +44,10 @@ impl Authenticator {
         login: &str,
         password: &str,
     ) -> Result<UserRecord, LoginError> {
-        let archives = self.archives.clone();
+        let (archives, cache) = (self.archives.clone(), self.cache.clone());
         let (name, secret) = (login.to_string(), password.to_string());
-        let checked = tokio::task::spawn_blocking(move || check(&archives, &name, &secret)).await;
+        let checked =
+            tokio::task::spawn_blocking(move || check(&archives, &cache, &name, &secret)).await;
         let outcome = match checked {
             Ok(Ok(user)) => Ok(user),
             Ok(Err(reason)) => Err((LoginError::Failed, reason)),
@@ -68,7 +73,12 @@ impl Authenticator {
 }
 
 /// The reason is for the log only; the client gets one answer for all.
-fn check(archives: &Archives, login: &str, password: &str) -> Result<UserRecord, String> {
+fn check(
+    archives: &Archives,
+    cache: &VerifiedCache,
+    login: &str,
+    password: &str,
+) -> Result<UserRecord, String> {
     if password.is_empty() {
         return Err("empty password".into());
     }
@@ -81,15 +91,17 @@ fn check(archives: &Archives, login: &str, password: &str) -> Result<UserRecord,
     }
     match user.authentication {
         Authentication::Integrated => {
-            let ok = user
-                .password_hash
-                .as_deref()
-                .is_some_and(|hash| verify_password(password, hash));
-            if ok {
-                Ok(user)
-            } else {
-                Err("wrong password".into())
+            let Some(hash) = user.password_hash.clone() else {
+                return Err(format!("user {} has no password set", user.name));
+            };
+            if cache.hit(user.id, password, &hash) {
+                return Ok(user);
             }
+            if !verify_password(password, &hash) {
+                return Err("wrong password".into());
+            }
+            cache.remember(user.id, password, &hash);
+            Ok(user)
         }
         Authentication::DirectoryServices => Err(format!(
             "user {} signs in through directory services, which are not configured",

@@ -25,9 +25,18 @@ pub struct Server {
 impl Server {
     /// Starts the server on free loopback ports and waits for its `ready` line.
     pub fn start(am: &Archimap) -> Server {
+        Server::start_with_config(am, "")
+    }
+
+    /// Starts the server with `config` as its TOML configuration file.
+    pub fn start_with_config(am: &Archimap, config: &str) -> Server {
+        let config_file = am.dir.path().join("server.toml");
+        std::fs::write(&config_file, config).unwrap();
         let mut child = am
             .command()
             .env("RUST_LOG", "info")
+            .arg("--config")
+            .arg(&config_file)
             .args([
                 "serve",
                 "--imaps",
