@@ -522,3 +522,57 @@ fn connection_limits_and_idle_timeout() {
     let mut fourth = server.connect_tls();
     assert!(fourth.line().starts_with("* OK"));
 }
+
+#[test]
+fn search_every_kind_of_key() {
+    let am = archive_with_mail();
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    c.answer("q0", "LOGIN alice wonderland");
+    c.command("q1", "SELECT INBOX");
+    let search =
+        |c: &mut common::imap::Client, query: &str| -> String { c.command("q", query)[0].clone() };
+    assert_eq!(search(&mut c, "SEARCH ALL"), "* SEARCH 1 2 3\r\n");
+    assert_eq!(
+        search(&mut c, "SEARCH SUBJECT \"inbox 1\""),
+        "* SEARCH 2\r\n"
+    );
+    assert_eq!(search(&mut c, "SEARCH BODY \"TWO 2\""), "* SEARCH 3\r\n");
+    assert_eq!(
+        search(&mut c, "SEARCH TEXT \"x@EXAMPLE\""),
+        "* SEARCH 1 2 3\r\n"
+    );
+    assert_eq!(search(&mut c, "SEARCH FROM nobody"), "* SEARCH\r\n");
+    assert_eq!(
+        search(&mut c, "SEARCH HEADER Subject \"\""),
+        "* SEARCH 1 2 3\r\n"
+    );
+    assert_eq!(
+        search(&mut c, "SEARCH OR SUBJECT \"inbox 0\" NOT BODY \"one\""),
+        "* SEARCH 1\r\n"
+    );
+    assert_eq!(search(&mut c, "SEARCH 2:* LARGER 10"), "* SEARCH 2 3\r\n");
+    assert_eq!(search(&mut c, "SEARCH SMALLER 10"), "* SEARCH\r\n");
+    assert_eq!(
+        search(&mut c, "UID SEARCH UID 2:3 UNSEEN"),
+        "* SEARCH 2 3\r\n"
+    );
+    c.command("q2", "STORE 2 +FLAGS (\\Seen)");
+    assert_eq!(search(&mut c, "SEARCH UNSEEN"), "* SEARCH 1 3\r\n");
+    assert_eq!(search(&mut c, "SEARCH SEEN NOT RECENT"), "* SEARCH 2\r\n");
+    assert_eq!(
+        search(&mut c, "SEARCH SINCE 1-Jan-2000 BEFORE 1-Jan-2200"),
+        "* SEARCH 1 2 3\r\n"
+    );
+    // CHARSET UTF-8 with a literal, as Exchange-style clients send it.
+    c.send("q3 SEARCH CHARSET UTF-8 SUBJECT {7}\r\n");
+    assert!(c.line().starts_with("+ "));
+    c.send("inbox 2\r\n");
+    assert_eq!(c.line(), "* SEARCH 3\r\n");
+    assert!(c.line().starts_with("q3 OK"));
+    assert!(
+        c.answer("q4", "SEARCH CHARSET KOI8-Q ALL")
+            .starts_with("q4 NO [BADCHARSET")
+    );
+}

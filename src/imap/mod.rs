@@ -11,6 +11,7 @@ mod login;
 mod mailboxes;
 mod mutf7;
 mod response;
+mod search;
 mod select;
 mod store;
 mod wire;
@@ -248,6 +249,10 @@ impl Session {
             CommandBody::Store { sequence_set, kind, response, flags, uid, .. } => {
                 let request = store::StoreRequest::new(&sequence_set, kind, response, &flags, uid);
                 store::store(self, stream, &tag, request).await?
+            }
+            CommandBody::Search { charset, criteria, uid } => {
+                let keys = criteria.into_inner();
+                search::search(self, stream, &tag, charset.as_ref(), keys, uid).await?
             }
             CommandBody::Idle => self.idle(stream, &tag).await?,
             CommandBody::Enable { .. } => {

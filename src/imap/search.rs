@@ -1,0 +1,328 @@
+//! SEARCH and UID SEARCH with every RFC 3501 key. Message content is
+//! scanned (read from the store and parsed) only when a key needs it; the
+//! full-text index will take over BODY and TEXT later.
+//!
+//! Matching: strings match case-insensitively as substrings (RFC 3501).
+//! Header keys match the header's raw value (unfolded) or its decoded
+//! form (RFC 2047 words, addresses as `Name <addr>`); BODY matches the
+//! decoded text of text/* parts; TEXT matches the raw header block and the
+//! decoded body. Dates are compared as UTC days (INTERNALDATE) or as the
+//! day written in the Date header (SENT*).
+
+use std::io::Read;
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, NaiveDate};
+use imap_codec::imap_types::core::Charset;
+use imap_codec::imap_types::search::SearchKey;
+use mail_parser::{HeaderValue, Message, MessageParser};
+use tokio::io::AsyncWrite;
+
+use super::Session;
+use super::response::send;
+use super::wire::served_len;
+use crate::archive::{Archives, MailboxMessage, flags};
+
+/// A message's content, loaded once when some key needs it.
+struct Content<'a> {
+    raw: &'a [u8],
+    parsed: Option<Message<'a>>,
+    served_size: u64,
+}
+
+/// Everything one evaluation needs to know about one message.
+struct Candidate<'a> {
+    seq: u32,
+    message: &'a MailboxMessage,
+    content: Option<Content<'a>>,
+}
+
+fn needs_content(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::And(keys) => keys.as_ref().iter().any(needs_content),
+        SearchKey::Not(key) => needs_content(key),
+        SearchKey::Or(a, b) => needs_content(a) || needs_content(b),
+        SearchKey::Bcc(_)
+        | SearchKey::Body(_)
+        | SearchKey::Cc(_)
+        | SearchKey::From(_)
+        | SearchKey::Header(..)
+        | SearchKey::Subject(_)
+        | SearchKey::Text(_)
+        | SearchKey::To(_)
+        | SearchKey::SentBefore(_)
+        | SearchKey::SentOn(_)
+        | SearchKey::SentSince(_)
+        | SearchKey::Larger(_)
+        | SearchKey::Smaller(_) => true,
+        _ => false,
+    }
+}
+
+fn lower(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_lowercase()
+}
+
+/// The raw (unfolded) and decoded forms of every `name` header.
+fn header_texts(message: &Message, raw: &[u8], name: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for header in message
+        .headers()
+        .iter()
+        .filter(|h| h.name.as_str().eq_ignore_ascii_case(name))
+    {
+        let value = raw
+            .get(header.offset_start as usize..header.offset_end as usize)
+            .unwrap_or_default();
+        texts.push(lower(value).replace("\r\n", "").replace('\n', ""));
+        let decoded = match &header.value {
+            HeaderValue::Text(text) => text.to_string(),
+            HeaderValue::TextList(list) => list.join(" "),
+            HeaderValue::Address(address) => address
+                .iter()
+                .map(|a| match (a.name(), a.address()) {
+                    (Some(n), Some(addr)) => format!("{n} <{addr}>"),
+                    (None, Some(addr)) => addr.to_string(),
+                    (Some(n), None) => n.to_string(),
+                    (None, None) => String::new(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => continue,
+        };
+        texts.push(decoded.to_lowercase());
+    }
+    texts
+}
+
+fn body_text(message: &Message) -> String {
+    let mut text = String::new();
+    for part in message.text_bodies().chain(message.html_bodies()) {
+        if let Some(contents) = part.text_contents() {
+            text.push_str(&contents.to_lowercase());
+            text.push('\n');
+        }
+    }
+    text
+}
+
+fn day(seconds: i64) -> NaiveDate {
+    DateTime::from_timestamp(seconds, 0)
+        .unwrap_or_default()
+        .date_naive()
+}
+
+fn sent_day(content: &Content) -> Option<NaiveDate> {
+    let date = content.parsed.as_ref()?.date()?;
+    NaiveDate::from_ymd_opt(
+        i32::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )
+}
+
+fn text_of(s: &impl AsRef<[u8]>) -> String {
+    lower(s.as_ref())
+}
+
+fn eval(key: &SearchKey, c: &Candidate, count: u32, largest_uid: u32) -> bool {
+    let m = c.message;
+    let header = |name: &str, needle: &[u8]| -> bool {
+        let Some(content) = &c.content else {
+            return false;
+        };
+        let needle = lower(needle);
+        match &content.parsed {
+            Some(parsed) => header_texts(parsed, content.raw, name)
+                .iter()
+                .any(|t| t.contains(&needle)),
+            None => false,
+        }
+    };
+    match key {
+        SearchKey::All => true,
+        SearchKey::And(keys) => keys.as_ref().iter().all(|k| eval(k, c, count, largest_uid)),
+        SearchKey::Or(a, b) => eval(a, c, count, largest_uid) || eval(b, c, count, largest_uid),
+        SearchKey::Not(k) => !eval(k, c, count, largest_uid),
+        SearchKey::SequenceSet(set) => {
+            NonZeroU32::new(count).is_some_and(|n| set.iter(n).any(|s| s.get() == c.seq))
+        }
+        SearchKey::Uid(set) => {
+            NonZeroU32::new(largest_uid).is_some_and(|n| set.iter(n).any(|u| u.get() == m.uid))
+        }
+        SearchKey::Answered => m.flags & flags::ANSWERED != 0,
+        SearchKey::Unanswered => m.flags & flags::ANSWERED == 0,
+        SearchKey::Deleted => m.flags & flags::DELETED != 0,
+        SearchKey::Undeleted => m.flags & flags::DELETED == 0,
+        SearchKey::Draft => m.flags & flags::DRAFT != 0,
+        SearchKey::Undraft => m.flags & flags::DRAFT == 0,
+        SearchKey::Flagged => m.flags & flags::FLAGGED != 0,
+        SearchKey::Unflagged => m.flags & flags::FLAGGED == 0,
+        SearchKey::Seen => m.flags & flags::SEEN != 0,
+        SearchKey::Unseen => m.flags & flags::SEEN == 0,
+        // Nothing is \Recent in an archive (no session ever delivers mail).
+        SearchKey::Recent | SearchKey::New => false,
+        SearchKey::Old => true,
+        // Keywords are not kept yet.
+        SearchKey::Keyword(_) => false,
+        SearchKey::Unkeyword(_) => true,
+        SearchKey::Before(d) => day(m.internal_date) < *d.as_ref(),
+        SearchKey::On(d) => day(m.internal_date) == *d.as_ref(),
+        SearchKey::Since(d) => day(m.internal_date) >= *d.as_ref(),
+        SearchKey::SentBefore(d) => c
+            .content
+            .as_ref()
+            .and_then(sent_day)
+            .is_some_and(|s| s < *d.as_ref()),
+        SearchKey::SentOn(d) => c
+            .content
+            .as_ref()
+            .and_then(sent_day)
+            .is_some_and(|s| s == *d.as_ref()),
+        SearchKey::SentSince(d) => c
+            .content
+            .as_ref()
+            .and_then(sent_day)
+            .is_some_and(|s| s >= *d.as_ref()),
+        SearchKey::Larger(n) => c
+            .content
+            .as_ref()
+            .is_some_and(|x| x.served_size > u64::from(*n)),
+        SearchKey::Smaller(n) => c
+            .content
+            .as_ref()
+            .is_some_and(|x| x.served_size < u64::from(*n)),
+        SearchKey::From(s) => header("From", s.as_ref()),
+        SearchKey::To(s) => header("To", s.as_ref()),
+        SearchKey::Cc(s) => header("Cc", s.as_ref()),
+        SearchKey::Bcc(s) => header("Bcc", s.as_ref()),
+        SearchKey::Subject(s) => header("Subject", s.as_ref()),
+        SearchKey::Header(name, value) => {
+            let name = String::from_utf8_lossy(name.as_ref()).into_owned();
+            if value.as_ref().is_empty() {
+                // An empty value matches every message that has the field.
+                c.content
+                    .as_ref()
+                    .and_then(|x| x.parsed.as_ref())
+                    .is_some_and(|p| {
+                        p.headers()
+                            .iter()
+                            .any(|h| h.name.as_str().eq_ignore_ascii_case(&name))
+                    })
+            } else {
+                header(&name, value.as_ref())
+            }
+        }
+        SearchKey::Body(s) => c.content.as_ref().is_some_and(|x| {
+            let needle = text_of(s);
+            match &x.parsed {
+                Some(parsed) => body_text(parsed).contains(&needle),
+                None => lower(x.raw).contains(&needle),
+            }
+        }),
+        SearchKey::Text(s) => c.content.as_ref().is_some_and(|x| {
+            let needle = text_of(s);
+            match &x.parsed {
+                Some(parsed) => {
+                    let header_end = parsed.root_part().offset_body as usize;
+                    lower(&x.raw[..header_end.min(x.raw.len())])
+                        .replace("\r\n", "")
+                        .contains(&needle)
+                        || body_text(parsed).contains(&needle)
+                }
+                None => lower(x.raw).contains(&needle),
+            }
+        }),
+    }
+}
+
+/// The sequence numbers (or UIDs) of the messages matching every key.
+fn run(
+    archives: &Archives,
+    messages: &[MailboxMessage],
+    keys: &[SearchKey],
+    uid: bool,
+) -> std::io::Result<Vec<u32>> {
+    let count = messages.len() as u32;
+    let largest_uid = messages.last().map_or(0, |m| m.uid);
+    let content_needed = keys.iter().any(needs_content);
+    let parser = MessageParser::default();
+    let mut hits = Vec::new();
+    for (i, message) in messages.iter().enumerate() {
+        let mut raw = Vec::new();
+        if content_needed {
+            archives
+                .open_message(&message.blob)
+                .map_err(std::io::Error::other)?
+                .read_to_end(&mut raw)?;
+        }
+        let candidate = Candidate {
+            seq: i as u32 + 1,
+            message,
+            content: content_needed.then(|| Content {
+                raw: &raw,
+                parsed: parser.parse(&raw[..]),
+                served_size: served_len(&raw[..]).unwrap_or(0),
+            }),
+        };
+        if keys.iter().all(|k| eval(k, &candidate, count, largest_uid)) {
+            hits.push(if uid { message.uid } else { candidate.seq });
+        }
+    }
+    Ok(hits)
+}
+
+pub async fn search<S: AsyncWrite + Unpin>(
+    session: &mut Session,
+    stream: &mut S,
+    tag: &str,
+    charset: Option<&Charset<'_>>,
+    keys: Vec<SearchKey<'static>>,
+    uid: bool,
+) -> std::io::Result<()> {
+    let verb = if uid { "UID SEARCH" } else { "SEARCH" };
+    if let Some(charset) = charset {
+        let name = match charset {
+            Charset::Atom(atom) => atom.inner().to_string(),
+            Charset::Quoted(quoted) => quoted.inner().to_string(),
+        };
+        if !name.eq_ignore_ascii_case("UTF-8") && !name.eq_ignore_ascii_case("US-ASCII") {
+            return send(
+                stream,
+                &format!("{tag} NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset\r\n"),
+            )
+            .await;
+        }
+    }
+    let Some(selected) = session.selected() else {
+        return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
+    };
+    let messages = selected.messages.clone();
+    let archives = session.shared.archives.clone();
+    let hits = tokio::task::spawn_blocking(move || run(&archives, &messages, &keys, uid)).await;
+    match hits {
+        Ok(Ok(hits)) => {
+            let mut line = String::from("* SEARCH");
+            for hit in hits {
+                line.push_str(&format!(" {hit}"));
+            }
+            send(stream, &format!("{line}\r\n{tag} OK {verb} completed\r\n")).await
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "search failed");
+            send(
+                stream,
+                &format!("{tag} NO [SERVERBUG] The search failed; the error is logged\r\n"),
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "search panicked");
+            send(
+                stream,
+                &format!("{tag} NO [SERVERBUG] The search failed; the error is logged\r\n"),
+            )
+            .await
+        }
+    }
+}
