@@ -21,6 +21,8 @@ pub struct PreparedMessage {
     pub folder_id: i64,
     pub sha256: Sha256,
     pub size: u64,
+    /// The size with bare LFs counted as CRLF.
+    pub crlf_size: u64,
     pub internal_date: i64,
     /// Flags of the target user (bits of `archive::flags`).
     pub flags: u32,
@@ -89,6 +91,7 @@ impl Filer<'_> {
                     Some(NewBlob {
                         store_id: self.store.id,
                         size: message.size,
+                        crlf_size: message.crlf_size,
                         location,
                         summary: content.summary.map(|s| s.to_json()),
                     })

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::Session;
 use super::response::send;
-use super::wire::{serve_chunk, served_len};
+use super::wire::serve_chunk;
 use crate::archive::{Archives, MailboxMessage, flags};
 use crate::store::BlobRecord;
 
@@ -83,15 +83,6 @@ pub fn flag_list(bits: u32) -> String {
 fn internal_date(seconds: i64) -> String {
     let date = DateTime::from_timestamp(seconds, 0).unwrap_or_default();
     format!("\"{}\"", date.format("%d-%b-%Y %H:%M:%S +0000"))
-}
-
-/// Runs blocking store reads off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
-) -> std::io::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(std::io::Error::other)?
 }
 
 fn open(archives: &Archives, blob: &BlobRecord) -> std::io::Result<Box<dyn Read + Send>> {
@@ -171,7 +162,7 @@ async fn write_message<S: AsyncWrite + Unpin>(
     items: &[Item],
 ) -> std::io::Result<()> {
     let mut text = format!("* {seq} FETCH (");
-    let mut size: Option<u64> = None;
+    let len = message.blob.crlf_size;
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             text.push(' ');
@@ -183,14 +174,10 @@ async fn write_message<S: AsyncWrite + Unpin>(
                 "INTERNALDATE {}",
                 internal_date(message.internal_date)
             )),
-            Item::Size => {
-                let len = served_size(archives, &message.blob, &mut size).await?;
-                text.push_str(&format!("RFC822.SIZE {len}"));
-            }
+            Item::Size => text.push_str(&format!("RFC822.SIZE {len}")),
             Item::Full {
                 rfc822, partial, ..
             } => {
-                let len = served_size(archives, &message.blob, &mut size).await?;
                 let (start, count) = match partial {
                     Some((start, count)) => (u64::from(start), u64::from(count)),
                     None => (0, len),
@@ -212,20 +199,6 @@ async fn write_message<S: AsyncWrite + Unpin>(
     text.push_str(")\r\n");
     stream.write_all(text.as_bytes()).await?;
     stream.flush().await
-}
-
-async fn served_size(
-    archives: &Arc<Archives>,
-    blob: &BlobRecord,
-    cache: &mut Option<u64>,
-) -> std::io::Result<u64> {
-    if let Some(len) = cache {
-        return Ok(*len);
-    }
-    let (archives, blob) = (archives.clone(), blob.clone());
-    let len = blocking(move || served_len(open(&archives, &blob)?)).await?;
-    *cache = Some(len);
-    Ok(len)
 }
 
 /// Streams bytes `start..end` of the served form; a reader thread

@@ -202,9 +202,11 @@ impl Reader {
         Ok(stream.read_buf(&mut self.buf).await? > 0)
     }
 
-    /// Gives memory back after a large command, so idle sessions stay small.
+    /// Gives memory back between commands, so idle sessions stay small.
     pub fn shrink(&mut self) {
-        if self.buf.capacity() > 4 * READ_CHUNK {
+        if self.buf.is_empty() {
+            self.buf = Vec::new();
+        } else if self.buf.capacity() > 4 * READ_CHUNK {
             self.buf.shrink_to(READ_CHUNK);
         }
     }

@@ -20,14 +20,12 @@ use tokio::io::AsyncWrite;
 
 use super::Session;
 use super::response::send;
-use super::wire::served_len;
 use crate::archive::{Archives, MailboxMessage, flags};
 
 /// A message's content, loaded once when some key needs it.
 struct Content<'a> {
     raw: &'a [u8],
     parsed: Option<Message<'a>>,
-    served_size: u64,
 }
 
 /// Everything one evaluation needs to know about one message.
@@ -52,9 +50,7 @@ fn needs_content(key: &SearchKey) -> bool {
         | SearchKey::To(_)
         | SearchKey::SentBefore(_)
         | SearchKey::SentOn(_)
-        | SearchKey::SentSince(_)
-        | SearchKey::Larger(_)
-        | SearchKey::Smaller(_) => true,
+        | SearchKey::SentSince(_) => true,
         _ => false,
     }
 }
@@ -184,14 +180,9 @@ fn eval(key: &SearchKey, c: &Candidate, count: u32, largest_uid: u32) -> bool {
             .as_ref()
             .and_then(sent_day)
             .is_some_and(|s| s >= *d.as_ref()),
-        SearchKey::Larger(n) => c
-            .content
-            .as_ref()
-            .is_some_and(|x| x.served_size > u64::from(*n)),
-        SearchKey::Smaller(n) => c
-            .content
-            .as_ref()
-            .is_some_and(|x| x.served_size < u64::from(*n)),
+        // RFC822.SIZE: the served (CRLF) size.
+        SearchKey::Larger(n) => m.blob.crlf_size > u64::from(*n),
+        SearchKey::Smaller(n) => m.blob.crlf_size < u64::from(*n),
         SearchKey::From(s) => header("From", s.as_ref()),
         SearchKey::To(s) => header("To", s.as_ref()),
         SearchKey::Cc(s) => header("Cc", s.as_ref()),
@@ -262,7 +253,6 @@ fn run(
             content: content_needed.then(|| Content {
                 raw: &raw,
                 parsed: parser.parse(&raw[..]),
-                served_size: served_len(&raw[..]).unwrap_or(0),
             }),
         };
         if keys.iter().all(|k| eval(k, &candidate, count, largest_uid)) {

@@ -250,12 +250,20 @@ fn prepare(
             folder_id,
             sha256,
             size: bytes.len() as u64,
+            crlf_size: crlf_size(&bytes),
             internal_date,
             flags,
             content,
         },
         unparsed,
     ))
+}
+
+/// The size with every bare LF counted as CRLF.
+fn crlf_size(bytes: &[u8]) -> u64 {
+    let lf = memchr::memchr_iter(b'\n', bytes).count();
+    let crlf = memchr::memmem::find_iter(bytes, b"\r\n").count();
+    (bytes.len() + lf - crlf) as u64
 }
 
 fn modified_time(path: &Path) -> Option<i64> {

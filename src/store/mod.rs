@@ -173,6 +173,8 @@ pub struct BlobRecord {
     pub store_id: i64,
     /// Uncompressed size.
     pub size: u64,
+    /// The size with every bare LF counted as CRLF: what IMAP serves.
+    pub crlf_size: u64,
     pub location: BlobLocation,
     pub refcount: u64,
     /// Whether the message could be parsed (it has a summary).
@@ -193,6 +195,7 @@ pub struct MessageRecord {
 pub struct NewBlob {
     pub store_id: i64,
     pub size: u64,
+    pub crlf_size: u64,
     pub location: BlobLocation,
     /// JSON summary (`archive::Summary`), `None` for an unparsed message.
     pub summary: Option<String>,

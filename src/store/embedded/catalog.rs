@@ -152,7 +152,7 @@ fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
     })
 }
 
-const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.summary IS NOT NULL";
+const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.summary IS NOT NULL, b.crlf_size";
 
 fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
     let sha: Vec<u8> = row.get(first + 1)?;
@@ -172,6 +172,7 @@ fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
         },
         refcount: row.get(first + 7)?,
         parsed: row.get(first + 8)?,
+        crlf_size: row.get(first + 9)?,
     })
 }
 
@@ -589,8 +590,8 @@ impl Catalog for SqliteCatalog {
         {
             let mut find_blob = tx.prepare_cached("SELECT id FROM blobs WHERE sha256 = ?1")?;
             let mut insert_blob = tx.prepare_cached(
-                "INSERT INTO blobs(sha256, store_id, size, pack, offset, length, refcount, summary)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+                "INSERT INTO blobs(sha256, store_id, size, crlf_size, pack, offset, length, refcount, summary)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
             )?;
             let mut in_folder = tx.prepare_cached(
                 "SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1 AND blob_id = ?2)",
@@ -623,6 +624,7 @@ impl Catalog for SqliteCatalog {
                             sha,
                             new.store_id,
                             new.size,
+                            new.crlf_size,
                             new.location.pack,
                             new.location.offset,
                             new.location.length,

@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS blobs (
     sha256   BLOB NOT NULL UNIQUE,
     store_id INTEGER NOT NULL REFERENCES stores(id),
     size     INTEGER NOT NULL,
+    crlf_size INTEGER NOT NULL,
     pack     INTEGER NOT NULL,
     offset   INTEGER NOT NULL,
     length   INTEGER NOT NULL,
