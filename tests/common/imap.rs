@@ -120,6 +120,18 @@ impl Server {
         Client::new(Box::new(self.wrap(plain)))
     }
 
+    /// The server's resident memory in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// A TLS connection that is not wrapped in a line reader.
+    pub fn raw_tls(&self) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+        self.wrap(TcpStream::connect(self.imaps).unwrap())
+    }
+
     pub fn logged(&self, needle: &str) -> bool {
         self.log.lock().unwrap().iter().any(|l| l.contains(needle))
     }
