@@ -1,65 +1,183 @@
-//! FETCH and UID FETCH. Message bodies are streamed from the store in
-//! chunks, never held whole in memory.
+//! FETCH and UID FETCH. A whole message (BODY[], RFC822) is streamed from
+//! the store in chunks, never held whole in memory; items that need the
+//! message's structure (ENVELOPE, BODYSTRUCTURE, sections, BINARY) read
+//! it once per message and answer through `mime`.
 
 use std::io::Read;
 use std::sync::Arc;
 
 use chrono::DateTime;
-use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName};
+use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Section};
 use imap_codec::imap_types::sequence::SequenceSet;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::Session;
+use super::mime::{self, BinaryError, SectionSpec};
 use super::response::send;
-use super::wire::serve_chunk;
+use super::wire::Served;
 use crate::archive::{Archives, MailboxMessage, flags};
 use crate::store::BlobRecord;
 
 const CHUNK: usize = 64 * 1024;
 
 /// A FETCH item archimap answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
     Uid,
     Flags,
     InternalDate,
     Size,
-    /// BODY[] / BODY.PEEK[] / RFC822, with an optional <start.count>.
+    Envelope,
+    /// BODYSTRUCTURE (`extensible`) or BODY.
+    Structure {
+        extensible: bool,
+    },
+    /// The whole message, streamed: BODY[], BODY.PEEK[], RFC822.
     Full {
         peek: bool,
         rfc822: bool,
         partial: Option<(u32, u32)>,
     },
+    /// BODY[section], RFC822.HEADER, RFC822.TEXT; `label` is the name the
+    /// answer carries.
+    Section {
+        label: String,
+        spec: SectionSpec,
+        partial: Option<(u32, u32)>,
+        peek: bool,
+    },
+    Binary {
+        path: Vec<u32>,
+        partial: Option<(u32, u32)>,
+        peek: bool,
+    },
+    BinarySize {
+        path: Vec<u32>,
+    },
 }
 
-fn items_of(names: &MacroOrMessageDataItemNames<'_>) -> Option<Vec<Item>> {
+impl Item {
+    /// Reading the body sets \Seen (unless PEEK).
+    fn sets_seen(&self) -> bool {
+        matches!(
+            self,
+            Item::Full { peek: false, .. }
+                | Item::Section { peek: false, .. }
+                | Item::Binary { peek: false, .. }
+        )
+    }
+
+    fn needs_structure(&self) -> bool {
+        matches!(
+            self,
+            Item::Envelope
+                | Item::Structure { .. }
+                | Item::Section { .. }
+                | Item::Binary { .. }
+                | Item::BinarySize { .. }
+        )
+    }
+}
+
+/// How the answer names a section: `1.2.HEADER.FIELDS (FROM TO)`.
+fn section_label(section: &Section) -> String {
+    let path = |p: &imap_codec::imap_types::fetch::Part| -> String {
+        p.0.as_ref()
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let prefixed = |p: &Option<imap_codec::imap_types::fetch::Part>, what: &str| match p {
+        Some(p) => format!("{}.{what}", path(p)),
+        None => what.to_string(),
+    };
+    let fields = |list: &[imap_codec::imap_types::core::AString]| -> String {
+        let names: Vec<String> = list
+            .iter()
+            .map(|f| String::from_utf8_lossy(f.as_ref()).to_ascii_uppercase())
+            .collect();
+        format!("({})", names.join(" "))
+    };
+    match section {
+        Section::Part(p) => path(p),
+        Section::Header(p) => prefixed(p, "HEADER"),
+        Section::HeaderFields(p, list) => {
+            prefixed(p, &format!("HEADER.FIELDS {}", fields(list.as_ref())))
+        }
+        Section::HeaderFieldsNot(p, list) => {
+            prefixed(p, &format!("HEADER.FIELDS.NOT {}", fields(list.as_ref())))
+        }
+        Section::Text(p) => prefixed(p, "TEXT"),
+        Section::Mime(p) => format!("{}.MIME", path(p)),
+    }
+}
+
+fn items_of(names: &MacroOrMessageDataItemNames<'_>) -> Vec<Item> {
     let names = match names {
         MacroOrMessageDataItemNames::Macro(m) => m.expand(),
         MacroOrMessageDataItemNames::MessageDataItemNames(names) => names.clone(),
     };
+    let partial = |p: &Option<(u32, std::num::NonZeroU32)>| p.map(|(s, n)| (s, n.get()));
     names
         .iter()
         .map(|name| match name {
-            MessageDataItemName::Uid => Some(Item::Uid),
-            MessageDataItemName::Flags => Some(Item::Flags),
-            MessageDataItemName::InternalDate => Some(Item::InternalDate),
-            MessageDataItemName::Rfc822Size => Some(Item::Size),
-            MessageDataItemName::Rfc822 => Some(Item::Full {
+            MessageDataItemName::Uid => Item::Uid,
+            MessageDataItemName::Flags => Item::Flags,
+            MessageDataItemName::InternalDate => Item::InternalDate,
+            MessageDataItemName::Rfc822Size => Item::Size,
+            MessageDataItemName::Envelope => Item::Envelope,
+            MessageDataItemName::BodyStructure => Item::Structure { extensible: true },
+            MessageDataItemName::Body => Item::Structure { extensible: false },
+            MessageDataItemName::Rfc822 => Item::Full {
                 peek: false,
                 rfc822: true,
                 partial: None,
-            }),
+            },
+            MessageDataItemName::Rfc822Header => Item::Section {
+                label: "RFC822.HEADER".into(),
+                spec: SectionSpec::Header(Vec::new()),
+                partial: None,
+                peek: true,
+            },
+            MessageDataItemName::Rfc822Text => Item::Section {
+                label: "RFC822.TEXT".into(),
+                spec: SectionSpec::Text(Vec::new()),
+                partial: None,
+                peek: false,
+            },
             MessageDataItemName::BodyExt {
                 section: None,
-                partial,
+                partial: p,
                 peek,
-            } => Some(Item::Full {
+            } => Item::Full {
                 peek: *peek,
                 rfc822: false,
-                partial: partial.map(|(s, n)| (s, n.get())),
-            }),
-            _ => None,
+                partial: partial(p),
+            },
+            MessageDataItemName::BodyExt {
+                section: Some(section),
+                partial: p,
+                peek,
+            } => Item::Section {
+                label: format!("BODY[{}]", section_label(section)),
+                spec: SectionSpec::from(section),
+                partial: partial(p),
+                peek: *peek,
+            },
+            MessageDataItemName::Binary {
+                section,
+                partial: p,
+                peek,
+            } => Item::Binary {
+                path: section.iter().map(|n| n.get()).collect(),
+                partial: partial(p),
+                peek: *peek,
+            },
+            MessageDataItemName::BinarySize { section } => Item::BinarySize {
+                path: section.iter().map(|n| n.get()).collect(),
+            },
         })
         .collect()
 }
@@ -98,16 +216,11 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     uid: bool,
 ) -> std::io::Result<()> {
     let verb = if uid { "UID FETCH" } else { "FETCH" };
-    let Some(mut items) = items_of(names) else {
-        return send(
-            stream,
-            &format!("{tag} NO [CANNOT] A requested FETCH item is not supported yet\r\n"),
-        )
-        .await;
-    };
+    let mut items = items_of(names);
     if uid && !items.contains(&Item::Uid) {
         items.insert(0, Item::Uid);
     }
+    let needs_structure = items.iter().any(Item::needs_structure);
     let Some(selected) = session.selected() else {
         return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
     };
@@ -124,11 +237,8 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         };
         let message = &mut selected.messages[position];
         // Reading the body sets \Seen, except with PEEK or read-only.
-        let sets_seen = !read_only
-            && message.flags & flags::SEEN == 0
-            && items
-                .iter()
-                .any(|i| matches!(i, Item::Full { peek: false, .. }));
+        let sets_seen =
+            !read_only && message.flags & flags::SEEN == 0 && items.iter().any(Item::sets_seen);
         if sets_seen {
             message.flags |= flags::SEEN;
             if let Some(folder) = &selected.folder
@@ -142,7 +252,25 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         if sets_seen && !items.contains(&Item::Flags) {
             items.push(Item::Flags);
         }
-        if let Err(e) = write_message(stream, &archives, position + 1, &message, &items).await {
+        let rendered = if needs_structure {
+            match render(&archives, &message.blob, &items).await {
+                Ok(Ok(rendered)) => rendered,
+                Ok(Err(refusal)) => return send(stream, &format!("{tag} {refusal}\r\n")).await,
+                Err(e) => {
+                    tracing::error!(error = %e, uid = message.uid, "reading a message failed");
+                    return send(
+                        stream,
+                        &format!("{tag} NO [SERVERBUG] The message could not be read\r\n"),
+                    )
+                    .await;
+                }
+            }
+        } else {
+            vec![None; items.len()]
+        };
+        if let Err(e) =
+            write_message(stream, &archives, position + 1, &message, &items, rendered).await
+        {
             if e.kind() == std::io::ErrorKind::Other {
                 // The store failed mid-response: the connection cannot go on.
                 tracing::error!(error = %e, uid = message.uid, "reading a message failed");
@@ -160,12 +288,19 @@ async fn write_message<S: AsyncWrite + Unpin>(
     seq: usize,
     message: &MailboxMessage,
     items: &[Item],
+    rendered: Vec<Option<Vec<u8>>>,
 ) -> std::io::Result<()> {
     let mut text = format!("* {seq} FETCH (");
     let len = message.blob.crlf_size;
-    for (i, item) in items.iter().enumerate() {
+    for (i, (item, rendered)) in items.iter().zip(rendered).enumerate() {
         if i > 0 {
             text.push(' ');
+        }
+        if let Some(bytes) = rendered {
+            stream.write_all(text.as_bytes()).await?;
+            text.clear();
+            stream.write_all(&bytes).await?;
+            continue;
         }
         match *item {
             Item::Uid => text.push_str(&format!("UID {}", message.uid)),
@@ -194,11 +329,112 @@ async fn write_message<S: AsyncWrite + Unpin>(
                 text.clear();
                 stream_served(stream, archives, &message.blob, start, end).await?;
             }
+            // Rendered above.
+            Item::Envelope
+            | Item::Structure { .. }
+            | Item::Section { .. }
+            | Item::Binary { .. }
+            | Item::BinarySize { .. } => {}
         }
     }
     text.push_str(")\r\n");
     stream.write_all(text.as_bytes()).await?;
     stream.flush().await
+}
+
+/// `NAME {n}\r\nBYTES` (or `~{n}` for binary data with NUL bytes), for a
+/// partial range `NAME<start> ...`.
+fn literal(name: &str, data: &[u8], partial: Option<(u32, u32)>) -> Vec<u8> {
+    let (name, data) = match partial {
+        Some((start, count)) => {
+            let from = (start as usize).min(data.len());
+            let to = from.saturating_add(count as usize).min(data.len());
+            (format!("{name}<{start}>"), &data[from..to])
+        }
+        None => (name.to_string(), data),
+    };
+    let tilde = if data.contains(&0) { "~" } else { "" };
+    let mut out = format!("{name} {tilde}{{{}}}\r\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out
+}
+
+/// Reads a message once and renders every item that needs its structure;
+/// `Err(text)` is the tagged refusal of a BINARY that cannot be decoded.
+async fn render(
+    archives: &Arc<Archives>,
+    blob: &BlobRecord,
+    items: &[Item],
+) -> std::io::Result<Result<Vec<Option<Vec<u8>>>, String>> {
+    let (archives, blob, items) = (archives.clone(), blob.clone(), items.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let mut raw = Vec::with_capacity(blob.size as usize);
+        open(&archives, &blob)?.read_to_end(&mut raw)?;
+        let message = mime::Message::parse(&raw);
+        let refusal = |e: BinaryError| match e {
+            BinaryError::UnknownCte => {
+                "NO [UNKNOWN-CTE] The part's Content-Transfer-Encoding is not known".to_string()
+            }
+            BinaryError::Parse | BinaryError::Broken => {
+                "NO [PARSE] The part's encoded content is broken".to_string()
+            }
+            BinaryError::Unsupported => {
+                "NO [CANNOT] BINARY of a multipart or message part is not supported".to_string()
+            }
+        };
+        let mut rendered = Vec::with_capacity(items.len());
+        for item in &items {
+            rendered.push(match item {
+                Item::Envelope => Some([b"ENVELOPE ".as_slice(), &message.envelope()].concat()),
+                Item::Structure { extensible } => {
+                    let name: &[u8] = if *extensible {
+                        b"BODYSTRUCTURE "
+                    } else {
+                        b"BODY "
+                    };
+                    Some([name, &message.body_structure(*extensible)].concat())
+                }
+                Item::Section {
+                    label,
+                    spec,
+                    partial,
+                    ..
+                } => Some(match message.section(spec) {
+                    Some(data) => literal(label, &data, *partial),
+                    None => format!("{label} \"\"").into_bytes(),
+                }),
+                Item::Binary { path, partial, .. } => {
+                    let label = format!(
+                        "BINARY[{}]",
+                        path.iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(".")
+                    );
+                    match message.binary(path) {
+                        Ok(Some(data)) => Some(literal(&label, &data, *partial)),
+                        Ok(None) => Some(format!("{label} \"\"").into_bytes()),
+                        Err(e) => return Ok(Err(refusal(e))),
+                    }
+                }
+                Item::BinarySize { path } => {
+                    let label = path
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    match message.binary_size(path) {
+                        Ok(size) => Some(format!("BINARY.SIZE[{label}] {size}").into_bytes()),
+                        Err(e) => return Ok(Err(refusal(e))),
+                    }
+                }
+                _ => None,
+            });
+        }
+        Ok(Ok(rendered))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// Streams bytes `start..end` of the served form; a reader thread
@@ -217,19 +453,27 @@ async fn stream_served<S: AsyncWrite + Unpin>(
         let run = || -> std::io::Result<()> {
             let mut reader = open(&archives, &blob)?;
             let mut raw = vec![0u8; CHUNK];
-            let (mut at, mut previous) = (0u64, 0u8);
+            let mut form = Served::default();
+            let mut at = 0u64;
             loop {
                 let n = reader.read(&mut raw)?;
-                if n == 0 || at >= end {
+                if at >= end {
                     return Ok(());
                 }
                 let mut served = Vec::with_capacity(n + n / 16);
-                serve_chunk(&raw[..n], &mut previous, &mut served);
+                if n == 0 {
+                    form.finish(&mut served);
+                } else {
+                    form.push(&raw[..n], &mut served);
+                }
                 let from = start.saturating_sub(at).min(served.len() as u64) as usize;
                 let to = end.saturating_sub(at).min(served.len() as u64) as usize;
                 at += served.len() as u64;
                 if from < to && tx.blocking_send(Ok(served[from..to].to_vec())).is_err() {
                     return Ok(()); // the client went away
+                }
+                if n == 0 {
+                    return Ok(());
                 }
             }
         };

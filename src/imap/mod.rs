@@ -9,6 +9,7 @@ mod fetch;
 mod framing;
 mod login;
 mod mailboxes;
+pub mod mime;
 mod mutf7;
 mod response;
 mod search;
@@ -349,7 +350,7 @@ impl Session {
             (_, false) => "IMAP4rev1 STARTTLS LOGINDISABLED",
             (State::NotAuthenticated, true) => "IMAP4rev1 SASL-IR AUTH=PLAIN ID",
             (_, true) => {
-                "IMAP4rev1 ID ENABLE IDLE ACL RIGHTS=texk NAMESPACE UNSELECT LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE"
+                "IMAP4rev1 ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE"
             }
         }
     }

@@ -15,24 +15,141 @@ use std::num::NonZeroU32;
 use chrono::{DateTime, NaiveDate};
 use imap_codec::imap_types::core::Charset;
 use imap_codec::imap_types::search::SearchKey;
-use mail_parser::{HeaderValue, Message, MessageParser};
+use mail_parser::{HeaderValue, MessageParser};
 use tokio::io::AsyncWrite;
 
 use super::Session;
+use super::mime::{self, SectionSpec};
 use super::response::send;
 use crate::archive::{Archives, MailboxMessage, flags};
 
-/// A message's content, loaded once when some key needs it.
-struct Content<'a> {
-    raw: &'a [u8],
-    parsed: Option<Message<'a>>,
+/// What the content keys look at, worked out once per message. Headers are
+/// split exactly where FETCH BODY[HEADER] splits them (the `mime` module),
+/// so SEARCH and FETCH agree on what a header is.
+struct Content {
+    /// Lower-case field name, and the field's texts: raw (unfolded) and
+    /// decoded (RFC 2047 words; addresses as `Name <addr>`), lower-case.
+    fields: Vec<(String, Vec<String>)>,
+    /// The unfolded header block, lower-case.
+    header: String,
+    /// Decoded text of every text part, lower-case.
+    body: String,
+    /// The day written in the Date header.
+    sent: Option<NaiveDate>,
 }
 
 /// Everything one evaluation needs to know about one message.
 struct Candidate<'a> {
     seq: u32,
     message: &'a MailboxMessage,
-    content: Option<Content<'a>>,
+    content: Option<Content>,
+}
+
+fn lower(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_lowercase()
+}
+
+/// Splits a header block into (name, raw value) fields, unfolding
+/// continuation lines; a continuation with no field before it is dropped.
+fn split_fields(block: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
+    for line in block.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            if let Some((_, value)) = fields.last_mut() {
+                value.extend_from_slice(line);
+            }
+            continue;
+        }
+        if let Some(colon) = line.iter().position(|&b| b == b':') {
+            let name = String::from_utf8_lossy(&line[..colon])
+                .trim_end()
+                .to_ascii_lowercase();
+            fields.push((name, line[colon + 1..].to_vec()));
+        }
+    }
+    fields
+}
+
+/// The decoded form of one field, as mail-parser reads it.
+fn decoded(parser: &MessageParser, name: &str, value: &[u8]) -> Option<String> {
+    let field = [name.as_bytes(), b":", value, b"\r\n\r\n"].concat();
+    let parsed = parser.parse_headers(&field[..])?;
+    let header = parsed.headers().first()?;
+    Some(match &header.value {
+        HeaderValue::Text(text) => text.to_string(),
+        HeaderValue::TextList(list) => list.join(" "),
+        HeaderValue::Address(address) => address
+            .iter()
+            .map(|a| match (a.name(), a.address()) {
+                (Some(n), Some(addr)) => format!("{n} <{addr}>"),
+                (None, Some(addr)) => addr.to_string(),
+                (Some(n), None) => n.to_string(),
+                (None, None) => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => return None,
+    })
+}
+
+impl Content {
+    fn of(raw: &[u8], parser: &MessageParser) -> Content {
+        let block = mime::Message::parse(raw)
+            .section(&SectionSpec::Header(Vec::new()))
+            .unwrap_or_default();
+        let mut sent = None;
+        let fields = split_fields(&block)
+            .into_iter()
+            .map(|(name, value)| {
+                if name == "date" && sent.is_none() {
+                    sent = mail_parser::DateTime::parse_rfc822(&String::from_utf8_lossy(&value))
+                        .and_then(|d| {
+                            NaiveDate::from_ymd_opt(
+                                i32::from(d.year),
+                                u32::from(d.month),
+                                u32::from(d.day),
+                            )
+                        });
+                }
+                let mut texts = vec![lower(&value)];
+                texts.extend(decoded(parser, &name, &value).map(|d| d.to_lowercase()));
+                (name, texts)
+            })
+            .collect();
+        let header = lower(&block).replace("\r\n", "").replace('\n', "");
+        // No header at all: everything is body text (as FETCH sees it).
+        let body = match (block.is_empty(), parser.parse(raw)) {
+            (false, Some(message)) => {
+                let mut body = String::new();
+                for part in &message.parts {
+                    if let Some(text) = part.text_contents() {
+                        body.push_str(&text.to_lowercase());
+                        body.push('\n');
+                    }
+                }
+                body
+            }
+            _ => lower(raw),
+        };
+        Content {
+            fields,
+            header,
+            body,
+            sent,
+        }
+    }
+
+    fn header_contains(&self, name: &str, needle: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        self.fields
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .any(|(_, texts)| texts.iter().any(|t| t.contains(needle)))
+    }
 }
 
 fn needs_content(key: &SearchKey) -> bool {
@@ -55,85 +172,24 @@ fn needs_content(key: &SearchKey) -> bool {
     }
 }
 
-fn lower(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_lowercase()
-}
-
-/// The raw (unfolded) and decoded forms of every `name` header.
-fn header_texts(message: &Message, raw: &[u8], name: &str) -> Vec<String> {
-    let mut texts = Vec::new();
-    for header in message
-        .headers()
-        .iter()
-        .filter(|h| h.name.as_str().eq_ignore_ascii_case(name))
-    {
-        let value = raw
-            .get(header.offset_start as usize..header.offset_end as usize)
-            .unwrap_or_default();
-        texts.push(lower(value).replace("\r\n", "").replace('\n', ""));
-        let decoded = match &header.value {
-            HeaderValue::Text(text) => text.to_string(),
-            HeaderValue::TextList(list) => list.join(" "),
-            HeaderValue::Address(address) => address
-                .iter()
-                .map(|a| match (a.name(), a.address()) {
-                    (Some(n), Some(addr)) => format!("{n} <{addr}>"),
-                    (None, Some(addr)) => addr.to_string(),
-                    (Some(n), None) => n.to_string(),
-                    (None, None) => String::new(),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => continue,
-        };
-        texts.push(decoded.to_lowercase());
-    }
-    texts
-}
-
-fn body_text(message: &Message) -> String {
-    let mut text = String::new();
-    for part in message.text_bodies().chain(message.html_bodies()) {
-        if let Some(contents) = part.text_contents() {
-            text.push_str(&contents.to_lowercase());
-            text.push('\n');
-        }
-    }
-    text
-}
-
 fn day(seconds: i64) -> NaiveDate {
     DateTime::from_timestamp(seconds, 0)
         .unwrap_or_default()
         .date_naive()
 }
 
-fn sent_day(content: &Content) -> Option<NaiveDate> {
-    let date = content.parsed.as_ref()?.date()?;
-    NaiveDate::from_ymd_opt(
-        i32::from(date.year),
-        u32::from(date.month),
-        u32::from(date.day),
-    )
-}
-
-fn text_of(s: &impl AsRef<[u8]>) -> String {
-    lower(s.as_ref())
-}
-
 fn eval(key: &SearchKey, c: &Candidate, count: u32, largest_uid: u32) -> bool {
     let m = c.message;
     let header = |name: &str, needle: &[u8]| -> bool {
-        let Some(content) = &c.content else {
-            return false;
-        };
-        let needle = lower(needle);
-        match &content.parsed {
-            Some(parsed) => header_texts(parsed, content.raw, name)
-                .iter()
-                .any(|t| t.contains(&needle)),
-            None => false,
-        }
+        c.content
+            .as_ref()
+            .is_some_and(|x| x.header_contains(name, &lower(needle)))
+    };
+    let sent = || {
+        c.content
+            .as_ref()
+            .and_then(|x| x.sent)
+            .unwrap_or_else(|| day(m.internal_date))
     };
     match key {
         SearchKey::All => true,
@@ -165,21 +221,11 @@ fn eval(key: &SearchKey, c: &Candidate, count: u32, largest_uid: u32) -> bool {
         SearchKey::Before(d) => day(m.internal_date) < *d.as_ref(),
         SearchKey::On(d) => day(m.internal_date) == *d.as_ref(),
         SearchKey::Since(d) => day(m.internal_date) >= *d.as_ref(),
-        SearchKey::SentBefore(d) => c
-            .content
-            .as_ref()
-            .and_then(sent_day)
-            .is_some_and(|s| s < *d.as_ref()),
-        SearchKey::SentOn(d) => c
-            .content
-            .as_ref()
-            .and_then(sent_day)
-            .is_some_and(|s| s == *d.as_ref()),
-        SearchKey::SentSince(d) => c
-            .content
-            .as_ref()
-            .and_then(sent_day)
-            .is_some_and(|s| s >= *d.as_ref()),
+        // A message without a usable Date header counts as sent when it
+        // arrived (as Dovecot does).
+        SearchKey::SentBefore(d) => sent() < *d.as_ref(),
+        SearchKey::SentOn(d) => sent() == *d.as_ref(),
+        SearchKey::SentSince(d) => sent() >= *d.as_ref(),
         // RFC822.SIZE: the served (CRLF) size.
         SearchKey::Larger(n) => m.blob.crlf_size > u64::from(*n),
         SearchKey::Smaller(n) => m.blob.crlf_size < u64::from(*n),
@@ -189,40 +235,20 @@ fn eval(key: &SearchKey, c: &Candidate, count: u32, largest_uid: u32) -> bool {
         SearchKey::Bcc(s) => header("Bcc", s.as_ref()),
         SearchKey::Subject(s) => header("Subject", s.as_ref()),
         SearchKey::Header(name, value) => {
-            let name = String::from_utf8_lossy(name.as_ref()).into_owned();
-            if value.as_ref().is_empty() {
-                // An empty value matches every message that has the field.
-                c.content
-                    .as_ref()
-                    .and_then(|x| x.parsed.as_ref())
-                    .is_some_and(|p| {
-                        p.headers()
-                            .iter()
-                            .any(|h| h.name.as_str().eq_ignore_ascii_case(&name))
-                    })
-            } else {
-                header(&name, value.as_ref())
-            }
+            let name = String::from_utf8_lossy(name.as_ref()).to_ascii_lowercase();
+            // An empty value matches every message that has the field.
+            c.content.as_ref().is_some_and(|x| {
+                x.fields.iter().any(|(n, _)| *n == name)
+                    && x.header_contains(&name, &lower(value.as_ref()))
+            })
         }
-        SearchKey::Body(s) => c.content.as_ref().is_some_and(|x| {
-            let needle = text_of(s);
-            match &x.parsed {
-                Some(parsed) => body_text(parsed).contains(&needle),
-                None => lower(x.raw).contains(&needle),
-            }
-        }),
+        SearchKey::Body(s) => c
+            .content
+            .as_ref()
+            .is_some_and(|x| x.body.contains(&lower(s.as_ref()))),
         SearchKey::Text(s) => c.content.as_ref().is_some_and(|x| {
-            let needle = text_of(s);
-            match &x.parsed {
-                Some(parsed) => {
-                    let header_end = parsed.root_part().offset_body as usize;
-                    lower(&x.raw[..header_end.min(x.raw.len())])
-                        .replace("\r\n", "")
-                        .contains(&needle)
-                        || body_text(parsed).contains(&needle)
-                }
-                None => lower(x.raw).contains(&needle),
-            }
+            let needle = lower(s.as_ref());
+            x.header.contains(&needle) || x.body.contains(&needle)
         }),
     }
 }
@@ -250,10 +276,7 @@ fn run(
         let candidate = Candidate {
             seq: i as u32 + 1,
             message,
-            content: content_needed.then(|| Content {
-                raw: &raw,
-                parsed: parser.parse(&raw[..]),
-            }),
+            content: content_needed.then(|| Content::of(&raw, &parser)),
         };
         if keys.iter().all(|k| eval(k, &candidate, count, largest_uid)) {
             hits.push(if uid { message.uid } else { candidate.seq });

@@ -1,17 +1,33 @@
-//! The served form of a message: what IMAP sends of the archived bytes.
-//! Bare LF line ends become CRLF (IMAP requires CRLF); everything else is
-//! sent as stored. RFC822.SIZE, partial fetches and BODY[] all count on
-//! this form, whose length the store keeps (`crlf_size`).
+//! The served form of a message, streamed: CRLF line ends (the archive's
+//! rule, `archive::CrlfWriter`) and no NUL bytes — a NUL cannot travel in a
+//! literal, so it goes as 0x80, as Dovecot sends it (BINARY carries the
+//! exact bytes). The length does not change with the NULs, so RFC822.SIZE
+//! is the stored `crlf_size`.
 
-/// Appends the served form of `chunk` to `out`; `previous` carries the last
-/// byte of the previous chunk.
-pub fn serve_chunk(chunk: &[u8], previous: &mut u8, out: &mut Vec<u8>) {
-    for &b in chunk {
-        if b == b'\n' && *previous != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        *previous = b;
+use crate::archive::CrlfWriter;
+
+#[derive(Default)]
+pub struct Served {
+    lines: CrlfWriter,
+}
+
+impl Served {
+    /// Appends the served form of the next chunk to `out`.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        self.lines.push(chunk, out);
+        without_nuls(&mut out[start..]);
+    }
+
+    /// Appends what the end of the message decides.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.lines.finish(out);
+    }
+}
+
+fn without_nuls(bytes: &mut [u8]) {
+    for b in bytes.iter_mut().filter(|b| **b == 0) {
+        *b = 0x80;
     }
 }
 
@@ -20,12 +36,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bare_lf_becomes_crlf() {
-        let stored = b"a\nb\r\nc\rd\n";
+    fn crlf_and_no_nuls_across_chunks() {
+        let stored = b"a\nb\r\nc\rd\0\r\r\ne\r";
+        let mut served = Served::default();
         let mut out = Vec::new();
-        let mut previous = 0;
-        serve_chunk(&stored[..3], &mut previous, &mut out);
-        serve_chunk(&stored[3..], &mut previous, &mut out);
-        assert_eq!(out, b"a\r\nb\r\nc\rd\r\n");
+        served.push(&stored[..3], &mut out);
+        served.push(&stored[3..12], &mut out);
+        served.push(&stored[12..], &mut out);
+        served.finish(&mut out);
+        assert_eq!(out, b"a\r\nb\r\nc\rd\x80\r\ne");
+        assert_eq!(crate::archive::crlf_len(stored), out.len() as u64);
     }
 }

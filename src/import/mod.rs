@@ -28,7 +28,7 @@ use plan::{Job, Source};
 
 use crate::archive::{
     Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, NewUserRequest,
-    PreparedContent, PreparedMessage, Summary, arrival_date,
+    PreparedContent, PreparedMessage, Summary, arrival_date, crlf_len,
 };
 use crate::config::ImportConfig;
 use crate::error::{Error, Result};
@@ -250,20 +250,13 @@ fn prepare(
             folder_id,
             sha256,
             size: bytes.len() as u64,
-            crlf_size: crlf_size(&bytes),
+            crlf_size: crlf_len(&bytes),
             internal_date,
             flags,
             content,
         },
         unparsed,
     ))
-}
-
-/// The size with every bare LF counted as CRLF.
-fn crlf_size(bytes: &[u8]) -> u64 {
-    let lf = memchr::memchr_iter(b'\n', bytes).count();
-    let crlf = memchr::memmem::find_iter(bytes, b"\r\n").count();
-    (bytes.len() + lf - crlf) as u64
 }
 
 fn modified_time(path: &Path) -> Option<i64> {

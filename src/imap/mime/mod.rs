@@ -1,0 +1,131 @@
+//! What FETCH serves from a message's raw stored bytes, byte for byte as
+//! Dovecot 2.3 serves it: the served form (RFC822.SIZE, BODY[]), ENVELOPE,
+//! BODY/BODYSTRUCTURE and BODY[section].
+//!
+//! Everything works on the CRLF form of the message (bare LF -> CRLF), the
+//! form Dovecot's sizes and offsets refer to. Strings are written with
+//! Dovecot's quoting rules ([`strings`]); non-UTF-8 header bytes pass
+//! through, so the IMAP texts are returned as bytes.
+
+mod address;
+mod binary;
+mod bodystructure;
+mod data;
+mod envelope;
+mod header;
+mod part;
+mod rfc822;
+mod section;
+mod served;
+pub mod strings;
+
+use std::borrow::Cow;
+
+pub use binary::BinaryError;
+pub use section::SectionSpec;
+pub use served::served;
+
+/// A parsed message; parse once when several items are fetched.
+pub struct Message<'a> {
+    /// CRLF form, NUL bytes kept.
+    crlf: Cow<'a, [u8]>,
+    root: part::Part,
+}
+
+impl<'a> Message<'a> {
+    pub fn parse(raw: &'a [u8]) -> Self {
+        let crlf = served::crlf(raw);
+        let root = part::parse(&crlf);
+        Message { crlf, root }
+    }
+
+    /// RFC822.SIZE.
+    pub fn size(&self) -> usize {
+        self.crlf.len()
+    }
+
+    /// The ENVELOPE value with its parentheses.
+    pub fn envelope(&self) -> Vec<u8> {
+        let mut out = vec![b'('];
+        envelope::write(&mut out, &envelope::parse(&self.crlf, &self.root.fields));
+        out.push(b')');
+        out
+    }
+
+    /// BODYSTRUCTURE (`extensible`) or BODY.
+    pub fn body_structure(&self, extensible: bool) -> Vec<u8> {
+        bodystructure::write(&self.crlf, &self.root, extensible)
+    }
+
+    /// BODY[section] as served (NUL -> 0x80); `None` when the part does not
+    /// exist (Dovecot then sends an empty string).
+    pub fn section(&self, spec: &SectionSpec) -> Option<Vec<u8>> {
+        section::get(&self.crlf, &self.root, spec)
+            .map(|v| served::no_nuls(Cow::Owned(v)).into_owned())
+    }
+}
+
+impl Message<'_> {
+    /// BINARY[part] (`path` non-empty; empty: the message as a whole, which
+    /// Dovecot treats like its part 1 when it is not multipart): the
+    /// decoded body, NUL bytes kept. `Ok(None)` when the part does not
+    /// exist (Dovecot sends an empty string).
+    pub fn binary(&self, path: &[u32]) -> Result<Option<Vec<u8>>, BinaryError> {
+        let Some(part) = section::find(&self.root, path) else {
+            return Ok(None);
+        };
+        binary::decode(&self.crlf, part).map(Some)
+    }
+
+    /// BINARY.SIZE[part]: the length of [`Message::binary`]. (Dovecot's own
+    /// BINARY.SIZE often disagrees with the length of its BINARY literal;
+    /// see conformance/KNOWN-DIFFERENCES.md.)
+    pub fn binary_size(&self, path: &[u32]) -> Result<usize, BinaryError> {
+        Ok(self.binary(path)?.map_or(0, |v| v.len()))
+    }
+}
+
+/// ENVELOPE as Dovecot sends it, e.g. `("date" "subject" ((NIL NIL "a" "b")) ...)`.
+/// Bytes, not `String`: raw 8-bit header bytes are sent as they are.
+pub fn envelope(raw: &[u8]) -> Vec<u8> {
+    Message::parse(raw).envelope()
+}
+
+/// BODYSTRUCTURE (`extensible = true`) or BODY (`false`).
+pub fn body_structure(raw: &[u8], extensible: bool) -> Vec<u8> {
+    Message::parse(raw).body_structure(extensible)
+}
+
+/// BODY[section] on the served form; `None` when the part does not exist.
+pub fn section(raw: &[u8], spec: &SectionSpec) -> Option<Vec<u8>> {
+    Message::parse(raw).section(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_message() {
+        let raw = b"From: Alice <a@example.com>\nSubject: hi\nDate: Tue, 1 Jun 2021 10:00:00 +0000\n\nbody\n";
+        let m = Message::parse(raw);
+        assert_eq!(m.size(), raw.len() + 5);
+        assert_eq!(
+            m.envelope(),
+            b"(\"Tue, 1 Jun 2021 10:00:00 +0000\" \"hi\" ((\"Alice\" NIL \"a\" \"example.com\")) \
+              ((\"Alice\" NIL \"a\" \"example.com\")) ((\"Alice\" NIL \"a\" \"example.com\")) \
+              NIL NIL NIL NIL NIL)"
+        );
+        assert_eq!(
+            m.body_structure(true),
+            b"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 1 NIL NIL NIL NIL)"
+        );
+        assert_eq!(
+            m.body_structure(false),
+            b"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 1)"
+        );
+        assert_eq!(m.section(&SectionSpec::Text(vec![])).unwrap(), b"body\r\n");
+        assert_eq!(m.binary(&[1]).unwrap().unwrap(), b"body\r\n");
+        assert_eq!(m.binary_size(&[1]).unwrap(), 6);
+    }
+}
