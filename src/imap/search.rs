@@ -15,7 +15,7 @@ use std::num::NonZeroU32;
 use chrono::{DateTime, NaiveDate};
 use imap_codec::imap_types::core::Charset;
 use imap_codec::imap_types::search::SearchKey;
-use mail_parser::{HeaderValue, MessageParser};
+use mail_parser::{HeaderValue, MessageParser, PartType};
 use tokio::io::AsyncWrite;
 
 use super::Session;
@@ -78,8 +78,12 @@ fn split_fields(block: &[u8]) -> Vec<(String, Vec<u8>)> {
 fn decoded(parser: &MessageParser, name: &str, value: &[u8]) -> Option<String> {
     let field = [name.as_bytes(), b":", value, b"\r\n\r\n"].concat();
     let parsed = parser.parse_headers(&field[..])?;
-    let header = parsed.headers().first()?;
-    Some(match &header.value {
+    render(&parsed.headers().first()?.value)
+}
+
+/// A decoded header value as text; addresses as `Name <addr>`.
+fn render(value: &HeaderValue) -> Option<String> {
+    Some(match value {
         HeaderValue::Text(text) => text.to_string(),
         HeaderValue::TextList(list) => list.join(" "),
         HeaderValue::Address(address) => address
@@ -129,6 +133,15 @@ impl Content {
                     if let Some(text) = part.text_contents() {
                         body.push_str(&text.to_lowercase());
                         body.push('\n');
+                    }
+                    // An attached message's header is text of the body too.
+                    if let PartType::Message(inner) = &part.body {
+                        for header in inner.headers() {
+                            if let Some(text) = render(&header.value) {
+                                body.push_str(&text.to_lowercase());
+                                body.push('\n');
+                            }
+                        }
                     }
                 }
                 body
@@ -248,7 +261,11 @@ fn eval(key: &SearchKey, c: &Candidate, count: u32, largest_uid: u32) -> bool {
             .is_some_and(|x| x.body.contains(&lower(s.as_ref()))),
         SearchKey::Text(s) => c.content.as_ref().is_some_and(|x| {
             let needle = lower(s.as_ref());
-            x.header.contains(&needle) || x.body.contains(&needle)
+            x.header.contains(&needle)
+                || x.fields
+                    .iter()
+                    .any(|(_, texts)| texts.iter().any(|t| t.contains(&needle)))
+                || x.body.contains(&needle)
         }),
     }
 }
