@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Archimap;
+use common::dovecot::Dovecot;
 use common::imap::Server;
 
 fn scripts() -> Vec<PathBuf> {
@@ -80,57 +81,18 @@ fn every_script_passes_against_archimap() {
     );
 }
 
-/// Starts a private Dovecot (the shared oracle's setup) with the same
-/// inbox, runs the plain-RFC scripts against it, and stops it.
+/// The plain-RFC scripts against a private Dovecot with the same inbox.
 #[test]
 fn plain_rfc_scripts_pass_against_dovecot() {
-    if Command::new("dovecot").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "dovecot-imapd must be installed (scripts/test does it)"
-        );
-        eprintln!("dovecot is not installed here: skipped (scripts/test installs it)");
+    let Some(dovecot) = Dovecot::start(12243, 12893) else {
         return;
-    }
-    let shared = common::shared_dir().join("harness/oracle");
-    let base = tempfile::tempdir().unwrap();
-    let (starttls, imaps) = ("12243", "12893");
-    let setup = Command::new("bash")
-        .arg(shared.join("dovecot/setup_dovecot.sh"))
-        .args([base.path().to_str().unwrap(), starttls, imaps])
-        .output()
-        .unwrap();
-    assert!(
-        setup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
-    let stop = StopDovecot(base.path().join("run/master.pid"));
-    let load = Command::new("python3")
-        .arg(shared.join("load_imap.py"))
-        .args([
-            "127.0.0.1",
-            imaps,
-            "usera",
-            "oraclepw",
-            "--insecure",
-            "--mailbox",
-            "INBOX",
-        ])
-        .arg(inbox_messages())
-        .output()
-        .unwrap();
-    assert!(
-        load.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&load.stdout),
-        String::from_utf8_lossy(&load.stderr)
-    );
+    };
+    dovecot.load("INBOX", &inbox_messages());
     let out = run(&[
         "--imaps-port",
-        imaps,
+        &dovecot.imaps.to_string(),
         "--starttls-port",
-        starttls,
+        &dovecot.starttls.to_string(),
         "--user",
         "usera",
         "--password",
@@ -144,15 +106,4 @@ fn plain_rfc_scripts_pass_against_dovecot() {
         .filter(|p| std::fs::read_to_string(p).unwrap().contains("# scope: rfc"))
         .count();
     assert!(out.contains(&format!("{rfc} passed, 0 failed")), "{out}");
-    drop(stop);
-}
-
-struct StopDovecot(PathBuf);
-
-impl Drop for StopDovecot {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.0) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-        }
-    }
 }

@@ -1,0 +1,77 @@
+//! A private Dovecot (Debian dovecot-imapd), started with the shared
+//! oracle's setup script and stopped when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Dovecot {
+    _base: tempfile::TempDir,
+    pid_file: PathBuf,
+    pub starttls: u16,
+    pub imaps: u16,
+}
+
+impl Dovecot {
+    /// `None` where dovecot is not installed (outside CI, which installs it).
+    pub fn start(starttls: u16, imaps: u16) -> Option<Dovecot> {
+        if Command::new("dovecot").arg("--version").output().is_err() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "dovecot-imapd must be installed (scripts/test does it)"
+            );
+            eprintln!("dovecot is not installed here: skipped (scripts/test installs it)");
+            return None;
+        }
+        let base = tempfile::tempdir().unwrap();
+        let setup = Command::new("bash")
+            .arg(super::shared_dir().join("harness/oracle/dovecot/setup_dovecot.sh"))
+            .arg(base.path())
+            .args([starttls.to_string(), imaps.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            setup.status.success(),
+            "{}",
+            String::from_utf8_lossy(&setup.stderr)
+        );
+        let pid_file = base.path().join("run/master.pid");
+        Some(Dovecot {
+            _base: base,
+            pid_file,
+            starttls,
+            imaps,
+        })
+    }
+
+    /// APPENDs `source` (files or directories, in sorted order) to usera's `mailbox`.
+    pub fn load(&self, mailbox: &str, source: &Path) {
+        let load = Command::new("python3")
+            .arg(super::shared_dir().join("harness/oracle/load_imap.py"))
+            .args([
+                "127.0.0.1",
+                &self.imaps.to_string(),
+                "usera",
+                "oraclepw",
+                "--insecure",
+                "--create",
+            ])
+            .args(["--mailbox", mailbox])
+            .arg(source)
+            .output()
+            .unwrap();
+        assert!(
+            load.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&load.stdout),
+            String::from_utf8_lossy(&load.stderr)
+        );
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
