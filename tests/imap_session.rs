@@ -442,18 +442,41 @@ fn store_idle_enable_and_rights() {
         c.command("s4", "FETCH 1:3 FLAGS")[1],
         "* 2 FETCH (FLAGS (\\Seen))\r\n"
     );
+    // Keywords, as Thunderbird sets them ($Forwarded, Junk, $label1).
+    let stored = c.command("s5", "STORE 1 +FLAGS ($Forwarded Junk)");
+    assert_eq!(
+        stored[0],
+        "* 1 FETCH (FLAGS (\\Flagged \\Seen $Forwarded Junk))\r\n"
+    );
+    let stored = c.command("s5a", "STORE 1 -FLAGS (junk)");
+    assert_eq!(
+        stored[0],
+        "* 1 FETCH (FLAGS (\\Flagged \\Seen $Forwarded))\r\n"
+    );
+    assert_eq!(
+        c.command("s5b", "SEARCH KEYWORD $forwarded")[0],
+        "* SEARCH 1\r\n"
+    );
+    assert_eq!(
+        c.command("s5c", "SEARCH UNKEYWORD $Forwarded")[0],
+        "* SEARCH 2 3\r\n"
+    );
     assert!(
-        c.answer("s5", "STORE 1 +FLAGS ($Important)")
-            .starts_with("s5 NO [CANNOT]")
+        c.answer("s5d", "STORE 1 +FLAGS (\\Recent)")
+            .starts_with("s5d BAD")
     );
     // Flags persist across sessions.
     let mut again = server.connect_tls();
     again.line();
     again.answer("a0", "LOGIN alice wonderland");
-    again.command("a1", "EXAMINE INBOX");
+    let examined = again.command("a1", "EXAMINE INBOX");
+    assert_eq!(
+        examined[0],
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)\r\n"
+    );
     assert_eq!(
         again.command("a2", "FETCH 1 FLAGS")[0],
-        "* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\n"
+        "* 1 FETCH (FLAGS (\\Flagged \\Seen $Forwarded))\r\n"
     );
     assert!(
         again

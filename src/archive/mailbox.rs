@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Archives, UserRecord};
 use crate::error::Result;
-use crate::store::{BlobRecord, FolderRecord};
+use crate::store::{BlobRecord, FlagState, FolderRecord};
 
 /// One message of a folder, as one user sees it.
 #[derive(Debug, Clone)]
@@ -15,6 +15,8 @@ pub struct MailboxMessage {
     pub blob: BlobRecord,
     /// This user's flags (bits of `archive::flags`).
     pub flags: u32,
+    /// This user's keywords.
+    pub keywords: Vec<String>,
 }
 
 impl Archives {
@@ -24,7 +26,7 @@ impl Archives {
         user: &UserRecord,
         folder: &FolderRecord,
     ) -> Result<Vec<MailboxMessage>> {
-        let flags: HashMap<u32, u32> = self
+        let mut flags: HashMap<u32, FlagState> = self
             .catalog()
             .flags(user.id, folder.id)?
             .into_iter()
@@ -33,25 +35,33 @@ impl Archives {
             .catalog()
             .messages(folder.id)?
             .into_iter()
-            .map(|m| MailboxMessage {
-                uid: m.uid,
-                internal_date: m.internal_date,
-                flags: flags.get(&m.uid).copied().unwrap_or(0),
-                blob: m.blob,
+            .map(|m| {
+                let state = flags.remove(&m.uid).unwrap_or_default();
+                MailboxMessage {
+                    uid: m.uid,
+                    internal_date: m.internal_date,
+                    flags: state.bits,
+                    keywords: state.keywords,
+                    blob: m.blob,
+                }
             })
             .collect())
     }
 
-    /// Sets `user`'s flags on one message. Flags are private to each user:
-    /// they never change the archive itself.
+    /// Sets `user`'s flags and keywords on one message. Flags are private
+    /// to each user: they never change the archive itself.
     pub fn set_flags(
         &self,
         user: &UserRecord,
         folder: &FolderRecord,
-        uid: u32,
-        bits: u32,
+        message: &MailboxMessage,
     ) -> Result<()> {
-        self.catalog().set_flags(user.id, folder.id, uid, bits)
+        let state = FlagState {
+            bits: message.flags,
+            keywords: message.keywords.clone(),
+        };
+        self.catalog()
+            .set_flags(user.id, folder.id, message.uid, &state)
     }
 
     /// Folders `user` unsubscribed; every other folder counts as subscribed,

@@ -182,7 +182,8 @@ fn items_of(names: &MacroOrMessageDataItemNames<'_>) -> Vec<Item> {
         .collect()
 }
 
-pub fn flag_list(bits: u32) -> String {
+/// A message's FLAGS: system flags, then keywords.
+pub fn flag_list(message: &MailboxMessage) -> String {
     let names = [
         (flags::ANSWERED, "\\Answered"),
         (flags::FLAGGED, "\\Flagged"),
@@ -192,8 +193,9 @@ pub fn flag_list(bits: u32) -> String {
     ];
     let set: Vec<&str> = names
         .iter()
-        .filter(|(bit, _)| bits & bit != 0)
+        .filter(|(bit, _)| message.flags & bit != 0)
         .map(|(_, n)| *n)
+        .chain(message.keywords.iter().map(String::as_str))
         .collect();
     format!("({})", set.join(" "))
 }
@@ -242,7 +244,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         if sets_seen {
             message.flags |= flags::SEEN;
             if let Some(folder) = &selected.folder
-                && let Err(e) = archives.set_flags(&user, folder, message.uid, message.flags)
+                && let Err(e) = archives.set_flags(&user, folder, message)
             {
                 return session.storage_error(stream, tag, e).await;
             }
@@ -304,7 +306,7 @@ async fn write_message<S: AsyncWrite + Unpin>(
         }
         match *item {
             Item::Uid => text.push_str(&format!("UID {}", message.uid)),
-            Item::Flags => text.push_str(&format!("FLAGS {}", flag_list(message.flags))),
+            Item::Flags => text.push_str(&format!("FLAGS {}", flag_list(message))),
             Item::InternalDate => text.push_str(&format!(
                 "INTERNALDATE {}",
                 internal_date(message.internal_date)

@@ -228,9 +228,8 @@ fn eval(key: &SearchKey, c: &Candidate, count: u32, largest_uid: u32) -> bool {
         // Nothing is \Recent in an archive (no session ever delivers mail).
         SearchKey::Recent | SearchKey::New => false,
         SearchKey::Old => true,
-        // Keywords are not kept yet.
-        SearchKey::Keyword(_) => false,
-        SearchKey::Unkeyword(_) => true,
+        SearchKey::Keyword(k) => m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner())),
+        SearchKey::Unkeyword(k) => !m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner())),
         SearchKey::Before(d) => day(m.internal_date) < *d.as_ref(),
         SearchKey::On(d) => day(m.internal_date) == *d.as_ref(),
         SearchKey::Since(d) => day(m.internal_date) >= *d.as_ref(),

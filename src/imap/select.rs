@@ -51,11 +51,22 @@ pub async fn select<S: AsyncWrite + Unpin>(
         .folder
         .as_ref()
         .map_or((1, 1), |f| (f.uidvalidity, f.uidnext));
-    let mut out = String::from("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
+    // The flags in use: the system flags and this user's keywords here.
+    let mut keywords: Vec<&str> = Vec::new();
+    for keyword in messages.iter().flat_map(|m| &m.keywords) {
+        if !keywords.iter().any(|k| k.eq_ignore_ascii_case(keyword)) {
+            keywords.push(keyword);
+        }
+    }
+    let mut out = format!(
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{}{})\r\n",
+        if keywords.is_empty() { "" } else { " " },
+        keywords.join(" ")
+    );
     out.push_str(if read_only {
         "* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\n"
     } else {
-        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] Flags are kept per user\r\n"
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags are kept per user\r\n"
     });
     out.push_str(&format!("* {} EXISTS\r\n* 0 RECENT\r\n", messages.len()));
     if let Some(first) = messages.iter().position(|m| m.flags & flags::SEEN == 0) {

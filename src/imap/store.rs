@@ -46,6 +46,7 @@ pub async fn store<S: AsyncWrite + Unpin>(
 ) -> std::io::Result<()> {
     let verb = if request.uid { "UID STORE" } else { "STORE" };
     let mut bits = 0;
+    let mut keywords: Vec<String> = Vec::new();
     for flag in request.flags {
         bits |= match flag {
             Flag::Seen => flags::SEEN,
@@ -53,10 +54,15 @@ pub async fn store<S: AsyncWrite + Unpin>(
             Flag::Flagged => flags::FLAGGED,
             Flag::Deleted => flags::DELETED,
             Flag::Draft => flags::DRAFT,
-            _ => {
+            Flag::Keyword(atom) => {
+                keywords.push(atom.inner().to_string());
+                0
+            }
+            // \Recent and unknown system flags cannot be stored.
+            Flag::Extension(_) => {
                 return send(
                     stream,
-                    &format!("{tag} NO [CANNOT] Keywords are not supported yet\r\n"),
+                    &format!("{tag} BAD This system flag cannot be stored\r\n"),
                 )
                 .await;
             }
@@ -84,6 +90,7 @@ pub async fn store<S: AsyncWrite + Unpin>(
             allowed |= mask;
         }
     }
+    let keywords_allowed = rights.contains('w');
     let positions = match selected.positions(request.set, request.uid) {
         Ok(positions) => positions,
         Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
@@ -100,10 +107,23 @@ pub async fn store<S: AsyncWrite + Unpin>(
             StoreType::Replace => bits,
         };
         let new = (message.flags & !allowed) | (wanted & allowed);
-        if new != message.flags {
+        let new_keywords = if keywords_allowed {
+            changed_keywords(&message.keywords, &keywords, request.kind)
+        } else {
+            message.keywords.clone()
+        };
+        if new_keywords.len() > MAX_KEYWORDS {
+            return send(
+                stream,
+                &format!("{tag} NO [LIMIT] At most {MAX_KEYWORDS} keywords per message\r\n"),
+            )
+            .await;
+        }
+        if new != message.flags || new_keywords != message.keywords {
             message.flags = new;
+            message.keywords = new_keywords;
             if let Some(folder) = &selected.folder
-                && let Err(e) = archives.set_flags(&user, folder, message.uid, new)
+                && let Err(e) = archives.set_flags(&user, folder, message)
             {
                 return session.storage_error(stream, tag, e).await;
             }
@@ -117,10 +137,55 @@ pub async fn store<S: AsyncWrite + Unpin>(
             out.push_str(&format!(
                 "* {} FETCH ({uid}FLAGS {})\r\n",
                 position + 1,
-                flag_list(message.flags)
+                flag_list(message)
             ));
         }
     }
     out.push_str(&format!("{tag} OK {verb} completed\r\n"));
     send(stream, &out).await
+}
+
+/// Keywords per message; more is abuse, not mail handling.
+const MAX_KEYWORDS: usize = 64;
+
+/// The keywords after a STORE: keywords compare case-insensitively and
+/// keep the spelling they were first set with.
+fn changed_keywords(current: &[String], given: &[String], kind: StoreType) -> Vec<String> {
+    let has = |list: &[String], k: &str| list.iter().any(|x| x.eq_ignore_ascii_case(k));
+    let mut result: Vec<String> = match kind {
+        StoreType::Replace => Vec::new(),
+        StoreType::Add => current.to_vec(),
+        StoreType::Remove => current.iter().filter(|k| !has(given, k)).cloned().collect(),
+    };
+    if kind != StoreType::Remove {
+        for keyword in given {
+            if !has(&result, keyword) {
+                result.push(keyword.clone());
+            }
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_add_remove_replace() {
+        let current = vec!["$Forwarded".to_string(), "Junk".to_string()];
+        let given = vec!["junk".to_string(), "$label1".to_string()];
+        assert_eq!(
+            changed_keywords(&current, &given, StoreType::Add),
+            ["$Forwarded", "Junk", "$label1"]
+        );
+        assert_eq!(
+            changed_keywords(&current, &given, StoreType::Remove),
+            ["$Forwarded"]
+        );
+        assert_eq!(
+            changed_keywords(&current, &given, StoreType::Replace),
+            ["junk", "$label1"]
+        );
+    }
 }

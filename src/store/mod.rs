@@ -190,6 +190,15 @@ pub struct MessageRecord {
     pub blob: BlobRecord,
 }
 
+/// One user's flags on one message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagState {
+    /// Bits of `archive::flags`.
+    pub bits: u32,
+    /// Keywords (IMAP atoms), as first set.
+    pub keywords: Vec<String>,
+}
+
 /// A blob written to a store's packs but not yet known to the catalog.
 #[derive(Debug, Clone)]
 pub struct NewBlob {
@@ -278,9 +287,9 @@ pub trait Catalog: Send + Sync {
     ) -> Result<Vec<EntryOutcome>>;
 
     // Per-user state.
-    /// The user's flags on the messages of a folder, by UID (only non-zero ones).
-    fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, u32)>>;
-    fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, bits: u32) -> Result<()>;
+    /// The user's flags on the messages of a folder, by UID (only set ones).
+    fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>>;
+    fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, flags: &FlagState) -> Result<()>;
     /// Folders the user unsubscribed (every other folder counts as subscribed).
     fn unsubscribed(&self, user_id: i64) -> Result<Vec<i64>>;
     fn set_subscribed(&self, user_id: i64, folder_id: i64, subscribed: bool) -> Result<()>;

@@ -10,7 +10,8 @@ use super::schema;
 use crate::error::{Error, Result};
 use crate::store::{
     ArchiveRecord, Authentication, BatchEntry, BlobLocation, BlobRecord, Catalog, EntryOutcome,
-    FolderRecord, MessageRecord, NewUser, PackCommit, Sha256, StoreRecord, StoreState, UserRecord,
+    FlagState, FolderRecord, MessageRecord, NewUser, PackCommit, Sha256, StoreRecord, StoreState,
+    UserRecord,
 };
 
 impl From<rusqlite::Error> for Error {
@@ -667,19 +668,33 @@ impl Catalog for SqliteCatalog {
         Ok(outcomes)
     }
 
-    fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, u32)>> {
+    fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT m.uid, f.flags FROM flags f JOIN messages m ON m.id = f.message_id
-             WHERE f.user_id = ?1 AND m.folder_id = ?2 AND f.flags <> 0",
+            "SELECT m.uid, f.flags, f.keywords FROM flags f JOIN messages m ON m.id = f.message_id
+             WHERE f.user_id = ?1 AND m.folder_id = ?2 AND (f.flags <> 0 OR f.keywords <> '')",
         )?;
         let flags = stmt
-            .query_map(params![user_id, folder_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![user_id, folder_id], |r| {
+                let keywords: Option<String> = r.get(2)?;
+                let keywords = keywords
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect();
+                Ok((
+                    r.get(0)?,
+                    FlagState {
+                        bits: r.get(1)?,
+                        keywords,
+                    },
+                ))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(flags)
     }
 
-    fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, bits: u32) -> Result<()> {
+    fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, flags: &FlagState) -> Result<()> {
         let conn = self.conn();
         let message_id: i64 = conn
             .query_row(
@@ -690,9 +705,9 @@ impl Catalog for SqliteCatalog {
             .optional()?
             .ok_or_else(|| Error::NotFound(format!("message UID {uid}")))?;
         conn.execute(
-            "INSERT INTO flags(user_id, message_id, flags) VALUES (?1, ?2, ?3)
-             ON CONFLICT(user_id, message_id) DO UPDATE SET flags = excluded.flags",
-            params![user_id, message_id, bits],
+            "INSERT INTO flags(user_id, message_id, flags, keywords) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(user_id, message_id) DO UPDATE SET flags = excluded.flags, keywords = excluded.keywords",
+            params![user_id, message_id, flags.bits, flags.keywords.join(" ")],
         )?;
         Ok(())
     }
