@@ -599,3 +599,38 @@ fn search_every_kind_of_key() {
             .starts_with("q4 NO [BADCHARSET")
     );
 }
+
+#[test]
+fn mailbox_names_travel_in_modified_utf7() {
+    let am = archive();
+    let eml = am.dir.path().join("m.eml");
+    std::fs::write(&eml, "Subject: s\r\n\r\nbody\r\n").unwrap();
+    for folder in ["Tom & Jerry", "Entwürfe/台北"] {
+        am.import(&["--user", "alice", "--folder", folder, eml.to_str().unwrap()]);
+    }
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    c.answer("u0", "LOGIN alice wonderland");
+    assert_eq!(
+        c.command("u1", "LIST \"\" \"Tom &- Jerry\"")[0],
+        "* LIST (\\HasNoChildren) \"/\" \"Tom &- Jerry\"\r\n"
+    );
+    assert_eq!(
+        c.command("u2", "LIST \"Entw&APw-rfe/\" \"%\"")[0],
+        "* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe/&U,BTFw-\"\r\n"
+    );
+    assert!(
+        c.command("u3", "SELECT \"Entw&APw-rfe/&U,BTFw-\"")
+            .contains(&"* 1 EXISTS\r\n".to_string())
+    );
+    // Raw UTF-8 or broken modified UTF-7 names match nothing.
+    assert!(
+        c.answer("u4", "SELECT \"Entw&APw-rfe/&U,B-\"")
+            .starts_with("u4 NO [NONEXISTENT]")
+    );
+    assert_eq!(
+        c.command("u5", "LIST \"\" \"Tom & Jerry\""),
+        vec!["u5 OK LIST completed\r\n"]
+    );
+}

@@ -30,7 +30,7 @@ use crate::auth::Authenticator;
 use crate::config::Limits;
 pub use framing::Limits as FrameLimits;
 use framing::{Frame, Reader};
-use imap_codec::imap_types::mailbox::ListMailbox;
+use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use response::send;
 
 /// What every session shares.
@@ -217,20 +217,10 @@ impl Session {
             _ if self.user().is_none() => send(stream, &format!("{tag} BAD Log in first\r\n")).await?,
             CommandBody::Namespace => mailboxes::namespace(self, stream, &tag).await?,
             CommandBody::List { reference, mailbox_wildcard } => {
-                let command = extensions::ListCommand {
-                    reference: mailboxes::mailbox_name(&reference).unwrap_or_default(),
-                    patterns: vec![String::from_utf8_lossy(list_mailbox_bytes(&mailbox_wildcard)).into_owned()],
-                    ..Default::default()
-                };
-                mailboxes::list(self, stream, &tag, command, false).await?
+                mailboxes::list(self, stream, &tag, plain_list(&reference, &mailbox_wildcard), false).await?
             }
             CommandBody::Lsub { reference, mailbox_wildcard } => {
-                let command = extensions::ListCommand {
-                    reference: mailboxes::mailbox_name(&reference).unwrap_or_default(),
-                    patterns: vec![String::from_utf8_lossy(list_mailbox_bytes(&mailbox_wildcard)).into_owned()],
-                    ..Default::default()
-                };
-                mailboxes::list(self, stream, &tag, command, true).await?
+                mailboxes::list(self, stream, &tag, plain_list(&reference, &mailbox_wildcard), true).await?
             }
             CommandBody::Status { mailbox, item_names } => {
                 mailboxes::status(self, stream, &tag, &mailbox, &item_names).await?
@@ -356,10 +346,20 @@ impl Session {
     }
 }
 
-/// The raw bytes of a LIST pattern.
-fn list_mailbox_bytes<'a>(pattern: &'a ListMailbox<'_>) -> &'a [u8] {
-    match pattern {
+/// A LIST or LSUB in RFC 3501 form, with its arguments as sent (modified
+/// UTF-7; `list` decodes them).
+fn plain_list(reference: &Mailbox, pattern: &ListMailbox) -> extensions::ListCommand {
+    let reference = match reference {
+        Mailbox::Inbox => b"INBOX".as_slice(),
+        Mailbox::Other(other) => other.as_ref(),
+    };
+    let pattern = match pattern {
         ListMailbox::Token(token) => token.as_ref(),
         ListMailbox::String(string) => string.as_ref(),
+    };
+    extensions::ListCommand {
+        reference: String::from_utf8_lossy(reference).into_owned(),
+        patterns: vec![String::from_utf8_lossy(pattern).into_owned()],
+        ..Default::default()
     }
 }

@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""IMAP load client for bench/imap.sh (Python 3 standard library only).
+
+Every sub-command talks IMAP over implicit TLS to one server, measures, and
+prints one JSON object on standard output:
+
+  imap_load.py login  --port P --user U --password PW [--repeat 50]
+      LOGIN latency: the first LOGIN on a fresh connection, then REPEAT new
+      connections, each timing only LOGIN (connect, TLS handshake and the
+      greeting are untimed).
+  imap_load.py sync   --port P ... --folder Big --items '(UID FLAGS)' [--items ...]
+      SELECT FOLDER, then each `UID FETCH 1:* ITEMS` in turn on the same
+      connection: seconds, untagged FETCH count, response bytes, tagged status,
+      and a digest of the RFC822.SIZE sequence (to check that two servers hold
+      the same messages in the same order).
+  imap_load.py bodies --port P ... --folder Big --clients 16 --server SPEC
+      Every message once as `UID FETCH uid (BODY.PEEK[])`, one command at a
+      time per connection, UIDs dealt round-robin to CLIENTS processes: bytes,
+      wall seconds and the server's CPU seconds over the download.
+  imap_load.py idle   --port P ... --conns 5000 --server SPEC
+      Server memory before and after CONNS idle, logged-in connections.
+  imap_load.py sample --server SPEC --out FILE
+      Samples the server's summed RSS every 0.2 s until SIGTERM; writes the peak.
+
+SPEC is `PID` (one process and its threads: archimap) or `tree:PID` (PID and
+all its descendants: the Dovecot master). CPU is utime+stime (+ cutime+cstime
+of the root, which collects children that exited) from /proc/PID/stat.
+"""
+import argparse
+import asyncio
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import re
+import resource
+import signal
+import socket
+import ssl
+import statistics
+import sys
+import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
+SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+
+# ------------------------------------------------------------ server processes
+def server_pids(spec):
+    if not spec.startswith("tree:"):
+        return [int(spec)]
+    root = int(spec[5:])
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def cpu_seconds(spec):
+    pids = server_pids(spec)
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime stime
+        if p == pids[0]:
+            total += int(fields[13]) + int(fields[14])  # cutime cstime: reaped children
+    return total / TICK
+
+
+def status_kb(pid, key):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def memory(spec, pss=True):
+    """Summed RSS and PSS (KiB), largest single VmHWM (KiB), process count."""
+    pids = server_pids(spec)
+    rss = pss_sum = hwm = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/statm" % p) as f:
+                rss += int(f.read().split()[1]) * PAGE // 1024
+            if pss:
+                with open("/proc/%d/smaps_rollup" % p) as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            pss_sum += int(line.split()[1])
+                            break
+        except OSError:
+            continue
+        hwm = max(hwm, status_kb(p, "VmHWM"))
+    return {"rss_kib": rss, "pss_kib": pss_sum, "max_hwm_kib": hwm, "processes": len(pids)}
+
+
+# ------------------------------------------------------------------ the client
+def tls_context(ca):
+    ctx = ssl.create_default_context(cafile=ca) if ca else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    if not ca:
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def quote(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Client:
+    def __init__(self, a):
+        raw = socket.create_connection((a.host, a.port))
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = tls_context(a.ca).wrap_socket(raw, server_hostname=a.host)
+        self.r = self.sock.makefile("rb", buffering=1 << 20)
+        self.n = 0
+        greeting = self.r.readline()
+        if not greeting.startswith(b"* OK"):
+            raise SystemExit("unexpected greeting: %r" % greeting)
+
+    def send(self, cmd):
+        self.n += 1
+        tag = b"t%d" % self.n
+        self.sock.sendall(tag + b" " + cmd.encode() + b"\r\n")
+        return tag
+
+    def response(self, tag, on_line=None, on_literal=None):
+        """Reads up to the tagged reply; returns (status line, bytes read)."""
+        total = 0
+        readline, read = self.r.readline, self.r.read
+        while True:
+            line = readline()
+            if not line:
+                raise SystemExit("connection closed by the server")
+            total += len(line)
+            while True:  # a line may announce literals, each followed by more of the line
+                m = LITERAL.search(line)
+                if not m:
+                    break
+                n = int(m.group(1))
+                data = read(n)
+                total += n
+                if on_literal:
+                    on_literal(data)
+                line = readline()
+                total += len(line)
+            if line.startswith(tag + b" "):
+                return line.rstrip(b"\r\n").decode("utf-8", "replace"), total
+            if on_line:
+                on_line(line)
+
+    def command(self, cmd, **kw):
+        return self.response(self.send(cmd), **kw)
+
+    def login(self, a):
+        status, _ = self.command("LOGIN %s %s" % (quote(a.user), quote(a.password)))
+        if " OK" not in status:
+            raise SystemExit("LOGIN failed: " + status)
+
+    def select(self, folder):
+        status, _ = self.command("SELECT " + quote(folder))
+        if " OK" not in status:
+            raise SystemExit("SELECT failed: " + status)
+
+    def close(self):
+        try:
+            self.command("LOGOUT")
+        except Exception:
+            pass
+        self.sock.close()
+
+
+def cmd_login(a):
+    c = Client(a)
+    t = time.perf_counter()
+    c.login(a)
+    first = time.perf_counter() - t
+    c.close()
+    times = []
+    for _ in range(a.repeat):
+        c = Client(a)
+        t = time.perf_counter()
+        c.login(a)
+        times.append(time.perf_counter() - t)
+        c.close()
+    return {"first_ms": first * 1e3, "repeat_median_ms": statistics.median(times) * 1e3,
+            "repeat_min_ms": min(times) * 1e3, "repeat_max_ms": max(times) * 1e3, "repeats": len(times)}
+
+
+def cmd_sync(a):
+    c = Client(a)
+    c.login(a)
+    t = time.perf_counter()
+    c.select(a.folder)
+    out = {"select_s": time.perf_counter() - t, "fetches": []}
+    for items in a.items:
+        count, sizes = 0, []
+
+        def on_line(line):
+            nonlocal count
+            if b" FETCH " in line:
+                count += 1
+                m = SIZE.search(line)
+                if m:
+                    sizes.append(m.group(1))
+
+        t = time.perf_counter()
+        status, nbytes = c.command("UID FETCH 1:* " + items, on_line=on_line)
+        secs = time.perf_counter() - t
+        out["fetches"].append({"items": items, "seconds": secs, "messages": count, "bytes": nbytes,
+                               "status": status.split(" ", 1)[1],
+                               "sizes_digest": hashlib.sha256(b",".join(sizes)).hexdigest()[:16] if sizes else None,
+                               "total_size": sum(int(s) for s in sizes)})
+    c.close()
+    return out
+
+
+def uids(a):
+    c = Client(a)
+    c.login(a)
+    c.select(a.folder)
+    found = []
+    status, _ = c.command("UID SEARCH ALL", on_line=lambda l: found.extend(int(x) for x in l.split()[2:])
+                          if l.startswith(b"* SEARCH") else None)
+    c.close()
+    return found
+
+
+def body_worker(a, my_uids, ready, go, done, result):
+    c = Client(a)
+    c.login(a)
+    c.select(a.folder)
+    total = [0]
+
+    def on_literal(data):
+        total[0] += len(data)
+
+    ready.wait()
+    go.wait()
+    errors = 0
+    for uid in my_uids:
+        status, _ = c.command("UID FETCH %d (BODY.PEEK[])" % uid, on_literal=on_literal)
+        if " OK" not in status:
+            errors += 1
+    result.put((total[0], errors, time.perf_counter()))
+    done.wait()  # stay logged in until the server's CPU time has been read
+    c.close()
+
+
+def cmd_bodies(a):
+    all_uids = uids(a)
+    k = a.clients
+    ready, go, done = mp.Barrier(k + 1), mp.Event(), mp.Event()
+    result = mp.Queue()
+    procs = [mp.Process(target=body_worker, args=(a, all_uids[i::k], ready, go, done, result)) for i in range(k)]
+    for p in procs:
+        p.start()
+    ready.wait()  # every worker is logged in and has selected the folder
+    cpu0 = cpu_seconds(a.server)
+    t0 = time.perf_counter()
+    go.set()
+    parts = [result.get() for _ in procs]
+    cpu1 = cpu_seconds(a.server)
+    done.set()
+    for p in procs:
+        p.join()
+    wall = max(end for _, _, end in parts) - t0
+    nbytes = sum(b for b, _, _ in parts)
+    cpu = cpu1 - cpu0
+    return {"clients": k, "messages": len(all_uids), "bytes": nbytes, "errors": sum(e for _, e, _ in parts),
+            "seconds": wall, "server_cpu_s": cpu, "mb_per_s": nbytes / 1e6 / wall,
+            "mb_per_cpu_s": nbytes / 1e6 / cpu if cpu > 0 else None}
+
+
+async def idle_connect(a, ctx, sem, conns):
+    async with sem:
+        r, w = await asyncio.open_connection(a.host, a.port, ssl=ctx, server_hostname=a.host)
+        greeting = await r.readline()
+        if not greeting.startswith(b"* OK"):
+            raise RuntimeError("greeting %r" % greeting)
+        w.write(b"a LOGIN %s %s\r\n" % (quote(a.user).encode(), quote(a.password).encode()))
+        await w.drain()
+        while True:
+            line = await r.readline()
+            if not line:
+                raise RuntimeError("closed during LOGIN")
+            if line.startswith(b"a "):
+                if not line.startswith(b"a OK"):
+                    raise RuntimeError("LOGIN: %r" % line)
+                break
+        conns.append((r, w))
+
+
+async def idle_main(a):
+    ctx = tls_context(a.ca)
+    sem = asyncio.Semaphore(a.parallel)
+    conns = []
+    await idle_connect(a, ctx, sem, conns)  # one login first, so that later ones are cached ones
+    conns.pop()[1].close()
+    await asyncio.sleep(1)
+    before = memory(a.server)
+    t = time.perf_counter()
+    results = await asyncio.gather(*(idle_connect(a, ctx, sem, conns) for _ in range(a.conns)), return_exceptions=True)
+    open_s = time.perf_counter() - t
+    errors = [repr(e) for e in results if isinstance(e, BaseException)]
+    await asyncio.sleep(a.settle)
+    after = memory(a.server)
+    for _, w in conns:
+        w.close()
+    per = lambda k: (after[k] - before[k]) / max(len(conns), 1)
+    return {"requested": a.conns, "open": len(conns), "errors": len(errors), "first_errors": errors[:3],
+            "open_seconds": open_s, "before": before, "after": after,
+            "rss_kib_per_conn": per("rss_kib"), "pss_kib_per_conn": per("pss_kib")}
+
+
+def cmd_idle(a):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return asyncio.run(idle_main(a))
+
+
+def cmd_sample(a):
+    peak = {"rss_kib": 0, "max_hwm_kib": 0}
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while not stop:
+        m = memory(a.server, pss=False)
+        peak["rss_kib"] = max(peak["rss_kib"], m["rss_kib"])
+        peak["max_hwm_kib"] = max(peak["max_hwm_kib"], m["max_hwm_kib"])
+        with open(a.out + ".tmp", "w") as f:
+            json.dump(peak, f)
+        os.replace(a.out + ".tmp", a.out)
+        time.sleep(0.2)
+    return peak
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["login", "sync", "bodies", "idle", "sample"])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int)
+    ap.add_argument("--ca", help="CA file; without it the certificate is not checked")
+    ap.add_argument("--user")
+    ap.add_argument("--password")
+    ap.add_argument("--folder", default="Big")
+    ap.add_argument("--items", action="append", default=[])
+    ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--clients", type=int, default=1)
+    ap.add_argument("--conns", type=int, default=5000)
+    ap.add_argument("--parallel", type=int, default=32, help="idle: connections being opened at once")
+    ap.add_argument("--settle", type=float, default=3.0, help="idle: seconds to wait before measuring")
+    ap.add_argument("--server", help="PID or tree:PID of the server, for CPU and memory")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    result = {"login": cmd_login, "sync": cmd_sync, "bodies": cmd_bodies, "idle": cmd_idle, "sample": cmd_sample}[a.command](a)
+    json.dump(result, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()
