@@ -54,23 +54,14 @@ impl FromStr for GlobalPrivileges {
 
     /// Parses a comma-separated list; names match case-insensitively.
     fn from_str(text: &str) -> Result<Self, Error> {
-        let words = split_list(text, "global privileges")?;
-        if words.len() == 1 && words[0].eq_ignore_ascii_case("none") {
-            return Ok(Self::NONE);
-        }
-        let mut bits = 0;
-        for word in &words {
-            let Some((_, p)) = Self::NAMES
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(word))
-            else {
-                return Err(Error::Invalid(format!(
-                    "unknown global privilege {word:?} (expected none, admin, login, changePassword, \
-                     archive, modifyArchiveProfiles, export, modifyExportProfiles or delete)"
-                )));
-            };
-            bits |= p.0;
-        }
+        let names: Vec<(&str, u32)> = Self::NAMES.iter().map(|(n, p)| (*n, p.0)).collect();
+        let bits = parse_set(
+            text,
+            "global privilege",
+            &names,
+            "none, admin, login, changePassword, archive, modifyArchiveProfiles, export, \
+             modifyExportProfiles or delete",
+        )?;
         if bits & Self::ADMIN.0 != 0 && bits != Self::ADMIN.0 {
             return Err(Error::Invalid(
                 "`admin` stands alone: it implies every other privilege".into(),
@@ -131,23 +122,17 @@ impl FromStr for FolderPrivileges {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Error> {
-        let words = split_list(text, "folder privileges")?;
-        if words.len() == 1 && words[0].eq_ignore_ascii_case("none") {
-            return Ok(Self::NONE);
-        }
-        let mut bits = 0;
-        for word in &words {
-            let Some((_, p)) = Self::NAMES
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(word))
-            else {
-                return Err(Error::Invalid(format!(
-                    "unknown folder privilege {word:?} (expected none, or any of read, write, delete)"
-                )));
-            };
-            bits |= p.0;
-        }
-        Ok(FolderPrivileges(bits))
+        let names: Vec<(&str, u32)> = Self::NAMES
+            .iter()
+            .map(|(n, p)| (*n, u32::from(p.0)))
+            .collect();
+        let bits = parse_set(
+            text,
+            "folder privilege",
+            &names,
+            "none, or any of read, write, delete",
+        )?;
+        Ok(FolderPrivileges(bits as u8))
     }
 }
 
@@ -165,18 +150,32 @@ impl fmt::Display for FolderPrivileges {
     }
 }
 
-/// Splits `a,b, c` into words, refusing empty lists and empty words.
-fn split_list<'a>(text: &'a str, what: &str) -> Result<Vec<&'a str>, Error> {
+/// Parses `none` or a comma-separated set of `names` (matched
+/// case-insensitively) into bits; refuses empty entries, unknown names and
+/// `none` combined with others.
+fn parse_set(text: &str, what: &str, names: &[(&str, u32)], expected: &str) -> Result<u32, Error> {
     let words: Vec<&str> = text.split(',').map(str::trim).collect();
     if words.iter().any(|w| w.is_empty()) {
-        return Err(Error::Invalid(format!("{what}: empty entry in {text:?}")));
+        return Err(Error::Invalid(format!("{what}s: empty entry in {text:?}")));
     }
-    if words.len() > 1 && words.iter().any(|w| w.eq_ignore_ascii_case("none")) {
-        return Err(Error::Invalid(format!(
-            "{what}: `none` cannot be combined with others"
-        )));
+    if words.len() == 1 && words[0].eq_ignore_ascii_case("none") {
+        return Ok(0);
     }
-    Ok(words)
+    let mut bits = 0;
+    for word in &words {
+        if word.eq_ignore_ascii_case("none") {
+            return Err(Error::Invalid(format!(
+                "{what}s: `none` cannot be combined with others"
+            )));
+        }
+        let Some((_, bit)) = names.iter().find(|(n, _)| n.eq_ignore_ascii_case(word)) else {
+            return Err(Error::Invalid(format!(
+                "unknown {what} {word:?} (expected {expected})"
+            )));
+        };
+        bits |= bit;
+    }
+    Ok(bits)
 }
 
 #[cfg(test)]
