@@ -45,6 +45,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+INTERNALDATE = re.compile(rb'INTERNALDATE "[^"]*" ?')
 
 
 # ------------------------------------------------------------ server processes
@@ -154,10 +155,14 @@ class Client:
             if not line:
                 raise SystemExit("connection closed by the server")
             total += len(line)
+            pieces = None
             while True:  # a line may announce literals, each followed by more of the line
                 m = LITERAL.search(line)
                 if not m:
                     break
+                if pieces is None:
+                    pieces = []
+                pieces.append(line)
                 n = int(m.group(1))
                 data = read(n)
                 total += n
@@ -165,6 +170,9 @@ class Client:
                     on_literal(data)
                 line = readline()
                 total += len(line)
+            if pieces is not None:  # the response without its literals' contents
+                pieces.append(line)
+                line = b"".join(pieces)
             if line.startswith(tag + b" "):
                 return line.rstrip(b"\r\n").decode("utf-8", "replace"), total
             if on_line:
@@ -214,13 +222,17 @@ def cmd_sync(a):
     t = time.perf_counter()
     c.select(a.folder)
     out = {"select_s": time.perf_counter() - t, "fetches": []}
-    for items in a.items:
-        count, sizes = 0, []
+    for i, items in enumerate(a.items):
+        count, sizes, digest = 0, [], hashlib.sha256()
+        dump = open(a.dump, "wb") if a.dump and i == a.dump_index else None
 
         def on_line(line):
             nonlocal count
             if b" FETCH " in line:
                 count += 1
+                digest.update(INTERNALDATE.sub(b"", line))
+                if dump:
+                    dump.write(line)
                 m = SIZE.search(line)
                 if m:
                     sizes.append(m.group(1))
@@ -228,9 +240,12 @@ def cmd_sync(a):
         t = time.perf_counter()
         status, nbytes = c.command("UID FETCH 1:* " + items, on_line=on_line)
         secs = time.perf_counter() - t
+        if dump:
+            dump.close()
         out["fetches"].append({"items": items, "seconds": secs, "messages": count, "bytes": nbytes,
                                "status": status.split(" ", 1)[1],
                                "sizes_digest": hashlib.sha256(b",".join(sizes)).hexdigest()[:16] if sizes else None,
+                               "response_digest": digest.hexdigest()[:16],
                                "total_size": sum(int(s) for s in sizes)})
     c.close()
     return out
@@ -372,6 +387,8 @@ def main():
     ap.add_argument("--settle", type=float, default=3.0, help="idle: seconds to wait before measuring")
     ap.add_argument("--server", help="PID or tree:PID of the server, for CPU and memory")
     ap.add_argument("--out")
+    ap.add_argument("--dump", help="sync: write the untagged lines (literals left out) of one fetch to this file")
+    ap.add_argument("--dump-index", type=int, default=1, help="sync: which --items fetch to dump (from 0)")
     a = ap.parse_args()
     result = {"login": cmd_login, "sync": cmd_sync, "bodies": cmd_bodies, "idle": cmd_idle, "sample": cmd_sample}[a.command](a)
     json.dump(result, sys.stdout)

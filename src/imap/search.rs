@@ -15,11 +15,12 @@ use std::num::NonZeroU32;
 use chrono::{DateTime, NaiveDate};
 use imap_codec::imap_types::core::Charset;
 use imap_codec::imap_types::search::SearchKey;
-use mail_parser::{HeaderValue, MessageParser, PartType};
+use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::{HeaderValue, MessageParser};
 use tokio::io::AsyncWrite;
 
 use super::Session;
-use super::mime::{self, SectionSpec};
+use super::mime::{self, SectionSpec, TextKind};
 use super::response::send;
 use crate::archive::{Archives, MailboxMessage, flags};
 
@@ -100,9 +101,20 @@ fn render(value: &HeaderValue) -> Option<String> {
     })
 }
 
+/// Text in its declared charset; ASCII declarations and unknown charsets
+/// are read as UTF-8 (which they often are in practice).
+fn decode_text(bytes: &[u8], charset: Option<&[u8]>) -> String {
+    let ascii = |c: &[u8]| c.eq_ignore_ascii_case(b"us-ascii") || c.eq_ignore_ascii_case(b"ascii");
+    match charset.filter(|c| !ascii(c)).and_then(charset_decoder) {
+        Some(decode) => decode(bytes),
+        None => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 impl Content {
     fn of(raw: &[u8], parser: &MessageParser) -> Content {
-        let block = mime::Message::parse(raw)
+        let message = mime::Message::parse(raw);
+        let block = message
             .section(&SectionSpec::Header(Vec::new()))
             .unwrap_or_default();
         let mut sent = None;
@@ -125,29 +137,30 @@ impl Content {
             })
             .collect();
         let header = lower(&block).replace("\r\n", "").replace('\n', "");
-        // No header at all: everything is body text (as FETCH sees it).
-        let body = match (block.is_empty(), parser.parse(raw)) {
-            (false, Some(message)) => {
-                let mut body = String::new();
-                for part in &message.parts {
-                    if let Some(text) = part.text_contents() {
-                        body.push_str(&text.to_lowercase());
+        let mut body = String::new();
+        let mut part_headers = String::new();
+        for part in message.text_parts() {
+            match part.kind {
+                TextKind::PartHeader => {
+                    part_headers.push_str(&lower(&part.bytes).replace("\r\n", ""));
+                    part_headers.push('\n');
+                }
+                TextKind::MessageHeader => {
+                    body.push_str(&lower(&part.bytes));
+                    for (name, value) in split_fields(&part.bytes) {
+                        body.extend(decoded(parser, &name, &value).map(|d| d.to_lowercase()));
                         body.push('\n');
                     }
-                    // An attached message's header is text of the body too.
-                    if let PartType::Message(inner) = &part.body {
-                        for header in inner.headers() {
-                            if let Some(text) = render(&header.value) {
-                                body.push_str(&text.to_lowercase());
-                                body.push('\n');
-                            }
-                        }
-                    }
                 }
-                body
+                TextKind::Body => {
+                    body.push_str(
+                        &decode_text(&part.bytes, part.charset.as_deref()).to_lowercase(),
+                    );
+                    body.push('\n');
+                }
             }
-            _ => lower(raw),
-        };
+        }
+        let header = header + &part_headers;
         Content {
             fields,
             header,
