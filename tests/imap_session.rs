@@ -634,3 +634,46 @@ fn mailbox_names_travel_in_modified_utf7() {
         vec!["u5 OK LIST completed\r\n"]
     );
 }
+
+/// ENVELOPE alone is answered from the stored header block; with other
+/// structure items, from the whole message. Both must be the same.
+#[test]
+fn envelope_from_stored_headers_matches_the_full_parse() {
+    let am = archive();
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Edge",
+        common::edge_eml().to_str().unwrap(),
+    ]);
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    c.answer("e0", "LOGIN alice wonderland");
+    let exists = c.command("e1", "EXAMINE Edge/crafted");
+    assert!(exists.iter().any(|l| l.ends_with(" EXISTS\r\n")));
+    for folder in [
+        "Edge/crafted",
+        "Edge/mime4j",
+        "Edge/enmime",
+        "Edge/flanker",
+        "Edge/ruby-mail",
+    ] {
+        c.command("e2", &format!("EXAMINE \"{folder}\""));
+        let alone = c.command("e3", "FETCH 1:* (ENVELOPE)").concat();
+        let with_body = c.command("e4", "FETCH 1:* (ENVELOPE BODY)").concat();
+        let alone: Vec<&str> = alone.split("* ").filter(|s| s.contains("FETCH")).collect();
+        let with_body: Vec<&str> = with_body
+            .split("* ")
+            .filter(|s| s.contains("FETCH"))
+            .collect();
+        assert_eq!(alone.len(), with_body.len());
+        for (a, b) in alone.iter().zip(&with_body) {
+            let envelope = a
+                .trim_end_matches("e3 OK FETCH completed\r\n")
+                .trim_end_matches(")\r\n");
+            assert!(b.starts_with(envelope), "{folder}: {a:?} vs {b:?}");
+        }
+    }
+}

@@ -34,6 +34,8 @@ pub struct PreparedContent {
     pub compressed: Vec<u8>,
     /// `None` for a message that could not be parsed.
     pub summary: Option<Summary>,
+    /// The header block (`archive::header_block`).
+    pub header: Vec<u8>,
 }
 
 pub struct Filer<'a> {
@@ -94,6 +96,7 @@ impl Filer<'_> {
                         crlf_size: message.crlf_size,
                         location,
                         summary: content.summary.map(|s| s.to_json()),
+                        header: content.header,
                     })
                 }
                 _ => None,

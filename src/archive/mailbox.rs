@@ -64,6 +64,12 @@ impl Archives {
             .set_flags(user.id, folder.id, message.uid, &state)
     }
 
+    /// The stored header blocks of these messages, by blob id.
+    pub fn message_headers(&self, messages: &[&MailboxMessage]) -> Result<HashMap<i64, Vec<u8>>> {
+        let ids: Vec<i64> = messages.iter().map(|m| m.blob.id).collect();
+        Ok(self.catalog().blob_headers(&ids)?.into_iter().collect())
+    }
+
     /// Folders `user` unsubscribed; every other folder counts as subscribed,
     /// so a new user sees the whole archive in clients that list only
     /// subscribed folders.

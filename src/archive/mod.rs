@@ -25,7 +25,7 @@ pub use mailbox::MailboxMessage;
 pub use passwords::{hash_password, verify_password};
 pub use privileges::{FolderPrivileges, GlobalPrivileges};
 pub use stores::can_import_into;
-pub use summary::{Mailbox, Summary, arrival_date};
+pub use summary::{Mailbox, Summary, arrival_date, header_block};
 pub use users::{NewUserRequest, UserDetails};
 pub use verify::VerifyReport;
 pub use view::{ArchiveAccess, Rights, SpecialUse, View, ViewMailbox};

@@ -87,6 +87,20 @@ impl Summary {
     }
 }
 
+/// The header block: everything up to and including the first empty line
+/// (the whole message when there is none).
+pub fn header_block(raw: &[u8]) -> &[u8] {
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', raw) {
+        let line = &raw[start..end];
+        if line.is_empty() || line == b"\r" {
+            return &raw[..=end];
+        }
+        start = end + 1;
+    }
+    raw
+}
+
 /// When the message arrived, from its headers alone: the date of the
 /// topmost `Received:` header (the last hop), else the `Date:` header.
 pub fn arrival_date(raw: &[u8]) -> Option<i64> {
@@ -120,6 +134,18 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain
         assert_eq!(s.message_id.as_deref(), Some("x@y"));
         assert_eq!(s.attachments, vec!["report.pdf".to_string()]);
         assert_eq!(s.date, Some(1622534400));
+    }
+
+    #[test]
+    fn header_blocks_end_at_the_first_empty_line() {
+        assert_eq!(
+            header_block(b"A: 1\r\nB: 2\r\n\r\nbody\r\n\r\n"),
+            b"A: 1\r\nB: 2\r\n\r\n"
+        );
+        assert_eq!(header_block(b"A: 1\nB: 2\n\nbody"), b"A: 1\nB: 2\n\n");
+        assert_eq!(header_block(b"\nbody"), b"\n");
+        assert_eq!(header_block(b"A: 1\r\nno end"), b"A: 1\r\nno end");
+        assert_eq!(header_block(b""), b"");
     }
 
     #[test]

@@ -20,6 +20,8 @@ use crate::archive::{Archives, MailboxMessage, flags};
 use crate::store::BlobRecord;
 
 const CHUNK: usize = 64 * 1024;
+/// Messages whose stored headers are read in one go.
+const HEADER_BATCH: usize = 512;
 
 /// A FETCH item archimap answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +225,14 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         items.insert(0, Item::Uid);
     }
     let needs_structure = items.iter().any(Item::needs_structure);
+    // A client's first sync asks for ENVELOPE of every message: answered
+    // from the stored header blocks, without reading the messages.
+    let from_headers = needs_structure
+        && items
+            .iter()
+            .filter(|i| i.needs_structure())
+            .all(|i| *i == Item::Envelope);
+    let mut headers: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
     let Some(selected) = session.selected() else {
         return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
     };
@@ -233,7 +243,19 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     };
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
-    for position in positions {
+    for (n, &position) in positions.iter().enumerate() {
+        if from_headers && n % HEADER_BATCH == 0 {
+            let selected = session.selected().expect("selected above");
+            let batch: Vec<&MailboxMessage> = positions[n..]
+                .iter()
+                .take(HEADER_BATCH)
+                .map(|&p| &selected.messages[p])
+                .collect();
+            headers = match archives.message_headers(&batch) {
+                Ok(headers) => headers,
+                Err(e) => return session.storage_error(stream, tag, e).await,
+            };
+        }
         let Some(selected) = session.selected_mut() else {
             break;
         };
@@ -254,7 +276,22 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         if sets_seen && !items.contains(&Item::Flags) {
             items.push(Item::Flags);
         }
-        let rendered = if needs_structure {
+        let cached = if from_headers {
+            headers.remove(&message.blob.id)
+        } else {
+            None
+        };
+        let rendered = if let Some(header) = cached {
+            let envelope = [
+                b"ENVELOPE ".as_slice(),
+                &mime::Message::parse(&header).envelope(),
+            ]
+            .concat();
+            items
+                .iter()
+                .map(|i| (*i == Item::Envelope).then(|| envelope.clone()))
+                .collect()
+        } else if needs_structure {
             match render(&archives, &message.blob, &items).await {
                 Ok(Ok(rendered)) => rendered,
                 Ok(Err(refusal)) => return send(stream, &format!("{tag} {refusal}\r\n")).await,

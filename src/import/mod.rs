@@ -28,7 +28,7 @@ use plan::{Job, Source};
 
 use crate::archive::{
     Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, NewUserRequest,
-    PreparedContent, PreparedMessage, Summary, arrival_date, crlf_len,
+    PreparedContent, PreparedMessage, Summary, arrival_date, crlf_len, header_block,
 };
 use crate::config::ImportConfig;
 use crate::error::{Error, Result};
@@ -243,6 +243,7 @@ fn prepare(
         Some(PreparedContent {
             compressed,
             summary,
+            header: header_block(&bytes).to_vec(),
         })
     };
     Ok((

@@ -208,6 +208,9 @@ pub struct NewBlob {
     pub location: BlobLocation,
     /// JSON summary (`archive::Summary`), `None` for an unparsed message.
     pub summary: Option<String>,
+    /// The header block, kept so that header-only answers (IMAP ENVELOPE)
+    /// need not read the message.
+    pub header: Vec<u8>,
 }
 
 /// One message to file into a folder.
@@ -276,6 +279,8 @@ pub trait Catalog: Send + Sync {
     fn messages(&self, folder_id: i64) -> Result<Vec<MessageRecord>>;
     fn blob_by_sha(&self, sha256: &Sha256) -> Result<Option<BlobRecord>>;
     fn blob_count(&self) -> Result<u64>;
+    /// The stored header blocks of these blobs (blobs without one are left out).
+    fn blob_headers(&self, blob_ids: &[i64]) -> Result<Vec<(i64, Vec<u8>)>>;
     /// Blobs with `id > after`, in id order, at most `limit`.
     fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>>;
     /// Files a batch: new blobs, messages (skipping bytes a folder holds

@@ -168,10 +168,11 @@ impl Client {
         }
     }
 
+    /// One line; 8-bit bytes that are not UTF-8 become U+FFFD.
     pub fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        line
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).unwrap();
+        String::from_utf8_lossy(&line).into_owned()
     }
 
     pub fn send(&mut self, text: &str) {

@@ -563,6 +563,22 @@ impl Catalog for SqliteCatalog {
             .optional()?)
     }
 
+    fn blob_headers(&self, blob_ids: &[i64]) -> Result<Vec<(i64, Vec<u8>)>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT header FROM blobs WHERE id = ?1 AND header IS NOT NULL")?;
+        let mut headers = Vec::with_capacity(blob_ids.len());
+        for &id in blob_ids {
+            if let Some(header) = stmt
+                .query_row([id], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+            {
+                headers.push((id, header));
+            }
+        }
+        Ok(headers)
+    }
+
     fn blob_count(&self) -> Result<u64> {
         Ok(self
             .conn()
@@ -591,8 +607,8 @@ impl Catalog for SqliteCatalog {
         {
             let mut find_blob = tx.prepare_cached("SELECT id FROM blobs WHERE sha256 = ?1")?;
             let mut insert_blob = tx.prepare_cached(
-                "INSERT INTO blobs(sha256, store_id, size, crlf_size, pack, offset, length, refcount, summary)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
+                "INSERT INTO blobs(sha256, store_id, size, crlf_size, pack, offset, length, refcount, summary, header)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
             )?;
             let mut in_folder = tx.prepare_cached(
                 "SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1 AND blob_id = ?2)",
@@ -629,7 +645,8 @@ impl Catalog for SqliteCatalog {
                             new.location.pack,
                             new.location.offset,
                             new.location.length,
-                            new.summary
+                            new.summary,
+                            new.header
                         ])?;
                         tx.last_insert_rowid()
                     }

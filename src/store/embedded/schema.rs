@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS blobs (
     store_id INTEGER NOT NULL REFERENCES stores(id),
     size     INTEGER NOT NULL,
     crlf_size INTEGER NOT NULL,
+    header   BLOB,
     pack     INTEGER NOT NULL,
     offset   INTEGER NOT NULL,
     length   INTEGER NOT NULL,
