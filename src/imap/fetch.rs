@@ -20,6 +20,8 @@ use crate::archive::{Archives, MailboxMessage, flags};
 use crate::store::BlobRecord;
 
 const CHUNK: usize = 64 * 1024;
+/// Responses are written in batches of about this size, not one by one.
+const OUTPUT_BATCH: usize = 64 * 1024;
 /// Messages whose stored headers are read in one go.
 const HEADER_BATCH: usize = 512;
 
@@ -243,6 +245,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     };
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
+    let mut out = Vec::with_capacity(OUTPUT_BATCH);
     for (n, &position) in positions.iter().enumerate() {
         if from_headers && n % HEADER_BATCH == 0 {
             let selected = session.selected().expect("selected above");
@@ -253,7 +256,10 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
                 .collect();
             headers = match archives.message_headers(&batch) {
                 Ok(headers) => headers,
-                Err(e) => return session.storage_error(stream, tag, e).await,
+                Err(e) => {
+                    stream.write_all(&out).await?;
+                    return session.storage_error(stream, tag, e).await;
+                }
             };
         }
         let Some(selected) = session.selected_mut() else {
@@ -268,6 +274,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             if let Some(folder) = &selected.folder
                 && let Err(e) = archives.set_flags(&user, folder, message)
             {
+                stream.write_all(&out).await?;
                 return session.storage_error(stream, tag, e).await;
             }
         }
@@ -294,9 +301,13 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         } else if needs_structure {
             match render(&archives, &message.blob, &items).await {
                 Ok(Ok(rendered)) => rendered,
-                Ok(Err(refusal)) => return send(stream, &format!("{tag} {refusal}\r\n")).await,
+                Ok(Err(refusal)) => {
+                    stream.write_all(&out).await?;
+                    return send(stream, &format!("{tag} {refusal}\r\n")).await;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, uid = message.uid, "reading a message failed");
+                    stream.write_all(&out).await?;
                     return send(
                         stream,
                         &format!("{tag} NO [SERVERBUG] The message could not be read\r\n"),
@@ -307,8 +318,16 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         } else {
             vec![None; items.len()]
         };
-        if let Err(e) =
-            write_message(stream, &archives, position + 1, &message, &items, rendered).await
+        if let Err(e) = write_message(
+            stream,
+            &mut out,
+            &archives,
+            position + 1,
+            &message,
+            &items,
+            rendered,
+        )
+        .await
         {
             if e.kind() == std::io::ErrorKind::Other {
                 // The store failed mid-response: the connection cannot go on.
@@ -318,37 +337,39 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             return Err(e);
         }
     }
+    stream.write_all(&out).await?;
     send(stream, &format!("{tag} OK {verb} completed\r\n")).await
 }
 
+/// Appends one message's FETCH response to `out`; a whole message body is
+/// streamed straight to `stream` (after what `out` holds so far).
 async fn write_message<S: AsyncWrite + Unpin>(
     stream: &mut S,
+    out: &mut Vec<u8>,
     archives: &Arc<Archives>,
     seq: usize,
     message: &MailboxMessage,
     items: &[Item],
     rendered: Vec<Option<Vec<u8>>>,
 ) -> std::io::Result<()> {
-    let mut text = format!("* {seq} FETCH (");
+    use std::io::Write;
+    write!(out, "* {seq} FETCH (")?;
     let len = message.blob.crlf_size;
     for (i, (item, rendered)) in items.iter().zip(rendered).enumerate() {
         if i > 0 {
-            text.push(' ');
+            out.push(b' ');
         }
         if let Some(bytes) = rendered {
-            stream.write_all(text.as_bytes()).await?;
-            text.clear();
-            stream.write_all(&bytes).await?;
+            out.extend_from_slice(&bytes);
             continue;
         }
         match *item {
-            Item::Uid => text.push_str(&format!("UID {}", message.uid)),
-            Item::Flags => text.push_str(&format!("FLAGS {}", flag_list(message))),
-            Item::InternalDate => text.push_str(&format!(
-                "INTERNALDATE {}",
-                internal_date(message.internal_date)
-            )),
-            Item::Size => text.push_str(&format!("RFC822.SIZE {len}")),
+            Item::Uid => write!(out, "UID {}", message.uid)?,
+            Item::Flags => write!(out, "FLAGS {}", flag_list(message))?,
+            Item::InternalDate => {
+                write!(out, "INTERNALDATE {}", internal_date(message.internal_date))?
+            }
+            Item::Size => write!(out, "RFC822.SIZE {len}")?,
             Item::Full {
                 rfc822, partial, ..
             } => {
@@ -363,9 +384,9 @@ async fn write_message<S: AsyncWrite + Unpin>(
                     (false, Some((s, _))) => format!("BODY[]<{s}>"),
                     (false, None) => "BODY[]".to_string(),
                 };
-                text.push_str(&format!("{name} {{{}}}\r\n", end - start));
-                stream.write_all(text.as_bytes()).await?;
-                text.clear();
+                write!(out, "{name} {{{}}}\r\n", end - start)?;
+                stream.write_all(out).await?;
+                out.clear();
                 stream_served(stream, archives, &message.blob, start, end).await?;
             }
             // Rendered above.
@@ -376,9 +397,12 @@ async fn write_message<S: AsyncWrite + Unpin>(
             | Item::BinarySize { .. } => {}
         }
     }
-    text.push_str(")\r\n");
-    stream.write_all(text.as_bytes()).await?;
-    stream.flush().await
+    out.extend_from_slice(b")\r\n");
+    if out.len() >= OUTPUT_BATCH {
+        stream.write_all(out).await?;
+        out.clear();
+    }
+    Ok(())
 }
 
 /// `NAME {n}\r\nBYTES` (or `~{n}` for binary data with NUL bytes), for a
