@@ -565,16 +565,18 @@ impl Catalog for SqliteCatalog {
 
     fn blob_headers(&self, blob_ids: &[i64]) -> Result<Vec<(i64, Vec<u8>)>> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare_cached("SELECT header FROM blobs WHERE id = ?1 AND header IS NOT NULL")?;
         let mut headers = Vec::with_capacity(blob_ids.len());
-        for &id in blob_ids {
-            if let Some(header) = stmt
-                .query_row([id], |r| r.get::<_, Vec<u8>>(0))
-                .optional()?
-            {
-                headers.push((id, header));
-            }
+        // One query per chunk, not per blob: a first sync asks for all of them.
+        for chunk in blob_ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT id, header FROM blobs WHERE id IN ({marks}) AND header IS NOT NULL"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            headers.extend(rows.collect::<rusqlite::Result<Vec<(i64, Vec<u8>)>>>()?);
         }
         Ok(headers)
     }

@@ -12,8 +12,9 @@ mod catalog;
 mod packs;
 mod schema;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub use catalog::SqliteCatalog;
 pub use packs::PackStore;
@@ -24,6 +25,9 @@ use crate::error::{Error, Result};
 pub struct Embedded {
     data_dir: PathBuf,
     catalog: SqliteCatalog,
+    /// Opened pack stores by directory: every message read needs one, and
+    /// opening creates directories.
+    opened: Mutex<HashMap<PathBuf, Arc<PackStore>>>,
 }
 
 impl Embedded {
@@ -39,6 +43,7 @@ impl Embedded {
         Ok(Embedded {
             data_dir: data_dir.to_path_buf(),
             catalog,
+            opened: Mutex::default(),
         })
     }
 }
@@ -49,6 +54,13 @@ impl Backend for Embedded {
     }
 
     fn blobs(&self, store: &StoreRecord) -> Result<Arc<dyn BlobStore>> {
-        Ok(Arc::new(PackStore::open(&self.data_dir.join(&store.path))?))
+        let dir = self.data_dir.join(&store.path);
+        let mut opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(packs) = opened.get(&dir) {
+            return Ok(packs.clone());
+        }
+        let packs = Arc::new(PackStore::open(&dir)?);
+        opened.insert(dir, packs.clone());
+        Ok(packs)
     }
 }
