@@ -2,7 +2,9 @@
 //!
 //! Data flows one way: `net` (listeners, TLS) -> `imap` (sessions) ->
 //! `archive` (the domain) -> `store` (storage traits). `admin` (the CLI)
-//! and `import` call the domain too; `auth` checks logins.
+//! and `import` call the domain too; `auth` checks logins. `mime` reads
+//! messages the way IMAP serves and searches them (used by `imap` and the
+//! full-text index).
 
 pub mod admin;
 pub mod archive;
@@ -12,5 +14,6 @@ pub mod error;
 pub mod imap;
 pub mod import;
 pub mod logging;
+pub mod mime;
 pub mod net;
 pub mod store;

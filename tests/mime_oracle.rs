@@ -1,4 +1,4 @@
-//! Compares `archimap::imap::mime` with Dovecot 2.3's answers, captured by
+//! Compares `archimap::mime` with Dovecot 2.3's answers, captured by
 //! `conformance/capture_dovecot.py` (format documented there), for
 //! * the shared edge corpus (`../shared/corpus/edge/eml`):
 //!   `tests/fixtures/dovecot-edge.json` and `dovecot-edge-parts.json`;
@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use archimap::imap::mime::{BinaryError, Message, SectionSpec};
+use archimap::mime::{BinaryError, Message, SectionSpec};
 use sha2::{Digest, Sha256};
 
 const EDGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/edge/eml");

@@ -13,7 +13,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::Session;
-use super::mime::{self, BinaryError, SectionSpec};
+use crate::mime::{self, BinaryError, SectionSpec};
 use super::response::send;
 use super::wire::Served;
 use crate::archive::{Archives, MailboxMessage, flags};

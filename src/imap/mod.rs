@@ -9,7 +9,6 @@ mod fetch;
 mod framing;
 mod login;
 mod mailboxes;
-pub mod mime;
 mod mutf7;
 mod response;
 mod search;

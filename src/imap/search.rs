@@ -20,7 +20,7 @@ use mail_parser::{HeaderValue, MessageParser};
 use tokio::io::AsyncWrite;
 
 use super::Session;
-use super::mime::{self, SectionSpec, TextKind};
+use crate::mime::{self, SectionSpec, TextKind};
 use super::response::send;
 use crate::archive::{Archives, MailboxMessage, flags};
 

@@ -247,7 +247,7 @@ mod tests {
     #[test]
     fn lookups() {
         let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n--b\r\n\r\none\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\ninner\r\n--b--\r\n";
-        let msg = crate::imap::mime::Message::parse(raw);
+        let msg = crate::mime::Message::parse(raw);
         let get = |t: &str| msg.section(&SectionSpec::parse(t).unwrap());
         assert_eq!(get("1").unwrap(), b"one");
         assert_eq!(get("1.MIME").unwrap(), b"\r\n");
@@ -263,7 +263,7 @@ mod tests {
         assert_eq!(get("1.1").unwrap(), b"one");
         assert_eq!(get("1.1.1"), None);
         assert_eq!(
-            crate::imap::mime::section(b"S: x\n\none\n", &SectionSpec::Part(vec![1, 1])),
+            crate::mime::section(b"S: x\n\none\n", &SectionSpec::Part(vec![1, 1])),
             None
         );
         assert_eq!(get("1.HEADER"), None);
