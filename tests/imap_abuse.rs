@@ -84,6 +84,11 @@ fn abusive_clients_do_not_hurt_others() {
             .contains(&"* 3 EXISTS\r\n".to_string())
     );
     assert!(c.command("a3", "FETCH 1:3 (UID RFC822.SIZE)").len() == 4);
+    // Sets as large as IMAP allows cost no more than the messages they name.
+    let all = c.command("a4", "UID FETCH 1:4294967295,4294967295:7 (UID)");
+    assert_eq!(all.len(), 4, "{all:?}");
+    let beyond = c.command("a5", "FETCH 1:4294967295 (UID)");
+    assert!(beyond.last().unwrap().starts_with("a5 BAD"), "{beyond:?}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "a normal session took {:?}",

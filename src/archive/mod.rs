@@ -4,7 +4,6 @@
 
 mod filing;
 mod folders;
-mod lines;
 mod mailbox;
 mod names;
 mod passwords;
@@ -20,7 +19,6 @@ use std::sync::Arc;
 
 pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
 pub use folders::{FolderNode, FolderPath};
-pub use lines::{CrlfWriter, crlf_len};
 pub use mailbox::MailboxMessage;
 pub use passwords::{hash_password, verify_password};
 pub use privileges::{FolderPrivileges, GlobalPrivileges};

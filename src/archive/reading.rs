@@ -1,14 +1,26 @@
 //! Reading archived messages back.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use super::Archives;
 use crate::error::{Error, Result};
-use crate::store::{BlobRecord, StoreState};
+use crate::store::{BlobRecord, BlobStore, StoreState};
 
 impl Archives {
     /// The exact bytes of a stored message, streamed.
     pub fn open_message(&self, blob: &BlobRecord) -> Result<Box<dyn Read + Send>> {
+        self.readable_store(blob)?.open(&blob.location)
+    }
+
+    /// The exact bytes of a stored message, whole: for messages small
+    /// enough to hold in memory.
+    pub fn read_message(&self, blob: &BlobRecord) -> Result<Vec<u8>> {
+        self.readable_store(blob)?.read(&blob.location, blob.size)
+    }
+
+    /// The bytes of the blob's store, unless the store is disabled.
+    fn readable_store(&self, blob: &BlobRecord) -> Result<Arc<dyn BlobStore>> {
         let store = self
             .stores()?
             .into_iter()
@@ -25,6 +37,6 @@ impl Archives {
                 store.name
             )));
         }
-        self.backend.blobs(&store)?.open(&blob.location)
+        self.backend.blobs(&store)
     }
 }

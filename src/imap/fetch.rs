@@ -13,13 +13,16 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::Session;
-use crate::mime::{self, BinaryError, SectionSpec};
 use super::response::send;
-use super::wire::Served;
 use crate::archive::{Archives, MailboxMessage, flags};
+use crate::mime::Served;
+use crate::mime::{self, BinaryError, SectionSpec};
 use crate::store::BlobRecord;
 
 const CHUNK: usize = 64 * 1024;
+/// Messages up to this size are read and converted whole, in one trip to
+/// a blocking thread; larger ones are streamed in `CHUNK`s.
+const WHOLE_LIMIT: u64 = 1 << 20;
 /// Responses are written in batches of about this size, not one by one.
 const OUTPUT_BATCH: usize = 64 * 1024;
 /// Messages whose stored headers are read in one go.
@@ -204,9 +207,23 @@ pub fn flag_list(message: &MailboxMessage) -> String {
     format!("({})", set.join(" "))
 }
 
+/// `"24-Nov-2026 20:26:40 +0000"`; written out by hand because a sync
+/// formats one per message and chrono's `format` parses its pattern each time.
 fn internal_date(seconds: i64) -> String {
-    let date = DateTime::from_timestamp(seconds, 0).unwrap_or_default();
-    format!("\"{}\"", date.format("%d-%b-%Y %H:%M:%S +0000"))
+    use chrono::{Datelike, Timelike};
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let d = DateTime::from_timestamp(seconds, 0).unwrap_or_default();
+    format!(
+        "\"{:02}-{}-{:04} {:02}:{:02}:{:02} +0000\"",
+        d.day(),
+        MONTHS[d.month0() as usize],
+        d.year(),
+        d.hour(),
+        d.minute(),
+        d.second()
+    )
 }
 
 fn open(archives: &Archives, blob: &BlobRecord) -> std::io::Result<Box<dyn Read + Send>> {
@@ -278,11 +295,18 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
                 return session.storage_error(stream, tag, e).await;
             }
         }
-        let message = message.clone();
-        let mut items = items.clone();
-        if sets_seen && !items.contains(&Item::Flags) {
-            items.push(Item::Flags);
-        }
+        // The answer carries the new FLAGS when reading set \Seen.
+        let items: std::borrow::Cow<[Item]> = if sets_seen && !items.contains(&Item::Flags) {
+            let mut with_flags = items.clone();
+            with_flags.push(Item::Flags);
+            with_flags.into()
+        } else {
+            items.as_slice().into()
+        };
+        let Some(selected) = session.selected() else {
+            break;
+        };
+        let message = &selected.messages[position];
         let cached = if from_headers {
             headers.remove(&message.blob.id)
         } else {
@@ -323,7 +347,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             &mut out,
             &archives,
             position + 1,
-            &message,
+            message,
             &items,
             rendered,
         )
@@ -431,8 +455,9 @@ async fn render(
 ) -> std::io::Result<Result<Vec<Option<Vec<u8>>>, String>> {
     let (archives, blob, items) = (archives.clone(), blob.clone(), items.to_vec());
     tokio::task::spawn_blocking(move || {
-        let mut raw = Vec::with_capacity(blob.size as usize);
-        open(&archives, &blob)?.read_to_end(&mut raw)?;
+        let raw = archives
+            .read_message(&blob)
+            .map_err(std::io::Error::other)?;
         let message = mime::Message::parse(&raw);
         let refusal = |e: BinaryError| match e {
             BinaryError::UnknownCte => {
@@ -500,9 +525,43 @@ async fn render(
     .map_err(std::io::Error::other)?
 }
 
-/// Streams bytes `start..end` of the served form; a reader thread
-/// decompresses ahead by a few chunks at most.
+/// Writes bytes `start..end` of the served form.
 async fn stream_served<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    archives: &Arc<Archives>,
+    blob: &BlobRecord,
+    start: u64,
+    end: u64,
+) -> std::io::Result<()> {
+    if blob.size > WHOLE_LIMIT {
+        return stream_chunks(stream, archives, blob, start, end).await;
+    }
+    let sha = hex::encode(blob.sha256);
+    let (archives, blob) = (archives.clone(), blob.clone());
+    let served = tokio::task::spawn_blocking(move || {
+        let raw = archives
+            .read_message(&blob)
+            .map_err(std::io::Error::other)?;
+        let mut served = Vec::with_capacity(blob.crlf_size as usize);
+        let mut form = Served::default();
+        form.push(&raw, &mut served);
+        form.finish(&mut served);
+        Ok::<_, std::io::Error>(served)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    match served.get(start as usize..end as usize) {
+        Some(range) => stream.write_all(range).await,
+        None => Err(std::io::Error::other(format!(
+            "message {sha}: {} bytes served, {end} announced",
+            served.len()
+        ))),
+    }
+}
+
+/// Streams bytes `start..end` of the served form of a large message; a
+/// reader thread decompresses ahead by a few chunks at most.
+async fn stream_chunks<S: AsyncWrite + Unpin>(
     stream: &mut S,
     archives: &Arc<Archives>,
     blob: &BlobRecord,

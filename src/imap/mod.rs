@@ -14,7 +14,6 @@ mod response;
 mod search;
 mod select;
 mod store;
-mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

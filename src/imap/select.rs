@@ -3,7 +3,7 @@
 use std::num::NonZeroU32;
 
 use imap_codec::imap_types::mailbox::Mailbox;
-use imap_codec::imap_types::sequence::SequenceSet;
+use imap_codec::imap_types::sequence::{Sequence, SequenceSet};
 use tokio::io::AsyncWrite;
 
 use super::mailboxes::mailbox_name;
@@ -101,29 +101,57 @@ pub async fn close<S: AsyncWrite + Unpin>(
 
 impl Selected {
     /// The positions (sequence number - 1) a sequence set or UID set names,
-    /// in order; an error text for a sequence number out of range.
+    /// ascending, each once; an error text for a sequence number out of
+    /// range. Works on ranges, so `1:4294967295` costs no more than `1:*`.
     pub fn positions(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, &'static str> {
+        // Half-open ranges of positions.
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(set.0.as_ref().len());
         if uid {
-            let largest = self.messages.last().map_or(1, |m| m.uid);
-            let wanted: std::collections::BTreeSet<u32> = set
-                .iter(NonZeroU32::new(largest).expect("UIDs start at 1"))
-                .map(NonZeroU32::get)
-                .collect();
-            return Ok(self
-                .messages
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| wanted.contains(&m.uid))
-                .map(|(i, _)| i)
-                .collect());
+            let Some(last) = self.messages.last() else {
+                return Ok(Vec::new());
+            };
+            for (low, high) in bounds(set, last.uid) {
+                let from = self.messages.partition_point(|m| m.uid < low);
+                let to = self.messages.partition_point(|m| m.uid <= high);
+                spans.push((from, to));
+            }
+        } else {
+            let count = self.messages.len() as u32;
+            if count == 0 {
+                return Err("No messages in this mailbox");
+            }
+            for (low, high) in bounds(set, count) {
+                if high > count {
+                    return Err("Message sequence number out of range");
+                }
+                spans.push((low as usize - 1, high as usize));
+            }
         }
-        let Some(count) = NonZeroU32::new(self.messages.len() as u32) else {
-            return Err("No messages in this mailbox");
-        };
-        let positions: Vec<usize> = set.iter(count).map(|n| n.get() as usize - 1).collect();
-        if positions.iter().any(|&p| p >= count.get() as usize) {
-            return Err("Message sequence number out of range");
+        spans.sort_unstable();
+        let mut positions = Vec::new();
+        let mut next = 0;
+        for (from, to) in spans {
+            let from = from.max(next);
+            if from < to {
+                positions.extend(from..to);
+                next = to;
+            }
         }
         Ok(positions)
     }
+}
+
+/// Each element of a set as (low, high), `*` standing for `largest`.
+fn bounds(set: &SequenceSet, largest: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+    let largest = NonZeroU32::new(largest).unwrap_or(NonZeroU32::MIN);
+    set.0.as_ref().iter().map(move |element| match element {
+        Sequence::Single(x) => {
+            let x = x.expand(largest).get();
+            (x, x)
+        }
+        Sequence::Range(a, b) => {
+            let (a, b) = (a.expand(largest).get(), b.expand(largest).get());
+            (a.min(b), a.max(b))
+        }
+    })
 }

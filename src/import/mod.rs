@@ -28,10 +28,11 @@ use plan::{Job, Source};
 
 use crate::archive::{
     Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, NewUserRequest,
-    PreparedContent, PreparedMessage, Summary, arrival_date, crlf_len, header_block,
+    PreparedContent, PreparedMessage, Summary, arrival_date, header_block,
 };
 use crate::config::ImportConfig;
 use crate::error::{Error, Result};
+use crate::mime::crlf_len;
 
 /// How one import behaves.
 #[derive(Debug, Clone)]

@@ -23,7 +23,7 @@ use std::borrow::Cow;
 
 pub use binary::BinaryError;
 pub use section::SectionSpec;
-pub use served::served;
+pub use served::{Served, crlf_len, served};
 
 /// A parsed message; parse once when several items are fetched.
 pub struct Message<'a> {

@@ -311,6 +311,9 @@ pub trait BlobStore: Send + Sync {
     fn writer(&self, committed: &[(u32, u64)]) -> Result<Box<dyn BlobWriter>>;
     /// The uncompressed bytes, streamed.
     fn open(&self, location: &BlobLocation) -> Result<Box<dyn Read + Send>>;
+    /// The uncompressed bytes, whole; `size` is their length. For blobs
+    /// small enough to hold in memory: cheaper than `open` per byte.
+    fn read(&self, location: &BlobLocation, size: u64) -> Result<Vec<u8>>;
     /// Every pack and its length on disk, for verify.
     fn pack_files(&self) -> Result<Vec<(u32, u64)>>;
 }

@@ -420,7 +420,8 @@ impl Catalog for SqliteCatalog {
 
     fn stores(&self) -> Result<Vec<StoreRecord>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT id, name, state, path FROM stores ORDER BY id")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT id, name, state, path FROM stores ORDER BY id")?;
         let stores = stmt
             .query_map([], store_from_row)?
             .collect::<rusqlite::Result<_>>()?;

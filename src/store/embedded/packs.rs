@@ -114,6 +114,48 @@ impl BlobStore for PackStore {
         Ok(Box::new(decoder.single_frame()))
     }
 
+    fn read(&self, location: &BlobLocation, size: u64) -> Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        thread_local! {
+            // A decompression context and a frame buffer per thread, reused:
+            // setting a context up costs more than decompressing a small mail.
+            static READER: std::cell::RefCell<Option<(zstd::bulk::Decompressor<'static>, Vec<u8>)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let path = self.pack_path(location.pack);
+        let file =
+            File::open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        READER.with_borrow_mut(|reader| {
+            if reader.is_none() {
+                let context = zstd::bulk::Decompressor::new()
+                    .map_err(|e| Error::io("setting up zstd".to_string(), e))?;
+                *reader = Some((context, Vec::new()));
+            }
+            let (context, frame) = reader.as_mut().expect("set above");
+            frame.resize(location.length as usize, 0);
+            file.read_exact_at(frame, location.offset)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+            let mut bytes = Vec::with_capacity(size as usize);
+            let n = context.decompress_to_buffer(frame.as_slice(), &mut bytes);
+            if frame.capacity() > 4 << 20 {
+                *frame = Vec::new(); // don't keep a rare big frame's buffer
+            }
+            match n {
+                Ok(n) if n as u64 == size => Ok(bytes),
+                Ok(n) => Err(Error::Corrupt(format!(
+                    "blob at {}:{} holds {n} bytes, not {size}",
+                    path.display(),
+                    location.offset
+                ))),
+                Err(e) => Err(Error::Corrupt(format!(
+                    "blob at {}:{}: {e}",
+                    path.display(),
+                    location.offset
+                ))),
+            }
+        })
+    }
+
     fn pack_files(&self) -> Result<Vec<(u32, u64)>> {
         let entries = std::fs::read_dir(&self.dir)
             .map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
