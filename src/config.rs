@@ -18,6 +18,31 @@ pub struct Config {
     pub limits: Limits,
     pub import: ImportConfig,
     pub imap: ImapConfig,
+    pub index: IndexConfig,
+    /// LDAP or Active Directory; absent: every user is integrated.
+    pub directory: Option<DirectoryConfig>,
+}
+
+/// The full-text index (one per archive store).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Memory for the index writer (imports, rebuilds), in MiB.
+    pub writer_memory_mb: usize,
+    /// Attachments larger than this (MiB) are not read for text.
+    pub attachment_max_mb: usize,
+    /// Time one attachment's text may take, in seconds.
+    pub attachment_seconds: u64,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            writer_memory_mb: 256,
+            attachment_max_mb: 32,
+            attachment_seconds: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +118,99 @@ pub struct ImportConfig {
     pub batch_bytes: usize,
 }
 
+/// The `[directory]` section. Attribute names, the user filter and the
+/// group membership default per `kind`; see `directory::Settings`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    pub kind: DirectoryKind,
+    /// Tried in order until one answers. `ldaps://` is implicit TLS;
+    /// `ldap://` is always upgraded with StartTLS (no clear-text LDAP).
+    pub urls: Vec<String>,
+    /// PEM CA certificates the servers' certificates must chain to
+    /// (default: the system's trusted roots).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// The service account that searches the directory (unset: anonymous).
+    #[serde(default)]
+    pub bind_dn: Option<String>,
+    #[serde(default)]
+    pub bind_password: Option<String>,
+    /// A file holding the service account's password (first line).
+    #[serde(default)]
+    pub bind_password_file: Option<PathBuf>,
+    /// Where users are searched (the whole subtree).
+    pub base_dn: String,
+    /// An LDAP filter every user entry must match.
+    #[serde(default)]
+    pub user_filter: Option<String>,
+    /// Only members of one of these groups (DNs) are users.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// How membership is read: the group's `member` or the user's `memberOf`.
+    #[serde(default)]
+    pub group_membership: Option<GroupMembership>,
+    /// The attribute holding the login (= user) name.
+    #[serde(default)]
+    pub login_attribute: Option<String>,
+    /// Attributes holding e-mail addresses (`proxyAddresses` values are
+    /// read as `smtp:` / `SMTP:` addresses, other types ignored).
+    #[serde(default)]
+    pub email_attributes: Option<Vec<String>>,
+    /// Attributes for the full name; the first present wins.
+    #[serde(default)]
+    pub full_name_attributes: Option<Vec<String>>,
+    /// Seconds allowed for connecting to a server (then the next URL is
+    /// tried) and for each request.
+    #[serde(default = "default_directory_timeout")]
+    pub timeout_secs: u64,
+    /// Global privileges every synchronised user holds at least.
+    #[serde(default = "default_directory_privileges")]
+    pub default_privileges: String,
+    /// What every synchronised user holds at least on their own archive.
+    #[serde(default = "default_directory_archive_privileges")]
+    pub default_archive_privileges: String,
+    /// What a sync does to users gone from the directory.
+    #[serde(default)]
+    pub gone_users: GoneUsers,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum DirectoryKind {
+    Ldap,
+    ActiveDirectory,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum GroupMembership {
+    Member,
+    MemberOf,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum GoneUsers {
+    /// They keep their archive and everything else, but cannot log in.
+    #[default]
+    RemoveLogin,
+    /// Only reported.
+    Keep,
+}
+
+fn default_directory_timeout() -> u64 {
+    3
+}
+
+fn default_directory_privileges() -> String {
+    "login".into()
+}
+
+fn default_directory_archive_privileges() -> String {
+    "read".into()
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -103,6 +221,8 @@ impl Default for Config {
             limits: Limits::default(),
             import: ImportConfig::default(),
             imap: ImapConfig::default(),
+            index: IndexConfig::default(),
+            directory: None,
         }
     }
 }

@@ -27,6 +27,10 @@ pub enum Error {
     /// A rule of the domain forbids it (store state, missing privilege).
     #[error("{0}")]
     Refused(String),
+    /// A service archimap depends on (the directory) could not be reached
+    /// or answered with an error; trying again later may work.
+    #[error("{0}")]
+    Unavailable(String),
     /// Stored data does not match what it should be.
     #[error("corrupt data: {0}")]
     Corrupt(String),

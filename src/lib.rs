@@ -1,8 +1,11 @@
 //! archimap: an email archive served to ordinary mail clients over IMAP.
 //!
 //! Data flows one way: `net` (listeners, TLS) -> `imap` (sessions) ->
-//! `archive` (the domain) -> `store` (storage traits). `admin` (the CLI)
-//! and `import` call the domain too; `auth` checks logins. `mime` reads
+//! `archive` (the domain) -> `store` (storage traits) and `index` (the
+//! full-text index of each store). `admin` (the CLI)
+//! and `import` call the domain too; `auth` checks logins, asking
+//! `directory` (LDAP, Active Directory) about directory users; `directory`
+//! also synchronises the directory's users into the domain. `mime` reads
 //! messages the way IMAP serves and searches them (used by `imap` and the
 //! full-text index).
 
@@ -10,9 +13,11 @@ pub mod admin;
 pub mod archive;
 pub mod auth;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod imap;
 pub mod import;
+pub mod index;
 pub mod logging;
 pub mod mime;
 pub mod net;

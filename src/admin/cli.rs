@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::archive::AuditAction;
 use crate::import::MboxFormat;
 
 /// archimap: your organisation's e-mail archive in the mail client you
@@ -72,6 +74,20 @@ pub enum Command {
     /// Re-hash every message and check the archive's consistency; exits
     /// non-zero if anything is wrong.
     Verify,
+    /// The full-text index of each archive store.
+    #[command(subcommand)]
+    Index(IndexCommand),
+    /// Directory services (LDAP, Active Directory), configured in the
+    /// `[directory]` section of the configuration file.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+    /// Read the audit log: logins and failed logins, changes of users,
+    /// privileges, stores and compliance settings, moves, deletions and
+    /// (when enabled) message retrievals. Oldest first.
+    Audit(AuditArgs),
+    /// Compliance settings: legal hold, and the audit of message retrieval.
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
 }
 
 #[derive(Debug, Args)]
@@ -166,4 +182,83 @@ pub enum StoreCommand {
     },
     /// Set a store's state: current, normal, writeProtected or disabled.
     SetState { name: String, state: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Create and update users from the directory.
+    ///
+    /// New users sign in with their directory password and get the
+    /// configured default privileges; full names, e-mail addresses and DNs
+    /// follow the directory. Users gone from the directory lose `login` (see
+    /// `gone_users`); nothing is deleted. Prints one line per change and a
+    /// summary; exits non-zero if a change failed.
+    Sync {
+        /// Print what would change, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Index every message anew (the server need not be stopped; imports
+    /// wait for the rebuild to finish).
+    Rebuild {
+        /// Only this archive store (default: all).
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// Compare each index with the catalog: messages missing from it,
+    /// documents of messages it should not have. Exits non-zero if they
+    /// differ (the server repairs that on start; so does `rebuild`).
+    Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Records from this time on: RFC 3339 (`2025-03-01T08:00:00Z`), a
+    /// date (`2025-03-01`, midnight UTC) or an age (`90s`, `30m`, `12h`, `7d`).
+    #[arg(long, value_name = "TIME", value_parser = super::audit::parse_time)]
+    pub since: Option<DateTime<Utc>>,
+    /// Records before this time (the same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = super::audit::parse_time)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only what this actor did: a user name, `admin` (the command line)
+    /// or `system`.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Only this action; repeat for several.
+    #[arg(long = "action", value_name = "ACTION", value_enum, ignore_case = true)]
+    pub actions: Vec<AuditAction>,
+    /// Only the latest N records.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<std::num::NonZeroUsize>,
+    /// Print JSON lines (one object per record: time, actor, ip, action,
+    /// target, details) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComplianceCommand {
+    /// Show the compliance settings.
+    Show,
+    /// While legal hold is on, nothing can be deleted by anyone, whatever
+    /// their privileges.
+    LegalHold {
+        #[arg(value_enum)]
+        state: Switch,
+    },
+    /// Record every retrieval of a message's content in the audit log.
+    AuditRetrievals {
+        #[arg(value_enum)]
+        state: Switch,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }

@@ -2,7 +2,11 @@
 //! library function of `archive` or `import` (which the admin API and the
 //! IMAP server call too), plus printing.
 
+mod audit;
 pub mod cli;
+mod compliance;
+mod directory;
+mod index;
 mod progress;
 
 use std::io::{BufRead, Read, Write};
@@ -23,8 +27,11 @@ use progress::Progress;
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     crate::logging::init(&config.log);
-    let archives = Archives::open(&config)
+    let mut archives = Archives::open(&config)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+    if !matches!(cli.command, Command::Serve { .. }) {
+        archives.set_actor(crate::archive::ADMIN);
+    }
     match cli.command {
         Command::Serve { imaps, starttls } => serve(config, archives, imaps, starttls),
         Command::Import(args) => import(&archives, &config, args),
@@ -49,6 +56,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out,
         } => export(&archives, &archive, folder.as_deref(), &out).map(|()| ExitCode::SUCCESS),
         Command::Verify => verify(&archives),
+        Command::Index(command) => index::run(&archives, command),
+        Command::Directory(command) => directory::run(&config, archives, command),
+        Command::Audit(args) => audit::run(&archives, args).map(|()| ExitCode::SUCCESS),
+        Command::Compliance(command) => {
+            compliance::run(&archives, command).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -62,8 +75,20 @@ fn serve(
         config.listeners.imaps = imaps;
         config.listeners.starttls = starttls;
     }
+    let archives = std::sync::Arc::new(archives);
+    // The indexes catch up with the catalog while the server runs; until
+    // then searches check what they lack themselves.
+    let reconciling = archives.clone();
+    std::thread::Builder::new()
+        .name("reconcile".into())
+        .spawn(move || {
+            if let Err(error) = reconciling.reconcile_indexes() {
+                tracing::error!(%error, "reconciling the full-text indexes failed");
+            }
+        })
+        .context("starting the index reconciliation")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(crate::net::serve(config, std::sync::Arc::new(archives)))?;
+    runtime.block_on(crate::net::serve(config, archives))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,12 +1,14 @@
 //! Filing new messages into folders: the write path of imports (and, later,
-//! of IMAP APPEND). A [`Filer`] holds the target store's write lock; each
-//! call to [`Filer::file`] is one atomic, crash-safe batch.
+//! of IMAP APPEND). A [`Filer`] holds the target store's write lock and its
+//! full-text index writer; each call to [`Filer::file`] is one atomic,
+//! crash-safe batch, indexed once the catalog has it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Archives, Summary, can_import_into};
 use crate::error::{Error, Result};
+use crate::index::{IndexDoc, Writer, fingerprint};
 use crate::store::{
     BatchEntry, BlobLocation, BlobStore, BlobWriter, NewBlob, PackCommit, Sha256, StoreRecord,
     UserRecord,
@@ -36,6 +38,8 @@ pub struct PreparedContent {
     pub summary: Option<Summary>,
     /// The header block (`archive::header_block`).
     pub header: Vec<u8>,
+    /// What the full-text index holds of it (`Archives::index_document`).
+    pub text: IndexDoc,
 }
 
 pub struct Filer<'a> {
@@ -43,6 +47,7 @@ pub struct Filer<'a> {
     user: UserRecord,
     store: StoreRecord,
     writer: Box<dyn BlobWriter>,
+    index: Writer,
 }
 
 impl Archives {
@@ -57,11 +62,13 @@ impl Archives {
         can_import_into(&store)?;
         let blobs: Arc<dyn BlobStore> = self.backend.blobs(&store)?;
         let writer = blobs.writer(&self.catalog().pack_lengths(store.id)?)?;
+        let index = self.index_writer(&store)?;
         Ok(Filer {
             archives: self,
             user,
             store,
             writer,
+            index,
         })
     }
 
@@ -77,10 +84,13 @@ impl Filer<'_> {
     }
 
     /// Files a batch, all or nothing: bytes first (synced), then the
-    /// catalog transaction that makes them visible.
+    /// catalog transaction that makes them visible, then the index
+    /// documents of the new blobs (committed now and then, and by
+    /// [`Filer::finish`]; what a crash loses there, reconciliation adds).
     pub fn file(&mut self, batch: Vec<PreparedMessage>) -> Result<Vec<FilingOutcome>> {
         let catalog = self.archives.catalog();
         let mut written: HashMap<Sha256, BlobLocation> = HashMap::new();
+        let mut texts: Vec<(Sha256, IndexDoc)> = Vec::new();
         let mut entries = Vec::with_capacity(batch.len());
         for message in batch {
             let new_blob = match message.content {
@@ -90,6 +100,7 @@ impl Filer<'_> {
                 {
                     let location = self.writer.append(&content.compressed)?;
                     written.insert(message.sha256, location);
+                    texts.push((message.sha256, content.text));
                     Some(NewBlob {
                         store_id: self.store.id,
                         size: message.size,
@@ -119,9 +130,22 @@ impl Filer<'_> {
                 length,
             })
             .collect();
-        catalog.commit_batch(&entries, &packs).map_err(|e| match e {
+        let outcomes = catalog.commit_batch(&entries, &packs).map_err(|e| match e {
             Error::Invalid(msg) => Error::Corrupt(msg),
             e => e,
-        })
+        })?;
+        for (sha256, text) in texts {
+            let blob = catalog.blob_by_sha(&sha256)?.ok_or_else(|| {
+                Error::Corrupt(format!("blob {} vanished after filing", hex::encode(sha256)))
+            })?;
+            self.index.add(blob.id, fingerprint(&sha256), text)?;
+        }
+        self.index.commit_if_due()?;
+        Ok(outcomes)
+    }
+
+    /// Commits the index: everything filed is searchable from the index.
+    pub fn finish(mut self) -> Result<()> {
+        self.index.commit()
     }
 }

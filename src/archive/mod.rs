@@ -2,10 +2,13 @@
 //! [`Archives`] is the one entry point; the CLI, the admin API and the IMAP
 //! server all call it, and it reaches storage only through `store`'s traits.
 
+mod audit;
+mod compliance;
 mod filing;
 mod folders;
+mod indexing;
 mod mailbox;
-mod names;
+pub mod names;
 mod passwords;
 mod privileges;
 mod reading;
@@ -17,8 +20,10 @@ mod view;
 
 use std::sync::Arc;
 
+pub use audit::{ADMIN, SYSTEM, folder_target, store_target, user_target};
 pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
 pub use folders::{FolderNode, FolderPath};
+pub use indexing::{IndexProgress, IndexReport, TextAnswer, TextSearch};
 pub use mailbox::MailboxMessage;
 pub use passwords::{hash_password, verify_password};
 pub use privileges::{FolderPrivileges, GlobalPrivileges};
@@ -29,10 +34,14 @@ pub use verify::VerifyReport;
 pub use view::{ArchiveAccess, Rights, SpecialUse, View, ViewMailbox};
 
 use crate::config::Config;
+pub use crate::index::{IndexDoc, TextKey, TextQuery};
 use crate::error::Result;
 use crate::store::Backend;
 use crate::store::embedded::Embedded;
-pub use crate::store::{Authentication, StoreRecord, StoreState, UserRecord};
+pub use crate::store::{
+    AuditAction, AuditFilter, AuditRecord, Authentication, ComplianceSettings, StoreRecord,
+    StoreState, UserRecord,
+};
 
 /// Flags a user has set on a message (bits; keywords are kept apart).
 pub mod flags {
@@ -46,6 +55,10 @@ pub mod flags {
 /// All archives of one archimap installation.
 pub struct Archives {
     backend: Arc<dyn Backend>,
+    indexes: indexing::Indexes,
+    /// Who changes made through this are recorded as.
+    actor: String,
+    compliance: compliance::Cached,
 }
 
 impl Archives {
@@ -53,6 +66,9 @@ impl Archives {
     pub fn open(config: &Config) -> Result<Archives> {
         Ok(Archives {
             backend: Arc::new(Embedded::open(&config.data_dir)?),
+            indexes: indexing::Indexes::new(config.data_dir.clone(), config.index.clone()),
+            actor: SYSTEM.to_string(),
+            compliance: compliance::Cached::default(),
         })
     }
 

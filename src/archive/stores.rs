@@ -3,9 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
+
+use super::audit::store_target;
 use super::{Archives, names};
 use crate::error::{Error, Result};
-use crate::store::{StoreRecord, StoreState};
+use crate::store::{AuditAction, StoreRecord, StoreState};
 
 /// May new messages be written into a store in `state`?
 pub fn can_import_into(store: &StoreRecord) -> Result<()> {
@@ -49,6 +52,11 @@ impl Archives {
         let path = path.map_or_else(|| PathBuf::from("stores").join(name), Path::to_path_buf);
         let store = self.catalog().create_store(name, &path)?;
         self.backend.blobs(&store)?; // creates its directory now, not at first import
+        self.audit_change(
+            AuditAction::StoreChanged,
+            store_target(&store.name),
+            json!({ "created": { "path": store.path.display().to_string(), "state": store.state.as_str() } }),
+        )?;
         tracing::info!(store = %store.name, path = %store.path.display(), "archive store created");
         Ok(store)
     }
@@ -65,6 +73,11 @@ impl Archives {
             )));
         }
         self.catalog().set_store_state(store.id, state)?;
+        self.audit_change(
+            AuditAction::StoreChanged,
+            store_target(&store.name),
+            json!({ "state": { "from": store.state.as_str(), "to": state.as_str() } }),
+        )?;
         tracing::info!(store = %store.name, from = %store.state, to = %state, "archive store state changed");
         Ok(())
     }

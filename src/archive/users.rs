@@ -1,8 +1,11 @@
 //! Users, their passwords and their privileges.
 
+use serde_json::json;
+
+use super::audit::user_target;
 use super::{Archives, FolderPrivileges, GlobalPrivileges, names, passwords};
 use crate::error::{Error, Result};
-use crate::store::{Authentication, NewUser, UserRecord};
+use crate::store::{AuditAction, Authentication, NewUser, UserRecord};
 
 /// What `archimap user add` and the admin API's CreateUser supply.
 #[derive(Debug, Clone)]
@@ -62,6 +65,17 @@ impl Archives {
             emails,
             own_archive_privileges: FolderPrivileges::READ.bits(),
         })?;
+        self.audit_change(
+            AuditAction::UserCreated,
+            user_target(&user.name),
+            json!({
+                "full_name": user.full_name,
+                "emails": user.emails,
+                "authentication": user.authentication.as_str(),
+                "distinguished_name": user.distinguished_name,
+                "privileges": GlobalPrivileges::from_bits(user.privileges).to_string(),
+            }),
+        )?;
         tracing::info!(user = %user.name, "user created");
         Ok(user)
     }
@@ -105,14 +119,55 @@ impl Archives {
         }
         user.password_hash = Some(passwords::hash_password(password)?);
         self.catalog().update_user(&user)?;
+        self.audit_change(
+            AuditAction::UserChanged,
+            user_target(&user.name),
+            json!({ "password": "changed" }),
+        )?;
         tracing::info!(user = %user.name, "password changed");
+        Ok(())
+    }
+
+    /// Sets what a directory says about a user: full name, e-mail addresses
+    /// (any of which works as login name) and distinguished name.
+    pub fn set_identity(
+        &self,
+        name: &str,
+        full_name: &str,
+        emails: &[String],
+        distinguished_name: Option<&str>,
+    ) -> Result<()> {
+        let mut user = self.user(name)?;
+        user.full_name = full_name.trim().to_string();
+        user.emails = emails
+            .iter()
+            .map(|e| names::email(e))
+            .collect::<Result<_>>()?;
+        user.distinguished_name = distinguished_name.map(str::to_string);
+        self.catalog().update_user(&user)?;
+        self.audit_change(
+            AuditAction::UserChanged,
+            user_target(&user.name),
+            json!({
+                "full_name": user.full_name,
+                "emails": user.emails,
+                "distinguished_name": user.distinguished_name,
+            }),
+        )?;
+        tracing::info!(user = %user.name, "full name, e-mail addresses and DN set");
         Ok(())
     }
 
     pub fn set_privileges(&self, name: &str, privileges: GlobalPrivileges) -> Result<()> {
         let mut user = self.user(name)?;
+        let old = GlobalPrivileges::from_bits(user.privileges);
         user.privileges = privileges.bits();
         self.catalog().update_user(&user)?;
+        self.audit_change(
+            AuditAction::PrivilegesChanged,
+            user_target(&user.name),
+            json!({ "privileges": { "from": old.to_string(), "to": privileges.to_string() } }),
+        )?;
         tracing::info!(user = %user.name, %privileges, "global privileges set");
         Ok(())
     }
@@ -121,6 +176,11 @@ impl Archives {
         let user = self.user(name)?;
         let new_name = names::user_name(new_name)?;
         self.catalog().rename_user(user.id, &new_name)?;
+        self.audit_change(
+            AuditAction::UserChanged,
+            user_target(&user.name),
+            json!({ "new_name": new_name }),
+        )?;
         tracing::info!(from = %user.name, to = %new_name, "user renamed");
         Ok(())
     }
@@ -129,6 +189,7 @@ impl Archives {
     pub fn delete_user(&self, name: &str) -> Result<()> {
         let user = self.user(name)?;
         self.catalog().delete_user(user.id)?;
+        self.audit_change(AuditAction::UserDeleted, user_target(&user.name), json!({}))?;
         tracing::info!(user = %user.name, "user deleted (archive kept)");
         Ok(())
     }
@@ -140,8 +201,17 @@ impl Archives {
             .catalog()
             .archive_by_name(archive)?
             .ok_or_else(|| Error::NotFound(format!("archive {archive}")))?;
+        let old = self.folder_privileges(&user, &target.name)?;
         self.catalog()
             .set_folder_privileges(user.id, target.id, privileges.bits())?;
+        self.audit_change(
+            AuditAction::PrivilegesChanged,
+            user_target(&user.name),
+            json!({
+                "archive": target.name,
+                "folder_privileges": { "from": old.to_string(), "to": privileges.to_string() },
+            }),
+        )?;
         tracing::info!(user = %user.name, archive = %target.name, %privileges, "folder privileges set");
         Ok(())
     }

@@ -1,7 +1,10 @@
-//! Who may log in: password checks for integrated users, the `login`
-//! privilege, and slowing down failed attempts.
+//! Who may log in: password checks for integrated users (here) and
+//! directory users (by the directory), the `login` privilege, and slowing
+//! down failed attempts.
 
+mod audit;
 mod cache;
+mod directory;
 mod throttle;
 
 use std::net::IpAddr;
@@ -11,6 +14,7 @@ use cache::VerifiedCache;
 pub use throttle::{Throttle, delay_after};
 
 use crate::archive::{Archives, Authentication, GlobalPrivileges, UserRecord, verify_password};
+use crate::directory::Directory;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum LoginError {
@@ -23,14 +27,19 @@ pub enum LoginError {
 
 pub struct Authenticator {
     archives: Arc<Archives>,
+    directory: Option<Directory>,
     throttle: Throttle,
     cache: Arc<VerifiedCache>,
 }
 
+/// Why a login failed: the client's answer, and the reason for the log.
+type Refusal = (LoginError, String);
+
 impl Authenticator {
-    pub fn new(archives: Arc<Archives>) -> Authenticator {
+    pub fn new(archives: Arc<Archives>, directory: Option<Directory>) -> Authenticator {
         Authenticator {
             archives,
+            directory,
             throttle: Throttle::default(),
             cache: Arc::default(),
         }
@@ -49,13 +58,17 @@ impl Authenticator {
         let checked =
             tokio::task::spawn_blocking(move || check(&archives, &cache, &name, &secret)).await;
         let outcome = match checked {
-            Ok(Ok(user)) => Ok(user),
-            Ok(Err(reason)) => Err((LoginError::Failed, reason)),
+            Ok(Ok(Checked::Verified(user))) => Ok(user),
+            Ok(Ok(Checked::AskDirectory(user))) => {
+                directory::verify(self.directory.as_ref(), user, password).await
+            }
+            Ok(Err(refusal)) => Err(refusal),
             Err(_) => Err((
                 LoginError::Unavailable,
                 "the password check panicked".to_string(),
             )),
         };
+        audit::record(&self.archives, ip, login, &outcome).await;
         match outcome {
             Ok(user) => {
                 self.throttle.succeeded(login);
@@ -72,40 +85,51 @@ impl Authenticator {
     }
 }
 
+enum Checked {
+    Verified(UserRecord),
+    /// A directory user who may log in if the directory accepts the password.
+    AskDirectory(UserRecord),
+}
+
 /// The reason is for the log only; the client gets one answer for all.
 fn check(
     archives: &Archives,
     cache: &VerifiedCache,
     login: &str,
     password: &str,
-) -> Result<UserRecord, String> {
+) -> Result<Checked, Refusal> {
+    let failed = |reason: String| (LoginError::Failed, reason);
+    // Checked first for every kind of user: to a directory, a bind with an
+    // empty password is an unauthenticated bind, which succeeds.
     if password.is_empty() {
-        return Err("empty password".into());
+        return Err(failed("empty password".into()));
     }
     let user = archives
         .user_by_login(login)
-        .map_err(|e| format!("looking up the user: {e}"))?
-        .ok_or_else(|| "no such user".to_string())?;
+        .map_err(|e| (LoginError::Unavailable, format!("looking up the user: {e}")))?
+        .ok_or_else(|| failed("no such user".into()))?;
     if !GlobalPrivileges::from_bits(user.privileges).has(GlobalPrivileges::LOGIN) {
-        return Err(format!("user {} lacks the login privilege", user.name));
+        return Err(failed(format!(
+            "user {} lacks the login privilege",
+            user.name
+        )));
     }
     match user.authentication {
         Authentication::Integrated => {
             let Some(hash) = user.password_hash.clone() else {
-                return Err(format!("user {} has no password set", user.name));
+                return Err(failed(format!("user {} has no password set", user.name)));
             };
             if cache.hit(user.id, password, &hash) {
-                return Ok(user);
+                return Ok(Checked::Verified(user));
             }
             if !verify_password(password, &hash) {
-                return Err("wrong password".into());
+                return Err(failed("wrong password".into()));
             }
             cache.remember(user.id, password, &hash);
-            Ok(user)
+            Ok(Checked::Verified(user))
         }
-        Authentication::DirectoryServices => Err(format!(
-            "user {} signs in through directory services, which are not configured",
-            user.name
-        )),
+        // Never cached: a disabled account or an unreachable directory
+        // must take effect at the next login.
+        Authentication::DirectoryServices => Ok(Checked::AskDirectory(user)),
     }
 }

@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use std::io;
 
+use super::esearch::{Rewriter, SearchExtension};
 use super::extensions::{AclCommand, ListCommand, parse_acl, parse_list};
 
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +22,9 @@ pub struct Limits {
 }
 
 pub enum Frame {
-    Command(Command<'static>),
+    /// A command, with the SEARCH extensions taken out of it for imap-codec
+    /// (`esearch`; empty for other commands).
+    Command(Command<'static>, SearchExtension),
     /// Commands of our own extension layer (imap-codec cannot parse them).
     List {
         tag: String,
@@ -49,6 +52,8 @@ pub enum Frame {
 #[derive(Default)]
 pub struct Reader {
     buf: Vec<u8>,
+    /// Rewrites the SEARCH extensions of the command being read.
+    search: Rewriter,
 }
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -106,16 +111,40 @@ impl Reader {
         stream: &mut S,
         limits: Limits,
     ) -> io::Result<Frame> {
+        let frame = self.next_command(stream, limits).await;
+        let extension = std::mem::take(&mut self.search).extension;
+        Ok(match frame? {
+            Frame::Command(command, _) => Frame::Command(command, extension),
+            frame => frame,
+        })
+    }
+
+    async fn next_command<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        limits: Limits,
+    ) -> io::Result<Frame> {
         // Literal bytes accepted in this command: they do not count as line.
         let mut literal_bytes = 0usize;
         loop {
+            if let Err(reason) = self.search.rewrite(&mut self.buf) {
+                let tag = self.tag();
+                self.skip_line(stream).await?;
+                return Ok(Frame::Bad { tag, reason });
+            }
+            if self.search.waiting(self.buf.len()) && self.buf.len() - literal_bytes <= limits.max_line {
+                if !self.fill(stream).await? {
+                    return Ok(Frame::Closed);
+                }
+                continue;
+            }
             let outcome = CommandCodec::default().decode(&self.buf);
             match outcome {
                 Ok((rest, command)) => {
                     let command = command.into_static();
                     let used = self.buf.len() - rest.len();
                     self.buf.drain(..used);
-                    return Ok(Frame::Command(command));
+                    return Ok(Frame::Command(command, SearchExtension::default()));
                 }
                 Err(CommandDecodeError::Incomplete) => {
                     if self.buf.len() - literal_bytes > limits.max_line {

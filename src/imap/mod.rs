@@ -4,6 +4,7 @@
 
 mod acl;
 mod any;
+mod esearch;
 mod extensions;
 mod fetch;
 mod framing;
@@ -27,6 +28,7 @@ use crate::archive::{Archives, MailboxMessage, UserRecord, View};
 use crate::auth::Authenticator;
 use crate::config::Limits;
 pub use framing::Limits as FrameLimits;
+use esearch::SearchExtension;
 use framing::{Frame, Reader};
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use response::send;
@@ -175,8 +177,8 @@ impl Session {
                     )
                     .await?;
                 }
-                Frame::Command(command) => {
-                    let ended = self.dispatch(stream, command).await?;
+                Frame::Command(command, extension) => {
+                    let ended = self.dispatch(stream, command, extension).await?;
                     self.reader.shrink();
                     if let Some(ended) = ended {
                         return Ok(ended);
@@ -190,6 +192,7 @@ impl Session {
         &mut self,
         stream: &mut S,
         command: Command<'static>,
+        extension: SearchExtension,
     ) -> std::io::Result<Option<Ended>> {
         let tag = command.tag.inner().to_string();
         match command.body {
@@ -241,7 +244,7 @@ impl Session {
             }
             CommandBody::Search { charset, criteria, uid } => {
                 let keys = criteria.into_inner();
-                search::search(self, stream, &tag, charset.as_ref(), keys, uid).await?
+                search::search(self, stream, &tag, charset.as_ref(), keys, uid, extension).await?
             }
             CommandBody::Idle => self.idle(stream, &tag).await?,
             CommandBody::Enable { .. } => {
@@ -338,7 +341,7 @@ impl Session {
             (_, false) => "IMAP4rev1 STARTTLS LOGINDISABLED",
             (State::NotAuthenticated, true) => "IMAP4rev1 SASL-IR AUTH=PLAIN ID",
             (_, true) => {
-                "IMAP4rev1 ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE"
+                "IMAP4rev1 ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY"
             }
         }
     }

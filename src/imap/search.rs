@@ -1,200 +1,119 @@
-//! SEARCH and UID SEARCH with every RFC 3501 key. Message content is
-//! scanned (read from the store and parsed) only when a key needs it; the
-//! full-text index will take over BODY and TEXT later.
+//! SEARCH and UID SEARCH with every RFC 3501 key, ESEARCH's RETURN options
+//! (RFC 4731) and FUZZY with RELEVANCY (RFC 6203).
 //!
-//! Matching: strings match case-insensitively as substrings (RFC 3501).
-//! Header keys match the header's raw value (unfolded) or its decoded
-//! form (RFC 2047 words, addresses as `Name <addr>`); BODY matches the
-//! decoded text of text/* parts; TEXT matches the raw header block and the
-//! decoded body. Dates are compared as UTC days (INTERNALDATE) or as the
+//! Text keys (FROM, TO, CC, BCC, SUBJECT, HEADER, BODY, TEXT) are answered
+//! by the full-text index of each store (`Archives::search_text`), within
+//! the selected mailbox's messages only; the few messages the index does
+//! not cover yet are read and checked here by the same rules. SENT* keys
+//! read the indexed Date. Every other key is evaluated per message from
+//! the mailbox state. Dates compare as UTC days (INTERNALDATE) or as the
 //! day written in the Date header (SENT*).
 
-use std::io::Read;
+use std::cell::OnceCell;
 use std::num::NonZeroU32;
 
 use chrono::{DateTime, NaiveDate};
 use imap_codec::imap_types::core::Charset;
 use imap_codec::imap_types::search::SearchKey;
 use mail_parser::decoders::charsets::map::charset_decoder;
-use mail_parser::{HeaderValue, MessageParser};
 use tokio::io::AsyncWrite;
 
 use super::Session;
-use crate::mime::{self, SectionSpec, TextKind};
+use super::esearch::{ReturnOption, SearchExtension};
 use super::response::send;
-use crate::archive::{Archives, MailboxMessage, flags};
+use crate::archive::{Archives, IndexDoc, MailboxMessage, TextKey, TextQuery, TextSearch, flags};
 
-/// What the content keys look at, worked out once per message. Headers are
-/// split exactly where FETCH BODY[HEADER] splits them (the `mime` module),
-/// so SEARCH and FETCH agree on what a header is.
-struct Content {
-    /// Lower-case field name, and the field's texts: raw (unfolded) and
-    /// decoded (RFC 2047 words; addresses as `Name <addr>`), lower-case.
-    fields: Vec<(String, Vec<String>)>,
-    /// The unfolded header block, lower-case.
-    header: String,
-    /// Decoded text of every text part, lower-case.
-    body: String,
-    /// The day written in the Date header.
-    sent: Option<NaiveDate>,
+/// The charsets BADCHARSET names (others mail-parser knows work too).
+const CHARSETS: &str = "UTF-8 US-ASCII ISO-8859-1 ISO-8859-2 ISO-8859-3 ISO-8859-4 ISO-8859-5 \
+    ISO-8859-6 ISO-8859-7 ISO-8859-8 ISO-8859-9 ISO-8859-10 ISO-8859-11 ISO-8859-13 ISO-8859-14 \
+    ISO-8859-15 WINDOWS-1250 WINDOWS-1251 WINDOWS-1252 WINDOWS-1253 WINDOWS-1254 WINDOWS-1255 \
+    WINDOWS-1256 WINDOWS-1257 WINDOWS-1258 KOI8-R KOI8-U SHIFT_JIS EUC-JP ISO-2022-JP GB2312 \
+    GBK GB18030 BIG5 EUC-KR";
+
+/// Turns the search strings of a command into text.
+type Decode = fn(&[u8]) -> String;
+
+fn utf8(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Everything one evaluation needs to know about one message.
-struct Candidate<'a> {
-    seq: u32,
-    message: &'a MailboxMessage,
-    content: Option<Content>,
+/// The decoder of a SEARCH's CHARSET; `None` for an unknown charset.
+fn decoder(charset: Option<&Charset>) -> Option<Decode> {
+    let name = match charset {
+        None => return Some(utf8),
+        Some(Charset::Atom(atom)) => atom.inner().as_bytes(),
+        Some(Charset::Quoted(quoted)) => quoted.inner().as_bytes(),
+    };
+    if name.eq_ignore_ascii_case(b"UTF-8") || name.eq_ignore_ascii_case(b"US-ASCII") {
+        return Some(utf8);
+    }
+    charset_decoder(name)
 }
 
-fn lower(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_lowercase()
+/// A search key with its text keys numbered (their index queries are run
+/// once for the whole mailbox).
+enum Criterion<'a> {
+    Key(&'a SearchKey<'static>),
+    Text(usize),
+    And(Vec<Criterion<'a>>),
+    Or(Box<Criterion<'a>>, Box<Criterion<'a>>),
+    Not(Box<Criterion<'a>>),
 }
 
-/// Splits a header block into (name, raw value) fields, unfolding
-/// continuation lines; a continuation with no field before it is dropped.
-fn split_fields(block: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
-    for line in block.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            break;
-        }
-        if line[0] == b' ' || line[0] == b'\t' {
-            if let Some((_, value)) = fields.last_mut() {
-                value.extend_from_slice(line);
+/// Builds criteria, collecting the text queries.
+struct Planner<'e> {
+    decode: Decode,
+    /// Order numbers of the NOT keys that stand for FUZZY.
+    fuzzy: &'e [usize],
+    nots: usize,
+    queries: Vec<TextQuery>,
+    sent: bool,
+}
+
+impl Planner<'_> {
+    fn plan<'a>(&mut self, key: &'a SearchKey<'static>, fuzzy: bool) -> Criterion<'a> {
+        let mut text = |k: TextKey, needle: &[u8]| {
+            self.queries
+                .push(TextQuery::new(k, &(self.decode)(needle), fuzzy));
+            Criterion::Text(self.queries.len() - 1)
+        };
+        let header = |name: &str| TextKey::Header(name.to_string());
+        match key {
+            SearchKey::From(s) => text(header("from"), s.as_ref()),
+            SearchKey::To(s) => text(header("to"), s.as_ref()),
+            SearchKey::Cc(s) => text(header("cc"), s.as_ref()),
+            SearchKey::Bcc(s) => text(header("bcc"), s.as_ref()),
+            SearchKey::Subject(s) => text(header("subject"), s.as_ref()),
+            SearchKey::Header(name, value) => {
+                let name = String::from_utf8_lossy(name.as_ref()).to_ascii_lowercase();
+                text(TextKey::Header(name), value.as_ref())
             }
-            continue;
-        }
-        if let Some(colon) = line.iter().position(|&b| b == b':') {
-            let name = String::from_utf8_lossy(&line[..colon])
-                .trim_end()
-                .to_ascii_lowercase();
-            fields.push((name, line[colon + 1..].to_vec()));
-        }
-    }
-    fields
-}
-
-/// The decoded form of one field, as mail-parser reads it.
-fn decoded(parser: &MessageParser, name: &str, value: &[u8]) -> Option<String> {
-    let field = [name.as_bytes(), b":", value, b"\r\n\r\n"].concat();
-    let parsed = parser.parse_headers(&field[..])?;
-    render(&parsed.headers().first()?.value)
-}
-
-/// A decoded header value as text; addresses as `Name <addr>`.
-fn render(value: &HeaderValue) -> Option<String> {
-    Some(match value {
-        HeaderValue::Text(text) => text.to_string(),
-        HeaderValue::TextList(list) => list.join(" "),
-        HeaderValue::Address(address) => address
-            .iter()
-            .map(|a| match (a.name(), a.address()) {
-                (Some(n), Some(addr)) => format!("{n} <{addr}>"),
-                (None, Some(addr)) => addr.to_string(),
-                (Some(n), None) => n.to_string(),
-                (None, None) => String::new(),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => return None,
-    })
-}
-
-/// Text in its declared charset; ASCII declarations and unknown charsets
-/// are read as UTF-8 (which they often are in practice).
-fn decode_text(bytes: &[u8], charset: Option<&[u8]>) -> String {
-    let ascii = |c: &[u8]| c.eq_ignore_ascii_case(b"us-ascii") || c.eq_ignore_ascii_case(b"ascii");
-    match charset.filter(|c| !ascii(c)).and_then(charset_decoder) {
-        Some(decode) => decode(bytes),
-        None => String::from_utf8_lossy(bytes).into_owned(),
-    }
-}
-
-impl Content {
-    fn of(raw: &[u8], parser: &MessageParser) -> Content {
-        let message = mime::Message::parse(raw);
-        let block = message
-            .section(&SectionSpec::Header(Vec::new()))
-            .unwrap_or_default();
-        let mut sent = None;
-        let fields = split_fields(&block)
-            .into_iter()
-            .map(|(name, value)| {
-                if name == "date" && sent.is_none() {
-                    sent = mail_parser::DateTime::parse_rfc822(&String::from_utf8_lossy(&value))
-                        .and_then(|d| {
-                            NaiveDate::from_ymd_opt(
-                                i32::from(d.year),
-                                u32::from(d.month),
-                                u32::from(d.day),
-                            )
-                        });
-                }
-                let mut texts = vec![lower(&value)];
-                texts.extend(decoded(parser, &name, &value).map(|d| d.to_lowercase()));
-                (name, texts)
-            })
-            .collect();
-        let header = lower(&block).replace("\r\n", "").replace('\n', "");
-        let mut body = String::new();
-        let mut part_headers = String::new();
-        for part in message.text_parts() {
-            match part.kind {
-                TextKind::PartHeader => {
-                    part_headers.push_str(&lower(&part.bytes).replace("\r\n", ""));
-                    part_headers.push('\n');
-                }
-                TextKind::MessageHeader => {
-                    body.push_str(&lower(&part.bytes));
-                    for (name, value) in split_fields(&part.bytes) {
-                        body.extend(decoded(parser, &name, &value).map(|d| d.to_lowercase()));
-                        body.push('\n');
+            SearchKey::Body(s) => text(TextKey::Body, s.as_ref()),
+            SearchKey::Text(s) => text(TextKey::Text, s.as_ref()),
+            SearchKey::And(keys) => {
+                Criterion::And(keys.as_ref().iter().map(|k| self.plan(k, fuzzy)).collect())
+            }
+            SearchKey::Or(a, b) => {
+                let a = self.plan(a, fuzzy);
+                Criterion::Or(Box::new(a), Box::new(self.plan(b, fuzzy)))
+            }
+            SearchKey::Not(inner) => {
+                let n = self.nots;
+                self.nots += 1;
+                match &**inner {
+                    SearchKey::Not(fuzzed) if self.fuzzy.contains(&n) => {
+                        self.nots += 1;
+                        self.plan(fuzzed, true)
                     }
-                }
-                TextKind::Body => {
-                    body.push_str(
-                        &decode_text(&part.bytes, part.charset.as_deref()).to_lowercase(),
-                    );
-                    body.push('\n');
+                    _ => Criterion::Not(Box::new(self.plan(inner, fuzzy))),
                 }
             }
+            SearchKey::SentBefore(_) | SearchKey::SentOn(_) | SearchKey::SentSince(_) => {
+                self.sent = true;
+                Criterion::Key(key)
+            }
+            other => Criterion::Key(other),
         }
-        let header = header + &part_headers;
-        Content {
-            fields,
-            header,
-            body,
-            sent,
-        }
-    }
-
-    fn header_contains(&self, name: &str, needle: &str) -> bool {
-        let name = name.to_ascii_lowercase();
-        self.fields
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .any(|(_, texts)| texts.iter().any(|t| t.contains(needle)))
-    }
-}
-
-fn needs_content(key: &SearchKey) -> bool {
-    match key {
-        SearchKey::And(keys) => keys.as_ref().iter().any(needs_content),
-        SearchKey::Not(key) => needs_content(key),
-        SearchKey::Or(a, b) => needs_content(a) || needs_content(b),
-        SearchKey::Bcc(_)
-        | SearchKey::Body(_)
-        | SearchKey::Cc(_)
-        | SearchKey::From(_)
-        | SearchKey::Header(..)
-        | SearchKey::Subject(_)
-        | SearchKey::Text(_)
-        | SearchKey::To(_)
-        | SearchKey::SentBefore(_)
-        | SearchKey::SentOn(_)
-        | SearchKey::SentSince(_) => true,
-        _ => false,
     }
 }
 
@@ -204,114 +123,244 @@ fn day(seconds: i64) -> NaiveDate {
         .date_naive()
 }
 
-fn eval(key: &SearchKey, c: &Candidate, count: u32, largest_uid: u32) -> bool {
-    let m = c.message;
-    let header = |name: &str, needle: &[u8]| -> bool {
-        c.content
-            .as_ref()
-            .is_some_and(|x| x.header_contains(name, &lower(needle)))
-    };
-    let sent = || {
-        c.content
-            .as_ref()
-            .and_then(|x| x.sent)
-            .unwrap_or_else(|| day(m.internal_date))
-    };
-    match key {
-        SearchKey::All => true,
-        SearchKey::And(keys) => keys.as_ref().iter().all(|k| eval(k, c, count, largest_uid)),
-        SearchKey::Or(a, b) => eval(a, c, count, largest_uid) || eval(b, c, count, largest_uid),
-        SearchKey::Not(k) => !eval(k, c, count, largest_uid),
-        SearchKey::SequenceSet(set) => {
-            NonZeroU32::new(count).is_some_and(|n| set.iter(n).any(|s| s.get() == c.seq))
+/// Everything evaluating one message needs.
+struct Context<'a> {
+    archives: &'a Archives,
+    queries: &'a [TextQuery],
+    found: &'a TextSearch,
+    count: u32,
+    largest_uid: u32,
+}
+
+/// One message being evaluated; its text is read only if a key needs it.
+struct Candidate<'a> {
+    seq: u32,
+    message: &'a MailboxMessage,
+    doc: OnceCell<IndexDoc>,
+}
+
+impl Candidate<'_> {
+    fn doc(&self, archives: &Archives) -> crate::error::Result<&IndexDoc> {
+        if let Some(doc) = self.doc.get() {
+            return Ok(doc);
         }
-        SearchKey::Uid(set) => {
-            NonZeroU32::new(largest_uid).is_some_and(|n| set.iter(n).any(|u| u.get() == m.uid))
-        }
-        SearchKey::Answered => m.flags & flags::ANSWERED != 0,
-        SearchKey::Unanswered => m.flags & flags::ANSWERED == 0,
-        SearchKey::Deleted => m.flags & flags::DELETED != 0,
-        SearchKey::Undeleted => m.flags & flags::DELETED == 0,
-        SearchKey::Draft => m.flags & flags::DRAFT != 0,
-        SearchKey::Undraft => m.flags & flags::DRAFT == 0,
-        SearchKey::Flagged => m.flags & flags::FLAGGED != 0,
-        SearchKey::Unflagged => m.flags & flags::FLAGGED == 0,
-        SearchKey::Seen => m.flags & flags::SEEN != 0,
-        SearchKey::Unseen => m.flags & flags::SEEN == 0,
-        // Nothing is \Recent in an archive (no session ever delivers mail).
-        SearchKey::Recent | SearchKey::New => false,
-        SearchKey::Old => true,
-        SearchKey::Keyword(k) => m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner())),
-        SearchKey::Unkeyword(k) => !m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner())),
-        SearchKey::Before(d) => day(m.internal_date) < *d.as_ref(),
-        SearchKey::On(d) => day(m.internal_date) == *d.as_ref(),
-        SearchKey::Since(d) => day(m.internal_date) >= *d.as_ref(),
-        // A message without a usable Date header counts as sent when it
-        // arrived (as Dovecot does).
-        SearchKey::SentBefore(d) => sent() < *d.as_ref(),
-        SearchKey::SentOn(d) => sent() == *d.as_ref(),
-        SearchKey::SentSince(d) => sent() >= *d.as_ref(),
-        // RFC822.SIZE: the served (CRLF) size.
-        SearchKey::Larger(n) => m.blob.crlf_size > u64::from(*n),
-        SearchKey::Smaller(n) => m.blob.crlf_size < u64::from(*n),
-        SearchKey::From(s) => header("From", s.as_ref()),
-        SearchKey::To(s) => header("To", s.as_ref()),
-        SearchKey::Cc(s) => header("Cc", s.as_ref()),
-        SearchKey::Bcc(s) => header("Bcc", s.as_ref()),
-        SearchKey::Subject(s) => header("Subject", s.as_ref()),
-        SearchKey::Header(name, value) => {
-            let name = String::from_utf8_lossy(name.as_ref()).to_ascii_lowercase();
-            // An empty value matches every message that has the field.
-            c.content.as_ref().is_some_and(|x| {
-                x.fields.iter().any(|(n, _)| *n == name)
-                    && x.header_contains(&name, &lower(value.as_ref()))
-            })
-        }
-        SearchKey::Body(s) => c
-            .content
-            .as_ref()
-            .is_some_and(|x| x.body.contains(&lower(s.as_ref()))),
-        SearchKey::Text(s) => c.content.as_ref().is_some_and(|x| {
-            let needle = lower(s.as_ref());
-            x.header.contains(&needle)
-                || x.fields
-                    .iter()
-                    .any(|(_, texts)| texts.iter().any(|t| t.contains(&needle)))
-                || x.body.contains(&needle)
-        }),
+        let doc = archives.message_text(&self.message.blob)?;
+        Ok(self.doc.get_or_init(|| doc))
+    }
+
+    /// The day written in the Date header, else the INTERNALDATE's (as
+    /// Dovecot does).
+    fn sent(&self, cx: &Context) -> crate::error::Result<NaiveDate> {
+        let blob = self.message.blob.id;
+        let written = match cx.found.sent.get(&blob) {
+            Some(day) => *day,
+            None => self.doc(cx.archives)?.sent,
+        };
+        Ok(written.unwrap_or_else(|| day(self.message.internal_date)))
     }
 }
 
-/// The sequence numbers (or UIDs) of the messages matching every key.
+fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Result<bool> {
+    let m = c.message;
+    Ok(match criterion {
+        Criterion::And(all) => {
+            for k in all {
+                if !eval(k, c, cx)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        Criterion::Or(a, b) => eval(a, c, cx)? || eval(b, c, cx)?,
+        Criterion::Not(k) => !eval(k, c, cx)?,
+        Criterion::Text(i) => {
+            let answer = &cx.found.answers[*i];
+            if answer.check.contains(m.blob.id) {
+                c.doc(cx.archives)?.matches(&cx.queries[*i])
+            } else {
+                answer.matched.contains_key(&m.blob.id)
+            }
+        }
+        Criterion::Key(key) => match key {
+            SearchKey::All => true,
+            SearchKey::SequenceSet(set) => {
+                NonZeroU32::new(cx.count).is_some_and(|n| set.iter(n).any(|s| s.get() == c.seq))
+            }
+            SearchKey::Uid(set) => NonZeroU32::new(cx.largest_uid)
+                .is_some_and(|n| set.iter(n).any(|u| u.get() == m.uid)),
+            SearchKey::Answered => m.flags & flags::ANSWERED != 0,
+            SearchKey::Unanswered => m.flags & flags::ANSWERED == 0,
+            SearchKey::Deleted => m.flags & flags::DELETED != 0,
+            SearchKey::Undeleted => m.flags & flags::DELETED == 0,
+            SearchKey::Draft => m.flags & flags::DRAFT != 0,
+            SearchKey::Undraft => m.flags & flags::DRAFT == 0,
+            SearchKey::Flagged => m.flags & flags::FLAGGED != 0,
+            SearchKey::Unflagged => m.flags & flags::FLAGGED == 0,
+            SearchKey::Seen => m.flags & flags::SEEN != 0,
+            SearchKey::Unseen => m.flags & flags::SEEN == 0,
+            // Nothing is \Recent in an archive (no session ever delivers mail).
+            SearchKey::Recent | SearchKey::New => false,
+            SearchKey::Old => true,
+            SearchKey::Keyword(k) => m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner())),
+            SearchKey::Unkeyword(k) => {
+                !m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner()))
+            }
+            SearchKey::Before(d) => day(m.internal_date) < *d.as_ref(),
+            SearchKey::On(d) => day(m.internal_date) == *d.as_ref(),
+            SearchKey::Since(d) => day(m.internal_date) >= *d.as_ref(),
+            SearchKey::SentBefore(d) => c.sent(cx)? < *d.as_ref(),
+            SearchKey::SentOn(d) => c.sent(cx)? == *d.as_ref(),
+            SearchKey::SentSince(d) => c.sent(cx)? >= *d.as_ref(),
+            // RFC822.SIZE: the served (CRLF) size.
+            SearchKey::Larger(n) => m.blob.crlf_size > u64::from(*n),
+            SearchKey::Smaller(n) => m.blob.crlf_size < u64::from(*n),
+            // Text keys and the combinators are planned into the other criteria.
+            _ => false,
+        },
+    })
+}
+
+/// A search's result: the numbers (sequence or UID) in ascending order,
+/// with the summed scores of their FUZZY keys.
+struct Found {
+    numbers: Vec<u32>,
+    scores: Vec<f32>,
+}
+
 fn run(
     archives: &Archives,
     messages: &[MailboxMessage],
-    keys: &[SearchKey],
+    keys: &[SearchKey<'static>],
+    decode: Decode,
+    extension: &SearchExtension,
     uid: bool,
-) -> std::io::Result<Vec<u32>> {
-    let count = messages.len() as u32;
-    let largest_uid = messages.last().map_or(0, |m| m.uid);
-    let content_needed = keys.iter().any(needs_content);
-    let parser = MessageParser::default();
-    let mut hits = Vec::new();
+) -> crate::error::Result<Found> {
+    let mut planner = Planner {
+        decode,
+        fuzzy: &extension.fuzzy,
+        nots: 0,
+        queries: Vec::new(),
+        sent: false,
+    };
+    let criteria = Criterion::And(keys.iter().map(|k| planner.plan(k, false)).collect());
+    let scored = extension
+        .returns
+        .as_ref()
+        .is_some_and(|r| r.contains(&ReturnOption::Relevancy));
+    let found = archives.search_text(messages, &planner.queries, scored, planner.sent)?;
+    let cx = Context {
+        archives,
+        queries: &planner.queries,
+        found: &found,
+        count: messages.len() as u32,
+        largest_uid: messages.last().map_or(0, |m| m.uid),
+    };
+    let mut result = Found {
+        numbers: Vec::new(),
+        scores: Vec::new(),
+    };
     for (i, message) in messages.iter().enumerate() {
-        let mut raw = Vec::new();
-        if content_needed {
-            archives
-                .open_message(&message.blob)
-                .map_err(std::io::Error::other)?
-                .read_to_end(&mut raw)?;
-        }
         let candidate = Candidate {
             seq: i as u32 + 1,
             message,
-            content: content_needed.then(|| Content::of(&raw, &parser)),
+            doc: OnceCell::new(),
         };
-        if keys.iter().all(|k| eval(k, &candidate, count, largest_uid)) {
-            hits.push(if uid { message.uid } else { candidate.seq });
+        if eval(&criteria, &candidate, &cx)? {
+            result
+                .numbers
+                .push(if uid { message.uid } else { candidate.seq });
+            let score = planner
+                .queries
+                .iter()
+                .zip(&found.answers)
+                .filter(|(q, _)| q.fuzzy)
+                .filter_map(|(_, a)| a.matched.get(&message.blob.id))
+                .sum();
+            result.scores.push(score);
         }
     }
-    Ok(hits)
+    Ok(result)
+}
+
+/// Numbers as an IMAP sequence set: `1:3,7,9:10`.
+fn sequence_set(numbers: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < numbers.len() {
+        let mut j = i;
+        while j + 1 < numbers.len() && numbers[j + 1] == numbers[j] + 1 {
+            j += 1;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&numbers[i].to_string());
+        if j > i {
+            out.push_str(&format!(":{}", numbers[j]));
+        }
+        i = j + 1;
+    }
+    out
+}
+
+/// RFC 6203 relevancy: 1 to 100, the best match 100.
+fn relevancy(scores: &[f32]) -> Vec<u32> {
+    let best = scores.iter().copied().fold(0.0f32, f32::max);
+    scores
+        .iter()
+        .map(|s| {
+            if best > 0.0 {
+                ((s / best * 100.0).round() as u32).clamp(1, 100)
+            } else {
+                100
+            }
+        })
+        .collect()
+}
+
+/// The untagged answer: SEARCH, or ESEARCH for `RETURN (...)`.
+fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found) -> String {
+    let Some(returns) = returns else {
+        let mut line = String::from("* SEARCH");
+        for n in &found.numbers {
+            line.push_str(&format!(" {n}"));
+        }
+        return line + "\r\n";
+    };
+    let all = [ReturnOption::All];
+    let returns = if returns.is_empty() {
+        &all[..]
+    } else {
+        returns
+    };
+    let mut line = format!("* ESEARCH (TAG \"{tag}\")");
+    if uid {
+        line.push_str(" UID");
+    }
+    let numbers = &found.numbers;
+    for option in returns {
+        match option {
+            ReturnOption::Min if !numbers.is_empty() => {
+                line.push_str(&format!(" MIN {}", numbers[0]))
+            }
+            ReturnOption::Max if !numbers.is_empty() => {
+                line.push_str(&format!(" MAX {}", numbers[numbers.len() - 1]))
+            }
+            ReturnOption::Count => line.push_str(&format!(" COUNT {}", numbers.len())),
+            ReturnOption::All if !numbers.is_empty() => {
+                line.push_str(&format!(" ALL {}", sequence_set(numbers)))
+            }
+            ReturnOption::Relevancy if !numbers.is_empty() => {
+                let scores: Vec<String> = relevancy(&found.scores)
+                    .iter()
+                    .map(u32::to_string)
+                    .collect();
+                line.push_str(&format!(" RELEVANCY ({})", scores.join(" ")));
+            }
+            _ => {}
+        }
+    }
+    line + "\r\n"
 }
 
 pub async fn search<S: AsyncWrite + Unpin>(
@@ -321,43 +370,43 @@ pub async fn search<S: AsyncWrite + Unpin>(
     charset: Option<&Charset<'_>>,
     keys: Vec<SearchKey<'static>>,
     uid: bool,
+    extension: SearchExtension,
 ) -> std::io::Result<()> {
     let verb = if uid { "UID SEARCH" } else { "SEARCH" };
-    if let Some(charset) = charset {
-        let name = match charset {
-            Charset::Atom(atom) => atom.inner().to_string(),
-            Charset::Quoted(quoted) => quoted.inner().to_string(),
-        };
-        if !name.eq_ignore_ascii_case("UTF-8") && !name.eq_ignore_ascii_case("US-ASCII") {
-            return send(
-                stream,
-                &format!("{tag} NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset\r\n"),
-            )
-            .await;
-        }
+    let Some(decode) = decoder(charset) else {
+        return send(
+            stream,
+            &format!("{tag} NO [BADCHARSET ({CHARSETS})] Unsupported charset\r\n"),
+        )
+        .await;
+    };
+    let relevancy = extension
+        .returns
+        .as_ref()
+        .is_some_and(|r| r.contains(&ReturnOption::Relevancy));
+    if relevancy && extension.fuzzy.is_empty() {
+        return send(
+            stream,
+            &format!("{tag} BAD RELEVANCY needs a FUZZY search key\r\n"),
+        )
+        .await;
     }
     let Some(selected) = session.selected() else {
         return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
     };
     let messages = selected.messages.clone();
     let archives = session.shared.archives.clone();
-    let hits = tokio::task::spawn_blocking(move || run(&archives, &messages, &keys, uid)).await;
-    match hits {
-        Ok(Ok(hits)) => {
-            let mut line = String::from("* SEARCH");
-            for hit in hits {
-                line.push_str(&format!(" {hit}"));
-            }
-            send(stream, &format!("{line}\r\n{tag} OK {verb} completed\r\n")).await
+    let returns = extension.returns.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        run(&archives, &messages, &keys, decode, &extension, uid)
+    })
+    .await;
+    match found {
+        Ok(Ok(found)) => {
+            let line = answer(tag, uid, returns.as_deref(), &found);
+            send(stream, &format!("{line}{tag} OK {verb} completed\r\n")).await
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "search failed");
-            send(
-                stream,
-                &format!("{tag} NO [SERVERBUG] The search failed; the error is logged\r\n"),
-            )
-            .await
-        }
+        Ok(Err(e)) => session.storage_error(stream, tag, e).await,
         Err(e) => {
             tracing::error!(error = %e, "search panicked");
             send(
@@ -366,5 +415,62 @@ pub async fn search<S: AsyncWrite + Unpin>(
             )
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_charset_decodes() {
+        for name in CHARSETS.split_whitespace() {
+            let charset = Charset::try_from(name).unwrap();
+            assert!(decoder(Some(&charset)).is_some(), "{name}");
+        }
+        let koi8 = Charset::try_from("koi8-r").unwrap();
+        assert_eq!(
+            decoder(Some(&koi8)).unwrap()(b"\xf0\xd2\xc9\xd7\xc5\xd4"),
+            "Привет"
+        );
+        assert!(decoder(Some(&Charset::try_from("X-UNKNOWN").unwrap())).is_none());
+    }
+
+    #[test]
+    fn esearch_answers() {
+        let found = Found {
+            numbers: vec![1, 2, 3, 7, 9, 10],
+            scores: vec![1.0, 0.5, 0.0, 2.0, 2.0, 0.1],
+        };
+        let all = [
+            ReturnOption::Min,
+            ReturnOption::Max,
+            ReturnOption::Count,
+            ReturnOption::All,
+        ];
+        assert_eq!(
+            answer("a1", true, Some(&all), &found),
+            "* ESEARCH (TAG \"a1\") UID MIN 1 MAX 10 COUNT 6 ALL 1:3,7,9:10\r\n"
+        );
+        assert_eq!(
+            answer("a", false, Some(&[]), &found),
+            "* ESEARCH (TAG \"a\") ALL 1:3,7,9:10\r\n"
+        );
+        assert_eq!(
+            answer("a", false, Some(&[ReturnOption::Relevancy]), &found),
+            "* ESEARCH (TAG \"a\") RELEVANCY (50 25 1 100 100 5)\r\n"
+        );
+        let none = Found {
+            numbers: vec![],
+            scores: vec![],
+        };
+        assert_eq!(
+            answer("b", false, Some(&all), &none),
+            "* ESEARCH (TAG \"b\") COUNT 0\r\n"
+        );
+        assert_eq!(
+            answer("b", false, None, &found),
+            "* SEARCH 1 2 3 7 9 10\r\n"
+        );
     }
 }

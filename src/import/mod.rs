@@ -3,8 +3,9 @@
 //!
 //! The pipeline: [`Plan`] lists every message and its folder (checking the
 //! input first, so bad input changes nothing); chunks of the plan are read,
-//! hashed, compressed and summarised on all cores; a writer thread files
-//! each chunk as one atomic batch. Re-running an import skips what is
+//! hashed, compressed, summarised and read for the full-text index on all
+//! cores; a writer thread files each chunk as one atomic batch (and hands
+//! the new messages to the index). Re-running an import skips what is
 //! already there, so an import killed at any moment is finished by running
 //! it again.
 
@@ -27,8 +28,8 @@ pub use plan::Plan;
 use plan::{Job, Source};
 
 use crate::archive::{
-    Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, NewUserRequest,
-    PreparedContent, PreparedMessage, Summary, arrival_date, header_block,
+    Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, IndexDoc,
+    NewUserRequest, PreparedContent, PreparedMessage, Summary, arrival_date, header_block,
 };
 use crate::config::ImportConfig;
 use crate::error::{Error, Result};
@@ -123,6 +124,7 @@ pub fn run(
                     }
                 }
             }
+            filer.finish()?;
             Ok((imported, duplicates, unparsed))
         });
 
@@ -241,10 +243,16 @@ fn prepare(
         unparsed = summary.is_none();
         let compressed = zstd::bulk::compress(&bytes, options.tuning.compression_level)
             .map_err(|e| fail(format!("compressing: {e}")))?;
+        let text = catch_unwind(AssertUnwindSafe(|| archives.index_document(&bytes)))
+            .unwrap_or_else(|_| {
+                tracing::warn!(source = %job.describe(), "message text could not be read for the index");
+                IndexDoc::default()
+            });
         Some(PreparedContent {
             compressed,
             summary,
             header: header_block(&bytes).to_vec(),
+            text,
         })
     };
     Ok((

@@ -18,12 +18,14 @@ mod rfc822;
 mod section;
 mod served;
 pub mod strings;
+mod text;
 
 use std::borrow::Cow;
 
 pub use binary::BinaryError;
 pub use section::SectionSpec;
 pub use served::{Served, crlf_len, served};
+pub use text::{FileName, TextKind, TextPart};
 
 /// A parsed message; parse once when several items are fetched.
 pub struct Message<'a> {
@@ -82,87 +84,6 @@ impl Message<'_> {
     /// see conformance/KNOWN-DIFFERENCES.md.)
     pub fn binary_size(&self, path: &[u32]) -> Result<usize, BinaryError> {
         Ok(self.binary(path)?.map_or(0, |v| v.len()))
-    }
-}
-
-/// What a [`TextPart`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextKind {
-    /// The content of a text part (or of a message/* leaf such as a
-    /// delivery status).
-    Body,
-    /// The header of an attached message: text a reader sees.
-    MessageHeader,
-    /// The MIME header of a part (Content-Type and the like).
-    PartHeader,
-}
-
-/// One piece of a message's text, for searching its words: the bytes
-/// (transfer encoding undone; left as they are where it cannot be) and the
-/// declared charset.
-pub struct TextPart {
-    pub kind: TextKind,
-    pub charset: Option<Vec<u8>>,
-    pub bytes: Vec<u8>,
-}
-
-impl Message<'_> {
-    /// The text of the message in the same MIME tree FETCH serves: the
-    /// content of every text/* and message/* leaf (and of leaves without a
-    /// Content-Type), the header of every attached message, and every
-    /// part's MIME header.
-    pub fn text_parts(&self) -> Vec<TextPart> {
-        fn walk(s: &[u8], part: &part::Part, root: bool, out: &mut Vec<TextPart>) {
-            if !root {
-                let header = s[part.hdr_start..part.hdr_end].to_vec();
-                out.push(TextPart {
-                    kind: TextKind::PartHeader,
-                    charset: None,
-                    bytes: header,
-                });
-            }
-            match part.kind {
-                part::Kind::Leaf => {
-                    let data = data::parse(s, &part.fields);
-                    let searchable = data.content_type.as_deref().is_none_or(|t| {
-                        t.eq_ignore_ascii_case(b"text") || t.eq_ignore_ascii_case(b"message")
-                    });
-                    if searchable {
-                        let bytes =
-                            binary::decode(s, part).unwrap_or_else(|_| s[part.body()].to_vec());
-                        let charset = data
-                            .params
-                            .iter()
-                            .find(|(name, _)| name.eq_ignore_ascii_case(b"charset"))
-                            .map(|(_, value)| value.clone());
-                        out.push(TextPart {
-                            kind: TextKind::Body,
-                            charset,
-                            bytes,
-                        });
-                    }
-                }
-                part::Kind::Message => {
-                    for child in &part.children {
-                        let header = s[child.hdr_start..child.hdr_end].to_vec();
-                        out.push(TextPart {
-                            kind: TextKind::MessageHeader,
-                            charset: None,
-                            bytes: header,
-                        });
-                        walk(s, child, true, out);
-                    }
-                }
-                part::Kind::Multipart => {
-                    for child in &part.children {
-                        walk(s, child, false, out);
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.crlf, &self.root, true, &mut out);
-        out
     }
 }
 

@@ -19,6 +19,7 @@ pub use tls::generated_paths;
 use crate::archive::Archives;
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::directory::Directory;
 use crate::error::{Error, Result};
 use crate::imap::{Ended, Session, Shared};
 
@@ -102,7 +103,7 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
     let (imaps, starttls) = (bound(Kind::ImplicitTls), bound(Kind::StartTls));
 
     let shared = Arc::new(Shared {
-        auth: Authenticator::new(archives.clone()),
+        auth: Authenticator::new(archives.clone(), Directory::from_config(&config)?),
         archives,
         limits: config.limits.clone(),
         other_users: config.imap.other_users.clone(),

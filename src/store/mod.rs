@@ -1,6 +1,7 @@
 //! The storage engine, behind two traits: a [`Catalog`] of metadata (users,
-//! privileges, archive stores, folders, messages, flags) and a [`BlobStore`]
-//! per archive store holding the compressed message bytes.
+//! privileges, archive stores, folders, messages, flags, the audit log and
+//! the compliance settings) and a [`BlobStore`] per archive store holding
+//! the compressed message bytes.
 //!
 //! The embedded implementation (`embedded`) is SQLite plus append-only pack
 //! files. Nothing here is SQL-specific, so a PostgreSQL + object-storage
@@ -9,7 +10,10 @@
 //! Records here are plain data: privileges travel as bit sets, and the
 //! `archive` module gives them meaning.
 
+mod audit;
 pub mod embedded;
+
+pub use audit::{AuditAction, AuditFilter, AuditRecord, ComplianceSettings};
 
 use std::fmt;
 use std::io::Read;
@@ -298,6 +302,16 @@ pub trait Catalog: Send + Sync {
     /// Folders the user unsubscribed (every other folder counts as subscribed).
     fn unsubscribed(&self, user_id: i64) -> Result<Vec<i64>>;
     fn set_subscribed(&self, user_id: i64, folder_id: i64, subscribed: bool) -> Result<()>;
+
+    // Compliance.
+    /// Appends to the audit log, all records or none.
+    fn record_audit(&self, records: &[AuditRecord]) -> Result<()>;
+    /// Audit records matching `filter`, oldest first.
+    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
+    /// The stored settings (all off until first set).
+    fn compliance(&self) -> Result<ComplianceSettings>;
+    /// Stores the settings and their audit records in one transaction.
+    fn set_compliance(&self, settings: &ComplianceSettings, audit: &[AuditRecord]) -> Result<()>;
 
     /// Checks that the stored metadata agrees with itself (reference counts,
     /// UID counters, integrity); one line per problem.

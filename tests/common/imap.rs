@@ -176,8 +176,12 @@ impl Client {
     }
 
     pub fn send(&mut self, text: &str) {
+        self.send_bytes(text.as_bytes());
+    }
+
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
         let stream = self.reader.get_mut();
-        stream.write_all(text.as_bytes()).unwrap();
+        stream.write_all(bytes).unwrap();
         stream.flush().unwrap();
     }
 

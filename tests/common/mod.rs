@@ -4,6 +4,7 @@
 
 pub mod dovecot;
 pub mod imap;
+pub mod slapd;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -6,12 +6,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::schema;
+use super::{audit, schema};
 use crate::error::{Error, Result};
 use crate::store::{
-    ArchiveRecord, Authentication, BatchEntry, BlobLocation, BlobRecord, Catalog, EntryOutcome,
-    FlagState, FolderRecord, MessageRecord, NewUser, PackCommit, Sha256, StoreRecord, StoreState,
-    UserRecord,
+    ArchiveRecord, AuditFilter, AuditRecord, Authentication, BatchEntry, BlobLocation, BlobRecord,
+    Catalog, ComplianceSettings, EntryOutcome, FlagState, FolderRecord, MessageRecord, NewUser,
+    PackCommit, Sha256, StoreRecord, StoreState, UserRecord,
 };
 
 impl From<rusqlite::Error> for Error {
@@ -65,6 +65,14 @@ impl SqliteCatalog {
                     path.display(),
                     schema::VERSION
                 )));
+            }
+            // The schema above has just brought it up to date; an older
+            // archimap must now refuse it (it would ignore the new tables).
+            Some(v) if v < schema::VERSION => {
+                conn.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                    [schema::VERSION.to_string()],
+                )?;
             }
             Some(_) => {}
         }
@@ -749,6 +757,31 @@ impl Catalog for SqliteCatalog {
              ON CONFLICT(user_id, folder_id) DO UPDATE SET subscribed = excluded.subscribed",
             params![user_id, folder_id, subscribed],
         )?;
+        Ok(())
+    }
+
+    fn record_audit(&self, records: &[AuditRecord]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        audit::insert(&tx, records)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        Ok(audit::query(&self.conn(), filter)?)
+    }
+
+    fn compliance(&self) -> Result<ComplianceSettings> {
+        Ok(audit::compliance(&self.conn())?)
+    }
+
+    fn set_compliance(&self, settings: &ComplianceSettings, records: &[AuditRecord]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        audit::set_compliance(&tx, settings)?;
+        audit::insert(&tx, records)?;
+        tx.commit()?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //! truncates them. So no committed message lacks its bytes, and no bytes
 //! outlive a crash unreferenced.
 
+mod audit;
 mod catalog;
 mod packs;
 mod schema;

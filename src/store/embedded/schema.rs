@@ -1,7 +1,9 @@
 //! The catalog's SQLite schema.
 
 /// Bumped when the schema changes; `open` refuses a newer database.
-pub const VERSION: i64 = 1;
+/// 2: the audit log and the compliance settings, which a version-1
+/// archimap would ignore.
+pub const VERSION: i64 = 2;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
@@ -101,4 +103,23 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     subscribed INTEGER NOT NULL,
     PRIMARY KEY (user_id, folder_id)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS audit (
+    id      INTEGER PRIMARY KEY,
+    time    INTEGER NOT NULL, -- UTC, milliseconds since 1970
+    actor   TEXT NOT NULL,
+    ip      TEXT,
+    action  TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    details TEXT NOT NULL     -- JSON
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
+CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor COLLATE NOCASE, time);
+
+-- One row, written at the first change; no row means every setting is off.
+CREATE TABLE IF NOT EXISTS compliance (
+    id                      INTEGER PRIMARY KEY CHECK (id = 1),
+    legal_hold_enabled      INTEGER NOT NULL,
+    audit_message_retrieval INTEGER NOT NULL
+);
 "#;

@@ -1,0 +1,328 @@
+//! SEARCH's extensions that imap-codec does not parse: `RETURN (...)`
+//! (ESEARCH, RFC 4731) and the FUZZY key (SEARCH=FUZZY, RFC 6203).
+//!
+//! Before imap-codec reads a command, [`Rewriter`] takes `RETURN (...)` out
+//! of a SEARCH and writes each FUZZY key as `NOT NOT`, which leaves the
+//! command's structure as it was, remembering which NOT keys it wrote (by
+//! their order among all NOT keys). The search reads those double
+//! negations as FUZZY. The rewriter works on the buffered input as it
+//! arrives, literal by literal, so it knows key arguments, quoted strings
+//! and literals from keys.
+
+/// A SEARCH return option (RFC 4731, RFC 6203).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnOption {
+    Min,
+    Max,
+    Count,
+    All,
+    Relevancy,
+}
+
+impl ReturnOption {
+    fn parse(word: &[u8]) -> Option<ReturnOption> {
+        let word = std::str::from_utf8(word).ok()?.to_ascii_uppercase();
+        Some(match word.as_str() {
+            "MIN" => ReturnOption::Min,
+            "MAX" => ReturnOption::Max,
+            "COUNT" => ReturnOption::Count,
+            "ALL" => ReturnOption::All,
+            "RELEVANCY" => ReturnOption::Relevancy,
+            _ => return None,
+        })
+    }
+}
+
+/// What the rewriter took out of a SEARCH command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchExtension {
+    /// `RETURN (...)`: answer with ESEARCH (an empty list means ALL).
+    pub returns: Option<Vec<ReturnOption>>,
+    /// The order numbers (among all NOT keys, from 0) of the outer NOT of
+    /// each `NOT NOT` that stands for FUZZY.
+    pub fuzzy: Vec<usize>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The command's name is not known yet.
+    #[default]
+    Start,
+    /// Not a SEARCH: nothing to do.
+    Other,
+    /// In the search keys.
+    Keys,
+    /// Past the end of the command line.
+    Done,
+}
+
+/// Arguments taken by a search key (besides keys, for NOT and OR).
+fn arguments(key: &[u8]) -> usize {
+    const ONE: [&str; 18] = [
+        "BCC",
+        "BEFORE",
+        "BODY",
+        "CC",
+        "FROM",
+        "KEYWORD",
+        "LARGER",
+        "ON",
+        "SENTBEFORE",
+        "SENTON",
+        "SENTSINCE",
+        "SINCE",
+        "SMALLER",
+        "SUBJECT",
+        "TEXT",
+        "TO",
+        "UID",
+        "UNKEYWORD",
+    ];
+    if key.eq_ignore_ascii_case(b"HEADER") {
+        2
+    } else if ONE.iter().any(|k| key.eq_ignore_ascii_case(k.as_bytes())) {
+        1
+    } else {
+        0
+    }
+}
+
+fn delimiter(b: u8) -> bool {
+    matches!(b, b' ' | b'(' | b')' | b'\r' | b'\n' | b'"' | b'{')
+}
+
+/// Rewrites one command; a fresh one for each command.
+#[derive(Debug, Default)]
+pub struct Rewriter {
+    stage: Stage,
+    /// Input bytes looked at so far.
+    pos: usize,
+    /// Literal data still to pass over.
+    literal: usize,
+    /// Arguments still to pass over.
+    arguments: usize,
+    /// Keys seen (the first may be CHARSET).
+    keys: usize,
+    /// NOT keys seen (the client's and ours).
+    nots: usize,
+    pub extension: SearchExtension,
+}
+
+impl Rewriter {
+    /// Rewrites what `buf` holds of the command so far; `Err` for a
+    /// malformed RETURN.
+    pub fn rewrite(&mut self, buf: &mut Vec<u8>) -> Result<(), &'static str> {
+        if self.stage == Stage::Start {
+            self.start(buf)?;
+        }
+        while self.stage == Stage::Keys && self.pos < buf.len() {
+            if !self.step(buf) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether more input is needed before the command can be read: its
+    /// first line, or the rest of a token.
+    pub fn waiting(&self, buffered: usize) -> bool {
+        match self.stage {
+            Stage::Start => true,
+            Stage::Keys => self.pos < buffered,
+            Stage::Other | Stage::Done => false,
+        }
+    }
+
+    /// Recognises `tag [UID] SEARCH [RETURN (...)]` once the first line is in.
+    fn start(&mut self, buf: &mut Vec<u8>) -> Result<(), &'static str> {
+        let Some(line_end) = memchr::memmem::find(buf, b"\r\n") else {
+            return Ok(());
+        };
+        let line = &buf[..line_end];
+        let mut words = line.splitn(4, |&b| b == b' ');
+        let tag = words.next().unwrap_or_default();
+        let mut name = words.next().unwrap_or_default();
+        let mut at = line.len().min(tag.len() + 1 + name.len());
+        if name.eq_ignore_ascii_case(b"UID") {
+            name = words.next().unwrap_or_default();
+            at = (at + 1 + name.len()).min(line.len());
+        }
+        if !name.eq_ignore_ascii_case(b"SEARCH") {
+            self.stage = Stage::Other;
+            return Ok(());
+        }
+        let rest = &line[at..];
+        if rest.len() >= 8 && rest[..8].eq_ignore_ascii_case(b" RETURN ") {
+            let open = at + 8;
+            if buf.get(open) != Some(&b'(') {
+                return Err("SEARCH RETURN needs a parenthesised list");
+            }
+            let close = buf[open..line_end]
+                .iter()
+                .position(|&b| b == b')')
+                .map(|i| open + i)
+                .ok_or("SEARCH RETURN's list is not closed")?;
+            let options = buf[open + 1..close]
+                .split(|&b| b == b' ')
+                .filter(|w| !w.is_empty())
+                .map(ReturnOption::parse)
+                .collect::<Option<Vec<_>>>()
+                .ok_or("Unknown SEARCH RETURN option")?;
+            self.extension.returns = Some(options);
+            buf.drain(at..close + 1);
+        }
+        self.pos = at;
+        self.stage = Stage::Keys;
+        Ok(())
+    }
+
+    /// Passes over one token; false when the buffer ends inside it.
+    fn step(&mut self, buf: &mut Vec<u8>) -> bool {
+        if self.literal > 0 {
+            let here = self.literal.min(buf.len() - self.pos);
+            self.pos += here;
+            self.literal -= here;
+            return true;
+        }
+        match buf[self.pos] {
+            b'\r' | b'\n' => {
+                self.stage = Stage::Done;
+                true
+            }
+            b' ' | b'(' | b')' => {
+                self.pos += 1;
+                true
+            }
+            b'"' => {
+                let mut i = self.pos + 1;
+                while i < buf.len() && buf[i] != b'"' {
+                    i += if buf[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= buf.len() {
+                    return false;
+                }
+                self.pos = i + 1;
+                self.argument_or_key(None);
+                true
+            }
+            b'{' => {
+                let Some(end) = memchr::memmem::find(&buf[self.pos..], b"}\r\n") else {
+                    return false;
+                };
+                let spec = &buf[self.pos + 1..self.pos + end];
+                let digits = spec.strip_suffix(b"+").unwrap_or(spec);
+                self.literal = std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(0);
+                self.pos += end + 3;
+                self.argument_or_key(None);
+                true
+            }
+            _ => {
+                let end = buf[self.pos..]
+                    .iter()
+                    .position(|&b| delimiter(b))
+                    .map(|i| self.pos + i);
+                let Some(end) = end else {
+                    return false;
+                };
+                let start = self.pos;
+                self.pos = end;
+                if self.argument_or_key(Some(&buf[start..end])) {
+                    buf.splice(start..end, b"NOT NOT".iter().copied());
+                    self.pos = start + 7;
+                }
+                true
+            }
+        }
+    }
+
+    /// Accounts for a token (an atom's text, or `None` for a string);
+    /// true when it is a FUZZY key to rewrite.
+    fn argument_or_key(&mut self, atom: Option<&[u8]>) -> bool {
+        if self.arguments > 0 {
+            self.arguments -= 1;
+            return false;
+        }
+        self.keys += 1;
+        let Some(atom) = atom else {
+            return false;
+        };
+        if self.keys == 1 && atom.eq_ignore_ascii_case(b"CHARSET") {
+            self.arguments = 1;
+        } else if atom.eq_ignore_ascii_case(b"FUZZY") {
+            self.extension.fuzzy.push(self.nots);
+            self.nots += 2;
+            return true;
+        } else if atom.eq_ignore_ascii_case(b"NOT") {
+            self.nots += 1;
+        } else {
+            self.arguments = arguments(atom);
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(input: &str) -> (String, SearchExtension) {
+        let mut buf = input.as_bytes().to_vec();
+        let mut r = Rewriter::default();
+        r.rewrite(&mut buf).unwrap();
+        (String::from_utf8(buf).unwrap(), r.extension)
+    }
+
+    #[test]
+    fn takes_out_return_and_marks_fuzzy() {
+        let (line, ext) =
+            rewrite("a1 UID SEARCH RETURN (MIN count) NOT FUZZY BODY fuzzy SUBJECT not\r\n");
+        assert_eq!(line, "a1 UID SEARCH NOT NOT NOT BODY fuzzy SUBJECT not\r\n");
+        assert_eq!(
+            ext,
+            SearchExtension {
+                returns: Some(vec![ReturnOption::Min, ReturnOption::Count]),
+                fuzzy: vec![1],
+            }
+        );
+        let (line, ext) =
+            rewrite("t SEARCH RETURN () CHARSET fuzzy OR (HEADER not fuzzy) FUZZY TEXT \"x\"\r\n");
+        assert_eq!(
+            line,
+            "t SEARCH CHARSET fuzzy OR (HEADER not fuzzy) NOT NOT TEXT \"x\"\r\n"
+        );
+        assert_eq!(ext.returns, Some(vec![]));
+        assert_eq!(ext.fuzzy, vec![0]);
+        assert_eq!(rewrite("t FETCH 1 FUZZY\r\n").0, "t FETCH 1 FUZZY\r\n");
+        assert_eq!(rewrite("t SEARCH ALL\r\n").1, SearchExtension::default());
+    }
+
+    #[test]
+    fn follows_literals_as_they_arrive() {
+        let mut r = Rewriter::default();
+        let mut buf = b"t SEARCH CHARSET UTF-8 TEXT {5}\r\n".to_vec();
+        r.rewrite(&mut buf).unwrap();
+        buf.extend_from_slice(b"FUZZY FUZZY TEXT {3+}\r\nNOT");
+        r.rewrite(&mut buf).unwrap();
+        buf.extend_from_slice(b" FUZZ");
+        r.rewrite(&mut buf).unwrap();
+        buf.extend_from_slice(b"Y ALL\r\n");
+        r.rewrite(&mut buf).unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "t SEARCH CHARSET UTF-8 TEXT {5}\r\nFUZZY NOT NOT TEXT {3+}\r\nNOT NOT NOT ALL\r\n"
+        );
+        assert_eq!(r.extension.fuzzy, vec![0, 2]);
+    }
+
+    #[test]
+    fn refuses_unknown_return_options() {
+        let mut r = Rewriter::default();
+        let mut buf = b"t SEARCH RETURN (SAVE) ALL\r\n".to_vec();
+        assert!(r.rewrite(&mut buf).is_err());
+        let mut buf = b"t SEARCH RETURN (MIN ALL\r\n".to_vec();
+        assert!(Rewriter::default().rewrite(&mut buf).is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! What the index holds of a message, read from its bytes: header fields
+//! as SEARCH's header keys see them, and the words of its header, body
+//! and attachments.
+
+mod attachments;
+mod bounded;
+mod headers;
+mod office;
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use mail_parser::MessageParser;
+use mail_parser::decoders::html::html_to_text;
+
+pub use headers::HeaderField;
+use headers::{decode_text, lower, split_fields};
+
+use crate::mime::{self, SectionSpec, TextKind};
+
+/// The most text kept of one part or attachment (bytes).
+pub const MAX_TEXT: usize = 4 << 20;
+
+/// Bounds on reading attachments.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Larger attachments are not read.
+    pub attachment_bytes: usize,
+    /// Time one attachment's text may take.
+    pub attachment_time: Duration,
+}
+
+/// A message as the index sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexDoc {
+    /// The fields of the message header.
+    pub fields: Vec<HeaderField>,
+    /// Header text for TEXT: the unfolded header block, decoded field
+    /// values and the MIME headers of its parts.
+    pub header_text: Vec<String>,
+    /// Body text: text parts (HTML as text), attached messages' headers,
+    /// attachment names and the text of PDF and office attachments.
+    pub body_text: Vec<String>,
+    /// The day written in the Date header.
+    pub sent: Option<NaiveDate>,
+}
+
+fn capped(mut text: String) -> String {
+    if text.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// The day a Date header value names.
+fn date(value: &[u8]) -> Option<NaiveDate> {
+    let d = mail_parser::DateTime::parse_rfc822(&String::from_utf8_lossy(value))?;
+    NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+}
+
+impl IndexDoc {
+    /// Reads a message. Headers are split exactly where FETCH
+    /// BODY[HEADER] splits them (the `mime` module), so SEARCH and FETCH
+    /// agree on what a header is.
+    pub fn extract(raw: &[u8], limits: &Limits) -> IndexDoc {
+        let parser = MessageParser::default();
+        let message = mime::Message::parse(raw);
+        let block = message
+            .section(&SectionSpec::Header(Vec::new()))
+            .unwrap_or_default();
+        let sent = split_fields(&block)
+            .into_iter()
+            .find(|(name, _)| name == "date")
+            .and_then(|(_, value)| date(&value));
+        let fields = headers::fields(&parser, &block);
+        let mut header_text = vec![lower(&block).replace("\r\n", "").replace('\n', "")];
+        header_text.extend(fields.iter().flat_map(|f| f.texts.iter().skip(1).cloned()));
+        let mut body_text = Vec::new();
+        let wanted =
+            |part: &mime::TextPart, encoded: usize| attachments::wanted(part, encoded, limits);
+        for part in message.text_parts(&wanted) {
+            match part.kind {
+                TextKind::PartHeader => {
+                    header_text.push(lower(&part.bytes).replace("\r\n", ""));
+                }
+                TextKind::MessageHeader => {
+                    body_text.push(lower(&part.bytes));
+                    body_text.extend(
+                        headers::fields(&parser, &part.bytes)
+                            .into_iter()
+                            .flat_map(|f| f.texts.into_iter().skip(1)),
+                    );
+                }
+                TextKind::Body if part.bytes.is_empty() => {}
+                TextKind::Body => {
+                    let text = decode_text(&part.bytes, part.charset.as_deref());
+                    body_text.push(capped(if part.media_type == "text/html" {
+                        html_to_text(&text)
+                    } else {
+                        text
+                    }));
+                }
+                TextKind::Attachment => {
+                    body_text.extend(attachments::text(&part, limits).map(capped));
+                }
+            }
+            if let Some(name) = &part.file_name {
+                body_text.push(attachments::file_name(&parser, name));
+            }
+        }
+        IndexDoc {
+            fields,
+            header_text,
+            body_text,
+            sent,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn limits() -> Limits {
+        Limits {
+            attachment_bytes: 1 << 20,
+            attachment_time: Duration::from_secs(10),
+        }
+    }
+
+    #[test]
+    fn headers_bodies_and_names() {
+        let raw = b"From: =?utf-8?q?J=C3=BCrgen?= <jb@example.com>\r\nSubject: Hi\r\n there\r\nDate: Tue, 1 Jun 2021 10:00:00 +0000\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n<p>caf\xe9 <b>au</b> lait</p>\r\n--b\r\nContent-Type: image/png; name=\"pic.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
+        let doc = IndexDoc::extract(raw, &limits());
+        assert_eq!(doc.fields[0].name, "from");
+        assert_eq!(
+            doc.fields[0].texts,
+            vec![
+                " =?utf-8?q?j=c3=bcrgen?= <jb@example.com>".to_string(),
+                "jürgen <jb@example.com>".into()
+            ]
+        );
+        assert_eq!(doc.fields[1].texts, vec![" hi there".to_string()]);
+        assert_eq!(doc.sent, NaiveDate::from_ymd_opt(2021, 6, 1));
+        assert!(doc.header_text[0].starts_with("from: =?utf-8?q?"));
+        assert!(
+            doc.body_text.iter().any(|t| t.contains("café au lait")),
+            "{:?}",
+            doc.body_text
+        );
+        assert!(doc.body_text.contains(&"pic.png".to_string()));
+    }
+
+    #[test]
+    fn html_beside_plain_text_is_left_out() {
+        let raw = b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain words\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>html words</p>\r\n--b--\r\n";
+        let doc = IndexDoc::extract(raw, &limits());
+        assert_eq!(doc.body_text, vec!["plain words".to_string()]);
+        let html_only = b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>html words</p>\r\n--b--\r\n";
+        assert!(IndexDoc::extract(html_only, &limits()).body_text[0].contains("html words"));
+    }
+}

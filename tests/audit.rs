@@ -1,0 +1,323 @@
+//! The audit log and the compliance settings: what is recorded, `archimap
+//! audit` and its filters, `archimap compliance`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use archimap::archive::{Archives, ComplianceSettings};
+use archimap::config::Config;
+use common::Archimap;
+use common::imap::Server;
+use serde_json::{Value, json};
+
+/// `archimap audit --json` with `args`, one value per line.
+fn audit(am: &Archimap, args: &[&str]) -> Vec<Value> {
+    let mut full = vec!["audit", "--json"];
+    full.extend_from_slice(args);
+    am.ok(&full)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+fn actions(records: &[Value]) -> Vec<&str> {
+    records
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn imap_logins_and_failed_logins_are_recorded_with_address_and_reason() {
+    let am = Archimap::new();
+    am.ok(&[
+        "user",
+        "add",
+        "alice",
+        "--password",
+        "wonderland",
+        "--email",
+        "alice@example.com",
+    ]);
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(
+        c.answer("a1", "LOGIN Alice@Example.com wrong")
+            .starts_with("a1 NO")
+    );
+    assert!(c.answer("a2", "LOGIN mallory secret").starts_with("a2 NO"));
+    assert!(
+        c.answer("a3", "LOGIN alice wonderland")
+            .starts_with("a3 OK")
+    );
+
+    // Each record is written before the client has its answer.
+    let records = audit(&am, &["--action", "login", "--action", "login_failed"]);
+    assert_eq!(
+        actions(&records),
+        ["login_failed", "login_failed", "login"],
+        "{records:?}"
+    );
+    for record in &records {
+        assert_eq!(record["ip"], "127.0.0.1", "{record}");
+        assert!(record["time"].as_str().unwrap().ends_with('Z'), "{record}");
+    }
+    // Under the user an address belongs to, so that --user finds it.
+    assert_eq!(records[0]["actor"], "alice");
+    assert_eq!(records[0]["target"], "user:alice");
+    assert_eq!(
+        records[0]["details"],
+        json!({ "login": "Alice@Example.com", "reason": "wrong password" })
+    );
+    assert_eq!(records[1]["actor"], "mallory");
+    assert_eq!(records[1]["details"]["reason"], "no such user");
+    assert_eq!(records[2]["actor"], "alice");
+    assert_eq!(records[2]["details"], json!({ "login": "alice" }));
+
+    let alice = audit(&am, &["--user", "ALICE"]);
+    assert_eq!(actions(&alice), ["login_failed", "login"]);
+}
+
+#[test]
+fn changes_of_users_privileges_and_stores_are_recorded() {
+    let am = Archimap::new();
+    am.ok(&[
+        "user",
+        "add",
+        "bob",
+        "--password",
+        "x",
+        "--email",
+        "bob@example.com",
+    ]);
+    let passwd = am.run_with_stdin(&["user", "passwd", "bob", "--password-stdin"], "new\n");
+    assert!(passwd.status.success());
+    am.ok(&["user", "set-privileges", "bob", "login,delete"]);
+    am.add_user("carol");
+    am.ok(&["grant", "carol", "bob", "read,write"]);
+    am.ok(&["user", "rename", "carol", "caroline"]);
+    am.ok(&["user", "delete", "caroline"]);
+    am.ok(&["store", "create", "old"]);
+    am.ok(&["store", "set-state", "old", "writeProtected"]);
+
+    let records = audit(&am, &[]);
+    assert_eq!(
+        actions(&records),
+        [
+            "user_created",
+            "user_changed",
+            "privileges_changed",
+            "user_created",
+            "privileges_changed",
+            "user_changed",
+            "user_deleted",
+            "store_changed",
+            "store_changed",
+        ]
+    );
+    for record in &records {
+        assert_eq!(record["actor"], "admin", "{record}");
+        assert_eq!(record["ip"], Value::Null, "{record}");
+    }
+    let targets: Vec<&str> = records
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "user:bob",
+            "user:bob",
+            "user:bob",
+            "user:carol",
+            "user:carol",
+            "user:carol",
+            "user:caroline",
+            "store:old",
+            "store:old",
+        ]
+    );
+    assert_eq!(records[0]["details"]["emails"], json!(["bob@example.com"]));
+    // Never the password itself.
+    assert_eq!(records[1]["details"], json!({ "password": "changed" }));
+    assert_eq!(
+        records[2]["details"],
+        json!({ "privileges": { "from": "login,changePassword", "to": "login,delete" } })
+    );
+    assert_eq!(
+        records[4]["details"],
+        json!({ "archive": "bob", "folder_privileges": { "from": "none", "to": "read,write" } })
+    );
+    assert_eq!(records[5]["details"], json!({ "new_name": "caroline" }));
+    assert_eq!(
+        records[8]["details"],
+        json!({ "state": { "from": "normal", "to": "writeProtected" } })
+    );
+
+    // What failed changed nothing and recorded nothing.
+    am.fails(&["grant", "bob", "nobody", "read"]);
+    am.fails(&["user", "set-privileges", "bob", "root"]);
+    am.fails(&["store", "set-state", "main", "normal"]);
+    am.fails(&["user", "rename", "bob", "caroline"]); // her archive stays
+    assert_eq!(audit(&am, &[]).len(), records.len());
+}
+
+#[test]
+fn legal_hold_and_retrieval_audit_round_trip() {
+    let am = Archimap::new();
+    let show = |legal_hold: &str, retrievals: &str| {
+        assert_eq!(
+            am.ok(&["compliance", "show"]),
+            format!(
+                "legal hold:                 {legal_hold}\n\
+                 audit of message retrieval: {retrievals}\n"
+            )
+        );
+    };
+    show("off", "off");
+    assert_eq!(
+        am.ok(&["compliance", "legal-hold", "on"]),
+        "legal hold is now on\n"
+    );
+    show("on", "off");
+    assert_eq!(
+        am.ok(&["compliance", "legal-hold", "on"]),
+        "legal hold was on already\n"
+    );
+    am.ok(&["compliance", "audit-retrievals", "on"]);
+    show("on", "on");
+    am.ok(&["compliance", "legal-hold", "off"]);
+    show("off", "on");
+
+    let records = audit(&am, &[]);
+    assert_eq!(
+        actions(&records),
+        ["compliance_changed"; 3],
+        "a setting left as it was is not a change: {records:?}"
+    );
+    let details: Vec<&Value> = records.iter().map(|r| &r["details"]).collect();
+    assert_eq!(
+        details,
+        [
+            &json!({ "legal_hold_enabled": { "from": false, "to": true } }),
+            &json!({ "audit_message_retrieval": { "from": false, "to": true } }),
+            &json!({ "legal_hold_enabled": { "from": true, "to": false } }),
+        ]
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["actor"] == "admin" && r["target"] == "compliance")
+    );
+}
+
+#[test]
+fn a_change_by_another_process_is_seen_within_a_second() {
+    let am = Archimap::new();
+    let open = || Archives::open(&Config::load(None, Some(&am.data_dir())).unwrap()).unwrap();
+    let (server, cli) = (open(), open());
+    assert!(!server.legal_hold().unwrap() && !server.audit_retrievals());
+
+    let on = ComplianceSettings {
+        legal_hold_enabled: true,
+        audit_message_retrieval: true,
+    };
+    assert!(cli.set_compliance(on).unwrap());
+    assert!(cli.legal_hold().unwrap(), "at once in the changing process");
+    let started = Instant::now();
+    while !server.legal_hold().unwrap() {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "not seen after 2 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(server.audit_retrievals());
+    assert!(
+        !cli.set_compliance(on).unwrap(),
+        "no change the second time"
+    );
+}
+
+#[test]
+fn filters_select_by_time_actor_and_action() {
+    let am = Archimap::new();
+    am.add_user("dave");
+    am.add_user("erin");
+    am.ok(&["store", "create", "spare"]);
+    am.ok(&["user", "delete", "erin"]);
+    let all = audit(&am, &[]);
+    assert_eq!(all.len(), 4);
+
+    let created = audit(&am, &["--action", "user_created"]);
+    assert_eq!(created, all[..2]);
+    let some = audit(
+        &am,
+        &["--action", "USER_DELETED", "--action", "store_changed"],
+    );
+    assert_eq!(some, all[2..]);
+    assert_eq!(audit(&am, &["--limit", "1"]), all[3..]);
+    assert_eq!(audit(&am, &["--limit", "99"]), all);
+    assert_eq!(audit(&am, &["--user", "admin"]), all);
+    assert!(audit(&am, &["--user", "dave"]).is_empty());
+
+    // --since is inclusive, --until exclusive, at millisecond precision.
+    let third = all[2]["time"].as_str().unwrap();
+    let since = audit(&am, &["--since", third]);
+    assert_eq!(
+        since,
+        all[all.iter().position(|r| r["time"] == third).unwrap()..]
+    );
+    let until = audit(&am, &["--until", third]);
+    assert!(until.iter().all(|r| r["time"].as_str().unwrap() < third));
+    assert_eq!(until.len() + since.len(), all.len());
+    assert_eq!(audit(&am, &["--since", "1h", "--until", "2999-01-01"]), all);
+    assert!(audit(&am, &["--until", "2000-01-01T00:00:00+01:00"]).is_empty());
+
+    // The table: a header, then one aligned row per record.
+    let table = am.ok(&["audit", "--action", "store_changed"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(lines[0].starts_with("TIME "), "{table}");
+    assert!(
+        lines[1].contains("  admin  -   store_changed  store:spare  {\"created\":"),
+        "{table}"
+    );
+    assert_eq!(
+        am.ok(&["audit", "--user", "nobody"]),
+        "no audit records match\n"
+    );
+}
+
+#[test]
+fn bad_arguments_change_nothing_and_say_why() {
+    let am = Archimap::new();
+    let error = am.fails(&["compliance", "legal-hold", "maybe"]);
+    assert!(
+        error.contains("invalid value 'maybe'") && error.contains("on, off"),
+        "{error}"
+    );
+    am.fails(&["compliance", "legal-hold"]);
+    let error = am.fails(&["audit", "--action", "logon"]);
+    assert!(
+        error.contains("invalid value 'logon'") && error.contains("login_failed"),
+        "{error}"
+    );
+    let error = am.fails(&["audit", "--since", "yesterday"]);
+    assert!(
+        error.contains("expected RFC 3339") && error.contains("an age"),
+        "{error}"
+    );
+    let error = am.fails(&["audit", "--since", "1h", "--until", "2h"]);
+    assert!(error.contains("must be earlier than --until"), "{error}");
+    assert!(am.fails(&["audit", "--limit", "0"]).contains("'0'"));
+    assert!(am.fails(&["audit", "--limit", "-3"]).contains("'-3'"));
+
+    assert_eq!(
+        am.ok(&["compliance", "show"]),
+        "legal hold:                 off\naudit of message retrieval: off\n"
+    );
+    assert!(audit(&am, &[]).is_empty());
+}
