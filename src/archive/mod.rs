@@ -2,6 +2,8 @@
 //! [`Archives`] is the one entry point; the CLI, the admin API and the IMAP
 //! server all call it, and it reaches storage only through `store`'s traits.
 
+mod access;
+mod changes;
 mod filing;
 mod folders;
 mod mailbox;
@@ -46,6 +48,7 @@ pub mod flags {
 /// All archives of one archimap installation.
 pub struct Archives {
     backend: Arc<dyn Backend>,
+    changes: changes::Changes,
 }
 
 impl Archives {
@@ -53,6 +56,7 @@ impl Archives {
     pub fn open(config: &Config) -> Result<Archives> {
         Ok(Archives {
             backend: Arc::new(Embedded::open(&config.data_dir)?),
+            changes: changes::Changes::default(),
         })
     }
 

@@ -20,9 +20,9 @@ use mail_parser::{HeaderValue, MessageParser};
 use tokio::io::AsyncWrite;
 
 use super::Session;
-use crate::mime::{self, SectionSpec, TextKind};
 use super::response::send;
 use crate::archive::{Archives, MailboxMessage, flags};
+use crate::mime::{self, SectionSpec, TextKind};
 
 /// What the content keys look at, worked out once per message. Headers are
 /// split exactly where FETCH BODY[HEADER] splits them (the `mime` module),

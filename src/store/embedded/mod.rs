@@ -9,6 +9,7 @@
 //! outlive a crash unreferenced.
 
 mod catalog;
+mod changes;
 mod packs;
 mod schema;
 
