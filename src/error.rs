@@ -24,7 +24,11 @@ pub enum Error {
     /// The caller asked for something malformed (bad privilege string, bad name, ...).
     #[error("{0}")]
     Invalid(String),
-    /// A rule of the domain forbids it (store state, missing privilege).
+    /// The user lacks the privilege for it.
+    #[error("{0}")]
+    NotPermitted(String),
+    /// A rule of the domain forbids it (store state, legal hold, a rule of
+    /// the archive such as "moves stay inside one archive").
     #[error("{0}")]
     Refused(String),
     /// A service archimap depends on (the directory) could not be reached

@@ -46,6 +46,13 @@ impl FolderPath {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The path of the folder above; `None` at the top.
+    pub fn parent(&self) -> Option<FolderPath> {
+        self.0
+            .rsplit_once('/')
+            .map(|(parent, _)| FolderPath(parent.to_string()))
+    }
 }
 
 impl fmt::Display for FolderPath {
@@ -62,7 +69,7 @@ pub struct FolderNode {
 }
 
 impl Archives {
-    fn archive(&self, name: &str) -> Result<ArchiveRecord> {
+    pub(super) fn archive(&self, name: &str) -> Result<ArchiveRecord> {
         self.catalog()
             .archive_by_name(name)?
             .ok_or_else(|| Error::NotFound(format!("archive {name}")))

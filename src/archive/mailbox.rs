@@ -48,6 +48,24 @@ impl Archives {
             .collect())
     }
 
+    /// A folder as it is now; `None` once deleted.
+    pub fn folder(&self, id: i64) -> Result<Option<FolderRecord>> {
+        self.catalog().folder(id)
+    }
+
+    /// `user`'s flags on the messages of `folder` that have any, by UID.
+    pub fn user_flags(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+    ) -> Result<HashMap<u32, FlagState>> {
+        Ok(self
+            .catalog()
+            .flags(user.id, folder.id)?
+            .into_iter()
+            .collect())
+    }
+
     /// Sets `user`'s flags and keywords on one message. Flags are private
     /// to each user: they never change the archive itself.
     pub fn set_flags(
@@ -61,7 +79,9 @@ impl Archives {
             keywords: message.keywords.clone(),
         };
         self.catalog()
-            .set_flags(user.id, folder.id, message.uid, &state)
+            .set_flags(user.id, folder.id, message.uid, &state)?;
+        self.changes.changed(folder.id);
+        Ok(())
     }
 
     /// The stored header blocks of these messages, by blob id.

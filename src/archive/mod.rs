@@ -2,7 +2,9 @@
 //! [`Archives`] is the one entry point; the CLI, the admin API and the IMAP
 //! server all call it, and it reaches storage only through `store`'s traits.
 
+mod access;
 mod audit;
+mod changes;
 mod compliance;
 mod filing;
 mod folders;
@@ -59,6 +61,7 @@ pub struct Archives {
     /// Who changes made through this are recorded as.
     actor: String,
     compliance: compliance::Cached,
+    changes: changes::Changes,
 }
 
 impl Archives {
@@ -69,6 +72,7 @@ impl Archives {
             indexes: indexing::Indexes::new(config.data_dir.clone(), config.index.clone()),
             actor: SYSTEM.to_string(),
             compliance: compliance::Cached::default(),
+            changes: changes::Changes::default(),
         })
     }
 

@@ -366,11 +366,22 @@ pub struct ViewMailbox {
 pub struct ArchiveAccess {
     pub archive: String,
     pub privileges: FolderPrivileges,
-    /// False when nothing in the archive may change (legal hold, a
-    /// write-protected archive): its mailboxes then lose `ikxte`.
+    /// False when nothing in the archive may change (legal hold): its
+    /// mailboxes then lose `ikxte`.
     pub changes_allowed: bool,
+    /// Folders holding messages whose bytes lie in a write-protected or
+    /// disabled store: nothing in them may change, so they lose `ikxte`.
+    pub frozen: HashSet<i64>,
     /// The archive's folders; parents of every folder are among them.
     pub folders: Vec<FolderRecord>,
+}
+
+impl ArchiveAccess {
+    /// The rights on one of the archive's folders.
+    pub fn rights(&self, folder: &FolderRecord) -> Rights {
+        let changes_allowed = self.changes_allowed && !self.frozen.contains(&folder.id);
+        Rights::for_privileges(self.privileges, changes_allowed)
+    }
 }
 
 /// The mailboxes one user sees.
@@ -434,28 +445,8 @@ pub struct View {
 impl Archives {
     /// The view of `user`, with other archives under the namespace prefix
     /// `other_users` (e.g. `Other Users`; one name, a trailing `/` allowed).
-    ///
-    /// Every archive counts as changeable here: archimap has no legal hold
-    /// yet, and a write-protected store holds only some messages of an
-    /// archive, so it is refused per message when a change is attempted.
-    /// A caller that knows better builds the view with [`View::build`].
     pub fn view(&self, user: &UserRecord, other_users: &str) -> Result<View> {
-        let access = self
-            .catalog()
-            .folder_privileges(user.id)?
-            .into_iter()
-            .map(|(archive, bits)| (archive, FolderPrivileges::from_bits(bits)))
-            .filter(|(_, privileges)| privileges.contains(FolderPrivileges::READ))
-            .map(|(archive, privileges)| {
-                Ok(ArchiveAccess {
-                    folders: self.catalog().folders(archive.id)?,
-                    archive: archive.name,
-                    privileges,
-                    changes_allowed: true,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        View::build(&user.name, other_users, access)
+        View::build(&user.name, other_users, self.accesses(user)?)
     }
 }
 
@@ -500,14 +491,13 @@ impl View {
         }
         for access in others {
             let root = format!("{prefix}{SEPARATOR}{}", access.archive);
-            let rights = Rights::for_privileges(access.privileges, access.changes_allowed);
             mailboxes.push(node(root.clone(), access.archive.clone()));
-            for folder in access.folders {
+            for folder in &access.folders {
                 mailboxes.push(ViewMailbox {
                     name: format!("{root}{SEPARATOR}{}", folder.path),
-                    folder: Some(folder),
+                    rights: access.rights(folder),
+                    folder: Some(folder.clone()),
                     archive: access.archive.clone(),
-                    rights,
                     special_use: None,
                     selectable: true,
                     has_children: false,
@@ -569,6 +559,38 @@ impl View {
         index.map(|&i| &self.mailboxes[i])
     }
 
+    /// Where a mailbox that does not exist yet would be made: (archive,
+    /// folder path). `None` where no folder can be: the namespace node, an
+    /// archive's root, below the virtual INBOX, or in an archive this user
+    /// does not see.
+    pub fn place(&self, name: &str) -> Option<(String, String)> {
+        let name = name.strip_suffix(SEPARATOR).unwrap_or(name);
+        if let Some(rest) = name
+            .strip_prefix(self.other_users.as_str())
+            .and_then(|r| r.strip_prefix(SEPARATOR))
+        {
+            let (archive, path) = rest.split_once(SEPARATOR)?;
+            let root = self.resolve(&format!("{}{SEPARATOR}{archive}", self.other_users))?;
+            return Some((root.archive.clone(), path.to_string()));
+        }
+        if name == self.other_users {
+            return None;
+        }
+        let (first, rest) = match name.split_once(SEPARATOR) {
+            Some((first, rest)) => (first, Some(rest)),
+            None => (name, None),
+        };
+        if first.eq_ignore_ascii_case(INBOX) {
+            let inbox = self.inbox().folder.as_ref()?;
+            let path = match rest {
+                Some(rest) => format!("{}{SEPARATOR}{rest}", inbox.path),
+                None => inbox.path.clone(),
+            };
+            return Some((self.user.clone(), path));
+        }
+        Some((self.user.clone(), name.to_string()))
+    }
+
     /// The INBOX, which always exists.
     pub fn inbox(&self) -> &ViewMailbox {
         &self.mailboxes[self.by_name[INBOX]]
@@ -587,7 +609,6 @@ impl View {
 
 /// Adds the own archive's mailboxes; true if one of them is the INBOX.
 fn personal(own: ArchiveAccess, prefix: &str, mailboxes: &mut Vec<ViewMailbox>) -> bool {
-    let rights = Rights::for_privileges(own.privileges, own.changes_allowed);
     let inbox = own
         .folders
         .iter()
@@ -618,8 +639,7 @@ fn personal(own: ArchiveAccess, prefix: &str, mailboxes: &mut Vec<ViewMailbox>) 
         }
     }
 
-    let archive = own.archive;
-    for folder in own.folders {
+    for folder in &own.folders {
         let first = folder.path.split(SEPARATOR).next().unwrap_or_default();
         let name = match &inbox {
             Some(inbox) if first == inbox => format!("{INBOX}{}", &folder.path[inbox.len()..]),
@@ -634,9 +654,9 @@ fn personal(own: ArchiveAccess, prefix: &str, mailboxes: &mut Vec<ViewMailbox>) 
             .map(|(use_, _)| *use_);
         mailboxes.push(ViewMailbox {
             name,
-            folder: Some(folder),
-            archive: archive.clone(),
-            rights,
+            rights: own.rights(folder),
+            folder: Some(folder.clone()),
+            archive: own.archive.clone(),
             special_use,
             selectable: true,
             has_children: false,
@@ -714,6 +734,7 @@ mod tests {
             archive: archive.to_string(),
             privileges: privileges.parse().unwrap(),
             changes_allowed: true,
+            frozen: HashSet::new(),
             folders: paths
                 .iter()
                 .enumerate()

@@ -191,20 +191,35 @@ fn items_of(names: &MacroOrMessageDataItemNames<'_>) -> Vec<Item> {
 
 /// A message's FLAGS: system flags, then keywords.
 pub fn flag_list(message: &MailboxMessage) -> String {
-    let names = [
+    let mut out = Vec::with_capacity(16);
+    write_flag_list(&mut out, message);
+    String::from_utf8(out).expect("flags and keywords are ASCII atoms")
+}
+
+/// [`flag_list`] appended to `out`, without allocating: a FLAGS sync
+/// writes one per message.
+fn write_flag_list(out: &mut Vec<u8>, message: &MailboxMessage) {
+    const NAMES: [(u32, &str); 5] = [
         (flags::ANSWERED, "\\Answered"),
         (flags::FLAGGED, "\\Flagged"),
         (flags::DELETED, "\\Deleted"),
         (flags::SEEN, "\\Seen"),
         (flags::DRAFT, "\\Draft"),
     ];
-    let set: Vec<&str> = names
+    out.push(b'(');
+    let start = out.len();
+    let names = NAMES
         .iter()
         .filter(|(bit, _)| message.flags & bit != 0)
-        .map(|(_, n)| *n)
-        .chain(message.keywords.iter().map(String::as_str))
-        .collect();
-    format!("({})", set.join(" "))
+        .map(|(_, name)| *name)
+        .chain(message.keywords.iter().map(String::as_str));
+    for name in names {
+        if out.len() > start {
+            out.push(b' ');
+        }
+        out.extend_from_slice(name.as_bytes());
+    }
+    out.push(b')');
 }
 
 /// `"24-Nov-2026 20:26:40 +0000"`; written out by hand because a sync
@@ -288,11 +303,12 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             !read_only && message.flags & flags::SEEN == 0 && items.iter().any(Item::sets_seen);
         if sets_seen {
             message.flags |= flags::SEEN;
-            if let Some(folder) = &selected.folder
-                && let Err(e) = archives.set_flags(&user, folder, message)
-            {
-                stream.write_all(&out).await?;
-                return session.storage_error(stream, tag, e).await;
+            if let Some(folder) = &selected.folder {
+                if let Err(e) = archives.set_flags(&user, folder, message) {
+                    stream.write_all(&out).await?;
+                    return session.storage_error(stream, tag, e).await;
+                }
+                selected.own_changes += 1;
             }
         }
         // The answer carries the new FLAGS when reading set \Seen.
@@ -389,7 +405,10 @@ async fn write_message<S: AsyncWrite + Unpin>(
         }
         match *item {
             Item::Uid => write!(out, "UID {}", message.uid)?,
-            Item::Flags => write!(out, "FLAGS {}", flag_list(message))?,
+            Item::Flags => {
+                out.extend_from_slice(b"FLAGS ");
+                write_flag_list(out, message);
+            }
             Item::InternalDate => {
                 write!(out, "INTERNALDATE {}", internal_date(message.internal_date))?
             }

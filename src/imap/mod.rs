@@ -4,9 +4,12 @@
 
 mod acl;
 mod any;
+mod copy;
 mod esearch;
+mod expunge;
 mod extensions;
 mod fetch;
+mod folders;
 mod framing;
 mod login;
 mod mailboxes;
@@ -15,6 +18,7 @@ mod response;
 mod search;
 mod select;
 mod store;
+mod updates;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +36,10 @@ use esearch::SearchExtension;
 use framing::{Frame, Reader};
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use response::send;
+
+/// How often an idling session asks the catalog for changes made by other
+/// processes (imports); changes made through this server arrive at once.
+const IDLE_POLL: Duration = Duration::from_secs(5);
 
 /// What every session shares.
 pub struct Shared {
@@ -59,8 +67,20 @@ pub struct Selected {
     folder: Option<crate::store::FolderRecord>,
     read_only: bool,
     rights: crate::archive::Rights,
-    /// In sequence-number order.
+    /// In sequence-number order, as the client knows them: a message
+    /// expunged elsewhere stays until the client is told (`updates`).
     messages: Vec<MailboxMessage>,
+    /// Changes made by this process to the folder: a counter.
+    watch: Option<watch::Receiver<u64>>,
+    /// The counter's value the client is up to date with, and how many of
+    /// the changes since were this session's own (already answered).
+    seen: u64,
+    own_changes: u64,
+    /// Expunges not yet told to the client.
+    expunges_pending: bool,
+    /// When the catalog was last asked whether the folder changed (another
+    /// process, such as an import, may change it).
+    polled: std::time::Instant,
 }
 
 /// How a session's use of a stream ended.
@@ -195,6 +215,12 @@ impl Session {
         extension: SearchExtension,
     ) -> std::io::Result<Option<Ended>> {
         let tag = command.tag.inner().to_string();
+        if self.tls
+            && self.selected().is_some()
+            && let Some(moment) = updates::Moment::before(&command.body)
+        {
+            self.report_changes(stream, moment).await?;
+        }
         match command.body {
             CommandBody::Capability => any::capability(self, stream, &tag).await?,
             CommandBody::Noop => send(stream, &format!("{tag} OK NOOP completed\r\n")).await?,
@@ -230,7 +256,20 @@ impl Session {
             CommandBody::Unsubscribe { mailbox } => mailboxes::subscribe(self, stream, &tag, &mailbox, false).await?,
             CommandBody::Select { mailbox, .. } => select::select(self, stream, &tag, &mailbox, false).await?,
             CommandBody::Examine { mailbox, .. } => select::select(self, stream, &tag, &mailbox, true).await?,
-            CommandBody::Close => select::close(self, stream, &tag, "CLOSE").await?,
+            CommandBody::Close => expunge::close(self, stream, &tag).await?,
+            CommandBody::Expunge => expunge::expunge(self, stream, &tag, None).await?,
+            CommandBody::ExpungeUid { sequence_set } => {
+                expunge::expunge(self, stream, &tag, Some(&sequence_set)).await?
+            }
+            CommandBody::Copy { sequence_set, mailbox, uid } => {
+                copy::copy(self, stream, &tag, &sequence_set, &mailbox, uid, false).await?
+            }
+            CommandBody::Move { sequence_set, mailbox, uid } => {
+                copy::copy(self, stream, &tag, &sequence_set, &mailbox, uid, true).await?
+            }
+            CommandBody::Create { mailbox } => folders::create(self, stream, &tag, &mailbox).await?,
+            CommandBody::Delete { mailbox } => folders::delete(self, stream, &tag, &mailbox).await?,
+            CommandBody::Rename { from, to } => folders::rename(self, stream, &tag, &from, &to).await?,
             CommandBody::Unselect => select::close(self, stream, &tag, "UNSELECT").await?,
             CommandBody::Check if self.selected().is_some() => {
                 send(stream, &format!("{tag} OK CHECK completed\r\n")).await?
@@ -258,25 +297,58 @@ impl Session {
         Ok(None)
     }
 
-    /// IDLE: the archive changes only through imports, which later issues
-    /// will announce; until DONE there is nothing to report but liveness.
+    /// IDLE: changes to the selected mailbox are reported as they happen
+    /// in this process, and every `IDLE_POLL` from the catalog (imports run
+    /// in other processes), until DONE.
     async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         stream: &mut S,
         tag: &str,
     ) -> std::io::Result<()> {
+        /// What ended one wait.
+        enum Woken {
+            Line(std::io::Result<Option<Vec<u8>>>),
+            Changed,
+            TimedOut,
+        }
         send(stream, "+ idling\r\n").await?;
         let limit = Duration::from_secs(self.shared.limits.idle_timeout_authenticated_secs);
-        match tokio::time::timeout(limit, self.reader.line(stream, 1024)).await {
-            Ok(Ok(Some(line))) if line.eq_ignore_ascii_case(b"DONE") => {
-                send(stream, &format!("{tag} OK IDLE terminated\r\n")).await
-            }
-            Ok(Ok(Some(_))) => send(stream, &format!("{tag} BAD Expected DONE\r\n")).await,
-            Ok(Ok(None)) => Ok(()),
-            Ok(Err(e)) => Err(e),
-            Err(elapsed) => {
-                send(stream, "* BYE Idle for too long, closing\r\n").await?;
-                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed))
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            // A clone sees the same changes without marking them seen.
+            let mut watch = self.selected().and_then(|s| s.watch.clone());
+            let changed = async {
+                let gone = match &mut watch {
+                    Some(watch) => watch.changed().await.is_err(),
+                    None => true,
+                };
+                if gone {
+                    std::future::pending::<()>().await;
+                }
+            };
+            let woken = tokio::select! {
+                line = self.reader.line(stream, 1024) => Woken::Line(line),
+                () = changed => Woken::Changed,
+                () = tokio::time::sleep(IDLE_POLL) => Woken::Changed,
+                () = tokio::time::sleep_until(deadline) => Woken::TimedOut,
+            };
+            match woken {
+                Woken::Changed => self.report_changes(stream, updates::Moment::Poll).await?,
+                Woken::Line(Ok(Some(line))) if line.eq_ignore_ascii_case(b"DONE") => {
+                    return send(stream, &format!("{tag} OK IDLE terminated\r\n")).await;
+                }
+                Woken::Line(Ok(Some(_))) => {
+                    return send(stream, &format!("{tag} BAD Expected DONE\r\n")).await;
+                }
+                Woken::Line(Ok(None)) => return Ok(()),
+                Woken::Line(Err(e)) => return Err(e),
+                Woken::TimedOut => {
+                    send(stream, "* BYE Idle for too long, closing\r\n").await?;
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "idle for too long",
+                    ));
+                }
             }
         }
     }
@@ -335,13 +407,33 @@ impl Session {
         .await
     }
 
+    /// Answers a change the archive refused (`NO` with the RFC 5530 code
+    /// that says why), or a storage failure; the session lives on.
+    async fn refuse<S: AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+        tag: &str,
+        error: crate::error::Error,
+    ) -> std::io::Result<()> {
+        use crate::error::Error;
+        let (code, text) = match error {
+            Error::NotPermitted(text) => ("NOPERM", text),
+            Error::Refused(text) | Error::Invalid(text) => ("CANNOT", text),
+            Error::NotFound(_) => ("NONEXISTENT", "No such mailbox".to_string()),
+            Error::AlreadyExists(what) => ("ALREADYEXISTS", format!("{what} exists already")),
+            error => return self.storage_error(stream, tag, error).await,
+        };
+        tracing::info!(peer = %self.peer, code, text, "refused");
+        send(stream, &format!("{tag} NO [{code}] {text}\r\n")).await
+    }
+
     /// The capabilities for the session's current state.
     fn capabilities(&self) -> &'static str {
         match (&self.state, self.tls) {
             (_, false) => "IMAP4rev1 STARTTLS LOGINDISABLED",
             (State::NotAuthenticated, true) => "IMAP4rev1 SASL-IR AUTH=PLAIN ID",
             (_, true) => {
-                "IMAP4rev1 ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY"
+                "IMAP4rev1 ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY"
             }
         }
     }

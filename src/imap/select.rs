@@ -63,11 +63,23 @@ pub async fn select<S: AsyncWrite + Unpin>(
         if keywords.is_empty() { "" } else { " " },
         keywords.join(" ")
     );
-    out.push_str(if read_only {
-        "* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\n"
-    } else {
-        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags are kept per user\r\n"
-    });
+    // The flags the rights let this user store (RFC 4314 s, w, t).
+    let permanent: Vec<&str> = [
+        ('w', "\\Answered"),
+        ('w', "\\Flagged"),
+        ('t', "\\Deleted"),
+        ('s', "\\Seen"),
+        ('w', "\\Draft"),
+        ('w', "\\*"),
+    ]
+    .into_iter()
+    .filter(|(right, _)| !read_only && target.rights.contains(*right))
+    .map(|(_, flag)| flag)
+    .collect();
+    out.push_str(&format!(
+        "* OK [PERMANENTFLAGS ({})] Flags are kept per user\r\n",
+        permanent.join(" ")
+    ));
     out.push_str(&format!("* {} EXISTS\r\n* 0 RECENT\r\n", messages.len()));
     if let Some(first) = messages.iter().position(|m| m.flags & flags::SEEN == 0) {
         out.push_str(&format!("* OK [UNSEEN {}] First unseen\r\n", first + 1));
@@ -75,17 +87,26 @@ pub async fn select<S: AsyncWrite + Unpin>(
     out.push_str(&format!("* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n* OK [UIDNEXT {uidnext}] Predicted next UID\r\n"));
     let mode = if read_only { "READ-ONLY" } else { "READ-WRITE" };
     out.push_str(&format!("{tag} OK [{mode}] {verb} completed\r\n"));
+    let mut watch = target
+        .folder
+        .as_ref()
+        .map(|f| session.shared.archives.watch_folder(f.id));
+    let seen = watch.as_mut().map_or(0, |w| *w.borrow_and_update());
     session.set_selected(Some(Selected {
+        watch,
         folder: target.folder.clone(),
         read_only,
         rights: target.rights,
         messages,
+        seen,
+        own_changes: 0,
+        expunges_pending: false,
+        polled: std::time::Instant::now(),
     }));
     send(stream, &out).await
 }
 
-/// CLOSE and UNSELECT: archimap expunges nothing on CLOSE (deleting needs
-/// the `delete` privilege, which the EXPUNGE path will check).
+/// UNSELECT (CLOSE, which also expunges, is in `expunge`).
 pub async fn close<S: AsyncWrite + Unpin>(
     session: &mut Session,
     stream: &mut S,

@@ -91,6 +91,16 @@ pub async fn store<S: AsyncWrite + Unpin>(
         }
     }
     let keywords_allowed = rights.contains('w');
+    // RFC 4314: a STORE fails only when none of its flags may change.
+    let names_flags = bits != 0 || !keywords.is_empty();
+    let keywords_change = keywords_allowed && !keywords.is_empty();
+    if names_flags && bits & allowed == 0 && !keywords_change {
+        return send(
+            stream,
+            &format!("{tag} NO [NOPERM] You may not change these flags here\r\n"),
+        )
+        .await;
+    }
     let positions = match selected.positions(request.set, request.uid) {
         Ok(positions) => positions,
         Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
@@ -99,6 +109,7 @@ pub async fn store<S: AsyncWrite + Unpin>(
     let user = session.user().expect("authenticated").clone();
     let mut out = String::new();
     let selected = session.selected_mut().expect("checked above");
+    let mut changed = 0;
     for position in positions {
         let message = &mut selected.messages[position];
         let wanted = match request.kind {
@@ -122,10 +133,12 @@ pub async fn store<S: AsyncWrite + Unpin>(
         if new != message.flags || new_keywords != message.keywords {
             message.flags = new;
             message.keywords = new_keywords;
-            if let Some(folder) = &selected.folder
-                && let Err(e) = archives.set_flags(&user, folder, message)
-            {
-                return session.storage_error(stream, tag, e).await;
+            if let Some(folder) = &selected.folder {
+                if let Err(e) = archives.set_flags(&user, folder, message) {
+                    selected.own_changes += changed;
+                    return session.storage_error(stream, tag, e).await;
+                }
+                changed += 1;
             }
         }
         if !request.silent {
@@ -141,6 +154,7 @@ pub async fn store<S: AsyncWrite + Unpin>(
             ));
         }
     }
+    selected.own_changes += changed;
     out.push_str(&format!("{tag} OK {verb} completed\r\n"));
     send(stream, &out).await
 }

@@ -194,6 +194,16 @@ pub struct MessageRecord {
     pub blob: BlobRecord,
 }
 
+/// A message taken out of a folder by an expunge, a move or a folder
+/// deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    pub uid: u32,
+    pub blob: BlobRecord,
+    /// No folder refers to the bytes any more: the blob is gone.
+    pub freed: bool,
+}
+
 /// One user's flags on one message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlagState {
@@ -294,6 +304,30 @@ pub trait Catalog: Send + Sync {
         entries: &[BatchEntry],
         packs: &[PackCommit],
     ) -> Result<Vec<EntryOutcome>>;
+
+    /// Folders holding messages whose bytes lie in one of these stores.
+    fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>>;
+
+    // Changes to what is archived; each is one transaction.
+    fn folder(&self, id: i64) -> Result<Option<FolderRecord>>;
+    /// Copies (with `remove_source`: moves) messages between folders,
+    /// keeping internal dates and every user's flags; returns (source UID,
+    /// target UID) pairs. UIDs the source lacks are skipped; bytes the target
+    /// holds already map to the message there.
+    fn copy_messages(
+        &self,
+        from: i64,
+        uids: &[u32],
+        to: i64,
+        remove_source: bool,
+    ) -> Result<Vec<(u32, u32)>>;
+    /// Removes messages from a folder; UIDs it lacks are skipped.
+    fn expunge(&self, folder_id: i64, uids: &[u32]) -> Result<Vec<Removed>>;
+    /// Renames a folder and its sub-folders inside its archive; the new
+    /// parents must exist and the new name must be free.
+    fn rename_folder(&self, folder_id: i64, new_path: &str) -> Result<()>;
+    /// Deletes a folder without sub-folders, and its messages.
+    fn delete_folder(&self, folder_id: i64) -> Result<Vec<Removed>>;
 
     // Per-user state.
     /// The user's flags on the messages of a folder, by UID (only set ones).

@@ -6,12 +6,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::{audit, schema};
+use super::{audit, changes, schema};
 use crate::error::{Error, Result};
 use crate::store::{
     ArchiveRecord, AuditFilter, AuditRecord, Authentication, BatchEntry, BlobLocation, BlobRecord,
     Catalog, ComplianceSettings, EntryOutcome, FlagState, FolderRecord, MessageRecord, NewUser,
-    PackCommit, Sha256, StoreRecord, StoreState, UserRecord,
+    PackCommit, Removed, Sha256, StoreRecord, StoreState, UserRecord,
 };
 
 impl From<rusqlite::Error> for Error {
@@ -85,6 +85,16 @@ impl SqliteCatalog {
         // A panic while holding the lock leaves SQLite itself consistent
         // (the transaction rolls back on drop), so the poison is ignored.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `change` in one transaction: committed if it succeeds, rolled
+    /// back if it fails.
+    fn in_transaction<T>(&self, change: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let value = change(&tx)?;
+        tx.commit()?;
+        Ok(value)
     }
 }
 
@@ -161,9 +171,9 @@ fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
     })
 }
 
-const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.summary IS NOT NULL, b.crlf_size";
+pub(super) const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.summary IS NOT NULL, b.crlf_size";
 
-fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
+pub(super) fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
     let sha: Vec<u8> = row.get(first + 1)?;
     let mut sha256 = [0u8; 32];
     if sha.len() == 32 {
@@ -694,6 +704,49 @@ impl Catalog for SqliteCatalog {
         }
         tx.commit()?;
         Ok(outcomes)
+    }
+
+    fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>> {
+        let conn = self.conn();
+        let marks = vec!["?"; store_ids.len()].join(",");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT DISTINCT m.folder_id FROM messages m JOIN blobs b ON b.id = m.blob_id
+             WHERE b.store_id IN ({marks})"
+        ))?;
+        let folders = stmt
+            .query_map(rusqlite::params_from_iter(store_ids), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(folders)
+    }
+
+    fn folder(&self, id: i64) -> Result<Option<FolderRecord>> {
+        let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.id = ?1");
+        Ok(self
+            .conn()
+            .query_row(&sql, [id], folder_from_row)
+            .optional()?)
+    }
+
+    fn copy_messages(
+        &self,
+        from: i64,
+        uids: &[u32],
+        to: i64,
+        remove_source: bool,
+    ) -> Result<Vec<(u32, u32)>> {
+        self.in_transaction(|tx| changes::copy(tx, from, uids, to, remove_source))
+    }
+
+    fn expunge(&self, folder_id: i64, uids: &[u32]) -> Result<Vec<Removed>> {
+        self.in_transaction(|tx| changes::expunge(tx, folder_id, uids))
+    }
+
+    fn rename_folder(&self, folder_id: i64, new_path: &str) -> Result<()> {
+        self.in_transaction(|tx| changes::rename_folder(tx, folder_id, new_path))
+    }
+
+    fn delete_folder(&self, folder_id: i64) -> Result<Vec<Removed>> {
+        self.in_transaction(|tx| changes::delete_folder(tx, folder_id))
     }
 
     fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>> {

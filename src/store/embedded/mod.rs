@@ -10,6 +10,7 @@
 
 mod audit;
 mod catalog;
+mod changes;
 mod packs;
 mod schema;
 

@@ -1,0 +1,68 @@
+//! What a user may do in an archive right now: their folder privileges,
+//! less what store states forbid. The view (IMAP rights) and the checks
+//! of every change read it from here, so they cannot disagree.
+
+use std::collections::HashSet;
+
+use super::{ArchiveAccess, Archives, FolderPrivileges, UserRecord};
+use crate::error::Result;
+use crate::store::StoreState;
+
+impl Archives {
+    /// `user`'s access to every archive they may read.
+    pub(super) fn accesses(&self, user: &UserRecord) -> Result<Vec<ArchiveAccess>> {
+        self.accesses_where(user, |_| true)
+    }
+
+    /// `user`'s access to one archive; `None` without `read` there.
+    pub(super) fn access(
+        &self,
+        user: &UserRecord,
+        archive_id: i64,
+    ) -> Result<Option<ArchiveAccess>> {
+        Ok(self.accesses_where(user, |id| id == archive_id)?.pop())
+    }
+
+    fn accesses_where(
+        &self,
+        user: &UserRecord,
+        wanted: impl Fn(i64) -> bool,
+    ) -> Result<Vec<ArchiveAccess>> {
+        let frozen = self.frozen_folders()?;
+        self.catalog()
+            .folder_privileges(user.id)?
+            .into_iter()
+            .filter(|(archive, _)| wanted(archive.id))
+            .map(|(archive, bits)| (archive, FolderPrivileges::from_bits(bits)))
+            .filter(|(_, privileges)| privileges.contains(FolderPrivileges::READ))
+            .map(|(archive, privileges)| {
+                Ok(ArchiveAccess {
+                    folders: self.catalog().folders(archive.id)?,
+                    archive: archive.name,
+                    privileges,
+                    changes_allowed: true,
+                    frozen: frozen.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Folders holding messages whose bytes lie in a store where nothing
+    /// may change (write-protected) or that cannot be read (disabled).
+    fn frozen_folders(&self) -> Result<HashSet<i64>> {
+        let stores: Vec<i64> = self
+            .stores()?
+            .into_iter()
+            .filter(|s| matches!(s.state, StoreState::WriteProtected | StoreState::Disabled))
+            .map(|s| s.id)
+            .collect();
+        if stores.is_empty() {
+            return Ok(HashSet::new());
+        }
+        Ok(self
+            .catalog()
+            .folders_in_stores(&stores)?
+            .into_iter()
+            .collect())
+    }
+}

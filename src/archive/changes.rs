@@ -1,0 +1,238 @@
+//! Changing what is archived once it is there: copying and moving
+//! messages between folders of one archive, expunging them, creating,
+//! renaming and deleting folders. Every change checks the user's rights
+//! (from [`Archives::access`], the same source as the IMAP rights) and is
+//! one catalog transaction; sessions watching a folder hear of it at once.
+//!
+//! The rules (product.md, sections 1 and 2): `write` moves messages and
+//! folders inside its archive and creates folders; `delete` removes
+//! messages and folders; nothing crosses archives; a frozen folder (bytes
+//! in a write-protected store) or legal hold allows no change at all.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tokio::sync::watch;
+
+use super::{ArchiveAccess, Archives, FolderPath, Rights, UserRecord};
+use crate::error::{Error, Result};
+use crate::store::{FolderRecord, Removed};
+
+/// Serialises this process's changes and tells watchers of a folder that
+/// it changed.
+#[derive(Default)]
+pub struct Changes {
+    lock: Mutex<()>,
+    watchers: Mutex<HashMap<i64, watch::Sender<u64>>>,
+}
+
+impl Changes {
+    /// A receiver that sees a new value whenever the folder changes.
+    pub fn watch(&self, folder_id: i64) -> watch::Receiver<u64> {
+        let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        watchers.retain(|_, sender| sender.receiver_count() > 0);
+        watchers
+            .entry(folder_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+
+    pub fn changed(&self, folder_id: i64) {
+        let watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sender) = watchers.get(&folder_id) {
+            sender.send_modify(|version| *version += 1);
+        }
+    }
+}
+
+/// A right a change needs, with the reason a refusal gives.
+#[derive(Clone, Copy)]
+enum Need {
+    /// `i`: messages may be put here (COPY, MOVE, APPEND).
+    Insert,
+    /// `x` (from `write`): messages and folders may be moved out or renamed.
+    MoveOut,
+    /// `k`: folders may be created here.
+    Create,
+    /// `e`: messages may be expunged.
+    Expunge,
+    /// `x` and `e` (from `delete`): the folder may be deleted.
+    DeleteFolder,
+}
+
+impl Need {
+    fn letters(self) -> &'static str {
+        match self {
+            Need::Insert => "i",
+            Need::MoveOut => "x",
+            Need::Create => "k",
+            Need::Expunge => "e",
+            Need::DeleteFolder => "xe",
+        }
+    }
+
+    fn refusal(self, archive: &str) -> String {
+        let what = match self {
+            Need::Insert => "put messages into",
+            Need::MoveOut => "move messages or folders out of",
+            Need::Create => "create folders in",
+            Need::Expunge => "delete messages in",
+            Need::DeleteFolder => "delete folders in",
+        };
+        format!("You may not {what} archive {archive}")
+    }
+}
+
+impl Archives {
+    /// Tells sessions with `folder` open to look again.
+    pub fn watch_folder(&self, folder_id: i64) -> watch::Receiver<u64> {
+        self.changes.watch(folder_id)
+    }
+
+    /// Copies (`remove_source`: moves) messages into a folder of the same
+    /// archive; returns (source UID, target UID) pairs in source UID order.
+    pub fn copy_messages(
+        &self,
+        user: &UserRecord,
+        from: &FolderRecord,
+        uids: &[u32],
+        to: &FolderRecord,
+        remove_source: bool,
+    ) -> Result<Vec<(u32, u32)>> {
+        if from.archive_id != to.archive_id {
+            return Err(Error::Refused(
+                "Messages can only be copied or moved within one archive".into(),
+            ));
+        }
+        if remove_source && from.id == to.id {
+            return Err(Error::Refused(
+                "The messages are in that folder already".into(),
+            ));
+        }
+        let _guard = self.change_lock();
+        let access = self.checked(user, to, Need::Insert)?;
+        if remove_source {
+            // Moving out needs `write` only: the messages stay in the archive.
+            check(&access, from, Need::MoveOut)?;
+        }
+        let pairs = self
+            .catalog()
+            .copy_messages(from.id, uids, to.id, remove_source)?;
+        self.changes.changed(to.id);
+        if remove_source {
+            self.changes.changed(from.id);
+        }
+        Ok(pairs)
+    }
+
+    /// Expunges messages of a folder; returns the UIDs removed.
+    pub fn expunge(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+        uids: &[u32],
+    ) -> Result<Vec<u32>> {
+        let _guard = self.change_lock();
+        self.checked(user, folder, Need::Expunge)?;
+        let removed = self.catalog().expunge(folder.id, uids)?;
+        self.changes.changed(folder.id);
+        Ok(removed.iter().map(|r| r.uid).collect())
+    }
+
+    /// Creates a folder (and missing parents) inside an archive.
+    pub fn create_folder(
+        &self,
+        user: &UserRecord,
+        archive: &str,
+        path: &str,
+    ) -> Result<FolderRecord> {
+        let path = FolderPath::new(path)?;
+        let archive = self.archive(archive)?;
+        let _guard = self.change_lock();
+        let access = self
+            .access(user, archive.id)?
+            .ok_or_else(|| Error::NotFound(format!("archive {}", archive.name)))?;
+        if !access_rights(&access).contains('k') {
+            return Err(Error::NotPermitted(Need::Create.refusal(&archive.name)));
+        }
+        if access.folders.iter().any(|f| f.path == path.as_str()) {
+            return Err(Error::AlreadyExists(format!("folder {path}")));
+        }
+        self.catalog().ensure_folder(archive.id, path.as_str())
+    }
+
+    /// Renames a folder (with its sub-folders) inside its archive.
+    pub fn rename_folder(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+        new_path: &str,
+    ) -> Result<()> {
+        let new_path = FolderPath::new(new_path)?;
+        let _guard = self.change_lock();
+        self.checked(user, folder, Need::MoveOut)?;
+        if let Some(parent) = new_path.parent() {
+            self.catalog()
+                .ensure_folder(folder.archive_id, parent.as_str())?;
+        }
+        self.catalog().rename_folder(folder.id, new_path.as_str())?;
+        self.changes.changed(folder.id);
+        Ok(())
+    }
+
+    /// Deletes a folder without sub-folders, with its messages.
+    pub fn delete_folder(&self, user: &UserRecord, folder: &FolderRecord) -> Result<Vec<Removed>> {
+        let _guard = self.change_lock();
+        let access = self.checked(user, folder, Need::DeleteFolder)?;
+        let below = format!("{}/", folder.path);
+        if access.folders.iter().any(|f| f.path.starts_with(&below)) {
+            return Err(Error::Refused(format!(
+                "Folder {} has sub-folders; delete them first",
+                folder.path
+            )));
+        }
+        let removed = self.catalog().delete_folder(folder.id)?;
+        self.changes.changed(folder.id);
+        Ok(removed)
+    }
+
+    fn change_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.changes.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `user`'s access to the folder's archive, if it grants `need` there.
+    fn checked(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+        need: Need,
+    ) -> Result<ArchiveAccess> {
+        let access = self
+            .access(user, folder.archive_id)?
+            .filter(|a| a.folders.iter().any(|f| f.id == folder.id))
+            .ok_or_else(|| Error::NotFound(format!("folder {}", folder.path)))?;
+        check(&access, folder, need)?;
+        Ok(access)
+    }
+}
+
+fn check(access: &ArchiveAccess, folder: &FolderRecord, need: Need) -> Result<()> {
+    let rights = access.rights(folder);
+    if need.letters().chars().all(|r| rights.contains(r)) {
+        return Ok(());
+    }
+    let granted = Rights::for_privileges(access.privileges, true);
+    if need.letters().chars().all(|r| granted.contains(r)) {
+        // The privilege is there; the archive's state forbids the change.
+        return Err(Error::Refused(format!(
+            "Nothing in {} may change now (legal hold, or messages in a write-protected archive store)",
+            folder.path
+        )));
+    }
+    Err(Error::NotPermitted(need.refusal(&access.archive)))
+}
+
+/// The rights on the archive itself (its root), for creating folders.
+fn access_rights(access: &ArchiveAccess) -> Rights {
+    Rights::for_privileges(access.privileges, access.changes_allowed)
+}

@@ -1,0 +1,213 @@
+//! Telling a client what changed in its selected mailbox while it had it
+//! open: new messages (`EXISTS`), flags set by the same user elsewhere
+//! (`FETCH (FLAGS ...)`) and messages gone (`EXPUNGE`), by RFC 3501's
+//! rules: untagged answers inside a command's response, and no EXPUNGE
+//! while a command that uses sequence numbers (FETCH, STORE, SEARCH, and
+//! COPY and MOVE by number) is answered, since it would renumber the
+//! messages that command names. Those expunges wait for the next command
+//! that allows them; meanwhile the message keeps its number.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use imap_codec::imap_types::command::CommandBody;
+use tokio::io::AsyncWrite;
+
+use super::Session;
+use super::fetch::flag_list;
+use super::response::send;
+use crate::archive::MailboxMessage;
+
+/// How often a session asks the catalog whether another process (an
+/// import) changed its folder, outside NOOP, CHECK and IDLE.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// When a session looks for changes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// Before a command that names messages by sequence number: no EXPUNGE.
+    NumberedCommand,
+    /// Before any other command.
+    Command,
+    /// NOOP, CHECK or IDLE: also ask the catalog.
+    Poll,
+}
+
+impl Moment {
+    /// When `command` looks for changes first; `None` for the commands that
+    /// leave the mailbox (SELECT, CLOSE, LOGOUT, ...).
+    pub fn before(command: &CommandBody) -> Option<Moment> {
+        Some(match command {
+            CommandBody::Noop | CommandBody::Check | CommandBody::Idle => Moment::Poll,
+            CommandBody::Fetch { uid: false, .. }
+            | CommandBody::Store { uid: false, .. }
+            | CommandBody::Search { uid: false, .. }
+            | CommandBody::Copy { uid: false, .. }
+            | CommandBody::Move { uid: false, .. } => Moment::NumberedCommand,
+            CommandBody::Select { .. }
+            | CommandBody::Examine { .. }
+            | CommandBody::Close
+            | CommandBody::Unselect
+            | CommandBody::Logout => return None,
+            _ => Moment::Command,
+        })
+    }
+}
+
+impl Session {
+    /// Sends the untagged answers for what changed in the selected mailbox.
+    pub(super) async fn report_changes<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        moment: Moment,
+    ) -> std::io::Result<()> {
+        let archives = self.shared.archives.clone();
+        let Some(user) = self.user().cloned() else {
+            return Ok(());
+        };
+        let Some(selected) = self.selected_mut() else {
+            return Ok(());
+        };
+        let Some(folder) = selected.folder.clone() else {
+            return Ok(());
+        };
+        let expunges = moment != Moment::NumberedCommand;
+        let version = selected
+            .watch
+            .as_mut()
+            .map_or(0, |w| *w.borrow_and_update());
+        let others_changed = version != selected.seen + selected.own_changes;
+        selected.seen = version;
+        selected.own_changes = 0;
+        let poll = moment == Moment::Poll || selected.polled.elapsed() >= POLL_EVERY;
+        let expunges_due = expunges && selected.expunges_pending;
+        if !(others_changed || poll || expunges_due) {
+            return Ok(());
+        }
+        selected.polled = Instant::now();
+        let outcome = match archives.folder(folder.id) {
+            Ok(Some(now))
+                if now.uidnext == folder.uidnext
+                    && now.highestmodseq == folder.highestmodseq
+                    && !(expunges && selected.expunges_pending) =>
+            {
+                if !others_changed {
+                    return Ok(());
+                }
+                // Only flags can have changed.
+                archives.user_flags(&user, &folder).map(|flags| {
+                    flag_updates(&mut selected.messages, |m| {
+                        flags.get(&m.uid).map(|f| (f.bits, f.keywords.clone()))
+                    })
+                })
+            }
+            Ok(now) => {
+                let fresh = match &now {
+                    Some(now) => archives.mailbox_messages(&user, now),
+                    // Deleted: every message is gone.
+                    None => Ok(Vec::new()),
+                };
+                if let Some(now) = now {
+                    selected.folder = Some(now);
+                }
+                fresh.map(|fresh| {
+                    let (out, pending) = merge(&mut selected.messages, fresh, expunges);
+                    selected.expunges_pending = pending;
+                    out
+                })
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(out) if out.is_empty() => Ok(()),
+            Ok(out) => send(stream, &out).await,
+            Err(e) => {
+                // The client hears of it later; its command still runs.
+                tracing::error!(peer = %self.peer, error = %e, "looking for mailbox changes failed");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Takes messages this session removed (EXPUNGE, MOVE) out of the
+    /// selected mailbox; returns their EXPUNGE answers.
+    pub(super) fn forget(&mut self, uids: &HashSet<u32>) -> String {
+        let Some(selected) = self.selected_mut().filter(|_| !uids.is_empty()) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for (position, _) in selected
+            .messages
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, m)| uids.contains(&m.uid))
+        {
+            out.push_str(&format!("* {} EXPUNGE\r\n", position + 1));
+        }
+        selected.messages.retain(|m| !uids.contains(&m.uid));
+        selected.own_changes += 1;
+        out
+    }
+}
+
+/// `FETCH (FLAGS ...)` for every message whose flags differ from `now`'s
+/// (`None`: no flags set), updating `messages`.
+fn flag_updates(
+    messages: &mut [MailboxMessage],
+    now: impl Fn(&MailboxMessage) -> Option<(u32, Vec<String>)>,
+) -> String {
+    let mut out = String::new();
+    for (i, message) in messages.iter_mut().enumerate() {
+        let (bits, keywords) = now(message).unwrap_or_default();
+        if bits != message.flags || keywords != message.keywords {
+            message.flags = bits;
+            message.keywords = keywords;
+            out.push_str(&format!(
+                "* {} FETCH (FLAGS {})\r\n",
+                i + 1,
+                flag_list(message)
+            ));
+        }
+    }
+    out
+}
+
+/// Brings `known` (what the client knows) up to `fresh` (both in UID
+/// order) and returns the answers; the `bool` says some expunges wait.
+fn merge(
+    known: &mut Vec<MailboxMessage>,
+    fresh: Vec<MailboxMessage>,
+    expunges: bool,
+) -> (String, bool) {
+    let present = |uid: u32| fresh.binary_search_by_key(&uid, |m| m.uid).ok();
+    let mut out = String::new();
+    let mut pending = false;
+    let gone: Vec<bool> = known.iter().map(|m| present(m.uid).is_none()).collect();
+    if gone.contains(&true) {
+        if expunges {
+            // From the highest number down, so that each number is right
+            // when the client reads it.
+            for i in (0..known.len()).rev().filter(|&i| gone[i]) {
+                out.push_str(&format!("* {} EXPUNGE\r\n", i + 1));
+            }
+            known.retain(|m| present(m.uid).is_some());
+        } else {
+            pending = true;
+        }
+    }
+    out.push_str(&flag_updates(known, |m| {
+        present(m.uid)
+            .map(|i| (fresh[i].flags, fresh[i].keywords.clone()))
+            .or(Some((m.flags, m.keywords.clone())))
+    }));
+    let last = known.last().map_or(0, |m| m.uid);
+    let before = known.len();
+    known.extend(fresh.into_iter().filter(|m| m.uid > last));
+    if known.len() > before {
+        out.push_str(&format!("* {} EXISTS\r\n", known.len()));
+    }
+    (out, pending)
+}

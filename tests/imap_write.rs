@@ -1,0 +1,320 @@
+//! The write side over real TLS sessions: COPY, MOVE, EXPUNGE, CREATE,
+//! RENAME, DELETE under each privilege, store states, and what concurrent
+//! sessions on one folder are told.
+
+mod common;
+
+use common::Archimap;
+use common::imap::{Client, Server};
+
+/// alice: read,write,delete on her archive (Inbox with 4 messages, Old),
+/// read on bob's; bob: Inbox with 2 messages; carol: read,write on
+/// alice's archive; dave: read,delete on alice's archive.
+fn archive() -> Archimap {
+    let am = Archimap::new();
+    for (user, password) in [
+        ("alice", "pw-alice"),
+        ("bob", "pw-bob"),
+        ("carol", "pw-carol"),
+        ("dave", "pw-dave"),
+    ] {
+        am.ok(&["user", "add", user, "--password", password]);
+    }
+    let mail = am.dir.path().join("mail");
+    for (user, folder, count) in [
+        ("alice", "Inbox", 4),
+        ("alice", "Old", 1),
+        ("bob", "Inbox", 2),
+    ] {
+        let dir = mail.join(user).join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 1..=count {
+            std::fs::write(
+                dir.join(format!("{i}.eml")),
+                format!(
+                    "From: {user}@example.com\r\nSubject: {folder} {i}\r\nMessage-ID: <{user}.{folder}.{i}@example.com>\r\n\r\nBody {i}\r\n"
+                ),
+            )
+            .unwrap();
+        }
+        am.import(&["--user", user, "--folder", folder, dir.to_str().unwrap()]);
+    }
+    am.ok(&["grant", "alice", "alice", "read,write,delete"]);
+    am.ok(&["grant", "alice", "bob", "read"]);
+    am.ok(&["grant", "carol", "alice", "read,write"]);
+    am.ok(&["grant", "dave", "alice", "read,delete"]);
+    am
+}
+
+fn login(server: &Server, user: &str) -> Client {
+    let mut c = server.connect_tls();
+    c.line();
+    let ok = c.answer("l", &format!("LOGIN {user} pw-{user}"));
+    assert!(ok.starts_with("l OK"), "{ok}");
+    c
+}
+
+fn has(lines: &[String], needle: &str) -> bool {
+    lines.iter().any(|l| l.contains(needle))
+}
+
+fn count(c: &mut Client, mailbox: &str) -> usize {
+    let lines = c.command("st", &format!("STATUS \"{mailbox}\" (MESSAGES)"));
+    let status = lines
+        .iter()
+        .find(|l| l.starts_with("* STATUS"))
+        .expect("STATUS answer");
+    let n = status.rsplit("MESSAGES ").next().unwrap();
+    n.trim_end_matches([')', '\r', '\n']).parse().unwrap()
+}
+
+#[test]
+fn copy_and_move_inside_an_archive() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut c = login(&server, "alice");
+    let caps = c.command("c", "CAPABILITY");
+    assert!(has(&caps, " MOVE") && has(&caps, " UIDPLUS"), "{caps:?}");
+    let selected = c.command("s", "SELECT INBOX");
+    assert!(has(&selected, "* 4 EXISTS"), "{selected:?}");
+    let copied = c.command("c1", "UID COPY 1:2 Old");
+    assert!(
+        copied.last().unwrap().starts_with("c1 OK [COPYUID "),
+        "{copied:?}"
+    );
+    assert!(copied.last().unwrap().contains(" 1:2 2:3]"), "{copied:?}");
+    assert_eq!(count(&mut c, "Old"), 3);
+    // Copying bytes the target holds already maps to the message there.
+    let again = c.command("c2", "UID COPY 1 Old");
+    assert!(again.last().unwrap().contains(" 1 2]"), "{again:?}");
+    assert_eq!(count(&mut c, "Old"), 3);
+
+    let moved = c.command("m1", "MOVE 2:3 Old");
+    assert!(has(&moved, "* OK [COPYUID "), "{moved:?}");
+    // Expunged from the highest number down.
+    let expunges: Vec<&String> = moved
+        .iter()
+        .filter(|l| l.ends_with("EXPUNGE\r\n"))
+        .collect();
+    assert_eq!(
+        expunges,
+        ["* 3 EXPUNGE\r\n", "* 2 EXPUNGE\r\n"],
+        "{moved:?}"
+    );
+    assert!(moved.last().unwrap().starts_with("m1 OK"));
+    assert_eq!(count(&mut c, "INBOX"), 2);
+    assert_eq!(count(&mut c, "Old"), 4);
+    let fetched = c.command("f", "FETCH 1:* (UID)");
+    assert_eq!(fetched.len(), 3, "{fetched:?}");
+
+    // Never across archives, never into an invisible or missing mailbox.
+    let across = c.answer("x1", "UID MOVE 1 \"Other Users/bob/Inbox\"");
+    assert!(
+        across.starts_with("x1 NO [CANNOT]") || across.starts_with("x1 NO [NOPERM]"),
+        "{across}"
+    );
+    let missing = c.answer("x2", "COPY 1 Nowhere");
+    assert!(missing.starts_with("x2 NO [TRYCREATE]"), "{missing}");
+    let invisible = c.answer("x3", "COPY 1 \"Other Users/carol/Inbox\"");
+    assert_eq!(invisible.replacen("x3", "x2", 1), missing);
+    assert_eq!(count(&mut c, "INBOX"), 2);
+
+    // Bob's archive is read-only to alice: she may copy nothing into it.
+    c.command("s2", "SELECT \"Other Users/bob/Inbox\"");
+    let into_bob = c.answer("x4", "COPY 1 \"Other Users/bob/Inbox\"");
+    assert!(into_bob.starts_with("x4 NO [NOPERM]"), "{into_bob}");
+    let out_of_bob = c.answer("x5", "MOVE 1 INBOX");
+    assert!(out_of_bob.starts_with("x5 NO [CANNOT]"), "{out_of_bob}");
+    assert_eq!(count(&mut c, "Other Users/bob/Inbox"), 2);
+    am.ok(&["verify"]);
+}
+
+#[test]
+fn deleting_needs_the_delete_privilege() {
+    let am = archive();
+    let server = Server::start(&am);
+    // carol: read,write on alice's archive, no delete.
+    let mut carol = login(&server, "carol");
+    let rights = carol.command("r", "MYRIGHTS \"Other Users/alice/Inbox\"");
+    assert!(
+        has(&rights, "\"Other Users/alice/Inbox\" lrswikx\r\n"),
+        "{rights:?}"
+    );
+    let selected = carol.command("s", "SELECT \"Other Users/alice/Inbox\"");
+    assert!(
+        has(
+            &selected,
+            "[PERMANENTFLAGS (\\Answered \\Flagged \\Seen \\Draft \\*)]"
+        ),
+        "{selected:?}"
+    );
+    let store = carol.answer("d1", "STORE 1 +FLAGS (\\Deleted)");
+    assert!(store.starts_with("d1 NO [NOPERM]"), "{store}");
+    let expunge = carol.answer("d2", "EXPUNGE");
+    assert!(expunge.starts_with("d2 NO [NOPERM]"), "{expunge}");
+    let delete = carol.answer("d3", "DELETE \"Other Users/alice/Old\"");
+    assert!(delete.starts_with("d3 NO [NOPERM]"), "{delete}");
+    // Moving stays possible (the message stays in the archive) ...
+    assert!(
+        carol
+            .answer("d4", "MOVE 1 \"Other Users/alice/Old\"")
+            .starts_with("d4 OK")
+    );
+    // ... and creating and renaming folders.
+    assert!(
+        carol
+            .answer("d5", "CREATE \"Other Users/alice/Trash\"")
+            .starts_with("d5 OK")
+    );
+    assert!(
+        carol
+            .answer("d6", "MOVE 1 \"Other Users/alice/Trash\"")
+            .starts_with("d6 OK")
+    );
+    let rename = carol.answer(
+        "d7",
+        "RENAME \"Other Users/alice/Trash\" \"Other Users/alice/Bin\"",
+    );
+    assert!(rename.starts_with("d7 OK"), "{rename}");
+    // Nothing disappeared: 5 messages in all.
+    let mut alice = login(&server, "alice");
+    let total: usize = ["INBOX", "Old", "Bin"]
+        .iter()
+        .map(|m| count(&mut alice, m))
+        .sum();
+    assert_eq!(total, 5);
+
+    // dave: read,delete: STORE \Deleted then EXPUNGE removes.
+    let mut dave = login(&server, "dave");
+    dave.command("s", "SELECT \"Other Users/alice/Old\"");
+    assert!(
+        dave.answer("e1", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+            .starts_with("e1 OK")
+    );
+    let expunged = dave.command("e2", "EXPUNGE");
+    assert!(has(&expunged, "* 1 EXPUNGE"), "{expunged:?}");
+    // Without write he may not move.
+    let moved = dave.answer("e3", "MOVE 1 \"Other Users/alice/Bin\"");
+    assert!(moved.starts_with("e3 NO [NOPERM]"), "{moved}");
+    assert_eq!(count(&mut alice, "Old"), 1);
+    am.ok(&["verify"]);
+}
+
+#[test]
+fn folders_are_created_renamed_and_deleted_inside_one_archive() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut c = login(&server, "alice");
+    assert!(c.answer("c1", "CREATE Projects/Acme/").starts_with("c1 OK"));
+    let exists = c.answer("c2", "CREATE Projects/Acme");
+    assert!(exists.starts_with("c2 NO [ALREADYEXISTS]"), "{exists}");
+    let list = c.command("l", "LIST \"\" Projects*");
+    assert!(has(&list, "\"Projects/Acme\""), "{list:?}");
+    assert!(c.answer("r1", "RENAME Projects Work").starts_with("r1 OK"));
+    let list = c.command("l2", "LIST \"\" *");
+    assert!(
+        has(&list, "\"Work/Acme\"") && !has(&list, "\"Projects"),
+        "{list:?}"
+    );
+    let with_children = c.answer("d1", "DELETE Work");
+    assert!(
+        with_children.starts_with("d1 NO [CANNOT]"),
+        "{with_children}"
+    );
+    assert!(c.answer("d2", "DELETE Work/Acme").starts_with("d2 OK"));
+    assert!(c.answer("d3", "DELETE Work").starts_with("d3 OK"));
+    let inbox = c.answer("d4", "DELETE INBOX");
+    assert!(inbox.starts_with("d4 NO"), "{inbox}");
+    // Not in an archive alice may only read, never an archive's root,
+    // never across archives.
+    let in_bob = c.answer("x1", "CREATE \"Other Users/bob/Mine\"");
+    assert!(in_bob.starts_with("x1 NO [NOPERM]"), "{in_bob}");
+    let root = c.answer("x2", "CREATE \"Other Users/newguy\"");
+    assert!(root.starts_with("x2 NO [CANNOT]"), "{root}");
+    let across = c.answer("x3", "RENAME Old \"Other Users/bob/Old\"");
+    assert!(across.starts_with("x3 NO [CANNOT]"), "{across}");
+    let from_bob = c.answer("x4", "DELETE \"Other Users/bob/Inbox\"");
+    assert!(from_bob.starts_with("x4 NO [NOPERM]"), "{from_bob}");
+    // A folder with messages goes with them (alice holds delete).
+    assert!(c.answer("d5", "DELETE Old").starts_with("d5 OK"));
+    let gone = c.answer("d6", "SELECT Old");
+    assert!(gone.starts_with("d6 NO [NONEXISTENT]"), "{gone}");
+    am.ok(&["verify"]);
+}
+
+#[test]
+fn a_write_protected_store_refuses_every_change() {
+    let am = archive();
+    am.ok(&["store", "create", "second"]);
+    am.ok(&["store", "set-state", "second", "current"]);
+    let stores = am.ok(&["store", "list"]);
+    let first = stores
+        .lines()
+        .find(|l| l.contains("normal"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the first store, now normal")
+        .to_string();
+    am.ok(&["store", "set-state", &first, "writeProtected"]);
+    let server = Server::start(&am);
+    let mut c = login(&server, "alice");
+    let rights = c.command("r", "MYRIGHTS INBOX");
+    assert!(has(&rights, "\"INBOX\" lrsw\r\n"), "{rights:?}");
+    c.command("s", "SELECT INBOX");
+    for (tag, command) in [
+        ("w1", "MOVE 1 Old"),
+        ("w2", "COPY 1 Old"),
+        ("w3", "EXPUNGE"),
+        ("w4", "DELETE Old"),
+        ("w5", "RENAME Old Older"),
+    ] {
+        let answer = c.answer(tag, command);
+        assert!(
+            answer.starts_with(&format!("{tag} NO [CANNOT]")),
+            "{command}: {answer}"
+        );
+    }
+    assert_eq!(count(&mut c, "INBOX"), 4);
+    assert_eq!(count(&mut c, "Old"), 1);
+}
+
+#[test]
+fn other_sessions_hear_of_changes() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut a = login(&server, "alice");
+    let mut b = login(&server, "alice");
+    a.command("s", "SELECT INBOX");
+    b.command("s", "SELECT INBOX");
+
+    // Flags set in one session show in the other on NOOP.
+    b.command("f1", "STORE 2 +FLAGS.SILENT (\\Flagged)");
+    let noop = a.command("n1", "NOOP");
+    assert!(has(&noop, "* 2 FETCH (FLAGS (\\Flagged))"), "{noop:?}");
+
+    // A move elsewhere: no EXPUNGE while answering FETCH (numbers stay),
+    // then EXPUNGE on NOOP.
+    assert!(b.answer("m1", "MOVE 1 Old").starts_with("m1 OK"));
+    let fetch = a.command("f2", "FETCH 1:4 (UID)");
+    assert!(!has(&fetch, "EXPUNGE") && fetch.len() == 5, "{fetch:?}");
+    let noop = a.command("n2", "NOOP");
+    assert!(has(&noop, "* 1 EXPUNGE"), "{noop:?}");
+    let fetch = a.command("f3", "FETCH 1:* (UID)");
+    assert_eq!(fetch.len(), 4, "{fetch:?}");
+
+    // A message moved in shows at once in IDLE.
+    a.send("i1 IDLE\r\n");
+    assert!(a.line().starts_with("+ "));
+    b.command("s2", "SELECT Old");
+    assert!(b.answer("m2", "MOVE 1 INBOX").starts_with("m2 OK"));
+    let exists = a.line();
+    assert_eq!(exists, "* 4 EXISTS\r\n");
+    a.send("DONE\r\n");
+    assert!(a.until("i1").last().unwrap().starts_with("i1 OK"));
+
+    // One user's flags never show for another.
+    let mut carol = login(&server, "carol");
+    carol.command("s", "SELECT \"Other Users/alice/Inbox\"");
+    let flags = carol.command("f", "FETCH 1:* (FLAGS)");
+    assert!(!has(&flags, "\\Flagged"), "{flags:?}");
+    am.ok(&["verify"]);
+}
