@@ -198,6 +198,64 @@ fn deleting_needs_the_delete_privilege() {
     assert!(moved.starts_with("e3 NO [NOPERM]"), "{moved}");
     assert_eq!(count(&mut alice, "Old"), 1);
     am.ok(&["verify"]);
+    // The audit log names who deleted what, and what was moved.
+    let deleted = am.ok(&["audit", "--json", "--action", "message_deleted"]);
+    let record: serde_json::Value = serde_json::from_str(deleted.lines().next().unwrap()).unwrap();
+    assert_eq!(record["actor"], "dave");
+    assert_eq!(record["target"], "folder:alice/Old");
+    assert_eq!(record["details"]["message_id"], "alice.Old.1@example.com");
+    assert_eq!(record["details"]["sha256"].as_str().unwrap().len(), 64);
+    assert!(record["ip"].as_str().is_some(), "{record}");
+    let moved = am.ok(&["audit", "--json", "--action", "message_moved"]);
+    assert_eq!(moved.lines().count(), 2, "{moved}");
+    let folders = am.ok(&[
+        "audit",
+        "--json",
+        "--action",
+        "folder_created",
+        "--action",
+        "folder_renamed",
+    ]);
+    assert_eq!(folders.lines().count(), 2, "{folders}");
+}
+
+#[test]
+fn legal_hold_stops_every_removal() {
+    let am = archive();
+    am.ok(&["compliance", "legal-hold", "on"]);
+    let server = Server::start(&am);
+    let mut c = login(&server, "alice");
+    let rights = c.command("r", "MYRIGHTS INBOX");
+    assert!(has(&rights, "\"INBOX\" lrsw\r\n"), "{rights:?}");
+    c.command("s", "SELECT INBOX");
+    for (tag, command) in [
+        ("h1", "MOVE 1 Old"),
+        ("h2", "EXPUNGE"),
+        ("h3", "DELETE Old"),
+        ("h4", "RENAME Old Older"),
+        ("h5", "CREATE New"),
+    ] {
+        let answer = c.answer(tag, command);
+        assert!(
+            answer.starts_with(&format!("{tag} NO [")),
+            "{command}: {answer}"
+        );
+    }
+    assert!(
+        c.answer("h6", "STORE 1 +FLAGS (\\Deleted)")
+            .starts_with("h6 NO [NOPERM]")
+    );
+    // Lifted: at once, for the session already open.
+    am.ok(&["compliance", "legal-hold", "off"]);
+    // The server re-reads the setting within a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !c.answer("h7", "MOVE 1 Old").starts_with("h7 OK") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "legal hold still holds"
+        );
+    }
+    assert_eq!(count(&mut c, "Old"), 2);
 }
 
 #[test]

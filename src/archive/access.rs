@@ -1,5 +1,5 @@
 //! What a user may do in an archive right now: their folder privileges,
-//! less what store states forbid. The view (IMAP rights) and the checks
+//! less what legal hold and store states forbid. The view (IMAP rights) and the checks
 //! of every change read it from here, so they cannot disagree.
 
 use std::collections::HashSet;
@@ -29,6 +29,7 @@ impl Archives {
         wanted: impl Fn(i64) -> bool,
     ) -> Result<Vec<ArchiveAccess>> {
         let frozen = self.frozen_folders()?;
+        let changes_allowed = !self.legal_hold()?;
         self.catalog()
             .folder_privileges(user.id)?
             .into_iter()
@@ -40,7 +41,7 @@ impl Archives {
                     folders: self.catalog().folders(archive.id)?,
                     archive: archive.name,
                     privileges,
-                    changes_allowed: true,
+                    changes_allowed,
                     frozen: frozen.clone(),
                 })
             })

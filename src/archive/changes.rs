@@ -10,13 +10,16 @@
 //! in a write-protected store) or legal hold allows no change at all.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
+use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::audit::folder_target;
 use super::{ArchiveAccess, Archives, FolderPath, Rights, UserRecord};
 use crate::error::{Error, Result};
-use crate::store::{FolderRecord, Removed};
+use crate::store::{AuditAction, AuditRecord, FolderRecord, MessageRecord, Removed};
 
 /// Serialises this process's changes and tells watchers of a folder that
 /// it changed.
@@ -83,6 +86,22 @@ impl Need {
     }
 }
 
+/// Who asks for a change: the user, and where from (for the audit log).
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    pub user: &'a UserRecord,
+    pub ip: Option<IpAddr>,
+}
+
+impl Caller<'_> {
+    fn record(&self, action: AuditAction, target: String, details: Value) -> AuditRecord {
+        AuditRecord {
+            ip: self.ip,
+            ..AuditRecord::now(&self.user.name, action, target, details)
+        }
+    }
+}
+
 impl Archives {
     /// Tells sessions with `folder` open to look again.
     pub fn watch_folder(&self, folder_id: i64) -> watch::Receiver<u64> {
@@ -93,7 +112,7 @@ impl Archives {
     /// archive; returns (source UID, target UID) pairs in source UID order.
     pub fn copy_messages(
         &self,
-        user: &UserRecord,
+        caller: Caller,
         from: &FolderRecord,
         uids: &[u32],
         to: &FolderRecord,
@@ -110,14 +129,36 @@ impl Archives {
             ));
         }
         let _guard = self.change_lock();
-        let access = self.checked(user, to, Need::Insert)?;
+        let access = self.checked(caller.user, to, Need::Insert)?;
         if remove_source {
             // Moving out needs `write` only: the messages stay in the archive.
             check(&access, from, Need::MoveOut)?;
         }
+        // One record per message that is there (changes in this process
+        // are serialised, and other processes only add messages).
+        let present = self.present(from, uids)?;
+        let action = if remove_source {
+            AuditAction::MessageMoved
+        } else {
+            AuditAction::MessageCopied
+        };
+        let records: Vec<AuditRecord> = present
+            .iter()
+            .map(|m| {
+                caller.record(
+                    action,
+                    folder_target(&access.archive, &from.path),
+                    json!({
+                        "uid": m.uid,
+                        "to": folder_target(&access.archive, &to.path),
+                        "sha256": hex::encode(m.blob.sha256),
+                    }),
+                )
+            })
+            .collect();
         let pairs = self
             .catalog()
-            .copy_messages(from.id, uids, to.id, remove_source)?;
+            .copy_messages(from.id, uids, to.id, remove_source, &records)?;
         self.changes.changed(to.id);
         if remove_source {
             self.changes.changed(from.id);
@@ -126,31 +167,28 @@ impl Archives {
     }
 
     /// Expunges messages of a folder; returns the UIDs removed.
-    pub fn expunge(
-        &self,
-        user: &UserRecord,
-        folder: &FolderRecord,
-        uids: &[u32],
-    ) -> Result<Vec<u32>> {
+    pub fn expunge(&self, caller: Caller, folder: &FolderRecord, uids: &[u32]) -> Result<Vec<u32>> {
         let _guard = self.change_lock();
-        self.checked(user, folder, Need::Expunge)?;
-        let removed = self.catalog().expunge(folder.id, uids)?;
+        let access = self.checked(caller.user, folder, Need::Expunge)?;
+        let records = self.deletion_records(
+            caller,
+            &access.archive,
+            folder,
+            &self.present(folder, uids)?,
+        )?;
+        let removed = self.catalog().expunge(folder.id, uids, &records)?;
+        self.unindex(&removed);
         self.changes.changed(folder.id);
         Ok(removed.iter().map(|r| r.uid).collect())
     }
 
     /// Creates a folder (and missing parents) inside an archive.
-    pub fn create_folder(
-        &self,
-        user: &UserRecord,
-        archive: &str,
-        path: &str,
-    ) -> Result<FolderRecord> {
+    pub fn create_folder(&self, caller: Caller, archive: &str, path: &str) -> Result<FolderRecord> {
         let path = FolderPath::new(path)?;
         let archive = self.archive(archive)?;
         let _guard = self.change_lock();
         let access = self
-            .access(user, archive.id)?
+            .access(caller.user, archive.id)?
             .ok_or_else(|| Error::NotFound(format!("archive {}", archive.name)))?;
         if !access_rights(&access).contains('k') {
             return Err(Error::NotPermitted(Need::Create.refusal(&archive.name)));
@@ -158,32 +196,44 @@ impl Archives {
         if access.folders.iter().any(|f| f.path == path.as_str()) {
             return Err(Error::AlreadyExists(format!("folder {path}")));
         }
-        self.catalog().ensure_folder(archive.id, path.as_str())
+        let folder = self.catalog().ensure_folder(archive.id, path.as_str())?;
+        self.audit(&[caller.record(
+            AuditAction::FolderCreated,
+            folder_target(&archive.name, path.as_str()),
+            json!({}),
+        )])?;
+        Ok(folder)
     }
 
     /// Renames a folder (with its sub-folders) inside its archive.
     pub fn rename_folder(
         &self,
-        user: &UserRecord,
+        caller: Caller,
         folder: &FolderRecord,
         new_path: &str,
     ) -> Result<()> {
         let new_path = FolderPath::new(new_path)?;
         let _guard = self.change_lock();
-        self.checked(user, folder, Need::MoveOut)?;
+        let access = self.checked(caller.user, folder, Need::MoveOut)?;
         if let Some(parent) = new_path.parent() {
             self.catalog()
                 .ensure_folder(folder.archive_id, parent.as_str())?;
         }
-        self.catalog().rename_folder(folder.id, new_path.as_str())?;
+        let record = caller.record(
+            AuditAction::FolderRenamed,
+            folder_target(&access.archive, &folder.path),
+            json!({ "to": folder_target(&access.archive, new_path.as_str()) }),
+        );
+        self.catalog()
+            .rename_folder(folder.id, new_path.as_str(), &[record])?;
         self.changes.changed(folder.id);
         Ok(())
     }
 
     /// Deletes a folder without sub-folders, with its messages.
-    pub fn delete_folder(&self, user: &UserRecord, folder: &FolderRecord) -> Result<Vec<Removed>> {
+    pub fn delete_folder(&self, caller: Caller, folder: &FolderRecord) -> Result<Vec<Removed>> {
         let _guard = self.change_lock();
-        let access = self.checked(user, folder, Need::DeleteFolder)?;
+        let access = self.checked(caller.user, folder, Need::DeleteFolder)?;
         let below = format!("{}/", folder.path);
         if access.folders.iter().any(|f| f.path.starts_with(&below)) {
             return Err(Error::Refused(format!(
@@ -191,13 +241,61 @@ impl Archives {
                 folder.path
             )));
         }
-        let removed = self.catalog().delete_folder(folder.id)?;
+        let messages: Vec<MessageRecord> = self.catalog().messages(folder.id)?;
+        let mut records = self.deletion_records(caller, &access.archive, folder, &messages)?;
+        records.push(caller.record(
+            AuditAction::FolderDeleted,
+            folder_target(&access.archive, &folder.path),
+            json!({ "messages": messages.len() }),
+        ));
+        let removed = self.catalog().delete_folder(folder.id, &records)?;
+        self.unindex(&removed);
         self.changes.changed(folder.id);
         Ok(removed)
     }
 
     fn change_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.changes.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The folder's messages among `uids`.
+    fn present(&self, folder: &FolderRecord, uids: &[u32]) -> Result<Vec<MessageRecord>> {
+        let wanted: std::collections::HashSet<u32> = uids.iter().copied().collect();
+        Ok(self
+            .catalog()
+            .messages(folder.id)?
+            .into_iter()
+            .filter(|m| wanted.contains(&m.uid))
+            .collect())
+    }
+
+    /// One `message_deleted` record per message: who, folder, UID,
+    /// Message-ID, SHA-256.
+    fn deletion_records(
+        &self,
+        caller: Caller,
+        archive: &str,
+        folder: &FolderRecord,
+        messages: &[MessageRecord],
+    ) -> Result<Vec<AuditRecord>> {
+        let ids: Vec<i64> = messages.iter().map(|m| m.blob.id).collect();
+        let headers: HashMap<i64, Vec<u8>> =
+            self.catalog().blob_headers(&ids)?.into_iter().collect();
+        Ok(messages
+            .iter()
+            .map(|m| {
+                let message_id = headers.get(&m.blob.id).and_then(|h| message_id(h));
+                caller.record(
+                    AuditAction::MessageDeleted,
+                    folder_target(archive, &folder.path),
+                    json!({
+                        "uid": m.uid,
+                        "message_id": message_id,
+                        "sha256": hex::encode(m.blob.sha256),
+                    }),
+                )
+            })
+            .collect())
     }
 
     /// `user`'s access to the folder's archive, if it grants `need` there.
@@ -214,6 +312,12 @@ impl Archives {
         check(&access, folder, need)?;
         Ok(access)
     }
+}
+
+/// The Message-ID of a header block, without its angle brackets.
+fn message_id(header: &[u8]) -> Option<String> {
+    let parsed = mail_parser::MessageParser::default().parse_headers(header)?;
+    parsed.message_id().map(str::to_string)
 }
 
 fn check(access: &ArchiveAccess, folder: &FolderRecord, need: Need) -> Result<()> {

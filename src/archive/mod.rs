@@ -23,6 +23,7 @@ mod view;
 use std::sync::Arc;
 
 pub use audit::{ADMIN, SYSTEM, folder_target, store_target, user_target};
+pub use changes::Caller;
 pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
 pub use folders::{FolderNode, FolderPath};
 pub use indexing::{IndexProgress, IndexReport, TextAnswer, TextSearch};

@@ -58,15 +58,16 @@ pub async fn copy<S: AsyncWrite + Unpin>(
         .map(|&p| selected.messages[p].uid)
         .collect();
     let user = session.user().expect("authenticated").clone();
-    let pairs =
-        match session
-            .shared
-            .archives
-            .copy_messages(&user, &source, &uids, &target, remove_source)
-        {
-            Ok(pairs) => pairs,
-            Err(e) => return session.refuse(stream, tag, e).await,
-        };
+    let pairs = match session.shared.archives.copy_messages(
+        session.caller(&user),
+        &source,
+        &uids,
+        &target,
+        remove_source,
+    ) {
+        Ok(pairs) => pairs,
+        Err(e) => return session.refuse(stream, tag, e).await,
+    };
     let copyuid = if pairs.is_empty() {
         String::new()
     } else {

@@ -94,7 +94,7 @@ fn remove_deleted(session: &Session, allowed: Option<&HashSet<u32>>) -> Result<H
     Ok(session
         .shared
         .archives
-        .expunge(user, folder, &uids)?
+        .expunge(session.caller(user), folder, &uids)?
         .into_iter()
         .collect())
 }

@@ -41,7 +41,7 @@ pub async fn create<S: AsyncWrite + Unpin>(
     match session
         .shared
         .archives
-        .create_folder(&user, &archive, &path)
+        .create_folder(session.caller(&user), &archive, &path)
     {
         Ok(_) => send(stream, &format!("{tag} OK CREATE completed\r\n")).await,
         Err(e) => session.refuse(stream, tag, e).await,
@@ -88,7 +88,11 @@ pub async fn rename<S: AsyncWrite + Unpin>(
         .await;
     };
     let user = session.user().expect("authenticated").clone();
-    match session.shared.archives.rename_folder(&user, &source, &path) {
+    match session
+        .shared
+        .archives
+        .rename_folder(session.caller(&user), &source, &path)
+    {
         Ok(()) => send(stream, &format!("{tag} OK RENAME completed\r\n")).await,
         Err(e) => session.refuse(stream, tag, e).await,
     }
@@ -122,7 +126,11 @@ pub async fn delete<S: AsyncWrite + Unpin>(
         .await;
     };
     let user = session.user().expect("authenticated").clone();
-    match session.shared.archives.delete_folder(&user, &folder) {
+    match session
+        .shared
+        .archives
+        .delete_folder(session.caller(&user), &folder)
+    {
         Ok(_) => send(stream, &format!("{tag} OK DELETE completed\r\n")).await,
         Err(e) => session.refuse(stream, tag, e).await,
     }

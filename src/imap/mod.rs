@@ -380,6 +380,14 @@ impl Session {
         }
     }
 
+    /// `user` (the session's) asking for a change from the session's address.
+    fn caller<'a>(&self, user: &'a UserRecord) -> crate::archive::Caller<'a> {
+        crate::archive::Caller {
+            user,
+            ip: Some(self.peer.ip()),
+        }
+    }
+
     /// The user's view of the archives, as it is now.
     fn view(&self) -> crate::error::Result<View> {
         let user = self.user().expect("only called once authenticated");

@@ -313,21 +313,24 @@ pub trait Catalog: Send + Sync {
     /// Copies (with `remove_source`: moves) messages between folders,
     /// keeping internal dates and every user's flags; returns (source UID,
     /// target UID) pairs. UIDs the source lacks are skipped; bytes the target
-    /// holds already map to the message there.
+    /// holds already map to the message there. Each change below writes its
+    /// `audit` records in its own transaction, and those that take messages
+    /// out of a folder refuse under legal hold.
     fn copy_messages(
         &self,
         from: i64,
         uids: &[u32],
         to: i64,
         remove_source: bool,
+        audit: &[AuditRecord],
     ) -> Result<Vec<(u32, u32)>>;
     /// Removes messages from a folder; UIDs it lacks are skipped.
-    fn expunge(&self, folder_id: i64, uids: &[u32]) -> Result<Vec<Removed>>;
+    fn expunge(&self, folder_id: i64, uids: &[u32], audit: &[AuditRecord]) -> Result<Vec<Removed>>;
     /// Renames a folder and its sub-folders inside its archive; the new
     /// parents must exist and the new name must be free.
-    fn rename_folder(&self, folder_id: i64, new_path: &str) -> Result<()>;
+    fn rename_folder(&self, folder_id: i64, new_path: &str, audit: &[AuditRecord]) -> Result<()>;
     /// Deletes a folder without sub-folders, and its messages.
-    fn delete_folder(&self, folder_id: i64) -> Result<Vec<Removed>>;
+    fn delete_folder(&self, folder_id: i64, audit: &[AuditRecord]) -> Result<Vec<Removed>>;
 
     // Per-user state.
     /// The user's flags on the messages of a folder, by UID (only set ones).

@@ -240,6 +240,17 @@ fn folder_by_path(conn: &Connection, archive_id: i64, path: &str) -> Result<Opti
         .optional()?)
 }
 
+/// Legal hold, read inside the change's own transaction: a cached value
+/// could be a moment behind a change made by another process.
+fn refuse_under_legal_hold(tx: &Transaction) -> Result<()> {
+    if audit::compliance(tx)?.legal_hold_enabled {
+        return Err(Error::Refused(
+            "Legal hold is on: nothing in the archive may be removed or moved".into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Catalog for SqliteCatalog {
     fn create_user(&self, user: &NewUser) -> Result<UserRecord> {
         let mut conn = self.conn();
@@ -733,20 +744,42 @@ impl Catalog for SqliteCatalog {
         uids: &[u32],
         to: i64,
         remove_source: bool,
+        audit: &[AuditRecord],
     ) -> Result<Vec<(u32, u32)>> {
-        self.in_transaction(|tx| changes::copy(tx, from, uids, to, remove_source))
+        self.in_transaction(|tx| {
+            if remove_source {
+                refuse_under_legal_hold(tx)?;
+            }
+            let pairs = changes::copy(tx, from, uids, to, remove_source)?;
+            audit::insert(tx, audit)?;
+            Ok(pairs)
+        })
     }
 
-    fn expunge(&self, folder_id: i64, uids: &[u32]) -> Result<Vec<Removed>> {
-        self.in_transaction(|tx| changes::expunge(tx, folder_id, uids))
+    fn expunge(&self, folder_id: i64, uids: &[u32], audit: &[AuditRecord]) -> Result<Vec<Removed>> {
+        self.in_transaction(|tx| {
+            refuse_under_legal_hold(tx)?;
+            let removed = changes::expunge(tx, folder_id, uids)?;
+            audit::insert(tx, audit)?;
+            Ok(removed)
+        })
     }
 
-    fn rename_folder(&self, folder_id: i64, new_path: &str) -> Result<()> {
-        self.in_transaction(|tx| changes::rename_folder(tx, folder_id, new_path))
+    fn rename_folder(&self, folder_id: i64, new_path: &str, audit: &[AuditRecord]) -> Result<()> {
+        self.in_transaction(|tx| {
+            refuse_under_legal_hold(tx)?;
+            changes::rename_folder(tx, folder_id, new_path)?;
+            Ok(audit::insert(tx, audit)?)
+        })
     }
 
-    fn delete_folder(&self, folder_id: i64) -> Result<Vec<Removed>> {
-        self.in_transaction(|tx| changes::delete_folder(tx, folder_id))
+    fn delete_folder(&self, folder_id: i64, audit: &[AuditRecord]) -> Result<Vec<Removed>> {
+        self.in_transaction(|tx| {
+            refuse_under_legal_hold(tx)?;
+            let removed = changes::delete_folder(tx, folder_id)?;
+            audit::insert(tx, audit)?;
+            Ok(removed)
+        })
     }
 
     fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>> {
