@@ -9,14 +9,6 @@ use std::time::{Duration, Instant};
 use common::{Archimap, generated_corpus, hashes_by_folder, unique};
 use rand::{Rng, SeedableRng};
 
-fn messages_in_archive(am: &Archimap) -> u64 {
-    am.ok(&["folders"])
-        .lines()
-        .filter_map(|line| line.split(" folders, ").nth(1))
-        .map(|rest| rest.trim_end_matches(" messages)").parse::<u64>().unwrap())
-        .sum()
-}
-
 #[test]
 fn import_killed_at_random_points_then_rerun() {
     let corpus = generated_corpus(
@@ -79,7 +71,7 @@ fn import_killed_at_random_points_then_rerun() {
         child.wait().unwrap();
         kills += 1;
         // Whatever was committed is consistent at every moment.
-        let count = messages_in_archive(&am);
+        let count = am.message_count();
         assert!(
             count >= last_count && count <= expected,
             "{count} after kill {kills}"
@@ -101,7 +93,7 @@ fn import_killed_at_random_points_then_rerun() {
         "the re-run adds exactly what was missing"
     );
     assert_eq!(imported + duplicates, 20_000);
-    assert_eq!(messages_in_archive(&am), expected);
+    assert_eq!(am.message_count(), expected);
     assert!(am.ok(&["verify"]).contains("0 problem(s)"));
 
     // No bytes outlive the crashes: every pack is exactly as long as committed.

@@ -376,3 +376,58 @@ fn other_sessions_hear_of_changes() {
     assert!(!has(&flags, "\\Flagged"), "{flags:?}");
     am.ok(&["verify"]);
 }
+
+/// Sends `APPEND mailbox flags {n}` with `message` as a synchronising literal.
+fn append(c: &mut Client, tag: &str, mailbox: &str, flags: &str, message: &str) -> Vec<String> {
+    c.send(&format!(
+        "{tag} APPEND {mailbox} ({flags}) {{{}}}\r\n",
+        message.len()
+    ));
+    let go = c.line();
+    assert!(go.starts_with("+"), "{go}");
+    c.send(&format!("{message}\r\n"));
+    c.until(tag)
+}
+
+#[test]
+fn append_archives_a_message_once() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut c = login(&server, "alice");
+    let mut watcher = login(&server, "alice");
+    watcher.command("s", "SELECT INBOX");
+    let message = "From: x@example.com\r\nSubject: dragged in\r\nMessage-ID: <drag@example.com>\r\n\r\nHello\r\n";
+    let answer = append(&mut c, "a1", "INBOX", "\\Seen $Label1", message);
+    let ok = answer.last().unwrap();
+    assert!(ok.starts_with("a1 OK [APPENDUID "), "{answer:?}");
+    let uid: u32 = ok
+        .split_whitespace()
+        .nth(4)
+        .unwrap()
+        .trim_end_matches(']')
+        .parse()
+        .unwrap();
+    // The same bytes again: the message there, not a second one.
+    let again = append(&mut c, "a2", "INBOX", "", message);
+    assert!(
+        again.last().unwrap().contains(&format!(" {uid}] ")),
+        "{again:?}"
+    );
+    assert_eq!(count(&mut c, "INBOX"), 5);
+    // Another session with INBOX open hears of it.
+    let noop = watcher.command("n", "NOOP");
+    assert!(has(&noop, "* 5 EXISTS"), "{noop:?}");
+    c.command("s", "SELECT INBOX");
+    let fetched = c.command("f", &format!("UID FETCH {uid} (FLAGS BODY.PEEK[])"));
+    assert!(has(&fetched, "FLAGS (\\Seen $Label1)"), "{fetched:?}");
+    assert!(has(&fetched, "Subject: dragged in"), "{fetched:?}");
+    // Not where alice may only read; not into a mailbox that is not there.
+    let bob = append(&mut c, "a3", "\"Other Users/bob/Inbox\"", "", message);
+    assert!(bob.last().unwrap().starts_with("a3 NO [NOPERM]"), "{bob:?}");
+    let missing = append(&mut c, "a4", "Nowhere", "", message);
+    assert!(
+        missing.last().unwrap().starts_with("a4 NO [TRYCREATE]"),
+        "{missing:?}"
+    );
+    am.ok(&["verify"]);
+}

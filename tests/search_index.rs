@@ -372,27 +372,64 @@ fn rebuild_indexes_everything_again() {
 }
 
 #[test]
-fn unindexed_messages_are_found_again_once_reconciled() {
+fn expunged_messages_leave_the_index() {
     let am = archive();
-    let config = archimap::config::Config::load(None, Some(&am.data_dir())).unwrap();
-    let archives = archimap::archive::Archives::open(&config).unwrap();
-    let other = archimap::archive::FolderPath::new("Other").unwrap();
-    let blobs: Vec<_> = archives
-        .folder_messages("alice", &other)
-        .unwrap()
-        .into_iter()
-        .map(|m| m.blob)
-        .collect();
-    archives.unindex(&blobs).unwrap();
-    drop(archives);
-    let out = am.fails(&["index", "verify"]);
+    am.ok(&["grant", "alice", "alice", "read,write,delete"]);
+    let server = Server::start(&am);
+    reconciled(&server);
+    let mut c = login(&server, "alice", "Other");
     assert!(
-        out.contains("store main: 1 messages missing from the index"),
+        c.answer("d", "STORE 1 +FLAGS (\\Deleted)")
+            .starts_with("d OK")
+    );
+    assert!(c.answer("e", "EXPUNGE").starts_with("e OK"));
+    assert!(found(&mut c, "BODY quetzalpdf").is_empty());
+    let out = am.ok(&["index", "verify"]);
+    assert!(
+        out.contains("0 messages missing from the index, 0 documents of unknown"),
         "{out}"
     );
+}
+
+#[test]
+fn an_import_killed_midway_is_indexed_completely_by_the_next_server_start() {
+    let corpus = common::generated_corpus(2000, 40, 1, &[]);
+    let am = Archimap::new();
+    am.add_user("alice"); // the data directory exists before two processes open it
+    let config = am.dir.path().join("small-batches.toml");
+    std::fs::write(&config, "[import]\nbatch_messages = 200\n").unwrap();
+    let import = [
+        "--config",
+        config.to_str().unwrap(),
+        "import",
+        "--bulk",
+        corpus.to_str().unwrap(),
+        "--create-users",
+    ];
+    let mut child = am
+        .command()
+        .args(import)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once some batches are in the catalog, before the index's commit.
+    let start = Instant::now();
+    while am.message_count() == 0 {
+        assert!(start.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    am.ok(&import);
+    let out = am.fails(&["index", "verify"]);
+    assert!(!out.contains(" 0 messages missing"), "{out}");
     let server = Server::start(&am);
-    let mut c = login(&server, "alice", "Other");
-    assert_eq!(found(&mut c, "BODY quetzalpdf"), ["other"]);
     reconciled(&server);
-    assert!(am.ok(&["index", "verify"]).contains("0 messages missing"));
+    drop(server);
+    let out = am.ok(&["index", "verify"]);
+    assert!(
+        out.contains("0 messages missing from the index, 0 documents of unknown"),
+        "{out}"
+    );
 }

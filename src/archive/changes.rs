@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::audit::folder_target;
-use super::{ArchiveAccess, Archives, FolderPath, Rights, UserRecord};
+use super::{ArchiveAccess, Archives, FilingOutcome, FolderPath, Rights, UserRecord};
 use crate::error::{Error, Result};
-use crate::store::{AuditAction, AuditRecord, FolderRecord, MessageRecord, Removed};
+use crate::store::{AuditAction, AuditRecord, FlagState, FolderRecord, MessageRecord, Removed};
 
 /// Serialises this process's changes and tells watchers of a folder that
 /// it changed.
@@ -137,6 +137,15 @@ impl Archives {
         // One record per message that is there (changes in this process
         // are serialised, and other processes only add messages).
         let present = self.present(from, uids)?;
+        // Bytes the target holds already are not stored there twice: such a
+        // message is `merged` into the one there (a move then leaves one
+        // message where there were two, and nothing is lost).
+        let held: std::collections::HashSet<i64> = self
+            .catalog()
+            .messages(to.id)?
+            .iter()
+            .map(|m| m.blob.id)
+            .collect();
         let action = if remove_source {
             AuditAction::MessageMoved
         } else {
@@ -152,6 +161,7 @@ impl Archives {
                         "uid": m.uid,
                         "to": folder_target(&access.archive, &to.path),
                         "sha256": hex::encode(m.blob.sha256),
+                        "merged": held.contains(&m.blob.id),
                     }),
                 )
             })
@@ -164,6 +174,57 @@ impl Archives {
             self.changes.changed(from.id);
         }
         Ok(pairs)
+    }
+
+    /// Archives one message into a folder (IMAP APPEND), with `caller`'s
+    /// flags and keywords; returns the folder's UIDVALIDITY and the
+    /// message's UID, the existing one when the folder holds these bytes.
+    pub fn append(
+        &self,
+        caller: Caller,
+        folder: &FolderRecord,
+        bytes: &[u8],
+        flags: &FlagState,
+        internal_date: Option<i64>,
+    ) -> Result<(u32, u32)> {
+        let access = {
+            let _guard = self.change_lock();
+            self.checked(caller.user, folder, Need::Insert)?
+        };
+        let internal_date = internal_date.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        let (prepared, _) = self.prepare_message(
+            bytes,
+            folder.id,
+            internal_date,
+            flags.bits,
+            self.compression_level,
+        )?;
+        let sha256 = prepared.sha256;
+        let mut filer = self.filer(&caller.user.name, None)?;
+        let outcome = filer.file(vec![prepared])?;
+        filer.finish()?;
+        let merged = !matches!(outcome.first(), Some(FilingOutcome::Added { .. }));
+        let uid = match outcome.first() {
+            Some(FilingOutcome::Added { uid }) => *uid,
+            _ => self
+                .catalog()
+                .messages(folder.id)?
+                .into_iter()
+                .find(|m| m.blob.sha256 == sha256)
+                .map(|m| m.uid)
+                .ok_or_else(|| Error::Corrupt("an appended message is not in its folder".into()))?,
+        };
+        if !flags.keywords.is_empty() {
+            self.catalog()
+                .set_flags(caller.user.id, folder.id, uid, flags)?;
+        }
+        self.audit(&[caller.record(
+            AuditAction::MessageAppended,
+            folder_target(&access.archive, &folder.path),
+            json!({ "uid": uid, "sha256": hex::encode(sha256), "merged": merged }),
+        )])?;
+        self.changes.changed(folder.id);
+        Ok((folder.uidvalidity, uid))
     }
 
     /// Expunges messages of a folder; returns the UIDs removed.

@@ -4,11 +4,15 @@
 //! crash-safe batch, indexed once the catalog has it.
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use super::{Archives, Summary, can_import_into};
+use sha2::Digest;
+
+use super::{Archives, Summary, can_import_into, header_block};
 use crate::error::{Error, Result};
 use crate::index::{IndexDoc, Writer, fingerprint};
+use crate::mime::crlf_len;
 use crate::store::{
     BatchEntry, BlobLocation, BlobStore, BlobWriter, NewBlob, PackCommit, Sha256, StoreRecord,
     UserRecord,
@@ -72,6 +76,56 @@ impl Archives {
         })
     }
 
+    /// Hashes a message and, unless its bytes are stored already,
+    /// compresses it, summarises it and reads its text for the index: the
+    /// work of filing that needs no lock, for imports and IMAP APPEND alike.
+    /// The `bool` says the message could not be parsed (it is filed anyway,
+    /// verbatim).
+    pub fn prepare_message(
+        &self,
+        bytes: &[u8],
+        folder_id: i64,
+        internal_date: i64,
+        flags: u32,
+        compression_level: i32,
+    ) -> Result<(PreparedMessage, bool)> {
+        let sha256: Sha256 = sha2::Sha256::digest(bytes).into();
+        let stored = self.stored(&sha256)?;
+        let mut unparsed = stored == Some(false);
+        let content = if stored.is_some() {
+            None
+        } else {
+            // A parser bug must not cost the message: it is archived unparsed.
+            let summary = catch_unwind(AssertUnwindSafe(|| Summary::of(bytes)))
+                .ok()
+                .flatten();
+            unparsed = summary.is_none();
+            let compressed = zstd::bulk::compress(bytes, compression_level)
+                .map_err(|e| Error::io("compressing a message", e))?;
+            let text = catch_unwind(AssertUnwindSafe(|| self.index_document(bytes)))
+                .unwrap_or_else(|_| {
+                    tracing::warn!(sha256 = %hex::encode(sha256), "message text could not be read for the index");
+                    IndexDoc::default()
+                });
+            Some(PreparedContent {
+                compressed,
+                summary,
+                header: header_block(bytes).to_vec(),
+                text,
+            })
+        };
+        let message = PreparedMessage {
+            folder_id,
+            sha256,
+            size: bytes.len() as u64,
+            crlf_size: crlf_len(bytes),
+            internal_date,
+            flags,
+            content,
+        };
+        Ok((message, unparsed))
+    }
+
     /// `Some(parsed)` if these bytes are stored already (in any store).
     pub fn stored(&self, sha256: &Sha256) -> Result<Option<bool>> {
         Ok(self.catalog().blob_by_sha(sha256)?.map(|blob| blob.parsed))
@@ -130,13 +184,18 @@ impl Filer<'_> {
                 length,
             })
             .collect();
-        let outcomes = catalog.commit_batch(&entries, &packs).map_err(|e| match e {
-            Error::Invalid(msg) => Error::Corrupt(msg),
-            e => e,
-        })?;
+        let outcomes = catalog
+            .commit_batch(&entries, &packs)
+            .map_err(|e| match e {
+                Error::Invalid(msg) => Error::Corrupt(msg),
+                e => e,
+            })?;
         for (sha256, text) in texts {
             let blob = catalog.blob_by_sha(&sha256)?.ok_or_else(|| {
-                Error::Corrupt(format!("blob {} vanished after filing", hex::encode(sha256)))
+                Error::Corrupt(format!(
+                    "blob {} vanished after filing",
+                    hex::encode(sha256)
+                ))
             })?;
             self.index.add(blob.id, fingerprint(&sha256), text)?;
         }
@@ -145,7 +204,7 @@ impl Filer<'_> {
     }
 
     /// Commits the index: everything filed is searchable from the index.
-    pub fn finish(mut self) -> Result<()> {
-        self.index.commit()
+    pub fn finish(self) -> Result<()> {
+        self.index.finish()
     }
 }

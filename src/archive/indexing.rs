@@ -18,7 +18,7 @@ use crate::index::reconcile::{self, Differences};
 use crate::index::{
     BlobSet, Fingerprints, IndexDoc, Limits, StoreIndex, TextQuery, Writer, fingerprint,
 };
-use crate::store::{BlobRecord, StoreRecord, StoreState};
+use crate::store::{BlobRecord, Removed, StoreRecord, StoreState};
 
 /// The indexes of the stores, opened when first needed.
 pub struct Indexes {
@@ -156,11 +156,12 @@ impl Archives {
         Ok(reconcile::differences(&catalog, &index.snapshot()?))
     }
 
-    /// Adds the documents of the catalog blobs in `wanted`.
+    /// Adds the documents of the catalog blobs in `wanted`, and finishes
+    /// the writer.
     fn add_documents(
         &self,
         store: &StoreRecord,
-        writer: &mut Writer,
+        mut writer: Writer,
         wanted: &BlobSet,
         progress: IndexProgress,
     ) -> Result<reconcile::Added> {
@@ -172,13 +173,13 @@ impl Archives {
                 .filter(|b| wanted.contains(b.id))
                 .cloned()
                 .collect();
-            let added = reconcile::add(writer, &blobs, &read)?;
+            let added = reconcile::add(&mut writer, &blobs, &read)?;
             total.added += added.added;
             total.unreadable += added.unreadable;
             progress(total.added + total.unreadable, wanted.len() as u64);
             Ok(())
         })?;
-        writer.commit()?;
+        writer.finish()?;
         Ok(total)
     }
 
@@ -209,8 +210,7 @@ impl Archives {
             for &blob in &differences.extra {
                 writer.delete(blob);
             }
-            let added =
-                self.add_documents(&store, &mut writer, &differences.missing, &|_, _| {})?;
+            let added = self.add_documents(&store, writer, &differences.missing, &|_, _| {})?;
             index.refresh()?;
             tracing::info!(
                 store = %store.name,
@@ -240,7 +240,7 @@ impl Archives {
                 Ok(())
             })?;
             writer.delete_all()?;
-            let added = self.add_documents(&store, &mut writer, &all, progress)?;
+            let added = self.add_documents(&store, writer, &all, progress)?;
             self.store_index(&store)?.refresh()?;
             reports.push(IndexReport {
                 store: store.name.clone(),
@@ -272,24 +272,46 @@ impl Archives {
         Ok(reports)
     }
 
-    /// Removes the documents of blobs whose last reference went (call it
-    /// after the catalog transaction that removed them; what a crash loses
-    /// here, reconciliation removes).
-    pub fn unindex(&self, blobs: &[BlobRecord]) -> Result<()> {
-        for store in self.readable_stores(None)? {
-            let mine: Vec<i64> = blobs
+    /// Removes the documents of the blobs an expunge freed (after the
+    /// catalog transaction that removed them). Best effort: an index
+    /// another process is writing keeps them until it is reconciled, and
+    /// meanwhile they answer nothing (no mailbox holds their blobs, and a
+    /// reused id has other bytes).
+    pub fn unindex(&self, freed: &[Removed]) {
+        let memory = self.indexes.config.writer_memory_mb << 20;
+        let stores = match self.readable_stores(None) {
+            Ok(stores) => stores,
+            Err(error) => {
+                return tracing::warn!(%error, "expunged messages left in the full-text index");
+            }
+        };
+        for store in stores {
+            let mine: Vec<i64> = freed
                 .iter()
-                .filter(|b| b.store_id == store.id)
-                .map(|b| b.id)
+                .filter(|r| r.freed && r.blob.store_id == store.id)
+                .map(|r| r.blob.id)
                 .collect();
             if mine.is_empty() {
                 continue;
             }
-            let mut writer = self.index_writer(&store)?;
-            mine.iter().for_each(|&blob| writer.delete(blob));
-            writer.commit()?;
+            let done = self.store_index(&store).and_then(|index| {
+                let Some(mut writer) = index.writer(memory, false)? else {
+                    return Ok(false);
+                };
+                mine.iter().for_each(|&blob| writer.delete(blob));
+                writer.commit()?;
+                Ok(true)
+            });
+            match done {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(store = %store.name, "full-text index busy: expunged messages go at its next reconciliation")
+                }
+                Err(error) => {
+                    tracing::warn!(store = %store.name, %error, "expunged messages left in the full-text index")
+                }
+            }
         }
-        Ok(())
     }
 
     /// Answers text keys for the messages of a mailbox from the indexes

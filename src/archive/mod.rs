@@ -37,8 +37,8 @@ pub use verify::VerifyReport;
 pub use view::{ArchiveAccess, Rights, SpecialUse, View, ViewMailbox};
 
 use crate::config::Config;
-pub use crate::index::{IndexDoc, TextKey, TextQuery};
 use crate::error::Result;
+pub use crate::index::{IndexDoc, TextKey, TextQuery};
 use crate::store::Backend;
 use crate::store::embedded::Embedded;
 pub use crate::store::{
@@ -63,6 +63,8 @@ pub struct Archives {
     actor: String,
     compliance: compliance::Cached,
     changes: changes::Changes,
+    /// zstd level for messages archived one by one (IMAP APPEND).
+    compression_level: i32,
 }
 
 impl Archives {
@@ -74,6 +76,7 @@ impl Archives {
             actor: SYSTEM.to_string(),
             compliance: compliance::Cached::default(),
             changes: changes::Changes::default(),
+            compression_level: config.import.compression_level,
         })
     }
 

@@ -132,7 +132,9 @@ impl Reader {
                 self.skip_line(stream).await?;
                 return Ok(Frame::Bad { tag, reason });
             }
-            if self.search.waiting(self.buf.len()) && self.buf.len() - literal_bytes <= limits.max_line {
+            if self.search.waiting(self.buf.len())
+                && self.buf.len() - literal_bytes <= limits.max_line
+            {
                 if !self.fill(stream).await? {
                     return Ok(Frame::Closed);
                 }

@@ -4,6 +4,7 @@
 
 mod acl;
 mod any;
+mod append;
 mod copy;
 mod esearch;
 mod expunge;
@@ -31,8 +32,8 @@ use tokio::sync::watch;
 use crate::archive::{Archives, MailboxMessage, UserRecord, View};
 use crate::auth::Authenticator;
 use crate::config::Limits;
-pub use framing::Limits as FrameLimits;
 use esearch::SearchExtension;
+pub use framing::Limits as FrameLimits;
 use framing::{Frame, Reader};
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use response::send;
@@ -266,6 +267,9 @@ impl Session {
             }
             CommandBody::Move { sequence_set, mailbox, uid } => {
                 copy::copy(self, stream, &tag, &sequence_set, &mailbox, uid, true).await?
+            }
+            CommandBody::Append { mailbox, flags, date, message } => {
+                append::append(self, stream, &tag, &mailbox, &flags, date.as_ref(), &message).await?
             }
             CommandBody::Create { mailbox } => folders::create(self, stream, &tag, &mailbox).await?,
             CommandBody::Delete { mailbox } => folders::delete(self, stream, &tag, &mailbox).await?,

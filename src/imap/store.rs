@@ -45,29 +45,13 @@ pub async fn store<S: AsyncWrite + Unpin>(
     request: StoreRequest<'_>,
 ) -> std::io::Result<()> {
     let verb = if request.uid { "UID STORE" } else { "STORE" };
-    let mut bits = 0;
-    let mut keywords: Vec<String> = Vec::new();
-    for flag in request.flags {
-        bits |= match flag {
-            Flag::Seen => flags::SEEN,
-            Flag::Answered => flags::ANSWERED,
-            Flag::Flagged => flags::FLAGGED,
-            Flag::Deleted => flags::DELETED,
-            Flag::Draft => flags::DRAFT,
-            Flag::Keyword(atom) => {
-                keywords.push(atom.inner().to_string());
-                0
-            }
-            // \Recent and unknown system flags cannot be stored.
-            Flag::Extension(_) => {
-                return send(
-                    stream,
-                    &format!("{tag} BAD This system flag cannot be stored\r\n"),
-                )
-                .await;
-            }
-        };
-    }
+    let Some((bits, keywords)) = flag_bits(request.flags) else {
+        return send(
+            stream,
+            &format!("{tag} BAD This system flag cannot be stored\r\n"),
+        )
+        .await;
+    };
     let Some(selected) = session.selected() else {
         return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
     };
@@ -157,6 +141,28 @@ pub async fn store<S: AsyncWrite + Unpin>(
     selected.own_changes += changed;
     out.push_str(&format!("{tag} OK {verb} completed\r\n"));
     send(stream, &out).await
+}
+
+/// System flags as bits, and keywords; `None` for \Recent or an unknown
+/// system flag, which cannot be stored.
+pub fn flag_bits(list: &[Flag]) -> Option<(u32, Vec<String>)> {
+    let mut bits = 0;
+    let mut keywords = Vec::new();
+    for flag in list {
+        bits |= match flag {
+            Flag::Seen => flags::SEEN,
+            Flag::Answered => flags::ANSWERED,
+            Flag::Flagged => flags::FLAGGED,
+            Flag::Deleted => flags::DELETED,
+            Flag::Draft => flags::DRAFT,
+            Flag::Keyword(atom) => {
+                keywords.push(atom.inner().to_string());
+                0
+            }
+            Flag::Extension(_) => return None,
+        };
+    }
+    Some((bits, keywords))
 }
 
 /// Keywords per message; more is abuse, not mail handling.

@@ -15,25 +15,22 @@ mod plan;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 pub use mbox::MboxFormat;
 pub use plan::Plan;
 use plan::{Job, Source};
 
 use crate::archive::{
-    Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, IndexDoc,
-    NewUserRequest, PreparedContent, PreparedMessage, Summary, arrival_date, header_block,
+    Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, NewUserRequest,
+    PreparedMessage, arrival_date,
 };
 use crate::config::ImportConfig;
 use crate::error::{Error, Result};
-use crate::mime::crlf_len;
 
 /// How one import behaves.
 #[derive(Debug, Clone)]
@@ -226,47 +223,19 @@ fn prepare(
                 None,
             ),
         };
-    let sha256: [u8; 32] = Sha256::digest(&bytes).into();
     let internal_date = delivered
         .or_else(|| arrival_date(&bytes))
         .or(modified)
         .unwrap_or_else(|| chrono::Utc::now().timestamp());
-    let stored = archives.stored(&sha256).map_err(|e| fail(e.to_string()))?;
-    let mut unparsed = stored == Some(false);
-    let content = if stored.is_some() {
-        None
-    } else {
-        // A parser bug must not cost the message: it is archived unparsed.
-        let summary = catch_unwind(AssertUnwindSafe(|| Summary::of(&bytes)))
-            .ok()
-            .flatten();
-        unparsed = summary.is_none();
-        let compressed = zstd::bulk::compress(&bytes, options.tuning.compression_level)
-            .map_err(|e| fail(format!("compressing: {e}")))?;
-        let text = catch_unwind(AssertUnwindSafe(|| archives.index_document(&bytes)))
-            .unwrap_or_else(|_| {
-                tracing::warn!(source = %job.describe(), "message text could not be read for the index");
-                IndexDoc::default()
-            });
-        Some(PreparedContent {
-            compressed,
-            summary,
-            header: header_block(&bytes).to_vec(),
-            text,
-        })
-    };
-    Ok((
-        PreparedMessage {
+    archives
+        .prepare_message(
+            &bytes,
             folder_id,
-            sha256,
-            size: bytes.len() as u64,
-            crlf_size: crlf_len(&bytes),
             internal_date,
             flags,
-            content,
-        },
-        unparsed,
-    ))
+            options.tuning.compression_level,
+        )
+        .map_err(|e| fail(e.to_string()))
 }
 
 fn modified_time(path: &Path) -> Option<i64> {

@@ -263,7 +263,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let index = StoreIndex::open(dir.path()).unwrap();
         let long = format!(" {}needle", "x".repeat(300));
-        let docs = vec![
+        let docs = [
             doc(
                 &[" \"ann\" <ann@ex.org>", "ann <ann@ex.org>"],
                 " hello wörld",

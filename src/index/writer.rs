@@ -89,6 +89,15 @@ impl Writer {
         Ok(())
     }
 
+    /// Commits, and waits for the segment merges under way (dropping a
+    /// writer abandons them, leaving the index in more pieces).
+    pub fn finish(mut self) -> Result<()> {
+        self.commit()?;
+        self.inner
+            .wait_merging_threads()
+            .map_err(failed("merging segments"))
+    }
+
     /// Commits if the last commit is a while ago.
     pub fn commit_if_due(&mut self) -> Result<()> {
         if self.committed.elapsed() >= COMMIT_EVERY {

@@ -101,6 +101,15 @@ impl Archimap {
         hashes_by_folder(&out, &|_| true)
     }
 
+    /// Messages in all archives, as `archimap folders` counts them.
+    pub fn message_count(&self) -> u64 {
+        self.ok(&["folders"])
+            .lines()
+            .filter_map(|line| line.split(" folders, ").nth(1))
+            .map(|rest| rest.trim_end_matches(" messages)").parse::<u64>().unwrap())
+            .sum()
+    }
+
     /// The summary line of an import: (imported, duplicates, unparsed, failed).
     pub fn import(&self, args: &[&str]) -> (u64, u64, u64, u64) {
         let mut full = vec!["import"];
