@@ -277,3 +277,63 @@ fn generated_archive_of_5000_messages_reads_back_byte_identical() {
     }
     am.ok(&["verify"]);
 }
+
+/// Two imports into one store at once: the second waits for the first's
+/// write lock and must not cut off what the first committed meanwhile.
+#[test]
+fn concurrent_imports_into_one_store_lose_nothing() {
+    let am = Archimap::new();
+    am.add_user("erin");
+    let mut sources = Vec::new();
+    for name in ["one", "two", "three"] {
+        let dir = am.dir.path().join(name);
+        fs::create_dir_all(&dir).unwrap();
+        for i in 0..300 {
+            fs::write(
+                dir.join(format!("{i}.eml")),
+                format!(
+                    "Subject: {name} {i}\r\n\r\n{}\r\n",
+                    format!("{name} {i} ").repeat(50)
+                ),
+            )
+            .unwrap();
+        }
+        sources.push(dir);
+    }
+    let running: Vec<_> = sources
+        .iter()
+        .map(|dir| {
+            am.command()
+                .args([
+                    "import",
+                    "--user",
+                    "erin",
+                    "--folder",
+                    dir.file_name().unwrap().to_str().unwrap(),
+                ])
+                .arg(dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in running {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    am.ok(&["verify"]);
+    let exported = am.exported("erin");
+    for name in ["one", "two", "three"] {
+        assert_eq!(
+            exported.get(name).map(Vec::len),
+            Some(300),
+            "{name}: {:?}",
+            exported.keys()
+        );
+    }
+}

@@ -65,7 +65,7 @@ impl Archives {
         };
         can_import_into(&store)?;
         let blobs: Arc<dyn BlobStore> = self.backend.blobs(&store)?;
-        let writer = blobs.writer(&self.catalog().pack_lengths(store.id)?)?;
+        let writer = blobs.writer(&|| self.catalog().pack_lengths(store.id))?;
         let index = self.index_writer(&store)?;
         Ok(Filer {
             archives: self,

@@ -359,7 +359,13 @@ pub trait Catalog: Send + Sync {
 pub trait BlobStore: Send + Sync {
     /// Opens a writer; it holds the store's write lock until dropped and
     /// first discards whatever an interrupted writer left uncommitted.
-    fn writer(&self, committed: &[(u32, u64)]) -> Result<Box<dyn BlobWriter>>;
+    /// `committed` reads the committed pack lengths; it is called once the
+    /// lock is held, since another writer may have committed while this one
+    /// waited (lengths read before would make it cut off that writer's bytes).
+    fn writer(
+        &self,
+        committed: &dyn Fn() -> Result<Vec<(u32, u64)>>,
+    ) -> Result<Box<dyn BlobWriter>>;
     /// The uncompressed bytes, streamed.
     fn open(&self, location: &BlobLocation) -> Result<Box<dyn Read + Send>>;
     /// The uncompressed bytes, whole; `size` is their length. For blobs

@@ -29,7 +29,10 @@ impl PackStore {
 }
 
 impl BlobStore for PackStore {
-    fn writer(&self, committed: &[(u32, u64)]) -> Result<Box<dyn BlobWriter>> {
+    fn writer(
+        &self,
+        committed: &dyn Fn() -> Result<Vec<(u32, u64)>>,
+    ) -> Result<Box<dyn BlobWriter>> {
         let lock_path = self.dir.join("write.lock");
         let lock = OpenOptions::new()
             .create(true)
@@ -42,8 +45,9 @@ impl BlobStore for PackStore {
             lock.lock()
                 .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
         }
+        let committed = committed()?;
         let on_disk = self.pack_files()?;
-        for &(pack, length) in committed {
+        for &(pack, length) in &committed {
             match on_disk.iter().find(|(p, _)| *p == pack) {
                 None => {
                     return Err(Error::Corrupt(format!(
