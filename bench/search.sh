@@ -11,10 +11,10 @@
 #
 # The N-message corpus is bench/imap.sh's (CORPUS, made by bench/corpus.py if
 # missing). The messages that grow the store to STORE_N are generated (text
-# only) CHUNK at a time, each chunk deleted once imported; the store then
-# needs about 10 GB of disk for STORE_N=1000000. Data directories are removed
-# at the end. Needs root (Dovecot's setup script adds a system user) and
-# dovecot-imapd.
+# only) CHUNK at a time, each chunk deleted once imported; STORE_N=1000000
+# needs about 16 GB of free disk (packs, index, one chunk). Data directories
+# are removed at the end. Needs root (Dovecot's setup script adds a system
+# user) and dovecot-imapd.
 set -euo pipefail
 
 N=${N:-100000}

@@ -321,3 +321,53 @@ fn bad_arguments_change_nothing_and_say_why() {
     );
     assert!(audit(&am, &[]).is_empty());
 }
+
+#[test]
+fn message_retrieval_is_recorded_when_switched_on() {
+    let am = Archimap::new();
+    am.ok(&["user", "add", "alice", "--password", "pw"]);
+    let mail = am.dir.path().join("mail");
+    std::fs::create_dir_all(&mail).unwrap();
+    for i in 1..=3 {
+        std::fs::write(
+            mail.join(format!("{i}.eml")),
+            format!("Subject: {i}\r\n\r\nbody {i}\r\n"),
+        )
+        .unwrap();
+    }
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Inbox",
+        mail.to_str().unwrap(),
+    ]);
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    c.command("l", "LOGIN alice pw");
+    c.command("s", "SELECT INBOX");
+    // Off (the default): nothing recorded.
+    c.command("f1", "FETCH 1 BODY.PEEK[]");
+    assert!(audit(&am, &["--action", "message_retrieved"]).is_empty());
+    am.ok(&["compliance", "audit-retrievals", "on"]);
+    // On: the server sees the change within a second; headers-only
+    // answers (ENVELOPE, FLAGS) are not retrievals.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        c.command("f2", "UID FETCH 2:3 (BODY.PEEK[TEXT] FLAGS)");
+        if audit(&am, &["--action", "message_retrieved"]).len() >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "retrievals not recorded");
+    }
+    let before = audit(&am, &["--action", "message_retrieved"]).len();
+    c.command("f3", "FETCH 1:3 (ENVELOPE FLAGS)");
+    let records = audit(&am, &["--action", "message_retrieved"]);
+    assert_eq!(records.len(), before);
+    let last = records.last().unwrap();
+    assert_eq!(last["actor"], "alice");
+    assert_eq!(last["target"], "folder:alice/Inbox");
+    assert_eq!(last["details"]["uid"], 3);
+    assert!(last["ip"].is_string());
+}

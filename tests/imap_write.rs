@@ -431,3 +431,76 @@ fn append_archives_a_message_once() {
     );
     am.ok(&["verify"]);
 }
+
+/// Thunderbird's ways of moving and deleting, command for command: where
+/// allowed they work, where not every step answers a tagged NO with a code
+/// and nothing is lost.
+#[test]
+fn thunderbird_moves_and_deletes() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut alice = login(&server, "alice");
+    alice.command("s", "SELECT INBOX");
+    // Drag and drop into another folder (MOVE is advertised).
+    assert!(alice.answer("t1", "UID MOVE 4 Old").starts_with("t1 OK"));
+    // Delete with "move to Trash": the Trash folder is made first.
+    let trash = alice.answer("t2", "UID MOVE 3 Trash");
+    assert!(trash.starts_with("t2 NO [TRYCREATE]"), "{trash}");
+    assert!(alice.answer("t3", "CREATE Trash").starts_with("t3 OK"));
+    assert!(alice.answer("t4", "UID MOVE 3 Trash").starts_with("t4 OK"));
+    // Without MOVE: COPY, then \Deleted, then (UIDPLUS) UID EXPUNGE.
+    assert!(
+        alice
+            .answer("t5", "UID COPY 2 Trash")
+            .starts_with("t5 OK [COPYUID")
+    );
+    assert!(
+        alice
+            .answer("t6", "UID STORE 2 +FLAGS.SILENT (\\Deleted \\Seen)")
+            .starts_with("t6 OK")
+    );
+    let expunged = alice.command("t7", "UID EXPUNGE 2");
+    assert!(has(&expunged, "* 2 EXPUNGE"), "{expunged:?}");
+    // Shift+Delete in Trash: \Deleted and EXPUNGE.
+    alice.command("s2", "SELECT Trash");
+    assert!(
+        alice
+            .answer("t8", "UID STORE 1 +FLAGS.SILENT (\\Deleted)")
+            .starts_with("t8 OK")
+    );
+    assert!(has(&alice.command("t9", "EXPUNGE"), "* 1 EXPUNGE"));
+    assert_eq!(count(&mut alice, "INBOX"), 1);
+    assert_eq!(count(&mut alice, "Trash"), 1);
+
+    // carol may move but not delete in alice's archive.
+    let mut carol = login(&server, "carol");
+    carol.command("s", "SELECT \"Other Users/alice/Old\"");
+    assert!(
+        carol
+            .answer("c1", "UID MOVE 1 \"Other Users/alice/Trash\"")
+            .starts_with("c1 OK")
+    );
+    assert!(
+        carol
+            .answer("c2", "UID COPY 2 \"Other Users/alice/Trash\"")
+            .starts_with("c2 OK")
+    );
+    let flag = carol.answer("c3", "UID STORE 2 +FLAGS.SILENT (\\Deleted \\Seen)");
+    assert!(flag.starts_with("c3 OK"), "{flag}"); // \Seen may change; \Deleted is left out
+    let expunge = carol.answer("c4", "UID EXPUNGE 2");
+    assert!(expunge.starts_with("c4 NO [NOPERM]"), "{expunge}");
+    // alice may only read bob's archive: every way is refused, nothing lost.
+    alice.command("s3", "SELECT \"Other Users/bob/Inbox\"");
+    let moved = alice.answer("b1", "UID MOVE 1 \"Other Users/bob/Trash\"");
+    assert!(moved.starts_with("b1 NO [TRYCREATE]"), "{moved}");
+    let created = alice.answer("b2", "CREATE \"Other Users/bob/Trash\"");
+    assert!(created.starts_with("b2 NO [NOPERM]"), "{created}");
+    let across = alice.answer("b3", "UID MOVE 1 Trash");
+    assert!(across.starts_with("b3 NO [CANNOT]"), "{across}");
+    let flag = alice.answer("b4", "UID STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert!(flag.starts_with("b4 NO [NOPERM]"), "{flag}");
+    let expunge = alice.answer("b5", "UID EXPUNGE 1");
+    assert!(expunge.starts_with("b5 NO [NOPERM]"), "{expunge}");
+    assert_eq!(count(&mut alice, "Other Users/bob/Inbox"), 2);
+    am.ok(&["verify"]);
+}

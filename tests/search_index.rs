@@ -2,7 +2,7 @@
 //! words found only inside a PDF or docx attachment or in a koi8-r or
 //! shift_jis body, CHARSET, ESEARCH, FUZZY with RELEVANCY, searches that
 //! stay inside the selected mailbox, and an index that catches up after
-//! it was lost or replaced.
+//! it was lost or replaced, after expunges and after a killed import.
 
 mod common;
 

@@ -234,3 +234,161 @@ fn eight_sessions_change_one_archive_at_once() {
     println!("soak: start {start}, end {end}, added {added}, taken {taken}");
     assert_eq!(end, start + added - taken);
 }
+
+/// Every message's bytes anywhere in `archive` (the export, hashed).
+fn contents(am: &Archimap, archive: &str) -> std::collections::BTreeSet<String> {
+    am.exported(archive).into_values().flatten().collect()
+}
+
+/// Random commands of every kind, including the ones that remove, by
+/// `user` on alice's archive for 5 s; returns how many of the messages
+/// that were in it are in none of its folders any more.
+fn lost_after_random_commands(
+    am: &Archimap,
+    server: &Server,
+    user: &str,
+    archive_prefix: &str,
+    seed: u64,
+) -> usize {
+    let before = contents(am, "alice");
+    let mut rng = Rng(seed | 1);
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(
+        c.answer("l", &format!("LOGIN {user} pw-{user}"))
+            .starts_with("l OK")
+    );
+    let own = ["Mine".to_string(), format!("{archive_prefix}Inbox")];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut n = 0;
+    while Instant::now() < deadline {
+        n += 1;
+        // The folders there are now.
+        let listed = c.command(
+            &format!("l{n}"),
+            &format!("LIST \"\" \"{archive_prefix}*\""),
+        );
+        let folders: Vec<String> = listed
+            .iter()
+            .filter(|l| l.starts_with("* LIST") && !l.contains("\\Noselect"))
+            .filter_map(|l| {
+                l.trim_end()
+                    .rsplit_once(" \"")
+                    .map(|(_, name)| name.trim_end_matches('"').to_string())
+            })
+            .collect();
+        if folders.is_empty() {
+            break;
+        }
+        let folder = rng.pick(&folders).clone();
+        let target = if rng.next().is_multiple_of(4) {
+            rng.pick(&own).clone()
+        } else {
+            rng.pick(&folders).clone()
+        };
+        let commands = match rng.next() % 9 {
+            0 | 1 => vec![format!("SELECT \"{folder}\"")],
+            2 => vec![format!("UID MOVE 1:* \"{target}\"")],
+            3 => vec![format!("COPY 1 \"{target}\"")],
+            4 => vec![
+                "STORE 1:* +FLAGS (\\Deleted)".to_string(),
+                "EXPUNGE".to_string(),
+            ],
+            5 => vec![
+                "UID STORE 1:* +FLAGS (\\Deleted)".to_string(),
+                "CLOSE".to_string(),
+            ],
+            6 => vec![format!("DELETE \"{folder}\"")],
+            7 => vec![format!("RENAME \"{folder}\" \"{target}\"")],
+            _ => vec![format!("RENAME \"{folder}\" \"{folder}{n}\"")],
+        };
+        for command in commands {
+            let answer = c.answer(&format!("r{n}"), &command);
+            // BAD only for what the client got wrong: nothing selected, no such number.
+            let expected = ["No mailbox selected", "No messages", "out of range"];
+            let bad = answer.contains(" BAD ") && !expected.iter().any(|e| answer.contains(e));
+            assert!(!bad, "{command}: {answer}");
+        }
+    }
+    let after = contents(am, "alice");
+    am.ok(&["verify"]);
+    let lost = before.difference(&after).count();
+    println!("{user}: {n} commands, {lost} message(s) gone (SOAK_SEED={seed})");
+    lost
+}
+
+/// alice's archive (Inbox, A, B) and users without the right to remove.
+fn guarded_archive() -> Archimap {
+    let am = Archimap::new();
+    for user in ["alice", "carol"] {
+        am.ok(&["user", "add", user, "--password", &format!("pw-{user}")]);
+    }
+    let mail = am.dir.path().join("guarded");
+    for folder in ["Inbox", "A", "B"] {
+        let dir = mail.join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..5 {
+            std::fs::write(
+                dir.join(format!("{i}.eml")),
+                format!("Subject: {folder} {i}\r\n\r\n{folder} {i}\r\n"),
+            )
+            .unwrap();
+        }
+        am.import(&["--user", "alice", "--folder", folder, dir.to_str().unwrap()]);
+    }
+    std::fs::create_dir_all(mail.join("Mine")).unwrap();
+    std::fs::write(mail.join("Mine/1.eml"), "Subject: carol's\r\n\r\nx\r\n").unwrap();
+    am.import(&[
+        "--user",
+        "carol",
+        "--folder",
+        "Mine",
+        mail.join("Mine").to_str().unwrap(),
+    ]);
+    am.ok(&["grant", "alice", "alice", "read,write,delete"]);
+    am.ok(&["grant", "carol", "carol", "read,write,delete"]);
+    am
+}
+
+fn seed() -> u64 {
+    std::env::var("SOAK_SEED").map_or_else(
+        |_| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        },
+        |s| s.parse().unwrap(),
+    )
+}
+
+#[test]
+fn without_delete_no_command_sequence_removes_a_message() {
+    let am = guarded_archive();
+    am.ok(&["grant", "carol", "alice", "read,write"]);
+    let server = Server::start(&am);
+    assert_eq!(
+        lost_after_random_commands(&am, &server, "carol", "Other Users/alice/", seed()),
+        0
+    );
+}
+
+#[test]
+fn under_legal_hold_nobody_removes_a_message() {
+    let am = guarded_archive();
+    am.ok(&["compliance", "legal-hold", "on"]);
+    let server = Server::start(&am);
+    assert_eq!(
+        lost_after_random_commands(&am, &server, "alice", "", seed()),
+        0
+    );
+}
+
+/// The control: the same commands by a user who may delete do remove
+/// messages, so the two tests above would see it if a rule let one through.
+#[test]
+fn with_delete_the_same_commands_remove_messages() {
+    let am = guarded_archive();
+    let server = Server::start(&am);
+    assert!(lost_after_random_commands(&am, &server, "alice", "", seed()) > 0);
+}

@@ -36,6 +36,11 @@ impl Indexes {
         }
     }
 
+    /// Memory for an index writer.
+    fn memory(&self) -> usize {
+        self.config.writer_memory_mb << 20
+    }
+
     fn limits(&self) -> Limits {
         Limits {
             attachment_bytes: self.config.attachment_max_mb << 20,
@@ -103,13 +108,11 @@ impl Archives {
     /// The writer of a store's index, waiting while another process
     /// writes it.
     pub(super) fn index_writer(&self, store: &StoreRecord) -> Result<Writer> {
-        let memory = self.indexes.config.writer_memory_mb << 20;
-        let writer = self.store_index(store)?.writer(memory, true)?;
-        Ok(writer.expect("a waiting writer always comes"))
+        self.store_index(store)?.writer(self.indexes.memory())
     }
 
     /// What the index holds of a message (done while importing).
-    pub fn index_document(&self, raw: &[u8]) -> IndexDoc {
+    pub(super) fn index_document(&self, raw: &[u8]) -> IndexDoc {
         IndexDoc::extract(raw, &self.indexes.limits())
     }
 
@@ -201,8 +204,7 @@ impl Archives {
     pub fn reconcile_indexes(&self) -> Result<()> {
         for store in self.readable_stores(None)? {
             let index = self.store_index(&store)?;
-            let memory = self.indexes.config.writer_memory_mb << 20;
-            let Some(mut writer) = index.writer(memory, false)? else {
+            let Some(mut writer) = index.try_writer(self.indexes.memory())? else {
                 tracing::info!(store = %store.name, "full-text index busy (another process writes it); not reconciled");
                 continue;
             };
@@ -278,7 +280,6 @@ impl Archives {
     /// meanwhile they answer nothing (no mailbox holds their blobs, and a
     /// reused id has other bytes).
     pub fn unindex(&self, freed: &[Removed]) {
-        let memory = self.indexes.config.writer_memory_mb << 20;
         let stores = match self.readable_stores(None) {
             Ok(stores) => stores,
             Err(error) => {
@@ -295,7 +296,7 @@ impl Archives {
                 continue;
             }
             let done = self.store_index(&store).and_then(|index| {
-                let Some(mut writer) = index.writer(memory, false)? else {
+                let Some(mut writer) = index.try_writer(self.indexes.memory())? else {
                     return Ok(false);
                 };
                 mine.iter().for_each(|&blob| writer.delete(blob));

@@ -14,7 +14,9 @@ use tokio::sync::mpsc;
 
 use super::Session;
 use super::response::send;
-use crate::archive::{Archives, MailboxMessage, flags};
+use crate::archive::{
+    Archives, AuditAction, AuditRecord, MailboxMessage, UserRecord, flags, folder_target,
+};
 use crate::mime::Served;
 use crate::mime::{self, BinaryError, SectionSpec};
 use crate::store::BlobRecord;
@@ -65,6 +67,15 @@ enum Item {
 }
 
 impl Item {
+    /// Whether the item hands out the message's content (what the audit
+    /// of retrievals records), PEEK or not.
+    fn reads_content(&self) -> bool {
+        matches!(
+            self,
+            Item::Full { .. } | Item::Section { .. } | Item::Binary { .. }
+        )
+    }
+
     /// Reading the body sets \Seen (unless PEEK).
     fn sets_seen(&self) -> bool {
         matches!(
@@ -277,6 +288,13 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     };
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
+    // Retrievals are recorded before anything is handed out.
+    if items.iter().any(Item::reads_content)
+        && archives.audit_retrievals()
+        && let Err(e) = archives.audit(&retrievals(session, &user, &positions))
+    {
+        return session.storage_error(stream, tag, e).await;
+    }
     let mut out = Vec::with_capacity(OUTPUT_BATCH);
     for (n, &position) in positions.iter().enumerate() {
         if from_headers && n % HEADER_BATCH == 0 {
@@ -379,6 +397,33 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     }
     stream.write_all(&out).await?;
     send(stream, &format!("{tag} OK {verb} completed\r\n")).await
+}
+
+/// One `message_retrieved` audit record per message at `positions`.
+fn retrievals(session: &Session, user: &UserRecord, positions: &[usize]) -> Vec<AuditRecord> {
+    let selected = session.selected().expect("selected by the caller");
+    let target = folder_target(
+        &selected.archive,
+        selected.folder.as_ref().map_or("INBOX", |f| &f.path),
+    );
+    positions
+        .iter()
+        .map(|&p| {
+            let message = &selected.messages[p];
+            AuditRecord {
+                ip: Some(session.peer.ip()),
+                ..AuditRecord::now(
+                    &user.name,
+                    AuditAction::MessageRetrieved,
+                    target.clone(),
+                    serde_json::json!({
+                        "uid": message.uid,
+                        "sha256": hex::encode(message.blob.sha256),
+                    }),
+                )
+            }
+        })
+        .collect()
 }
 
 /// Appends one message's FETCH response to `out`; a whole message body is

@@ -66,6 +66,8 @@ pub struct Authenticated {
 pub struct Selected {
     /// `None` for the empty INBOX of a user without an inbox folder.
     folder: Option<crate::store::FolderRecord>,
+    /// The archive it belongs to.
+    archive: String,
     read_only: bool,
     rights: crate::archive::Rights,
     /// In sequence-number order, as the client knows them: a message

@@ -95,6 +95,7 @@ pub async fn select<S: AsyncWrite + Unpin>(
     session.set_selected(Some(Selected {
         watch,
         folder: target.folder.clone(),
+        archive: target.archive.clone(),
         read_only,
         rights: target.rights,
         messages,

@@ -113,23 +113,28 @@ impl StoreIndex {
         })
     }
 
-    /// The index's writer. Only one process writes at a time: when another
-    /// holds the writer, `wait` waits for it, else this answers `None`.
-    pub fn writer(&self, memory: usize, wait: bool) -> Result<Option<Writer>> {
+    /// The index's writer, or `None` while another process writes the
+    /// index (one at a time).
+    pub fn try_writer(&self, memory: usize) -> Result<Option<Writer>> {
+        match self.index.writer(memory) {
+            Ok(inner) => Ok(Some(Writer::new(inner, self.fields))),
+            Err(tantivy::TantivyError::LockFailure(..)) => Ok(None),
+            Err(e) => Err(failed(format!("writing {}", self.dir.display()))(e)),
+        }
+    }
+
+    /// The index's writer, once no other process writes the index.
+    pub fn writer(&self, memory: usize) -> Result<Writer> {
         let mut logged = false;
         loop {
-            match self.index.writer(memory) {
-                Ok(inner) => return Ok(Some(Writer::new(inner, self.fields))),
-                Err(tantivy::TantivyError::LockFailure(..)) if wait => {
-                    if !logged {
-                        tracing::info!(dir = %self.dir.display(), "waiting for another process to finish writing the full-text index");
-                        logged = true;
-                    }
-                    std::thread::sleep(Duration::from_millis(250));
-                }
-                Err(tantivy::TantivyError::LockFailure(..)) => return Ok(None),
-                Err(e) => return Err(failed(format!("writing {}", self.dir.display()))(e)),
+            if let Some(writer) = self.try_writer(memory)? {
+                return Ok(writer);
             }
+            if !logged {
+                tracing::info!(dir = %self.dir.display(), "waiting for another process to finish writing the full-text index");
+                logged = true;
+            }
+            std::thread::sleep(Duration::from_millis(250));
         }
     }
 
@@ -276,7 +281,7 @@ mod tests {
             ),
             doc(&[" carol <c@ex.org>"], &long, &["invoice attached", "see"]),
         ];
-        let mut writer = index.writer(50 << 20, false).unwrap().unwrap();
+        let mut writer = index.writer(50 << 20).unwrap();
         for (id, d) in docs.iter().enumerate() {
             writer.add(id as i64 + 1, 7, d.clone()).unwrap();
         }

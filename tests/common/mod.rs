@@ -148,6 +148,9 @@ pub fn hashes_by_folder(
     keep: &dyn Fn(&Path) -> bool,
 ) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if !root.exists() {
+        return map; // an export of an empty archive writes nothing
+    }
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
