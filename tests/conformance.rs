@@ -27,12 +27,21 @@ fn inbox_messages() -> PathBuf {
     common::edge_eml().join("cpython")
 }
 
-fn run(args: &[&str]) -> String {
+/// The `# setup:` line of a script: what the archive must look like for it
+/// (scripts without one share the default archive).
+fn setup(script: &Path) -> Option<String> {
+    std::fs::read_to_string(script)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# setup: ").map(str::to_string))
+}
+
+fn run(args: &[&str], scripts: &[PathBuf]) -> String {
     let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/run.py");
     let out = Command::new("python3")
         .arg(runner)
         .args(args)
-        .args(scripts())
+        .args(scripts)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -41,11 +50,19 @@ fn run(args: &[&str]) -> String {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(
+        stdout.contains(&format!("{} passed, 0 failed", scripts.len())),
+        "{stdout}"
+    );
     stdout
 }
 
-#[test]
-fn every_script_passes_against_archimap() {
+/// alice and bob, each with the test inbox; alice may read bob's archive.
+/// A setup (`privileges=P condition=C`) also gives alice folder Old, the
+/// privileges P on her own archive, and C: `normal`, `writeProtected` (the
+/// store holding all of it write-protected, a new one current) or
+/// `legalHold`.
+fn archive(setup: Option<&str>) -> Archimap {
     let am = Archimap::new();
     am.ok(&["user", "add", "alice", "--password", "wonderland"]);
     am.ok(&["user", "add", "bob", "--password", "builder"]);
@@ -59,26 +76,64 @@ fn every_script_passes_against_archimap() {
         ]);
     }
     am.ok(&["grant", "alice", "bob", "read"]);
-    let server = Server::start(&am);
+    let Some(setup) = setup else {
+        return am;
+    };
+    let value = |key: &str| {
+        setup
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("setup {setup:?} lacks {key}"))
+    };
+    let old = am.dir.path().join("old.eml");
+    std::fs::write(&old, "Subject: old\r\n\r\nold\r\n").unwrap();
+    am.import(&["--user", "alice", "--folder", "Old", old.to_str().unwrap()]);
+    am.ok(&["grant", "alice", "alice", value("privileges")]);
+    match value("condition") {
+        "normal" => {}
+        "legalHold" => {
+            am.ok(&["compliance", "legal-hold", "on"]);
+        }
+        "writeProtected" => {
+            am.ok(&["store", "create", "second"]);
+            am.ok(&["store", "set-state", "second", "current"]);
+            am.ok(&["store", "set-state", "main", "writeProtected"]);
+        }
+        other => panic!("unknown condition {other}"),
+    }
+    am
+}
+
+fn run_against_archimap(am: &Archimap, scripts: &[PathBuf]) -> String {
+    let server = Server::start(am);
     let ca = am.data_dir().join("tls/self-signed-cert.pem");
-    let out = run(&[
-        "--imaps-port",
-        &server.imaps.port().to_string(),
-        "--starttls-port",
-        &server.starttls.port().to_string(),
-        "--user",
-        "alice",
-        "--password",
-        "wonderland",
-        "--user2",
-        "bob",
-        "--cafile",
-        ca.to_str().unwrap(),
-    ]);
-    assert!(
-        out.contains(&format!("{} passed, 0 failed", scripts().len())),
-        "{out}"
-    );
+    run(
+        &[
+            "--imaps-port",
+            &server.imaps.port().to_string(),
+            "--starttls-port",
+            &server.starttls.port().to_string(),
+            "--user",
+            "alice",
+            "--password",
+            "wonderland",
+            "--user2",
+            "bob",
+            "--cafile",
+            ca.to_str().unwrap(),
+        ],
+        scripts,
+    )
+}
+
+#[test]
+fn every_script_passes_against_archimap() {
+    let (plain, set_up): (Vec<PathBuf>, Vec<PathBuf>) =
+        scripts().into_iter().partition(|s| setup(s).is_none());
+    run_against_archimap(&archive(None), &plain);
+    for script in set_up {
+        run_against_archimap(&archive(setup(&script).as_deref()), &[script]);
+    }
 }
 
 /// The plain-RFC scripts against a private Dovecot with the same inbox.
@@ -88,22 +143,24 @@ fn plain_rfc_scripts_pass_against_dovecot() {
         return;
     };
     dovecot.load("INBOX", &inbox_messages());
-    let out = run(&[
-        "--imaps-port",
-        &dovecot.imaps.to_string(),
-        "--starttls-port",
-        &dovecot.starttls.to_string(),
-        "--user",
-        "usera",
-        "--password",
-        "oraclepw",
-        "--insecure",
-        "--scope",
-        "rfc",
-    ]);
-    let rfc = scripts()
-        .iter()
+    let rfc: Vec<PathBuf> = scripts()
+        .into_iter()
         .filter(|p| std::fs::read_to_string(p).unwrap().contains("# scope: rfc"))
-        .count();
-    assert!(out.contains(&format!("{rfc} passed, 0 failed")), "{out}");
+        .collect();
+    run(
+        &[
+            "--imaps-port",
+            &dovecot.imaps.to_string(),
+            "--starttls-port",
+            &dovecot.starttls.to_string(),
+            "--user",
+            "usera",
+            "--password",
+            "oraclepw",
+            "--insecure",
+            "--scope",
+            "rfc",
+        ],
+        &rfc,
+    );
 }

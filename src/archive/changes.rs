@@ -251,9 +251,7 @@ impl Archives {
         let access = self
             .access(caller.user, archive.id)?
             .ok_or_else(|| Error::NotFound(format!("archive {}", archive.name)))?;
-        if !access_rights(&access).contains('k') {
-            return Err(Error::NotPermitted(Need::Create.refusal(&archive.name)));
-        }
+        check_create(&access)?;
         if access.folders.iter().any(|f| f.path == path.as_str()) {
             return Err(Error::AlreadyExists(format!("folder {path}")));
         }
@@ -275,6 +273,12 @@ impl Archives {
     ) -> Result<()> {
         let new_path = FolderPath::new(new_path)?;
         let _guard = self.change_lock();
+        // The new name is a folder made in the archive: `k` as for CREATE
+        // (checked first: without `write`, that is the refusal's reason).
+        let access = self
+            .access(caller.user, folder.archive_id)?
+            .ok_or_else(|| Error::NotFound(format!("folder {}", folder.path)))?;
+        check_create(&access)?;
         let access = self.checked(caller.user, folder, Need::MoveOut)?;
         if let Some(parent) = new_path.parent() {
             self.catalog()
@@ -397,7 +401,16 @@ fn check(access: &ArchiveAccess, folder: &FolderRecord, need: Need) -> Result<()
     Err(Error::NotPermitted(need.refusal(&access.archive)))
 }
 
-/// The rights on the archive itself (its root), for creating folders.
-fn access_rights(access: &ArchiveAccess) -> Rights {
-    Rights::for_privileges(access.privileges, access.changes_allowed)
+/// `k` on the archive itself (its root): folders may be made in it.
+fn check_create(access: &ArchiveAccess) -> Result<()> {
+    if Rights::for_privileges(access.privileges, access.changes_allowed).contains('k') {
+        Ok(())
+    } else if Rights::for_privileges(access.privileges, true).contains('k') {
+        Err(Error::Refused(format!(
+            "Nothing in archive {} may change now (legal hold)",
+            access.archive
+        )))
+    } else {
+        Err(Error::NotPermitted(Need::Create.refusal(&access.archive)))
+    }
 }
