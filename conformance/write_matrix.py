@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
 """Writes conformance/scripts/write-*.imap: one script for each privilege
 set on the user's own archive against each condition (normal, a
-write-protected store, legal hold), from the rules below, so that the
+write-protected store, a disabled store, legal hold), from the rules below, so that the
 table of who may change what lives in one place.
 
 The setup each script needs is in its `# setup:` line, which the test
 harness (tests/conformance.rs) reads; the runner ignores it. The archive:
 INBOX (the test inbox, 3 messages) and Old (1 message), both stored in the
-store that `writeProtected` protects.
+store that `writeProtected` protects and `disabled` disables (a new store
+is then current).
 
     python3 conformance/write_matrix.py     # rewrites the scripts
 """
 import os
 
 PRIVILEGES = ["read", "read,write", "read,delete", "read,write,delete"]
-CONDITIONS = ["normal", "writeProtected", "legalHold"]
+CONDITIONS = ["normal", "writeProtected", "disabled", "legalHold"]
 
 
 def rights(privileges, condition):
@@ -79,9 +80,9 @@ def script(privileges, condition):
     refusal = outcome(write, condition)
     out.append("C+: Subject: appended")
     out.append(f"S: w9 {refusal or 'OK [APPENDUID *'}")
-    # A new folder: the write-protected store holds nothing of it.
+    # A new folder: the protected or disabled store holds nothing of it.
     out.append("C: w10 CREATE New")
-    create = outcome(write, "normal" if condition == "writeProtected" else condition)
+    create = outcome(write, "normal" if condition in ("writeProtected", "disabled") else condition)
     out.append(f"S: w10 {create or 'OK*'}")
     renamed = step("w11", "RENAME Old Older", "OK*", write)
     step("w12", f"DELETE {'Older' if renamed else 'Old'}", "OK*", delete)

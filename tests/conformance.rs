@@ -59,9 +59,9 @@ fn run(args: &[&str], scripts: &[PathBuf]) -> String {
 
 /// alice and bob, each with the test inbox; alice may read bob's archive.
 /// A setup (`privileges=P condition=C`) also gives alice folder Old, the
-/// privileges P on her own archive, and C: `normal`, `writeProtected` (the
-/// store holding all of it write-protected, a new one current) or
-/// `legalHold`.
+/// privileges P on her own archive, and C: `normal`, `writeProtected` or
+/// `disabled` (the store holding all of it in that state, a new one
+/// current), or `legalHold`.
 fn archive(setup: Option<&str>) -> Archimap {
     let am = Archimap::new();
     am.ok(&["user", "add", "alice", "--password", "wonderland"]);
@@ -94,10 +94,10 @@ fn archive(setup: Option<&str>) -> Archimap {
         "legalHold" => {
             am.ok(&["compliance", "legal-hold", "on"]);
         }
-        "writeProtected" => {
+        state @ ("writeProtected" | "disabled") => {
             am.ok(&["store", "create", "second"]);
             am.ok(&["store", "set-state", "second", "current"]);
-            am.ok(&["store", "set-state", "main", "writeProtected"]);
+            am.ok(&["store", "set-state", "main", state]);
         }
         other => panic!("unknown condition {other}"),
     }

@@ -286,7 +286,7 @@ fn lost_after_random_commands(
         } else {
             rng.pick(&folders).clone()
         };
-        let commands = match rng.next() % 9 {
+        let commands = match rng.next() % 10 {
             0 | 1 => vec![format!("SELECT \"{folder}\"")],
             2 => vec![format!("UID MOVE 1:* \"{target}\"")],
             3 => vec![format!("COPY 1 \"{target}\"")],
@@ -300,7 +300,11 @@ fn lost_after_random_commands(
             ],
             6 => vec![format!("DELETE \"{folder}\"")],
             7 => vec![format!("RENAME \"{folder}\" \"{target}\"")],
-            _ => vec![format!("RENAME \"{folder}\" \"{folder}{n}\"")],
+            8 => vec![format!("RENAME \"{folder}\" \"{folder}{n}\"")],
+            // The bytes of a message already there: stored once, nothing replaced.
+            _ => vec![format!(
+                "APPEND \"{folder}\" {{21+}}\r\nSubject: A 0\r\n\r\nA 0\r\n"
+            )],
         };
         for command in commands {
             let answer = c.answer(&format!("r{n}"), &command);
@@ -324,7 +328,7 @@ fn guarded_archive() -> Archimap {
         am.ok(&["user", "add", user, "--password", &format!("pw-{user}")]);
     }
     let mail = am.dir.path().join("guarded");
-    for folder in ["Inbox", "A", "B"] {
+    for folder in ["Inbox", "A", "A/Sub", "B"] {
         let dir = mail.join(folder);
         std::fs::create_dir_all(&dir).unwrap();
         for i in 0..5 {
