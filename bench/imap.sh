@@ -330,7 +330,8 @@ Measured with \`bench/imap.sh\` on $(date -u).
   downloads; then it restarts the server for the idle connections.
 
 Cells are "median (run 1, run 2, ...)"; the ratio is archimap's median over Dovecot's. Seconds are
-wall time from sending the command to its tagged OK. MB are 10^6 bytes.
+wall time from sending the command to its tagged OK; for the syncs the client reads the answer as it
+arrives and parses it afterwards, so its own line handling is not in the figure. MB are 10^6 bytes.
 
 ### First sync
 

@@ -29,6 +29,7 @@ of the root, which collects children that exited) from /proc/PID/stat.
 import argparse
 import asyncio
 import hashlib
+import io
 import json
 import multiprocessing as mp
 import os
@@ -181,6 +182,29 @@ class Client:
     def command(self, cmd, **kw):
         return self.response(self.send(cmd), **kw)
 
+    def timed_command(self, cmd, on_line=None):
+        """Sends `cmd` and reads its whole answer as it arrives, timed from
+        sending to the tagged line; parses it only then, so the time is the
+        server's (and the network's), not this client's line handling.
+        Returns (status line, bytes read, seconds)."""
+        t = time.perf_counter()
+        tag = self.send(cmd)
+        buf = bytearray()
+        while True:
+            chunk = self.r.read1(1 << 20)
+            if not chunk:
+                raise SystemExit("connection closed by the server")
+            buf += chunk
+            if buf.endswith(b"\r\n"):
+                before = buf.rfind(b"\r\n", 0, len(buf) - 2)
+                if buf.startswith(tag + b" ", before + 2 if before >= 0 else 0):
+                    break
+        secs = time.perf_counter() - t
+        answer = Client.__new__(Client)
+        answer.r = io.BufferedReader(io.BytesIO(bytes(buf)))
+        status, nbytes = answer.response(tag, on_line=on_line)
+        return status, nbytes, secs
+
     def login(self, a):
         status, _ = self.command("LOGIN %s %s" % (quote(a.user), quote(a.password)))
         if " OK" not in status:
@@ -239,9 +263,7 @@ def cmd_sync(a):
                 if m:
                     sizes.append(m.group(1))
 
-        t = time.perf_counter()
-        status, nbytes = c.command("UID FETCH 1:* " + items, on_line=on_line)
-        secs = time.perf_counter() - t
+        status, nbytes, secs = c.timed_command("UID FETCH 1:* " + items, on_line=on_line)
         if dump:
             dump.close()
         out["fetches"].append({"items": items, "seconds": secs, "messages": count, "bytes": nbytes,
