@@ -47,47 +47,58 @@ fn cte(s: &[u8], fields: &[Field]) -> Cte {
     }
 }
 
-fn b64val(c: u8) -> Option<u32> {
-    Some(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    } as u32)
-}
+/// What a byte is to base64: its value (0..=63), or one of these.
+const B64_SPACE: u8 = 0xfe;
+const B64_PAD: u8 = 0xfd;
+const B64_BAD: u8 = 0xff;
+
+/// A table, not a `match`: the index decodes every attachment it reads.
+const B64: [u8; 256] = {
+    let mut table = [B64_BAD; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table[b' ' as usize] = B64_SPACE;
+    table[b'\t' as usize] = B64_SPACE;
+    table[b'\r' as usize] = B64_SPACE;
+    table[b'\n' as usize] = B64_SPACE;
+    table[b'=' as usize] = B64_PAD;
+    table
+};
 
 /// Base64 with whitespace ignored, as Dovecot 2.3 decodes it: a byte
 /// outside the alphabet, too much padding or data after the padding is
-/// `Parse` (`NO [PARSE]`); a truncated last group (missing padding) is only
-/// noticed at the end, after Dovecot has started the literal: `Broken`
-/// (`* BYE`).
+/// `Parse`; a last group cut short is `Broken`.
 pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, BinaryError> {
     let mut out = Vec::with_capacity(data.len() / 4 * 3);
     let (mut acc, mut n, mut pad) = (0u32, 0, 0);
     for &c in data {
-        match c {
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            b'=' => {
+        let v = B64[c as usize];
+        if v < 64 {
+            if pad > 0 {
+                return Err(BinaryError::Parse);
+            }
+            acc = (acc << 6) | u32::from(v);
+            n += 1;
+            if n == 4 {
+                out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+                acc = 0;
+                n = 0;
+            }
+            continue;
+        }
+        match v {
+            B64_SPACE => {}
+            B64_PAD => {
                 pad += 1;
                 if n < 2 || n + pad > 4 {
                     return Err(BinaryError::Parse);
                 }
-                continue;
             }
-            _ => {}
-        }
-        if pad > 0 {
-            return Err(BinaryError::Parse);
-        }
-        let v = b64val(c).ok_or(BinaryError::Parse)?;
-        acc = (acc << 6) | v;
-        n += 1;
-        if n == 4 {
-            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
-            acc = 0;
-            n = 0;
+            _ => return Err(BinaryError::Parse),
         }
     }
     match (n, pad) {
