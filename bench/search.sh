@@ -22,7 +22,7 @@ STORE_N=${STORE_N:-1000000}
 SEED=${SEED:-42}
 QUERIES=${QUERIES:-30}      # search strings per key
 DQUERIES=${DQUERIES:-5}     # of them for Dovecot's BODY and TEXT, which read every message
-CHUNK=${CHUNK:-100000}
+CHUNK=${CHUNK:-50000}
 PORT=${PORT:-21993}         # archimap: PORT (imaps) and PORT+1; Dovecot: PORT+2 (imaps) and PORT+3
 WORK=${WORK:-/tmp/archimap-bench-search}
 NOTE=${NOTE:-}
@@ -89,6 +89,7 @@ d_load=$(load)
 $LOAD search --port "$D_PORT" --user usera --password oraclepw --folder Big --terms "$WORK/terms.json" \
     --count "body=$DQUERIES,text=$DQUERIES" > "$LOGS/dovecot.json"
 d_stop
+rm -rf "$DOVECOT"  # its copy of the corpus: the disk space is needed for the chunks
 
 # 4. archimap: the corpus imported (and indexed), then searched.
 a_start() {
