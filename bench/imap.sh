@@ -82,46 +82,9 @@ BIN=$WORK/archimap
 # order and mtimes = the mbox dates (for doveadm import). LF line ends, as
 # Dovecot stores them; both servers send CRLF.
 if [ ! -f "$CORPUS/.done" ]; then
-    rm -rf "$CORPUS" "$WORK/gen"
     echo "generating the corpus (N=$N)" >&2
-    python3 "$SHARED/corpus/gen_corpus.py" --out "$WORK/gen" -n $((N + N / 10 + 100)) --users 1 --seed "$SEED" > "$WORK/gen.out"
-    mkdir -p "$CORPUS/maildir/Big/cur" "$CORPUS/maildir/Big/new" "$CORPUS/maildir/Big/tmp" \
-        "$CORPUS/maildir/INBOX/cur" "$CORPUS/maildir/INBOX/new" "$CORPUS/maildir/INBOX/tmp"
-    python3 - "$WORK/gen" "$CORPUS" "$N" <<'EOF'
-import calendar, hashlib, os, re, sys, time
-gen, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-seen, count, size = set(), 0, 0
-with open(os.path.join(gen, "index.tsv")) as index, open(os.path.join(out, "big.mbox"), "wb") as mbox:
-    next(index)
-    for line in index:
-        f = line.rstrip("\n").split("\t")
-        with open(os.path.join(gen, f[2]), "rb") as m:
-            data = m.read().replace(b"\r\n", b"\n")
-        os.unlink(os.path.join(gen, f[2]))  # keeps the disk space needed at about twice the corpus
-        if not data.endswith(b"\n"):
-            data += b"\n"
-        digest = hashlib.sha256(data).digest()
-        if digest in seen:
-            continue
-        seen.add(digest)
-        t = calendar.timegm(time.strptime(f[4], "%Y-%m-%dT%H:%M:%SZ"))
-        mbox.write(b"From MAILER-DAEMON %s\n" % time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(t)).encode())
-        mbox.write(re.sub(rb"(?m)^(>*From )", rb">\1", data) + b"\n")
-        path = os.path.join(out, "maildir", "Big", "cur", "%d.M%dP1.bench:2," % (1000000000 + count, count))
-        with open(path, "wb") as m:
-            m.write(data)
-        os.utime(path, (t, t))
-        count += 1
-        size += len(data)
-        if count == n:
-            break
-if count < n:
-    sys.exit("only %d distinct messages generated, %d wanted" % (count, n))
-print("messages=%d lf_bytes=%d" % (count, size))
-EOF
-    { cat "$WORK/gen.out"; echo; } > "$CORPUS/.done.tmp"
-    mv "$CORPUS/.done.tmp" "$CORPUS/.done"
-    rm -rf "$WORK/gen"
+    python3 "$REPO/bench/corpus.py" --out "$CORPUS" -n "$N" --seed "$SEED" --shared "$SHARED" --work "$WORK" \
+        || die "bench/corpus.py failed"
 fi
 gen_summary=$(head -1 "$CORPUS/.done")
 mbox_bytes=$(stat -c %s "$CORPUS/big.mbox")
