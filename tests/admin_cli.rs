@@ -237,3 +237,47 @@ fn config_file_and_environment() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
 }
+
+/// A data directory made by the first archimap (schema 1: no audit log,
+/// no compliance settings, folders without `noselect`) opens and works.
+#[test]
+fn an_older_catalog_is_brought_up_to_date() {
+    let am = Archimap::new();
+    am.add_user("olga");
+    let mail = am.dir.path().join("old.eml");
+    std::fs::write(&mail, "Subject: old\r\n\r\nold\r\n").unwrap();
+    am.import(&[
+        "--user",
+        "olga",
+        "--folder",
+        "Inbox",
+        mail.to_str().unwrap(),
+    ]);
+    {
+        let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
+        db.execute_batch(
+            "ALTER TABLE folders DROP COLUMN noselect;
+             DROP TABLE audit; DROP TABLE compliance;
+             UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+    }
+    assert!(am.ok(&["folders", "--user", "olga"]).contains("Inbox"));
+    am.ok(&["verify"]);
+    am.ok(&["compliance", "legal-hold", "on"]);
+    let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
+    let version: String = db
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "3");
+    let noselect: i64 = db
+        .query_row("SELECT count(*) FROM folders WHERE noselect = 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(noselect, 1);
+}

@@ -274,13 +274,33 @@ fn folders_are_created_renamed_and_deleted_inside_one_archive() {
         has(&list, "\"Work/Acme\"") && !has(&list, "\"Projects"),
         "{list:?}"
     );
-    let with_children = c.answer("d1", "DELETE Work");
+    // RFC 3501: a folder with sub-folders goes with its messages, its name
+    // stays as \Noselect, and the names below stay.
+    c.command("s", "SELECT Work");
+    assert!(c.answer("a1", "UID COPY 1:* Work").starts_with("a1 OK"));
+    assert!(c.answer("d1", "DELETE Work").starts_with("d1 OK"));
+    let list = c.command("l3", "LIST \"\" Work*");
     assert!(
-        with_children.starts_with("d1 NO [CANNOT]"),
-        "{with_children}"
+        has(&list, "(\\Noselect \\HasChildren) \"/\" \"Work\""),
+        "{list:?}"
     );
+    assert!(has(&list, "\"Work/Acme\""), "{list:?}");
+    c.command("s2", "SELECT INBOX");
+    let into = c.answer("d1c", "COPY 1 Work");
+    assert!(into.starts_with("d1c NO [TRYCREATE]"), "{into}");
+    let selected = c.answer("d1s", "SELECT Work");
+    assert!(selected.starts_with("d1s NO [NONEXISTENT]"), "{selected}");
+    let again = c.answer("d1a", "DELETE Work");
+    assert!(again.starts_with("d1a NO [CANNOT]"), "{again}");
+    // Created again it is an ordinary folder, with a new UIDVALIDITY.
+    assert!(c.answer("d1r", "CREATE Work").starts_with("d1r OK"));
+    let reopened = c.command("d1o", "SELECT Work");
+    assert!(has(&reopened, "* 0 EXISTS"), "{reopened:?}");
+    assert!(c.answer("d1d", "DELETE Work").starts_with("d1d OK"));
     assert!(c.answer("d2", "DELETE Work/Acme").starts_with("d2 OK"));
     assert!(c.answer("d3", "DELETE Work").starts_with("d3 OK"));
+    let list = c.command("l4", "LIST \"\" Work*");
+    assert_eq!(list.len(), 1, "{list:?}");
     let inbox = c.answer("d4", "DELETE INBOX");
     assert!(inbox.starts_with("d4 NO"), "{inbox}");
     // Not in an archive alice may only read, never an archive's root,

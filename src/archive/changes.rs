@@ -252,10 +252,12 @@ impl Archives {
             .access(caller.user, archive.id)?
             .ok_or_else(|| Error::NotFound(format!("archive {}", archive.name)))?;
         check_create(&access)?;
-        if access.folders.iter().any(|f| f.path == path.as_str()) {
-            return Err(Error::AlreadyExists(format!("folder {path}")));
-        }
-        let folder = self.catalog().ensure_folder(archive.id, path.as_str())?;
+        let folder = match access.folders.iter().find(|f| f.path == path.as_str()) {
+            // A name kept by the deletion of a parent becomes a folder again.
+            Some(kept) if kept.noselect => self.catalog().recreate_folder(kept.id)?,
+            Some(_) => return Err(Error::AlreadyExists(format!("folder {path}"))),
+            None => self.catalog().ensure_folder(archive.id, path.as_str())?,
+        };
         self.audit(&[caller.record(
             AuditAction::FolderCreated,
             folder_target(&archive.name, path.as_str()),
@@ -295,14 +297,17 @@ impl Archives {
         Ok(())
     }
 
-    /// Deletes a folder without sub-folders, with its messages.
+    /// Deletes a folder with its messages. One with sub-folders keeps its
+    /// name, not selectable (RFC 3501: DELETE never removes the names
+    /// below); deleting such a name again is an error until they are gone.
     pub fn delete_folder(&self, caller: Caller, folder: &FolderRecord) -> Result<Vec<Removed>> {
         let _guard = self.change_lock();
         let access = self.checked(caller.user, folder, Need::DeleteFolder)?;
         let below = format!("{}/", folder.path);
-        if access.folders.iter().any(|f| f.path.starts_with(&below)) {
+        let has_children = access.folders.iter().any(|f| f.path.starts_with(&below));
+        if has_children && folder.noselect {
             return Err(Error::Refused(format!(
-                "Folder {} has sub-folders; delete them first",
+                "{} holds no messages, only sub-folders; delete those first",
                 folder.path
             )));
         }
@@ -313,7 +318,9 @@ impl Archives {
             folder_target(&access.archive, &folder.path),
             json!({ "messages": messages.len() }),
         ));
-        let removed = self.catalog().delete_folder(folder.id, &records)?;
+        let removed = self
+            .catalog()
+            .delete_folder(folder.id, has_children, &records)?;
         self.unindex(&removed);
         self.changes.changed(folder.id);
         Ok(removed)
@@ -370,9 +377,11 @@ impl Archives {
         folder: &FolderRecord,
         need: Need,
     ) -> Result<ArchiveAccess> {
+        // Messages go only into folders that can hold them.
+        let holds_messages = !(folder.noselect && matches!(need, Need::Insert));
         let access = self
             .access(user, folder.archive_id)?
-            .filter(|a| a.folders.iter().any(|f| f.id == folder.id))
+            .filter(|a| a.folders.iter().any(|f| f.id == folder.id) && holds_messages)
             .ok_or_else(|| Error::NotFound(format!("folder {}", folder.path)))?;
         check(&access, folder, need)?;
         Ok(access)

@@ -499,7 +499,7 @@ impl View {
                     folder: Some(folder.clone()),
                     archive: access.archive.clone(),
                     special_use: None,
-                    selectable: true,
+                    selectable: !folder.noselect,
                     has_children: false,
                 });
             }
@@ -658,7 +658,7 @@ fn personal(own: ArchiveAccess, prefix: &str, mailboxes: &mut Vec<ViewMailbox>) 
             folder: Some(folder.clone()),
             archive: own.archive.clone(),
             special_use,
-            selectable: true,
+            selectable: !folder.noselect,
             has_children: false,
         });
     }
@@ -726,6 +726,7 @@ mod tests {
             uidnext: 1,
             highestmodseq: 1,
             messages: 0,
+            noselect: false,
         }
     }
 

@@ -47,6 +47,7 @@ pub async fn append<S: AsyncWrite + Unpin>(
     };
     let Some(folder) = mailbox_name(mailbox)
         .and_then(|name| view.resolve(&name))
+        .filter(|m| m.selectable)
         .and_then(|m| m.folder.clone())
     else {
         return send(stream, &format!("{tag} NO [TRYCREATE] No such mailbox\r\n")).await;

@@ -42,6 +42,7 @@ pub async fn copy<S: AsyncWrite + Unpin>(
     // invisible archive's folder answers exactly the same.
     let Some(target) = mailbox_name(mailbox)
         .and_then(|name| view.resolve(&name))
+        .filter(|m| m.selectable)
         .and_then(|m| m.folder.clone())
     else {
         return send(stream, &format!("{tag} NO [TRYCREATE] No such mailbox\r\n")).await;

@@ -23,7 +23,12 @@ pub async fn create<S: AsyncWrite + Unpin>(
         return send(stream, &format!("{tag} BAD Malformed mailbox name\r\n")).await;
     };
     let trimmed = name.strip_suffix('/').unwrap_or(&name);
-    if view.resolve(trimmed).is_some() {
+    // A name kept (not selectable) by the deletion of its parent may be
+    // created again.
+    if view
+        .resolve(trimmed)
+        .is_some_and(|m| m.selectable || m.folder.is_none())
+    {
         return send(
             stream,
             &format!("{tag} NO [ALREADYEXISTS] Mailbox exists already\r\n"),

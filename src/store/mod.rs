@@ -160,6 +160,9 @@ pub struct FolderRecord {
     pub uidnext: u32,
     pub highestmodseq: u64,
     pub messages: u64,
+    /// Deleted while it had sub-folders: a name that holds no messages and
+    /// cannot be selected (RFC 3501 `\Noselect`) until created again.
+    pub noselect: bool,
 }
 
 /// Where a blob's compressed bytes are in its store.
@@ -329,8 +332,17 @@ pub trait Catalog: Send + Sync {
     /// Renames a folder and its sub-folders inside its archive; the new
     /// parents must exist and the new name must be free.
     fn rename_folder(&self, folder_id: i64, new_path: &str, audit: &[AuditRecord]) -> Result<()>;
-    /// Deletes a folder without sub-folders, and its messages.
-    fn delete_folder(&self, folder_id: i64, audit: &[AuditRecord]) -> Result<Vec<Removed>>;
+    /// Deletes a folder and its messages; `keep_name` (it has sub-folders)
+    /// keeps the name as a `\Noselect` folder.
+    fn delete_folder(
+        &self,
+        folder_id: i64,
+        keep_name: bool,
+        audit: &[AuditRecord],
+    ) -> Result<Vec<Removed>>;
+    /// Makes a `\Noselect` folder an ordinary one again, with a new
+    /// UIDVALIDITY.
+    fn recreate_folder(&self, folder_id: i64) -> Result<FolderRecord>;
 
     // Per-user state.
     /// The user's flags on the messages of a folder, by UID (only set ones).

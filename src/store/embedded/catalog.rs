@@ -66,9 +66,15 @@ impl SqliteCatalog {
                     schema::VERSION
                 )));
             }
-            // The schema above has just brought it up to date; an older
-            // archimap must now refuse it (it would ignore the new tables).
+            // The schema above has just added the new tables; new columns
+            // are added here; an older archimap must then refuse it.
             Some(v) if v < schema::VERSION => {
+                if v < 3 {
+                    conn.execute(
+                        "ALTER TABLE folders ADD COLUMN noselect INTEGER NOT NULL DEFAULT 0",
+                        [],
+                    )?;
+                }
                 conn.execute(
                     "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
                     [schema::VERSION.to_string()],
@@ -196,7 +202,7 @@ pub(super) fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRec
 }
 
 const FOLDER_COLUMNS: &str = "f.id, f.archive_id, f.path, f.uidvalidity, f.uidnext, f.highestmodseq, \
-     (SELECT count(*) FROM messages m WHERE m.folder_id = f.id)";
+     (SELECT count(*) FROM messages m WHERE m.folder_id = f.id), f.noselect";
 
 fn folder_from_row(row: &Row) -> rusqlite::Result<FolderRecord> {
     Ok(FolderRecord {
@@ -207,6 +213,7 @@ fn folder_from_row(row: &Row) -> rusqlite::Result<FolderRecord> {
         uidnext: row.get(4)?,
         highestmodseq: row.get(5)?,
         messages: row.get(6)?,
+        noselect: row.get(7)?,
     })
 }
 
@@ -717,6 +724,18 @@ impl Catalog for SqliteCatalog {
         Ok(outcomes)
     }
 
+    fn recreate_folder(&self, folder_id: i64) -> Result<FolderRecord> {
+        self.in_transaction(|tx| {
+            let uidvalidity = next_uidvalidity(tx)?;
+            tx.execute(
+                "UPDATE folders SET noselect = 0, uidvalidity = ?2 WHERE id = ?1",
+                params![folder_id, uidvalidity],
+            )?;
+            let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.id = ?1");
+            Ok(tx.query_row(&sql, [folder_id], folder_from_row)?)
+        })
+    }
+
     fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>> {
         let conn = self.conn();
         let marks = vec!["?"; store_ids.len()].join(",");
@@ -773,10 +792,15 @@ impl Catalog for SqliteCatalog {
         })
     }
 
-    fn delete_folder(&self, folder_id: i64, audit: &[AuditRecord]) -> Result<Vec<Removed>> {
+    fn delete_folder(
+        &self,
+        folder_id: i64,
+        keep_name: bool,
+        audit: &[AuditRecord],
+    ) -> Result<Vec<Removed>> {
         self.in_transaction(|tx| {
             refuse_under_legal_hold(tx)?;
-            let removed = changes::delete_folder(tx, folder_id)?;
+            let removed = changes::delete_folder(tx, folder_id, keep_name)?;
             audit::insert(tx, audit)?;
             Ok(removed)
         })

@@ -144,18 +144,23 @@ pub fn expunge(tx: &Transaction, folder_id: i64, uids: &[u32]) -> Result<Vec<Rem
     Ok(removed)
 }
 
-/// Deletes a folder that has no sub-folders, with its messages.
-pub fn delete_folder(tx: &Transaction, folder_id: i64) -> Result<Vec<Removed>> {
+/// Deletes a folder with its messages; with `keep_name` (it has
+/// sub-folders) the name stays, not selectable, as RFC 3501 has it.
+pub fn delete_folder(tx: &Transaction, folder_id: i64, keep_name: bool) -> Result<Vec<Removed>> {
     let uids: Vec<u32> = tx
         .prepare("SELECT uid FROM messages WHERE folder_id = ?1 ORDER BY uid")?
         .query_map([folder_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let removed = expunge(tx, folder_id, &uids)?;
-    tx.execute(
-        "DELETE FROM subscriptions WHERE folder_id = ?1",
-        [folder_id],
-    )?;
-    tx.execute("DELETE FROM folders WHERE id = ?1", [folder_id])?;
+    if keep_name {
+        tx.execute("UPDATE folders SET noselect = 1 WHERE id = ?1", [folder_id])?;
+    } else {
+        tx.execute(
+            "DELETE FROM subscriptions WHERE folder_id = ?1",
+            [folder_id],
+        )?;
+        tx.execute("DELETE FROM folders WHERE id = ?1", [folder_id])?;
+    }
     Ok(removed)
 }
 

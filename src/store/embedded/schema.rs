@@ -3,7 +3,7 @@
 /// Bumped when the schema changes; `open` refuses a newer database.
 /// 2: the audit log and the compliance settings, which a version-1
 /// archimap would ignore.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS folders (
     uidvalidity   INTEGER NOT NULL,
     uidnext       INTEGER NOT NULL,
     highestmodseq INTEGER NOT NULL,
+    -- Deleted while it had sub-folders: kept as a \Noselect name (RFC 3501).
+    noselect      INTEGER NOT NULL DEFAULT 0,
     UNIQUE (archive_id, path)
 );
 
