@@ -281,3 +281,36 @@ fn an_older_catalog_is_brought_up_to_date() {
         .unwrap();
     assert_eq!(noselect, 1);
 }
+
+/// Several commands opening one new data directory at once: each works,
+/// and there is one `main` store.
+#[test]
+fn commands_racing_on_a_new_data_directory_all_work() {
+    for _ in 0..5 {
+        let am = Archimap::new();
+        let running: Vec<_> = (0..4)
+            .map(|_| {
+                am.command()
+                    .args(["store", "list"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in running {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let stores = am.ok(&["store", "list"]);
+        assert_eq!(
+            stores.lines().filter(|l| l.contains("main")).count(),
+            1,
+            "{stores}"
+        );
+    }
+}

@@ -34,17 +34,45 @@ pub struct SqliteCatalog {
     conn: Mutex<Connection>,
 }
 
+/// Runs `step` again while the database answers "busy", for up to 30 s.
+fn when_free<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SqliteCatalog {
     pub fn open(path: &Path) -> Result<SqliteCatalog> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         // WAL lets readers run beside the writer; FULL makes each commit
-        // durable before an import reports it.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // durable before an import reports it. Switching a new file to WAL
+        // does not wait for another process doing the same: retried.
+        when_free(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(schema::SCHEMA)?;
-        let version: Option<i64> = conn
+        // Every transaction takes the write lock when it begins. One that
+        // took it on its first write could find that another process wrote
+        // since its reads, and SQLite then fails it at once ("database is
+        // locked") instead of waiting.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        // One transaction holding the write lock from the start: two
+        // processes opening a new or older catalog at once must not both
+        // create or upgrade it.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(schema::SCHEMA)?;
+        let version: Option<i64> = tx
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
                 [],
@@ -54,7 +82,7 @@ impl SqliteCatalog {
             .and_then(|v| v.parse().ok());
         match version {
             None => {
-                conn.execute(
+                tx.execute(
                     "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
                     [schema::VERSION.to_string()],
                 )?;
@@ -70,18 +98,19 @@ impl SqliteCatalog {
             // are added here; an older archimap must then refuse it.
             Some(v) if v < schema::VERSION => {
                 if v < 3 {
-                    conn.execute(
+                    tx.execute(
                         "ALTER TABLE folders ADD COLUMN noselect INTEGER NOT NULL DEFAULT 0",
                         [],
                     )?;
                 }
-                conn.execute(
+                tx.execute(
                     "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
                     [schema::VERSION.to_string()],
                 )?;
             }
             Some(_) => {}
         }
+        tx.commit()?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
         })

@@ -40,7 +40,11 @@ impl Embedded {
             .map_err(|e| Error::io(format!("creating data directory {}", data_dir.display()), e))?;
         let catalog = SqliteCatalog::open(&data_dir.join("catalog.sqlite"))?;
         if catalog.stores()?.is_empty() {
-            catalog.create_store("main", Path::new("stores/main"))?;
+            match catalog.create_store("main", Path::new("stores/main")) {
+                // Another process opening the new data directory made it first.
+                Ok(_) | Err(Error::AlreadyExists(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(Embedded {
             data_dir: data_dir.to_path_buf(),
