@@ -136,15 +136,16 @@ impl Archives {
         }
         // One record per message that is there (changes in this process
         // are serialised, and other processes only add messages).
-        let present = self.present(from, uids)?;
+        let present = self.catalog().messages_with_uids(from.id, uids)?;
         // Bytes the target holds already are not stored there twice: such a
         // message is `merged` into the one there (a move then leaves one
         // message where there were two, and nothing is lost).
+        let blob_ids: Vec<i64> = present.iter().map(|m| m.blob.id).collect();
         let held: std::collections::HashSet<i64> = self
             .catalog()
-            .messages(to.id)?
-            .iter()
-            .map(|m| m.blob.id)
+            .folder_blobs(to.id, &blob_ids)?
+            .into_iter()
+            .map(|(blob, _)| blob)
             .collect();
         let action = if remove_source {
             AuditAction::MessageMoved
@@ -206,13 +207,16 @@ impl Archives {
         let merged = !matches!(outcome.first(), Some(FilingOutcome::Added { .. }));
         let uid = match outcome.first() {
             Some(FilingOutcome::Added { uid }) => *uid,
-            _ => self
-                .catalog()
-                .messages(folder.id)?
-                .into_iter()
-                .find(|m| m.blob.sha256 == sha256)
-                .map(|m| m.uid)
-                .ok_or_else(|| Error::Corrupt("an appended message is not in its folder".into()))?,
+            _ => {
+                let blob = self.catalog().blob_by_sha(&sha256)?;
+                let held = match blob {
+                    Some(blob) => self.catalog().folder_blobs(folder.id, &[blob.id])?,
+                    None => Vec::new(),
+                };
+                held.first().map(|&(_, uid)| uid).ok_or_else(|| {
+                    Error::Corrupt("an appended message is not in its folder".into())
+                })?
+            }
         };
         if !flags.keywords.is_empty() {
             self.catalog()
@@ -235,7 +239,7 @@ impl Archives {
             caller,
             &access.archive,
             folder,
-            &self.present(folder, uids)?,
+            &self.catalog().messages_with_uids(folder.id, uids)?,
         )?;
         let removed = self.catalog().expunge(folder.id, uids, &records)?;
         self.unindex(&removed);
@@ -328,17 +332,6 @@ impl Archives {
 
     fn change_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.changes.lock.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The folder's messages among `uids`.
-    fn present(&self, folder: &FolderRecord, uids: &[u32]) -> Result<Vec<MessageRecord>> {
-        let wanted: std::collections::HashSet<u32> = uids.iter().copied().collect();
-        Ok(self
-            .catalog()
-            .messages(folder.id)?
-            .into_iter()
-            .filter(|m| wanted.contains(&m.uid))
-            .collect())
     }
 
     /// One `message_deleted` record per message: who, folder, UID,

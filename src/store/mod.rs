@@ -294,6 +294,11 @@ pub trait Catalog: Send + Sync {
     /// Returns the folder, creating it and its parents if needed.
     fn ensure_folder(&self, archive_id: i64, path: &str) -> Result<FolderRecord>;
     fn messages(&self, folder_id: i64) -> Result<Vec<MessageRecord>>;
+    /// The folder's messages with these UIDs (UIDs it lacks are left out):
+    /// what a change to a few messages reads, not the whole folder.
+    fn messages_with_uids(&self, folder_id: i64, uids: &[u32]) -> Result<Vec<MessageRecord>>;
+    /// Which of these blobs the folder holds, with the UID of each.
+    fn folder_blobs(&self, folder_id: i64, blob_ids: &[i64]) -> Result<Vec<(i64, u32)>>;
     fn blob_by_sha(&self, sha256: &Sha256) -> Result<Option<BlobRecord>>;
     fn blob_count(&self) -> Result<u64>;
     /// The stored header blocks of these blobs (blobs without one are left out).

@@ -629,6 +629,47 @@ impl Catalog for SqliteCatalog {
             .optional()?)
     }
 
+    fn messages_with_uids(&self, folder_id: i64, uids: &[u32]) -> Result<Vec<MessageRecord>> {
+        let conn = self.conn();
+        let mut messages = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT m.uid, m.internal_date, m.modseq, {BLOB_COLUMNS} FROM messages m
+                 JOIN blobs b ON b.id = m.blob_id WHERE m.folder_id = ? AND m.uid IN ({marks})"
+            ))?;
+            let params = std::iter::once(folder_id).chain(chunk.iter().map(|&u| i64::from(u)));
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+                Ok(MessageRecord {
+                    uid: r.get(0)?,
+                    internal_date: r.get(1)?,
+                    modseq: r.get(2)?,
+                    blob: blob_from_row(r, 3)?,
+                })
+            })?;
+            messages.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        }
+        messages.sort_by_key(|m| m.uid);
+        Ok(messages)
+    }
+
+    fn folder_blobs(&self, folder_id: i64, blob_ids: &[i64]) -> Result<Vec<(i64, u32)>> {
+        let conn = self.conn();
+        let mut held = Vec::new();
+        for chunk in blob_ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT blob_id, uid FROM messages WHERE folder_id = ? AND blob_id IN ({marks})"
+            ))?;
+            let params = std::iter::once(folder_id).chain(chunk.iter().copied());
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            held.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        }
+        Ok(held)
+    }
+
     fn blob_headers(&self, blob_ids: &[i64]) -> Result<Vec<(i64, Vec<u8>)>> {
         let conn = self.conn();
         let mut headers = Vec::with_capacity(blob_ids.len());
