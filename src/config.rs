@@ -83,6 +83,8 @@ pub struct ListenerConfig {
     pub imaps: Vec<String>,
     /// Plain IMAP that must be upgraded with STARTTLS (143 in production).
     pub starttls: Vec<String>,
+    /// The HTTPS administration API (MailStore's port is 8463).
+    pub api: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -241,6 +243,7 @@ impl Default for ListenerConfig {
         ListenerConfig {
             imaps: vec!["127.0.0.1:10993".into()],
             starttls: vec!["127.0.0.1:10143".into()],
+            api: vec!["127.0.0.1:8463".into()],
         }
     }
 }

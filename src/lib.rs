@@ -10,6 +10,7 @@
 //! full-text index).
 
 pub mod admin;
+pub mod api;
 pub mod archive;
 pub mod auth;
 pub mod config;

@@ -29,7 +29,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the IMAP server (implicit TLS and STARTTLS listeners).
+    /// Run the IMAP server (implicit TLS and STARTTLS listeners) and the
+    /// HTTPS administration API.
     Serve {
         /// Implicit-TLS listener address (repeatable); replaces the configured ones.
         #[arg(long, value_name = "ADDR")]
@@ -37,6 +38,9 @@ pub enum Command {
         /// STARTTLS listener address (repeatable); replaces the configured ones.
         #[arg(long, value_name = "ADDR")]
         starttls: Vec<String>,
+        /// Admin API (HTTPS) listener address (repeatable); replaces the configured ones.
+        #[arg(long, value_name = "ADDR")]
+        api: Vec<String>,
     },
     /// Archive mbox files, .eml files or trees, and Maildirs.
     Import(ImportArgs),

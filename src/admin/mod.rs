@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use crate::archive::{
-    Archives, Authentication, FolderPath, FolderPrivileges, GlobalPrivileges, NewUserRequest,
+    Actor, Archives, Authentication, FolderPath, FolderPrivileges, GlobalPrivileges, NewUserRequest,
 };
 use crate::config::Config;
 use crate::import::{self, ImportOptions, Plan};
@@ -30,10 +30,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let mut archives = Archives::open(&config)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
     if !matches!(cli.command, Command::Serve { .. }) {
-        archives.set_actor(crate::archive::ADMIN);
+        archives = archives.acting_as(Actor {
+            name: crate::archive::ADMIN.to_string(),
+            ip: None,
+        });
     }
     match cli.command {
-        Command::Serve { imaps, starttls } => serve(config, archives, imaps, starttls),
+        Command::Serve {
+            imaps,
+            starttls,
+            api,
+        } => serve(config, archives, imaps, starttls, api),
         Command::Import(args) => import(&archives, &config, args),
         Command::User(command) => user(&archives, command).map(|()| ExitCode::SUCCESS),
         Command::Grant {
@@ -70,10 +77,14 @@ fn serve(
     archives: Archives,
     imaps: Vec<String>,
     starttls: Vec<String>,
+    api: Vec<String>,
 ) -> Result<ExitCode> {
-    if !imaps.is_empty() || !starttls.is_empty() {
+    // Any listener given on the command line replaces all configured ones:
+    // a test or a second instance must not collide with the defaults.
+    if !imaps.is_empty() || !starttls.is_empty() || !api.is_empty() {
         config.listeners.imaps = imaps;
         config.listeners.starttls = starttls;
+        config.listeners.api = api;
     }
     let archives = std::sync::Arc::new(archives);
     // The indexes catch up with the catalog while the server runs; until

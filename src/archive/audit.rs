@@ -36,12 +36,6 @@ pub fn folder_target(archive: &str, path: &str) -> String {
 }
 
 impl Archives {
-    /// Who the changes made through this `Archives` are recorded as
-    /// ([`SYSTEM`] unless set).
-    pub fn set_actor(&mut self, actor: &str) {
-        self.actor = actor.to_string();
-    }
-
     /// Appends records to the audit log, all or none: a FETCH passes every
     /// retrieval of the command at once, in one transaction.
     pub fn audit(&self, records: &[AuditRecord]) -> Result<()> {
@@ -60,7 +54,10 @@ impl Archives {
         target: String,
         details: Value,
     ) -> AuditRecord {
-        AuditRecord::now(&self.actor, action, target, details)
+        AuditRecord {
+            ip: self.actor.ip,
+            ..AuditRecord::now(&self.actor.name, action, target, details)
+        }
     }
 
     /// Records a change just made. It commits apart from the change: a

@@ -55,29 +55,63 @@ pub mod flags {
     pub const DRAFT: u32 = 1 << 4;
 }
 
-/// All archives of one archimap installation.
+/// All archives of one archimap installation, as seen by one actor: the
+/// changes made through it are recorded in the audit log as theirs. Copies
+/// for other actors ([`Archives::acting_as`]) share everything else.
 pub struct Archives {
+    shared: Arc<Shared>,
+    actor: Actor,
+}
+
+/// Who changes are recorded as, and from where.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// What every copy of an [`Archives`] shares.
+pub struct Shared {
     backend: Arc<dyn Backend>,
     indexes: indexing::Indexes,
-    /// Who changes made through this are recorded as.
-    actor: String,
     compliance: compliance::Cached,
     changes: changes::Changes,
     /// zstd level for messages archived one by one (IMAP APPEND).
     compression_level: i32,
 }
 
+impl std::ops::Deref for Archives {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
 impl Archives {
     /// Opens the configured storage (the embedded backend under `data_dir`).
+    /// Changes are recorded as [`SYSTEM`]'s until [`Archives::acting_as`].
     pub fn open(config: &Config) -> Result<Archives> {
         Ok(Archives {
-            backend: Arc::new(Embedded::open(&config.data_dir)?),
-            indexes: indexing::Indexes::new(config.data_dir.clone(), config.index.clone()),
-            actor: SYSTEM.to_string(),
-            compliance: compliance::Cached::default(),
-            changes: changes::Changes::default(),
-            compression_level: config.import.compression_level,
+            shared: Arc::new(Shared {
+                backend: Arc::new(Embedded::open(&config.data_dir)?),
+                indexes: indexing::Indexes::new(config.data_dir.clone(), config.index.clone()),
+                compliance: compliance::Cached::default(),
+                changes: changes::Changes::default(),
+                compression_level: config.import.compression_level,
+            }),
+            actor: Actor {
+                name: SYSTEM.to_string(),
+                ip: None,
+            },
         })
+    }
+
+    /// The same archives, with changes recorded as `actor`'s.
+    pub fn acting_as(&self, actor: Actor) -> Archives {
+        Archives {
+            shared: self.shared.clone(),
+            actor,
+        }
     }
 
     fn catalog(&self) -> &dyn crate::store::Catalog {

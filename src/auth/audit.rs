@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::Refusal;
+use super::{Refusal, Service};
 use crate::archive::{Archives, AuditAction, AuditRecord, UserRecord, user_target};
 
 /// The longest login name recorded: a client may send kilobytes of one.
@@ -16,6 +16,7 @@ const MAX_LOGIN_CHARS: usize = 256;
 /// it is logged and changes nothing about the login.
 pub(super) async fn record(
     archives: &Arc<Archives>,
+    service: Service,
     ip: IpAddr,
     login: &str,
     outcome: &Result<UserRecord, Refusal>,
@@ -28,7 +29,11 @@ pub(super) async fn record(
         .map_err(|(_, reason)| reason.clone());
     let written = tokio::task::spawn_blocking(move || {
         let (action, actor, details) = match outcome {
-            Ok(name) => (AuditAction::Login, name, json!({ "login": login })),
+            Ok(name) => (
+                AuditAction::Login,
+                name,
+                json!({ "login": login, "service": service.as_str() }),
+            ),
             Err(reason) => {
                 // Under the user's name when the login name is one of theirs
                 // (an e-mail address, other case), so `--user` finds it.
@@ -36,7 +41,8 @@ pub(super) async fn record(
                     Ok(Some(user)) => user.name,
                     _ => login.to_lowercase(),
                 };
-                let details = json!({ "login": login, "reason": reason });
+                let details =
+                    json!({ "login": login, "service": service.as_str(), "reason": reason });
                 (AuditAction::LoginFailed, actor, details)
             }
         };

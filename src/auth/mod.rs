@@ -45,10 +45,12 @@ impl Authenticator {
         }
     }
 
-    /// Checks a login name (user name or e-mail address) and password.
-    /// A failure is answered only after the throttling delay.
+    /// Checks a login name (user name or e-mail address) and password to
+    /// `service`, which the user needs its privilege for. A failure is
+    /// answered only after the throttling delay.
     pub async fn login(
         &self,
+        service: Service,
         ip: IpAddr,
         login: &str,
         password: &str,
@@ -56,7 +58,8 @@ impl Authenticator {
         let (archives, cache) = (self.archives.clone(), self.cache.clone());
         let (name, secret) = (login.to_string(), password.to_string());
         let checked =
-            tokio::task::spawn_blocking(move || check(&archives, &cache, &name, &secret)).await;
+            tokio::task::spawn_blocking(move || check(&archives, &cache, service, &name, &secret))
+                .await;
         let outcome = match checked {
             Ok(Ok(Checked::Verified(user))) => Ok(user),
             Ok(Ok(Checked::AskDirectory(user))) => {
@@ -68,7 +71,7 @@ impl Authenticator {
                 "the password check panicked".to_string(),
             )),
         };
-        audit::record(&self.archives, ip, login, &outcome).await;
+        audit::record(&self.archives, service, ip, login, &outcome).await;
         match outcome {
             Ok(user) => {
                 self.throttle.succeeded(login);
@@ -85,6 +88,31 @@ impl Authenticator {
     }
 }
 
+/// What a login is for; each needs its own global privilege.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Reading the archive over IMAP: `login`.
+    Imap,
+    /// The administration API: `admin`.
+    Api,
+}
+
+impl Service {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Imap => "imap",
+            Service::Api => "api",
+        }
+    }
+
+    fn privilege(self) -> GlobalPrivileges {
+        match self {
+            Service::Imap => GlobalPrivileges::LOGIN,
+            Service::Api => GlobalPrivileges::ADMIN,
+        }
+    }
+}
+
 enum Checked {
     Verified(UserRecord),
     /// A directory user who may log in if the directory accepts the password.
@@ -95,6 +123,7 @@ enum Checked {
 fn check(
     archives: &Archives,
     cache: &VerifiedCache,
+    service: Service,
     login: &str,
     password: &str,
 ) -> Result<Checked, Refusal> {
@@ -108,9 +137,10 @@ fn check(
         .user_by_login(login)
         .map_err(|e| (LoginError::Unavailable, format!("looking up the user: {e}")))?
         .ok_or_else(|| failed("no such user".into()))?;
-    if !GlobalPrivileges::from_bits(user.privileges).has(GlobalPrivileges::LOGIN) {
+    let needed = service.privilege();
+    if !GlobalPrivileges::from_bits(user.privileges).has(needed) {
         return Err(failed(format!(
-            "user {} lacks the login privilege",
+            "user {} lacks the {needed} privilege",
             user.name
         )));
     }

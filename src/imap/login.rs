@@ -7,7 +7,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::response::send;
 use super::{Authenticated, Session, State};
-use crate::auth::LoginError;
+use crate::auth::{LoginError, Service};
 
 /// The longest AUTHENTICATE continuation line accepted.
 const MAX_SASL_LINE: usize = 8 * 1024;
@@ -109,7 +109,7 @@ async fn check<S: AsyncWrite + Unpin>(
     match session
         .shared
         .auth
-        .login(session.peer.ip(), username, password)
+        .login(Service::Imap, session.peer.ip(), username, password)
         .await
     {
         Ok(user) => {

@@ -45,7 +45,7 @@ const IDLE_POLL: Duration = Duration::from_secs(5);
 /// What every session shares.
 pub struct Shared {
     pub archives: Arc<Archives>,
-    pub auth: Authenticator,
+    pub auth: Arc<Authenticator>,
     pub limits: Limits,
     /// The namespace prefix of other users' archives.
     pub other_users: String,

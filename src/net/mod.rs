@@ -1,6 +1,7 @@
 //! Listeners and connection tasks: implicit-TLS and STARTTLS ports,
 //! connection limits, graceful shutdown (BYE to every client).
 
+mod http;
 mod tls;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use tls::generated_paths;
 
+use crate::api::{Api, Context, Jobs};
 use crate::archive::Archives;
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -77,7 +79,13 @@ impl Drop for Slot {
     }
 }
 
-/// Runs the IMAP server until SIGTERM or Ctrl-C.
+async fn bind(addr: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::io(format!("listening on {addr}"), e))
+}
+
+/// Runs the IMAP server and the admin API until SIGTERM or Ctrl-C.
 pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
     let acceptor = TlsAcceptor::from(tls::server_config(&config)?);
     let mut listeners = Vec::new();
@@ -86,12 +94,17 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
         (&config.listeners.starttls, Kind::StartTls),
     ] {
         for addr in addrs {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|e| Error::io(format!("listening on {addr}"), e))?;
-            listeners.push((listener, kind));
+            listeners.push((bind(addr).await?, kind));
         }
     }
+    let mut api_listeners = Vec::new();
+    for addr in &config.listeners.api {
+        api_listeners.push(bind(addr).await?);
+    }
+    let api_addrs: Vec<String> = api_listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok().map(|a| a.to_string()))
+        .collect();
     let bound = |want: Kind| -> String {
         let addrs: Vec<String> = listeners
             .iter()
@@ -102,15 +115,36 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
     };
     let (imaps, starttls) = (bound(Kind::ImplicitTls), bound(Kind::StartTls));
 
+    let auth = Arc::new(Authenticator::new(
+        archives.clone(),
+        Directory::from_config(&config)?,
+    ));
     let shared = Arc::new(Shared {
-        auth: Authenticator::new(archives.clone(), Directory::from_config(&config)?),
-        archives,
+        auth: auth.clone(),
+        archives: archives.clone(),
         limits: config.limits.clone(),
         other_users: config.imap.other_users.clone(),
     });
+    let limits = config.limits.clone();
+    let api = Arc::new(Api::new(Context {
+        archives,
+        auth,
+        config: Arc::new(config),
+        jobs: Jobs::default(),
+    }));
     let connections = Arc::new(Connections::default());
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    for listener in api_listeners {
+        tasks.spawn(http::accept_loop(
+            listener,
+            acceptor.clone(),
+            api.clone(),
+            connections.clone(),
+            limits.clone(),
+            stopped.clone(),
+        ));
+    }
     for (listener, kind) in listeners {
         tasks.spawn(accept_loop(
             listener,
@@ -121,7 +155,7 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
             stopped.clone(),
         ));
     }
-    tracing::info!(imaps, starttls, "ready");
+    tracing::info!(imaps, starttls, api = api_addrs.join(","), "ready");
 
     shutdown_signal().await;
     tracing::info!("shutting down: saying BYE to every client");

@@ -17,6 +17,8 @@ pub struct Server {
     child: Child,
     pub imaps: SocketAddr,
     pub starttls: SocketAddr,
+    /// The admin API (HTTPS).
+    pub api: SocketAddr,
     /// Everything the server logged so far.
     pub log: Arc<Mutex<Vec<String>>>,
     tls: Arc<rustls::ClientConfig>,
@@ -42,6 +44,8 @@ impl Server {
                 "--imaps",
                 "127.0.0.1:0",
                 "--starttls",
+                "127.0.0.1:0",
+                "--api",
                 "127.0.0.1:0",
             ])
             .stdout(Stdio::null())
@@ -73,7 +77,7 @@ impl Server {
                 .unwrap();
             value.trim_matches('"').parse().unwrap()
         };
-        let (imaps, starttls) = (field("imaps"), field("starttls"));
+        let (imaps, starttls, api) = (field("imaps"), field("starttls"), field("api"));
         let cert = am.data_dir().join("tls/self-signed-cert.pem");
         let mut roots = rustls::RootCertStore::empty();
         roots
@@ -90,6 +94,7 @@ impl Server {
             child,
             imaps,
             starttls,
+            api,
             log,
             tls: Arc::new(tls),
         }
@@ -125,6 +130,11 @@ impl Server {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// A TLS connection to the admin API.
+    pub fn api_tls(&self) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+        self.wrap(TcpStream::connect(self.api).unwrap())
     }
 
     /// A TLS connection that is not wrapped in a line reader.

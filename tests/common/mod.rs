@@ -2,6 +2,7 @@
 //! the real `archimap` binary run against it.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod api;
 pub mod dovecot;
 pub mod imap;
 pub mod slapd;

@@ -1,0 +1,5 @@
+//! TODO
+
+use super::Function;
+
+pub(super) const FUNCTIONS: &[Function] = &[];

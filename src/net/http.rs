@@ -1,0 +1,144 @@
+//! The administration API's HTTPS listener: HTTP/1.1 over the same TLS
+//! setup as IMAP, each request handed to [`Api`] as a plain [`Request`].
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use super::{Connections, HANDSHAKE_TIMEOUT};
+use crate::api::{Api, Reply, Request};
+use crate::config::Limits;
+
+/// The largest request body: arguments are names and short JSON objects.
+const MAX_BODY: usize = 1 << 20;
+
+/// How long a client has to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    api: Arc<Api>,
+    connections: Arc<Connections>,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut tasks = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped.changed() => break,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(slot) = connections.admit(
+            peer.ip(),
+            limits.max_connections,
+            limits.max_connections_per_ip,
+        ) else {
+            tracing::warn!(%peer, "admin API connection refused: too many connections");
+            continue; // dropping the socket closes it
+        };
+        let (acceptor, api, stopped) = (acceptor.clone(), api.clone(), stopped.clone());
+        tasks.spawn(async move {
+            let _slot = slot;
+            if let Err(e) = connection(tcp, peer, acceptor, api, stopped).await {
+                tracing::debug!(%peer, error = %e, "admin API connection ended with an error");
+            }
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn connection(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    api: Arc<Api>,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let _ = tcp.set_nodelay(true);
+    let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await??;
+    let service = service_fn(move |request| {
+        let api = api.clone();
+        async move { Ok::<_, Infallible>(answer(&api, peer, request).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        served = connection.as_mut() => served?,
+        _ = stopped.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await?;
+        }
+    }
+    Ok(())
+}
+
+async fn answer(
+    api: &Api,
+    peer: SocketAddr,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let header = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let reply = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(body) => {
+            api.handle(Request {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_string(),
+                authorization: header(AUTHORIZATION),
+                content_type: header(CONTENT_TYPE),
+                body: body.to_bytes().to_vec(),
+                ip: peer.ip(),
+            })
+            .await
+        }
+        Err(_) => Reply::refused(
+            413,
+            "tooLarge",
+            format!("the request body is over {MAX_BODY} bytes"),
+        ),
+    };
+    let mut response = hyper::Response::builder()
+        .status(reply.status)
+        .header(CONTENT_TYPE, "application/json; charset=utf-8");
+    if reply.challenge {
+        response = response.header(
+            WWW_AUTHENTICATE,
+            "Basic realm=\"archimap\", charset=\"UTF-8\"",
+        );
+    }
+    let body = serde_json::to_vec(&reply.body).unwrap_or_default();
+    response
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+}

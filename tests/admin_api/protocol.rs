@@ -1,0 +1,171 @@
+//! The envelope, authentication, metadata and jobs: what every function
+//! shares.
+
+use crate::Fixture;
+use crate::common::api::ApiClient;
+
+#[test]
+fn answers_in_mailstores_envelope() {
+    let fixture = Fixture::new();
+    let answer = fixture.admin().invoke("GetServerInfo", &[]);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    let body = answer.body.as_object().unwrap();
+    let mut keys: Vec<&str> = body.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "error",
+            "logOutput",
+            "percentProgress",
+            "result",
+            "statusCode",
+            "statusText",
+            "statusVersion",
+            "token"
+        ]
+    );
+    assert_eq!(body["statusCode"], "succeeded");
+    assert_eq!(body["statusVersion"], 2);
+    assert!(body["error"].is_null() && body["token"].is_null());
+    assert!(
+        body["result"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("archimap ")
+    );
+    assert!(!body["result"]["machineName"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn asks_for_credentials_and_refuses_wrong_ones_and_non_admins() {
+    let fixture = Fixture::new();
+    let anonymous = ApiClient::anonymous(&fixture.server);
+    let answer = anonymous.post("/api/invoke/GetUsers", &[]);
+    assert_eq!(answer.status, 401);
+    assert!(
+        answer
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic ")
+    );
+
+    let wrong = ApiClient::new(&fixture.server, crate::ADMIN, "not-the-password");
+    let answer = wrong.post("/api/invoke/GetUsers", &[]);
+    assert_eq!(answer.status, 401);
+    assert!(answer.error_message().contains("authentication failed"));
+    let failed = fixture.audit(&["--action", "login_failed", "--user", crate::ADMIN]);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["details"]["service"], "api");
+    assert_eq!(failed[0]["ip"], "127.0.0.1");
+
+    fixture.refused_to_non_admin("GetUsers", &[]);
+    let refusal = fixture.audit(&["--action", "login_failed", "--user", "alice"]);
+    assert!(
+        refusal[0]["details"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("lacks the admin privilege"),
+        "{refusal:?}"
+    );
+
+    // The administrator's successful calls are logins to the API.
+    fixture.admin().ok("GetUsers", &[]);
+    let logins = fixture.audit(&["--action", "login", "--user", crate::ADMIN]);
+    assert_eq!(logins.last().unwrap()["details"]["service"], "api");
+}
+
+#[test]
+fn unknown_functions_paths_methods_and_arguments_are_refused_clearly() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    let answer = admin.post("/api/invoke/NoSuchFunction", &[]);
+    assert_eq!(answer.status, 404);
+    assert!(answer.error_message().contains("NoSuchFunction"));
+    assert_eq!(admin.post("/elsewhere", &[]).status, 404);
+    assert_eq!(
+        admin
+            .request("GET", "/api/invoke/GetUsers", "text/plain", b"")
+            .status,
+        405
+    );
+
+    let message = admin.fails("GetServerInfo", &[("verbose", "true")]);
+    assert!(message.contains("takes no arguments"), "{message}");
+    let message = admin.fails("CreateUser", &[("privileges", "login")]);
+    assert!(message.contains("needs the argument userName"), "{message}");
+    let answer = admin.request("POST", "/api/invoke/GetUsers", "application/json", b"{}");
+    assert_eq!(answer.status, 400);
+    assert!(answer.error_message().contains("x-www-form-urlencoded"));
+
+    // A body over the limit is refused without being read in full.
+    let big = vec![b'a'; 2 << 20];
+    let answer = admin.request(
+        "POST",
+        "/api/invoke/GetUsers",
+        "application/x-www-form-urlencoded",
+        &big,
+    );
+    assert_eq!(answer.status, 413);
+}
+
+#[test]
+fn metadata_lists_every_function_with_its_arguments() {
+    let fixture = Fixture::new();
+    let answer = fixture.admin().post("/api/get-metadata", &[]);
+    assert_eq!(answer.status, 200);
+    let functions = answer.body["result"].as_array().unwrap();
+    let names: Vec<&str> = functions
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for name in crate::FUNCTIONS {
+        assert!(names.contains(name), "{name} is missing from the metadata");
+    }
+    let create_user = functions
+        .iter()
+        .find(|f| f["name"] == "CreateUser")
+        .unwrap();
+    let args: Vec<(&str, &str, bool)> = create_user["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap(),
+                a["type"].as_str().unwrap(),
+                a["nullable"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        args,
+        [
+            ("userName", "string", false),
+            ("privileges", "string", false),
+            ("fullName", "string", true),
+            ("distinguishedName", "string", true),
+            ("authentication", "string", true),
+            ("password", "string", true),
+        ]
+    );
+}
+
+#[test]
+fn status_of_an_unknown_job_is_a_clear_failure() {
+    let fixture = Fixture::new();
+    let answer = fixture.admin().post(
+        "/api/get-status",
+        &[("token", "0123"), ("lastKnownStatusVersion", "0")],
+    );
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.status_code(), "failed");
+    assert!(answer.error_message().contains("unknown"), "{answer:?}");
+    let answer = fixture
+        .admin()
+        .post("/api/cancel-async", &[("token", "0123")]);
+    assert_eq!(answer.status_code(), "failed");
+}
