@@ -6,7 +6,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod directory;
+mod folders;
 mod protocol;
+mod stores;
 mod users;
 
 use serde_json::Value;

@@ -1,0 +1,1 @@
+//! TODO: tests of the directory functions.
