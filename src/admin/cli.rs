@@ -171,6 +171,26 @@ pub enum UserCommand {
     Delete { name: String },
     /// Set a user's global privileges.
     SetPrivileges { name: String, privileges: String },
+    /// Remove all of a user's privileges on archives, their own included.
+    ClearGrants { name: String },
+    /// Set how a user signs in: integrated (archimap checks the password)
+    /// or directoryServices (the directory does; the stored password is
+    /// dropped). Switched to integrated, the user has no password until
+    /// `user passwd` sets one.
+    SetAuthentication {
+        name: String,
+        authentication: String,
+    },
+    /// Set a user's full name (none given clears it).
+    SetFullName {
+        name: String,
+        full_name: Option<String>,
+    },
+    /// Set a user's e-mail addresses, any of which works as login name
+    /// (none given clears them).
+    SetEmails { name: String, emails: Vec<String> },
+    /// Set a user's LDAP distinguished name (none given clears it).
+    SetDistinguishedName { name: String, dn: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,8 +13,9 @@ use crate::directory::{self, Action, Directory};
 
 pub fn run(config: &Config, archives: Archives, command: DirectoryCommand) -> Result<ExitCode> {
     let DirectoryCommand::Sync { dry_run } = command;
-    let directory =
-        Directory::from_config(config)?.context("the configuration has no [directory] section")?;
+    let directory = Directory::effective(config, &archives)?.context(
+        "directory services are not configured (neither a [directory] section nor set through the admin API)",
+    )?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

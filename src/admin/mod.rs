@@ -200,6 +200,32 @@ fn user(archives: &Archives, command: UserCommand) -> Result<()> {
             archives.set_privileges(&name, privileges)?;
             println!("{name} now has {privileges}");
         }
+        UserCommand::ClearGrants { name } => {
+            let cleared = archives.clear_grants(&name)?;
+            println!("{name} no longer holds privileges on any archive ({cleared} removed)");
+        }
+        UserCommand::SetAuthentication {
+            name,
+            authentication,
+        } => {
+            let user = archives.set_authentication(&name, authentication.parse()?)?;
+            println!("{name} now signs in with {}", user.authentication.as_str());
+            if user.authentication == Authentication::Integrated && user.password_hash.is_none() {
+                println!("{name} has no password yet: set one with `archimap user passwd`");
+            }
+        }
+        UserCommand::SetFullName { name, full_name } => {
+            archives.set_full_name(&name, full_name.as_deref().unwrap_or(""))?;
+            println!("full name of {name} set");
+        }
+        UserCommand::SetEmails { name, emails } => {
+            archives.set_emails(&name, &emails)?;
+            println!("e-mail addresses of {name} set");
+        }
+        UserCommand::SetDistinguishedName { name, dn } => {
+            archives.set_distinguished_name(&name, dn.as_deref())?;
+            println!("distinguished name of {name} set");
+        }
     }
     Ok(())
 }

@@ -86,15 +86,34 @@ impl Need {
     }
 }
 
-/// Who asks for a change: the user, and where from (for the audit log).
+/// Who asks for a change, from where and, when they said, why (for the
+/// audit log).
 #[derive(Clone, Copy)]
 pub struct Caller<'a> {
     pub user: &'a UserRecord,
     pub ip: Option<IpAddr>,
+    /// An administrator (admin API, command line): read, write and delete
+    /// on every archive, whatever their folder privileges.
+    pub administrator: bool,
+    /// Why, in the caller's words; recorded with each change.
+    pub reason: Option<&'a str>,
 }
 
-impl Caller<'_> {
-    fn record(&self, action: AuditAction, target: String, details: Value) -> AuditRecord {
+impl<'a> Caller<'a> {
+    /// A user acting with their own privileges.
+    pub fn new(user: &'a UserRecord, ip: Option<IpAddr>) -> Caller<'a> {
+        Caller {
+            user,
+            ip,
+            administrator: false,
+            reason: None,
+        }
+    }
+
+    fn record(&self, action: AuditAction, target: String, mut details: Value) -> AuditRecord {
+        if let (Some(reason), Some(details)) = (self.reason, details.as_object_mut()) {
+            details.insert("reason".into(), reason.into());
+        }
         AuditRecord {
             ip: self.ip,
             ..AuditRecord::now(&self.user.name, action, target, details)
@@ -129,7 +148,7 @@ impl Archives {
             ));
         }
         let _guard = self.change_lock();
-        let access = self.checked(caller.user, to, Need::Insert)?;
+        let access = self.checked(caller, to, Need::Insert)?;
         if remove_source {
             // Moving out needs `write` only: the messages stay in the archive.
             check(&access, from, Need::MoveOut)?;
@@ -190,7 +209,7 @@ impl Archives {
     ) -> Result<(u32, u32)> {
         let access = {
             let _guard = self.change_lock();
-            self.checked(caller.user, folder, Need::Insert)?
+            self.checked(caller, folder, Need::Insert)?
         };
         let internal_date = internal_date.unwrap_or_else(|| chrono::Utc::now().timestamp());
         let (prepared, _) = self.prepare_message(
@@ -234,7 +253,7 @@ impl Archives {
     /// Expunges messages of a folder; returns the UIDs removed.
     pub fn expunge(&self, caller: Caller, folder: &FolderRecord, uids: &[u32]) -> Result<Vec<u32>> {
         let _guard = self.change_lock();
-        let access = self.checked(caller.user, folder, Need::Expunge)?;
+        let access = self.checked(caller, folder, Need::Expunge)?;
         let records = self.deletion_records(
             caller,
             &access.archive,
@@ -253,7 +272,7 @@ impl Archives {
         let archive = self.archive(archive)?;
         let _guard = self.change_lock();
         let access = self
-            .access(caller.user, archive.id)?
+            .caller_access(caller, archive.id)?
             .ok_or_else(|| Error::NotFound(format!("archive {}", archive.name)))?;
         check_create(&access)?;
         let folder = match access.folders.iter().find(|f| f.path == path.as_str()) {
@@ -278,14 +297,20 @@ impl Archives {
         new_path: &str,
     ) -> Result<()> {
         let new_path = FolderPath::new(new_path)?;
+        if new_path.as_str().starts_with(&format!("{}/", folder.path)) {
+            return Err(Error::Invalid(format!(
+                "{} cannot be moved into itself ({new_path})",
+                folder.path
+            )));
+        }
         let _guard = self.change_lock();
         // The new name is a folder made in the archive: `k` as for CREATE
         // (checked first: without `write`, that is the refusal's reason).
         let access = self
-            .access(caller.user, folder.archive_id)?
+            .caller_access(caller, folder.archive_id)?
             .ok_or_else(|| Error::NotFound(format!("folder {}", folder.path)))?;
         check_create(&access)?;
-        let access = self.checked(caller.user, folder, Need::MoveOut)?;
+        let access = self.checked(caller, folder, Need::MoveOut)?;
         if let Some(parent) = new_path.parent() {
             self.catalog()
                 .ensure_folder(folder.archive_id, parent.as_str())?;
@@ -306,7 +331,7 @@ impl Archives {
     /// below); deleting such a name again is an error until they are gone.
     pub fn delete_folder(&self, caller: Caller, folder: &FolderRecord) -> Result<Vec<Removed>> {
         let _guard = self.change_lock();
-        let access = self.checked(caller.user, folder, Need::DeleteFolder)?;
+        let access = self.checked(caller, folder, Need::DeleteFolder)?;
         let below = format!("{}/", folder.path);
         let has_children = access.folders.iter().any(|f| f.path.starts_with(&below));
         if has_children && folder.noselect {
@@ -363,17 +388,12 @@ impl Archives {
             .collect())
     }
 
-    /// `user`'s access to the folder's archive, if it grants `need` there.
-    fn checked(
-        &self,
-        user: &UserRecord,
-        folder: &FolderRecord,
-        need: Need,
-    ) -> Result<ArchiveAccess> {
+    /// `caller`'s access to the folder's archive, if it grants `need` there.
+    fn checked(&self, caller: Caller, folder: &FolderRecord, need: Need) -> Result<ArchiveAccess> {
         // Messages go only into folders that can hold them.
         let holds_messages = !(folder.noselect && matches!(need, Need::Insert));
         let access = self
-            .access(user, folder.archive_id)?
+            .caller_access(caller, folder.archive_id)?
             .filter(|a| a.folders.iter().any(|f| f.id == folder.id) && holds_messages)
             .ok_or_else(|| Error::NotFound(format!("folder {}", folder.path)))?;
         check(&access, folder, need)?;

@@ -14,6 +14,7 @@ pub mod names;
 mod passwords;
 mod privileges;
 mod reading;
+mod settings;
 mod stores;
 mod summary;
 mod users;
@@ -58,6 +59,7 @@ pub mod flags {
 /// All archives of one archimap installation, as seen by one actor: the
 /// changes made through it are recorded in the audit log as theirs. Copies
 /// for other actors ([`Archives::acting_as`]) share everything else.
+#[derive(Clone)]
 pub struct Archives {
     shared: Arc<Shared>,
     actor: Actor,

@@ -5,12 +5,14 @@
 mod audit;
 mod cache;
 mod directory;
+mod sessions;
 mod throttle;
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use cache::VerifiedCache;
+pub use sessions::{ActiveSession, Registration, Sessions};
 pub use throttle::{Throttle, delay_after};
 
 use crate::archive::{Archives, Authentication, GlobalPrivileges, UserRecord, verify_password};
@@ -27,9 +29,11 @@ pub enum LoginError {
 
 pub struct Authenticator {
     archives: Arc<Archives>,
-    directory: Option<Directory>,
+    /// Swapped when the admin API changes the directory settings.
+    directory: RwLock<Option<Arc<Directory>>>,
     throttle: Throttle,
     cache: Arc<VerifiedCache>,
+    sessions: Arc<Sessions>,
 }
 
 /// Why a login failed: the client's answer, and the reason for the log.
@@ -39,10 +43,32 @@ impl Authenticator {
     pub fn new(archives: Arc<Archives>, directory: Option<Directory>) -> Authenticator {
         Authenticator {
             archives,
-            directory,
+            directory: RwLock::new(directory.map(Arc::new)),
             throttle: Throttle::default(),
             cache: Arc::default(),
+            sessions: Arc::default(),
         }
+    }
+
+    /// The directory in effect now.
+    pub fn directory(&self) -> Option<Arc<Directory>> {
+        self.directory
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the directory for the logins that start from now on.
+    pub fn set_directory(&self, directory: Option<Directory>) {
+        *self
+            .directory
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = directory.map(Arc::new);
+    }
+
+    /// The sessions signed in through this authenticator.
+    pub fn sessions(&self) -> &Arc<Sessions> {
+        &self.sessions
     }
 
     /// Checks a login name (user name or e-mail address) and password to
@@ -63,7 +89,7 @@ impl Authenticator {
         let outcome = match checked {
             Ok(Ok(Checked::Verified(user))) => Ok(user),
             Ok(Ok(Checked::AskDirectory(user))) => {
-                directory::verify(self.directory.as_ref(), user, password).await
+                directory::verify(self.directory().as_deref(), user, password).await
             }
             Ok(Err(refusal)) => Err(refusal),
             Err(_) => Err((

@@ -59,10 +59,7 @@ pub async fn append<S: AsyncWrite + Unpin>(
     let flags = FlagState { bits, keywords };
     // Hashing, compressing and the synced write are blocking work.
     let appended = tokio::task::spawn_blocking(move || {
-        let caller = crate::archive::Caller {
-            user: &user,
-            ip: Some(ip),
-        };
+        let caller = crate::archive::Caller::new(&user, Some(ip));
         archives.append(caller, &folder, &bytes, &flags, date)
     })
     .await

@@ -113,9 +113,16 @@ async fn check<S: AsyncWrite + Unpin>(
         .await
     {
         Ok(user) => {
+            let registration =
+                session
+                    .shared
+                    .auth
+                    .sessions()
+                    .register(&user.name, session.peer.ip(), "IMAP");
             session.state = State::Authenticated(Box::new(Authenticated {
                 user,
                 selected: None,
+                _registration: registration,
             }));
             send(
                 stream,

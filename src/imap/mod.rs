@@ -60,6 +60,8 @@ pub enum State {
 pub struct Authenticated {
     user: UserRecord,
     selected: Option<Selected>,
+    /// Keeps the session in GetActiveSessions' list while it lasts.
+    _registration: crate::auth::Registration,
 }
 
 /// The mailbox a session has open.
@@ -388,10 +390,7 @@ impl Session {
 
     /// `user` (the session's) asking for a change from the session's address.
     fn caller<'a>(&self, user: &'a UserRecord) -> crate::archive::Caller<'a> {
-        crate::archive::Caller {
-            user,
-            ip: Some(self.peer.ip()),
-        }
+        crate::archive::Caller::new(user, Some(self.peer.ip()))
     }
 
     /// The user's view of the archives, as it is now.

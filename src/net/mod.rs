@@ -117,7 +117,7 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
 
     let auth = Arc::new(Authenticator::new(
         archives.clone(),
-        Directory::from_config(&config)?,
+        Directory::effective(&config, &archives)?,
     ));
     let shared = Arc::new(Shared {
         auth: auth.clone(),

@@ -28,10 +28,11 @@ pub enum AuditAction {
     PrivilegesChanged,
     StoreChanged,
     ComplianceChanged,
+    SettingsChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::MessageRetrieved,
@@ -48,6 +49,7 @@ impl AuditAction {
         AuditAction::PrivilegesChanged,
         AuditAction::StoreChanged,
         AuditAction::ComplianceChanged,
+        AuditAction::SettingsChanged,
     ];
 
     /// The stored and printed name (snake_case).
@@ -69,6 +71,7 @@ impl AuditAction {
             AuditAction::PrivilegesChanged => "privileges_changed",
             AuditAction::StoreChanged => "store_changed",
             AuditAction::ComplianceChanged => "compliance_changed",
+            AuditAction::SettingsChanged => "settings_changed",
         }
     }
 }

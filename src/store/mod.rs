@@ -141,6 +141,17 @@ pub struct ArchiveRecord {
     pub name: String,
 }
 
+/// How much one archive holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveStatistics {
+    pub archive: ArchiveRecord,
+    /// Messages in all its folders.
+    pub messages: u64,
+    /// Their sizes added up (bytes as archived; a message in two folders
+    /// counts twice, though its bytes are stored once).
+    pub bytes: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreRecord {
     pub id: i64,
@@ -280,6 +291,8 @@ pub trait Catalog: Send + Sync {
     /// `0` removes the grant.
     fn set_folder_privileges(&self, user_id: i64, archive_id: i64, bits: u8) -> Result<()>;
     fn folder_privileges(&self, user_id: i64) -> Result<Vec<(ArchiveRecord, u8)>>;
+    /// Removes every grant of the user, on every archive.
+    fn clear_folder_privileges(&self, user_id: i64) -> Result<()>;
 
     // Archive stores.
     fn stores(&self) -> Result<Vec<StoreRecord>>;
@@ -288,6 +301,16 @@ pub trait Catalog: Send + Sync {
     /// Making a store current demotes the previous current store to normal.
     fn set_store_state(&self, id: i64, state: StoreState) -> Result<()>;
     fn pack_lengths(&self, store_id: i64) -> Result<Vec<(u32, u64)>>;
+    /// Adds a store in `state`; a current one demotes the current store.
+    fn add_store(&self, name: &str, path: &std::path::Path, state: StoreState)
+    -> Result<StoreRecord>;
+    /// Renames a store; the name must be free (case-insensitively).
+    fn rename_store(&self, id: i64, name: &str) -> Result<()>;
+    /// Forgets a store and its pack lengths; refused while it is current or
+    /// any blob lies in it. Its directory is left as it is.
+    fn remove_store(&self, id: i64) -> Result<()>;
+    /// How many blobs lie in a store.
+    fn store_blob_count(&self, store_id: i64) -> Result<u64>;
 
     // Folders and messages.
     fn folders(&self, archive_id: i64) -> Result<Vec<FolderRecord>>;
@@ -349,6 +372,19 @@ pub trait Catalog: Send + Sync {
     /// UIDVALIDITY.
     fn recreate_folder(&self, folder_id: i64) -> Result<FolderRecord>;
 
+    // Administration of folders and messages (admin API, command line).
+    /// The folder with this UIDVALIDITY, which no two folders ever share.
+    fn folder_by_uidvalidity(&self, uidvalidity: u32) -> Result<Option<FolderRecord>>;
+    /// The folder's messages in UID order, each with its stored summary
+    /// (JSON, `None` when unparsed): a listing that reads no message bytes.
+    fn message_summaries(&self, folder_id: i64) -> Result<Vec<(MessageRecord, Option<String>)>>;
+    /// Every archive, by name, with what its folders hold.
+    fn archive_statistics(&self) -> Result<Vec<ArchiveStatistics>>;
+    /// Deletes folders that hold no messages, in the order given
+    /// (sub-folders first), all or none: refused under legal hold, and if
+    /// one holds a message or a sub-folder left out when its turn comes.
+    fn delete_empty_folders(&self, folder_ids: &[i64], audit: &[AuditRecord]) -> Result<()>;
+
     // Per-user state.
     /// The user's flags on the messages of a folder, by UID (only set ones).
     fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>>;
@@ -366,6 +402,10 @@ pub trait Catalog: Send + Sync {
     fn compliance(&self) -> Result<ComplianceSettings>;
     /// Stores the settings and their audit records in one transaction.
     fn set_compliance(&self, settings: &ComplianceSettings, audit: &[AuditRecord]) -> Result<()>;
+    /// A setting made at run time (JSON), if any.
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Stores a setting and its audit records in one transaction.
+    fn set_setting(&self, key: &str, value: &str, audit: &[AuditRecord]) -> Result<()>;
 
     /// Checks that the stored metadata agrees with itself (reference counts,
     /// UID counters, integrity); one line per problem.

@@ -169,3 +169,31 @@ fn status_of_an_unknown_job_is_a_clear_failure() {
         .post("/api/cancel-async", &[("token", "0123")]);
     assert_eq!(answer.status_code(), "failed");
 }
+
+#[test]
+fn the_example_script_creates_a_user_grants_and_follows_a_long_operation() {
+    let fixture = Fixture::new();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/admin_api.py");
+    let cert = fixture.am.data_dir().join("tls/self-signed-cert.pem");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(["--url", &format!("https://{}", fixture.server.api)])
+        .args(["--user", crate::ADMIN, "--new-user", "jdoe"])
+        .arg("--cafile")
+        .arg(cert)
+        .env("ARCHIMAP_API_PASSWORD", crate::ADMIN_PASSWORD)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("verification finished"), "{stdout}");
+    let info = fixture.admin().ok("GetUserInfo", &[("userName", "jdoe")]);
+    assert_eq!(
+        info["privilegesOnFolders"],
+        serde_json::json!([{ "folder": "jdoe", "privileges": "read" }])
+    );
+}

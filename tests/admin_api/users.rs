@@ -1,7 +1,31 @@
 //! Users: GetUsers, GetUserInfo, CreateUser, DeleteUser, RenameUser and
 //! the Set* functions.
 
+use serde_json::{Value, json};
+
 use crate::Fixture;
+use crate::common::api::ApiClient;
+
+/// GetUserInfo's result for `name`.
+fn info(admin: &ApiClient, name: &str) -> Value {
+    admin.ok("GetUserInfo", &[("userName", name)])
+}
+
+/// Whether IMAP LOGIN succeeds with these credentials.
+fn imap_login(fixture: &Fixture, user: &str, password: &str) -> bool {
+    let mut imap = fixture.server.connect_tls();
+    imap.line();
+    imap.answer("a", &format!("LOGIN {user} {password}"))
+        .starts_with("a OK")
+}
+
+/// The details of the latest audit record of `action`.
+fn last_change(fixture: &Fixture, action: &str) -> Value {
+    let records = fixture.audit(&["--action", action]);
+    let last = records.last().unwrap();
+    assert_eq!(last["actor"], crate::ADMIN, "{last}");
+    last["details"].clone()
+}
 
 #[test]
 fn create_user_then_list_them() {
@@ -25,12 +49,7 @@ fn create_user_then_list_them() {
         .unwrap();
     assert_eq!(carol["fullName"], "Carol Example");
     // She can log in to IMAP with the password given.
-    let mut imap = fixture.server.connect_tls();
-    imap.line();
-    assert!(
-        imap.answer("a", "LOGIN carol carol-secret")
-            .starts_with("a OK")
-    );
+    assert!(imap_login(&fixture, "carol", "carol-secret"));
 
     let created = fixture.audit(&["--action", "user_created"]);
     assert_eq!(created.last().unwrap()["actor"], crate::ADMIN);
@@ -65,6 +84,16 @@ fn create_user_with_bad_arguments_changes_nothing() {
         ],
     );
     assert!(message.contains("already exists"), "{message}");
+    let message = admin.fails(
+        "CreateUser",
+        &[
+            ("userName", "dave"),
+            ("privileges", "login"),
+            ("password", "x"),
+            ("distinguishedName", "dave"),
+        ],
+    );
+    assert!(message.contains("not a distinguished name"), "{message}");
     assert_eq!(admin.ok("GetUsers", &[]), before);
     fixture.refused_to_non_admin(
         "CreateUser",
@@ -75,4 +104,444 @@ fn create_user_with_bad_arguments_changes_nothing() {
         ],
     );
     assert_eq!(admin.ok("GetUsers", &[]), before);
+}
+
+#[test]
+fn get_user_info_in_mailstores_shape() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    assert_eq!(
+        info(&admin, "alice"),
+        json!({
+            "userName": "alice",
+            "fullName": "",
+            "distinguishedName": null,
+            "authentication": "integrated",
+            "emailAddresses": [],
+            "pop3UserNames": [],
+            "privileges": "login,changePassword",
+            "privilegesOnFolders": [{ "folder": "alice", "privileges": "read" }],
+        })
+    );
+    assert_eq!(info(&admin, crate::ADMIN)["privileges"], "admin");
+    let message = admin.fails("GetUserInfo", &[("userName", "nobody")]);
+    assert_eq!(message, "user nobody not found");
+    let message = admin.fails("GetUserInfo", &[]);
+    assert!(message.contains("needs the argument userName"), "{message}");
+    fixture.refused_to_non_admin("GetUserInfo", &[("userName", "alice")]);
+}
+
+#[test]
+fn full_name_addresses_and_dn_are_set_one_at_a_time() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    admin.ok(
+        "SetUserFullName",
+        &[("userName", "alice"), ("fullName", " Alice Liddell ")],
+    );
+    // MailStore's commas, and the semicolons and spaces of pasted lists.
+    admin.ok(
+        "SetUserEmailAddresses",
+        &[
+            ("userName", "alice"),
+            (
+                "emailAddresses",
+                "alice@example.com, Liddell@Example.com;al@example.org",
+            ),
+        ],
+    );
+    admin.ok(
+        "SetUserDistinguishedName",
+        &[
+            ("userName", "alice"),
+            ("distinguishedName", "uid=alice,dc=example,dc=com"),
+        ],
+    );
+    let alice = info(&admin, "alice");
+    assert_eq!(alice["fullName"], "Alice Liddell");
+    assert_eq!(
+        alice["emailAddresses"],
+        json!(["alice@example.com", "liddell@example.com", "al@example.org"])
+    );
+    assert_eq!(alice["distinguishedName"], "uid=alice,dc=example,dc=com");
+    // Any address works as login name.
+    assert!(imap_login(&fixture, "liddell@example.com", "secret"));
+    assert_eq!(
+        last_change(&fixture, "user_changed"),
+        json!({ "distinguished_name": { "from": null, "to": "uid=alice,dc=example,dc=com" } })
+    );
+
+    admin.ok(
+        "SetUserEmailAddresses",
+        &[
+            ("userName", crate::ADMIN),
+            ("emailAddresses", "root@example.com"),
+        ],
+    );
+    let before = info(&admin, "alice");
+    let changes = fixture.audit(&["--action", "user_changed"]).len();
+    for (function, arg, value, expected) in [
+        (
+            "SetUserFullName",
+            "fullName",
+            "Alice\r\nX",
+            "control characters",
+        ),
+        (
+            "SetUserEmailAddresses",
+            "emailAddresses",
+            "a@x.org nope",
+            "\"nope\" is not an e-mail address",
+        ),
+        (
+            "SetUserEmailAddresses",
+            "emailAddresses",
+            "root@example.com",
+            "(of user root) already exists",
+        ),
+        (
+            "SetUserDistinguishedName",
+            "distinguishedName",
+            "alice",
+            "not a distinguished name",
+        ),
+    ] {
+        let message = admin.fails(function, &[("userName", "alice"), (arg, value)]);
+        assert!(message.contains(expected), "{function}: {message}");
+        let message = admin.fails(function, &[("userName", "nobody"), (arg, "")]);
+        assert_eq!(message, "user nobody not found");
+        fixture.refused_to_non_admin(function, &[("userName", "alice"), (arg, "")]);
+    }
+    assert_eq!(info(&admin, "alice"), before);
+    assert_eq!(fixture.audit(&["--action", "user_changed"]).len(), changes);
+
+    // Absent or empty arguments clear.
+    for function in [
+        "SetUserFullName",
+        "SetUserEmailAddresses",
+        "SetUserDistinguishedName",
+    ] {
+        admin.ok(function, &[("userName", "alice")]);
+    }
+    let alice = info(&admin, "alice");
+    assert_eq!(
+        (
+            &alice["fullName"],
+            &alice["emailAddresses"],
+            &alice["distinguishedName"]
+        ),
+        (&json!(""), &json!([]), &Value::Null)
+    );
+}
+
+#[test]
+fn passwords_and_authentication_methods() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    admin.ok(
+        "SetUserPassword",
+        &[("userName", "alice"), ("password", "new-secret")],
+    );
+    assert!(imap_login(&fixture, "alice", "new-secret"));
+    assert!(!imap_login(&fixture, "alice", "secret"));
+    assert_eq!(
+        last_change(&fixture, "user_changed"),
+        json!({ "password": "changed" })
+    );
+
+    // To the directory: the stored password goes.
+    admin.ok(
+        "SetUserAuthentication",
+        &[
+            ("userName", "alice"),
+            ("authentication", "directoryServices"),
+        ],
+    );
+    assert_eq!(info(&admin, "alice")["authentication"], "directoryServices");
+    assert_eq!(
+        last_change(&fixture, "user_changed"),
+        json!({
+            "authentication": { "from": "integrated", "to": "directoryServices" },
+            "password": "removed",
+        })
+    );
+    let message = admin.fails(
+        "SetUserPassword",
+        &[("userName", "alice"), ("password", "x")],
+    );
+    assert!(message.contains("through the directory"), "{message}");
+    // Back to integrated: no password (the old one is gone) until one is set.
+    admin.ok(
+        "SetUserAuthentication",
+        &[("userName", "alice"), ("authentication", "Integrated")],
+    );
+    assert_eq!(
+        last_change(&fixture, "user_changed")["password"],
+        "none: no sign-in until one is set"
+    );
+    assert!(!imap_login(&fixture, "alice", "new-secret"));
+    admin.ok(
+        "SetUserPassword",
+        &[("userName", "alice"), ("password", "third")],
+    );
+    assert!(imap_login(&fixture, "alice", "third"));
+
+    let before = info(&admin, "alice");
+    let changes = fixture.audit(&["--action", "user_changed"]).len();
+    let message = admin.fails(
+        "SetUserAuthentication",
+        &[("userName", "alice"), ("authentication", "kerberos")],
+    );
+    assert!(message.contains("unknown authentication"), "{message}");
+    let message = admin.fails(
+        "SetUserPassword",
+        &[("userName", "alice"), ("password", "")],
+    );
+    assert!(message.contains("empty"), "{message}");
+    for function in ["SetUserPassword", "SetUserAuthentication"] {
+        let message = admin.fails(function, &[("userName", "alice")]);
+        assert!(message.contains("needs the argument"), "{message}");
+    }
+    fixture.refused_to_non_admin(
+        "SetUserPassword",
+        &[("userName", "alice"), ("password", "mine")],
+    );
+    fixture.refused_to_non_admin(
+        "SetUserAuthentication",
+        &[
+            ("userName", "alice"),
+            ("authentication", "directoryServices"),
+        ],
+    );
+    assert_eq!(info(&admin, "alice"), before);
+    assert!(imap_login(&fixture, "alice", "third"));
+    assert_eq!(fixture.audit(&["--action", "user_changed"]).len(), changes);
+}
+
+#[test]
+fn global_and_archive_privileges() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    admin.ok(
+        "SetUserPrivileges",
+        &[("userName", "alice"), ("privileges", "login,export")],
+    );
+    admin.ok(
+        "SetUserPrivilegesOnFolder",
+        &[
+            ("userName", "alice"),
+            ("folder", crate::ADMIN),
+            ("privileges", "read,write"),
+        ],
+    );
+    let alice = info(&admin, "alice");
+    assert_eq!(alice["privileges"], "login,export");
+    assert_eq!(
+        alice["privilegesOnFolders"],
+        json!([
+            { "folder": "alice", "privileges": "read" },
+            { "folder": "root", "privileges": "read,write" },
+        ])
+    );
+
+    let before = info(&admin, "alice");
+    let changes = fixture.audit(&["--action", "privileges_changed"]).len();
+    let message = admin.fails(
+        "SetUserPrivilegesOnFolder",
+        &[
+            ("userName", "alice"),
+            ("folder", "root/Inbox"),
+            ("privileges", "read"),
+        ],
+    );
+    assert!(message.contains("whole archives"), "{message}");
+    assert!(message.contains("\"root\""), "{message}");
+    for (function, args, expected) in [
+        (
+            "SetUserPrivilegesOnFolder",
+            [("folder", "nobody"), ("privileges", "read")],
+            "archive nobody not found",
+        ),
+        (
+            "SetUserPrivilegesOnFolder",
+            [("folder", "root"), ("privileges", "read,fly")],
+            "unknown folder privilege",
+        ),
+        (
+            "SetUserPrivilegesOnFolder",
+            [("folder", "root"), ("privileges", "none,read")],
+            "cannot be combined",
+        ),
+    ] {
+        let mut all = vec![("userName", "alice")];
+        all.extend(args);
+        let message = admin.fails(function, &all);
+        assert!(message.contains(expected), "{function}: {message}");
+    }
+    let message = admin.fails(
+        "SetUserPrivileges",
+        &[("userName", "alice"), ("privileges", "admin,login")],
+    );
+    assert!(message.contains("stands alone"), "{message}");
+    let message = admin.fails("ClearUserPrivilegesOnFolders", &[("userName", "nobody")]);
+    assert_eq!(message, "user nobody not found");
+    fixture.refused_to_non_admin(
+        "SetUserPrivileges",
+        &[("userName", "alice"), ("privileges", "admin")],
+    );
+    fixture.refused_to_non_admin(
+        "SetUserPrivilegesOnFolder",
+        &[
+            ("userName", "alice"),
+            ("folder", "root"),
+            ("privileges", "read,write,delete"),
+        ],
+    );
+    fixture.refused_to_non_admin("ClearUserPrivilegesOnFolders", &[("userName", "alice")]);
+    assert_eq!(info(&admin, "alice"), before);
+    assert_eq!(
+        fixture.audit(&["--action", "privileges_changed"]).len(),
+        changes
+    );
+
+    // `none` removes one grant; clearing removes all, her own included.
+    admin.ok(
+        "SetUserPrivilegesOnFolder",
+        &[
+            ("userName", "alice"),
+            ("folder", crate::ADMIN),
+            ("privileges", "none"),
+        ],
+    );
+    assert_eq!(
+        info(&admin, "alice")["privilegesOnFolders"],
+        json!([{ "folder": "alice", "privileges": "read" }])
+    );
+    admin.ok("ClearUserPrivilegesOnFolders", &[("userName", "alice")]);
+    assert_eq!(info(&admin, "alice")["privilegesOnFolders"], json!([]));
+    assert_eq!(
+        last_change(&fixture, "privileges_changed"),
+        json!({ "folder_privileges": { "from": { "alice": "read" }, "to": "none" } })
+    );
+}
+
+#[test]
+fn the_last_administrator_stays() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    let message = admin.fails("DeleteUser", &[("userName", crate::ADMIN)]);
+    assert!(message.contains("last user holding admin"), "{message}");
+    let message = admin.fails(
+        "SetUserPrivileges",
+        &[("userName", crate::ADMIN), ("privileges", "login")],
+    );
+    assert!(message.contains("last user holding admin"), "{message}");
+    assert_eq!(info(&admin, crate::ADMIN)["privileges"], "admin");
+
+    // With a second administrator, the first may go.
+    admin.ok(
+        "SetUserPrivileges",
+        &[("userName", "alice"), ("privileges", "admin")],
+    );
+    let alice = ApiClient::new(&fixture.server, "alice", "secret");
+    alice.ok(
+        "SetUserPrivileges",
+        &[("userName", crate::ADMIN), ("privileges", "login")],
+    );
+    alice.ok(
+        "SetUserPrivileges",
+        &[("userName", crate::ADMIN), ("privileges", "admin")],
+    );
+    admin.ok("DeleteUser", &[("userName", "alice")]);
+    let message = admin.fails("DeleteUser", &[("userName", crate::ADMIN)]);
+    assert!(message.contains("last user holding admin"), "{message}");
+}
+
+#[test]
+fn delete_user_keeps_the_archive() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    admin.ok(
+        "CreateUser",
+        &[
+            ("userName", "bob"),
+            ("privileges", "login"),
+            ("password", "builder"),
+        ],
+    );
+    let before = admin.ok("GetUsers", &[]);
+    let message = admin.fails("DeleteUser", &[("userName", "nobody")]);
+    assert_eq!(message, "user nobody not found");
+    fixture.refused_to_non_admin("DeleteUser", &[("userName", "bob")]);
+    assert_eq!(admin.ok("GetUsers", &[]), before);
+
+    admin.ok("DeleteUser", &[("userName", "bob")]);
+    assert_eq!(
+        admin.fails("GetUserInfo", &[("userName", "bob")]),
+        "user bob not found"
+    );
+    assert!(!imap_login(&fixture, "bob", "builder"));
+    assert!(fixture.am.ok(&["folders"]).contains("bob (0 folders"));
+    assert_eq!(
+        fixture.audit(&["--action", "user_deleted"]).last().unwrap()["target"],
+        "user:bob"
+    );
+}
+
+#[test]
+fn rename_user_renames_the_archive_and_the_login() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    let eml = fixture.am.dir.path().join("m.eml");
+    std::fs::write(&eml, "Subject: kept\r\n\r\nbody\r\n").unwrap();
+    fixture.am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Inbox",
+        eml.to_str().unwrap(),
+    ]);
+
+    let before = admin.ok("GetUsers", &[]);
+    for (new_name, expected) in [
+        (crate::ADMIN, "user root already exists"),
+        ("a/b", "may not contain"),
+        ("", "1 to 128 characters"),
+    ] {
+        let message = admin.fails(
+            "RenameUser",
+            &[("oldUserName", "alice"), ("newUserName", new_name)],
+        );
+        assert!(message.contains(expected), "{message}");
+    }
+    let message = admin.fails(
+        "RenameUser",
+        &[("oldUserName", "nobody"), ("newUserName", "somebody")],
+    );
+    assert_eq!(message, "user nobody not found");
+    fixture.refused_to_non_admin(
+        "RenameUser",
+        &[("oldUserName", "alice"), ("newUserName", "mallory")],
+    );
+    assert_eq!(admin.ok("GetUsers", &[]), before);
+
+    admin.ok(
+        "RenameUser",
+        &[("oldUserName", "alice"), ("newUserName", "Alicia")],
+    );
+    let alicia = info(&admin, "alicia");
+    assert_eq!(
+        alicia["privilegesOnFolders"],
+        json!([{ "folder": "alicia", "privileges": "read" }])
+    );
+    assert!(!imap_login(&fixture, "alice", "secret"));
+    let mut imap = fixture.server.connect_tls();
+    imap.line();
+    assert!(imap.answer("a", "LOGIN alicia secret").starts_with("a OK"));
+    let select = imap.command("b", "SELECT INBOX");
+    assert!(select.contains(&"* 1 EXISTS\r\n".to_string()), "{select:?}");
+    assert_eq!(
+        last_change(&fixture, "user_changed"),
+        json!({ "new_name": "alicia" })
+    );
 }

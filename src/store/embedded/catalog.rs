@@ -6,10 +6,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::{audit, changes, schema};
+use super::{audit, changes, folder_admin, schema};
 use crate::error::{Error, Result};
 use crate::store::{
-    ArchiveRecord, AuditFilter, AuditRecord, Authentication, BatchEntry, BlobLocation, BlobRecord,
+    ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication, BatchEntry, BlobLocation, BlobRecord,
     Catalog, ComplianceSettings, EntryOutcome, FlagState, FolderRecord, MessageRecord, NewUser,
     PackCommit, Removed, Sha256, StoreRecord, StoreState, UserRecord,
 };
@@ -206,6 +206,37 @@ fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
     })
 }
 
+/// Inserts a store in `state` (a current one demotes the current store).
+fn insert_store(tx: &Transaction, name: &str, path: &Path, state: StoreState) -> Result<StoreRecord> {
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM stores WHERE name = ?1 OR path = ?2)",
+        params![name, path.to_string_lossy()],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(Error::AlreadyExists(format!(
+            "store {name} (or one at {})",
+            path.display()
+        )));
+    }
+    if state == StoreState::Current {
+        tx.execute(
+            "UPDATE stores SET state = ?1 WHERE state = ?2",
+            params![StoreState::Normal.as_str(), StoreState::Current.as_str()],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO stores(name, state, path) VALUES (?1, ?2, ?3)",
+        params![name, state.as_str(), path.to_string_lossy()],
+    )?;
+    Ok(StoreRecord {
+        id: tx.last_insert_rowid(),
+        name: name.to_string(),
+        state,
+        path: path.to_path_buf(),
+    })
+}
+
 pub(super) const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.summary IS NOT NULL, b.crlf_size";
 
 pub(super) fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
@@ -230,10 +261,10 @@ pub(super) fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRec
     })
 }
 
-const FOLDER_COLUMNS: &str = "f.id, f.archive_id, f.path, f.uidvalidity, f.uidnext, f.highestmodseq, \
+pub(super) const FOLDER_COLUMNS: &str = "f.id, f.archive_id, f.path, f.uidvalidity, f.uidnext, f.highestmodseq, \
      (SELECT count(*) FROM messages m WHERE m.folder_id = f.id), f.noselect";
 
-fn folder_from_row(row: &Row) -> rusqlite::Result<FolderRecord> {
+pub(super) fn folder_from_row(row: &Row) -> rusqlite::Result<FolderRecord> {
     Ok(FolderRecord {
         id: row.get(0)?,
         archive_id: row.get(1)?,
@@ -483,6 +514,14 @@ impl Catalog for SqliteCatalog {
         Ok(grants)
     }
 
+    fn clear_folder_privileges(&self, user_id: i64) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM folder_privileges WHERE user_id = ?1",
+            [user_id],
+        )?;
+        Ok(())
+    }
+
     fn stores(&self) -> Result<Vec<StoreRecord>> {
         let conn = self.conn();
         let mut stmt =
@@ -496,35 +535,78 @@ impl Catalog for SqliteCatalog {
     fn create_store(&self, name: &str, path: &Path) -> Result<StoreRecord> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM stores WHERE name = ?1 OR path = ?2)",
-            params![name, path.to_string_lossy()],
-            |r| r.get(0),
-        )?;
-        if exists {
-            return Err(Error::AlreadyExists(format!(
-                "store {name} (or one at {})",
-                path.display()
-            )));
-        }
         let count: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
         let state = if count == 0 {
             StoreState::Current
         } else {
             StoreState::Normal
         };
-        tx.execute(
-            "INSERT INTO stores(name, state, path) VALUES (?1, ?2, ?3)",
-            params![name, state.as_str(), path.to_string_lossy()],
-        )?;
-        let id = tx.last_insert_rowid();
+        let store = insert_store(&tx, name, path, state)?;
         tx.commit()?;
-        Ok(StoreRecord {
-            id,
-            name: name.to_string(),
-            state,
-            path: path.to_path_buf(),
-        })
+        Ok(store)
+    }
+
+    fn add_store(&self, name: &str, path: &Path, state: StoreState) -> Result<StoreRecord> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let store = insert_store(&tx, name, path, state)?;
+        tx.commit()?;
+        Ok(store)
+    }
+
+    fn rename_store(&self, id: i64, name: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM stores WHERE name = ?1 AND id <> ?2)",
+            params![name, id],
+            |r| r.get(0),
+        )?;
+        if taken {
+            return Err(Error::AlreadyExists(format!("store {name}")));
+        }
+        if tx.execute(
+            "UPDATE stores SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )? == 0
+        {
+            return Err(Error::NotFound(format!("store #{id}")));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn remove_store(&self, id: i64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        // Checked again here, in the transaction: an import may have
+        // filed into the store since the caller looked.
+        let (state, blobs): (String, i64) = tx
+            .query_row(
+                "SELECT state, (SELECT count(*) FROM blobs WHERE store_id = ?1)
+                 FROM stores WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("store #{id}")))?;
+        if state == StoreState::Current.as_str() || blobs > 0 {
+            return Err(Error::Refused(format!(
+                "store #{id} is current or holds messages"
+            )));
+        }
+        tx.execute("DELETE FROM packs WHERE store_id = ?1", [id])?;
+        tx.execute("DELETE FROM stores WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn store_blob_count(&self, store_id: i64) -> Result<u64> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM blobs WHERE store_id = ?1",
+            [store_id],
+            |r| r.get(0),
+        )?)
     }
 
     fn set_store_state(&self, id: i64, state: StoreState) -> Result<()> {
@@ -806,6 +888,26 @@ impl Catalog for SqliteCatalog {
         })
     }
 
+    fn folder_by_uidvalidity(&self, uidvalidity: u32) -> Result<Option<FolderRecord>> {
+        folder_admin::folder_by_uidvalidity(&self.conn(), uidvalidity)
+    }
+
+    fn message_summaries(&self, folder_id: i64) -> Result<Vec<(MessageRecord, Option<String>)>> {
+        folder_admin::message_summaries(&self.conn(), folder_id)
+    }
+
+    fn archive_statistics(&self) -> Result<Vec<ArchiveStatistics>> {
+        folder_admin::archive_statistics(&self.conn())
+    }
+
+    fn delete_empty_folders(&self, folder_ids: &[i64], audit: &[AuditRecord]) -> Result<()> {
+        self.in_transaction(|tx| {
+            refuse_under_legal_hold(tx)?;
+            folder_admin::delete_empty_folders(tx, folder_ids)?;
+            Ok(audit::insert(tx, audit)?)
+        })
+    }
+
     fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>> {
         let conn = self.conn();
         let marks = vec!["?"; store_ids.len()].join(",");
@@ -960,6 +1062,28 @@ impl Catalog for SqliteCatalog {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         audit::set_compliance(&tx, settings)?;
+        audit::insert(&tx, records)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_setting(&self, key: &str, value: &str, records: &[AuditRecord]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO settings(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
         audit::insert(&tx, records)?;
         tx.commit()?;
         Ok(())

@@ -11,6 +11,7 @@
 mod audit;
 mod catalog;
 mod changes;
+mod folder_admin;
 mod packs;
 mod schema;
 

@@ -2,8 +2,10 @@
 
 /// Bumped when the schema changes; `open` refuses a newer database.
 /// 2: the audit log and the compliance settings, which a version-1
+/// archimap would ignore. 3: `\Noselect` folders. 4: settings made
+/// through the admin API (directory services), which a version-3
 /// archimap would ignore.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
@@ -117,6 +119,13 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor COLLATE NOCASE, time);
+
+-- Settings changed at run time (admin API), as JSON; they override the
+-- configuration file's. No row: the file's setting holds.
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 
 -- One row, written at the first change; no row means every setting is off.
 CREATE TABLE IF NOT EXISTS compliance (
