@@ -107,6 +107,10 @@ pub struct Limits {
     pub max_connections_per_ip: usize,
     pub idle_timeout_unauthenticated_secs: u64,
     pub idle_timeout_authenticated_secs: u64,
+    /// The wait before answering a failed login (IMAP or admin API), in
+    /// milliseconds; it doubles with each further failure from the same
+    /// address or for the same name, up to 7.5 times this.
+    pub failed_login_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -258,6 +262,7 @@ impl Default for Limits {
             max_connections_per_ip: 100,
             idle_timeout_unauthenticated_secs: 60,
             idle_timeout_authenticated_secs: 30 * 60,
+            failed_login_delay_ms: 2000,
         }
     }
 }

@@ -122,6 +122,12 @@ fn user_lifecycle() {
     // Renaming renames the archive; deleting keeps it.
     am.ok(&["user", "rename", "bob", "robert"]);
     assert!(am.ok(&["folders"]).contains("robert (0 folders"));
+    // The last administrator cannot be deleted: someone else first.
+    assert!(
+        am.fails(&["user", "delete", "robert"])
+            .contains("last user holding admin")
+    );
+    am.ok(&["user", "set-privileges", "alice", "admin"]);
     am.ok(&["user", "delete", "robert"]);
     assert!(am.fails(&["user", "show", "robert"]).contains("not found"));
     assert!(am.ok(&["folders"]).contains("robert (0 folders"));

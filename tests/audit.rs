@@ -69,12 +69,15 @@ fn imap_logins_and_failed_logins_are_recorded_with_address_and_reason() {
     assert_eq!(records[0]["target"], "user:alice");
     assert_eq!(
         records[0]["details"],
-        json!({ "login": "Alice@Example.com", "reason": "wrong password" })
+        json!({ "login": "Alice@Example.com", "service": "imap", "reason": "wrong password" })
     );
     assert_eq!(records[1]["actor"], "mallory");
     assert_eq!(records[1]["details"]["reason"], "no such user");
     assert_eq!(records[2]["actor"], "alice");
-    assert_eq!(records[2]["details"], json!({ "login": "alice" }));
+    assert_eq!(
+        records[2]["details"],
+        json!({ "login": "alice", "service": "imap" })
+    );
 
     let alice = audit(&am, &["--user", "ALICE"]);
     assert_eq!(actions(&alice), ["login_failed", "login"]);

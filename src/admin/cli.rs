@@ -61,6 +61,14 @@ pub enum Command {
         #[arg(long)]
         user: Option<String>,
     },
+    /// Move or prune folders of any archive. Folders are named
+    /// `archive/path` (`alice/Inbox/2019`); legal hold and write-protected
+    /// stores forbid changes here too, and each change is audited.
+    #[command(subcommand)]
+    Folder(FolderCommand),
+    /// List a folder's messages with their ids, or delete one message.
+    #[command(subcommand)]
+    Message(MessageCommand),
     /// Manage archive stores (where message bytes live).
     #[command(subcommand)]
     Store(StoreCommand),
@@ -77,7 +85,14 @@ pub enum Command {
     },
     /// Re-hash every message and check the archive's consistency; exits
     /// non-zero if anything is wrong.
-    Verify,
+    Verify {
+        /// Only the messages of this archive store (the catalog is checked whole).
+        #[arg(long)]
+        store: Option<String>,
+        /// Compare the full-text indexes with the catalog too.
+        #[arg(long)]
+        include_indexes: bool,
+    },
     /// The full-text index of each archive store.
     #[command(subcommand)]
     Index(IndexCommand),
@@ -194,18 +209,61 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum FolderCommand {
+    /// Rename or move a folder, with its sub-folders, inside its archive:
+    /// `archimap folder move alice/Old alice/Archive/Old`.
+    Move { from: String, to: String },
+    /// Delete the folders that hold no messages (nor sub-folders that do)
+    /// below FOLDER (an archive, or a folder that itself stays), or in
+    /// every archive. Inbox folders stay.
+    Prune { folder: Option<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MessageCommand {
+    /// List a folder's messages: id, date, sender and subject.
+    List { folder: String },
+    /// Delete one message from its folder (the id from `message list`).
+    Delete {
+        id: String,
+        /// Why: recorded in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum StoreCommand {
     /// List archive stores with their states.
     List,
-    /// Create an archive store (state normal).
+    /// Create an archive store.
     Create {
         name: String,
         /// Directory for its data (default: stores/<name> in the data directory).
         #[arg(long)]
         path: Option<PathBuf>,
+        /// current, normal, writeProtected or disabled.
+        #[arg(long, default_value = "normal")]
+        state: String,
     },
     /// Set a store's state: current, normal, writeProtected or disabled.
     SetState { name: String, state: String },
+    /// Rename a store (its directory stays where it is).
+    Rename { name: String, new_name: String },
+    /// Forget a store that is not current and holds no messages; its
+    /// directory stays. (A store with messages can be disabled instead.)
+    Detach { name: String },
+    /// Attach an existing store directory that holds no messages (one
+    /// detached before, here or from another archimap).
+    Attach {
+        name: String,
+        /// The store's directory (relative: from the data directory).
+        #[arg(long)]
+        path: PathBuf,
+        /// current, normal, writeProtected or disabled.
+        #[arg(long, default_value = "normal")]
+        state: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,11 +290,25 @@ pub enum IndexCommand {
         /// Only this archive store (default: all).
         #[arg(long)]
         store: Option<String>,
+        /// Only the messages of this folder of the store: an archive
+        /// (`alice`) or a folder in it (`alice/Inbox`), with sub-folders.
+        #[arg(long, requires = "store")]
+        folder: Option<String>,
     },
     /// Compare each index with the catalog: messages missing from it,
     /// documents of messages it should not have. Exits non-zero if they
     /// differ (the server repairs that on start; so does `rebuild`).
-    Verify,
+    Verify {
+        /// Only this archive store (default: all).
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// List the indexes: documents, messages of their store, size.
+    List {
+        /// Only this archive store (default: all).
+        #[arg(long)]
+        store: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,20 +1,28 @@
-//! `archimap index rebuild | verify`.
+//! `archimap index rebuild | verify | list`.
 
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 
 use super::cli::IndexCommand;
 use super::progress::Progress;
-use crate::archive::Archives;
+use crate::archive::{Archives, IndexReport};
 
 pub fn run(archives: &Archives, command: IndexCommand) -> Result<ExitCode> {
+    // The command line runs to the end (or until killed).
+    let never = AtomicBool::new(false);
     match command {
-        IndexCommand::Rebuild { store } => {
+        IndexCommand::Rebuild { store, folder } => {
             let progress = Progress::new("indexing");
-            let reports = archives.rebuild_indexes(store.as_deref(), &|done, total| {
-                progress.update(done, total, 0)
-            })?;
+            let update = |done, total| progress.update(done, total, 0);
+            let reports = match (store, folder) {
+                (Some(store), Some(folder)) => {
+                    let rebuild = archives.index_rebuild(&store, Some(&folder))?;
+                    vec![archives.rebuild_store_index(&rebuild, &never, &update)?]
+                }
+                (store, _) => archives.rebuild_indexes(store.as_deref(), &never, &update)?,
+            };
             progress.finish();
             for r in &reports {
                 println!(
@@ -24,18 +32,40 @@ pub fn run(archives: &Archives, command: IndexCommand) -> Result<ExitCode> {
             }
             Ok(outcome(reports.iter().all(|r| r.unreadable == 0)))
         }
-        IndexCommand::Verify => {
-            let reports = archives.verify_indexes()?;
-            for r in &reports {
-                println!(
-                    "store {}: {} messages missing from the index, {} documents of unknown messages, {} repeated",
-                    r.store, r.missing, r.extra, r.repeated
-                );
-            }
+        IndexCommand::Verify { store } => {
+            let reports = archives.verify_indexes(store.as_deref(), &never)?;
+            print_verified(&reports);
             Ok(outcome(reports.iter().all(|r| {
                 r.missing == 0 && r.extra == 0 && r.repeated == 0
             })))
         }
+        IndexCommand::List { store } => {
+            for index in archives.index_info(store.as_deref())? {
+                println!(
+                    "store {}: {} documents, {} messages, {} bytes, {}",
+                    index.store,
+                    index
+                        .documents
+                        .map_or_else(|| "(disabled)".to_string(), |d| d.to_string()),
+                    index.messages,
+                    index
+                        .size
+                        .map_or_else(|| "?".to_string(), |s| s.to_string()),
+                    index.path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// One line per index compared with the catalog.
+pub(super) fn print_verified(reports: &[IndexReport]) {
+    for r in reports {
+        println!(
+            "store {}: {} messages missing from the index, {} documents of unknown messages, {} repeated",
+            r.store, r.missing, r.extra, r.repeated
+        );
     }
 }
 

@@ -6,6 +6,7 @@ mod audit;
 pub mod cli;
 mod compliance;
 mod directory;
+mod folder;
 mod index;
 mod progress;
 
@@ -56,13 +57,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Folders { user } => {
             folders(&archives, user.as_deref()).map(|()| ExitCode::SUCCESS)
         }
+        Command::Folder(command) => folder::run(&archives, command).map(|()| ExitCode::SUCCESS),
+        Command::Message(command) => {
+            folder::messages(&archives, command).map(|()| ExitCode::SUCCESS)
+        }
         Command::Store(command) => store(&archives, command).map(|()| ExitCode::SUCCESS),
         Command::Export {
             archive,
             folder,
             out,
         } => export(&archives, &archive, folder.as_deref(), &out).map(|()| ExitCode::SUCCESS),
-        Command::Verify => verify(&archives),
+        Command::Verify {
+            store,
+            include_indexes,
+        } => verify(&archives, store.as_deref(), include_indexes),
         Command::Index(command) => index::run(&archives, command),
         Command::Directory(command) => directory::run(&config, archives, command),
         Command::Audit(args) => audit::run(&archives, args).map(|()| ExitCode::SUCCESS),
@@ -303,8 +311,8 @@ fn store(archives: &Archives, command: StoreCommand) -> Result<()> {
                 println!("{}\t{}\t{}", store.name, store.state, store.path.display());
             }
         }
-        StoreCommand::Create { name, path } => {
-            let store = archives.create_store(&name, path.as_deref())?;
+        StoreCommand::Create { name, path, state } => {
+            let store = archives.create_store(&name, path.as_deref(), state.parse()?)?;
             println!(
                 "created archive store {} ({}) at {}",
                 store.name,
@@ -315,6 +323,27 @@ fn store(archives: &Archives, command: StoreCommand) -> Result<()> {
         StoreCommand::SetState { name, state } => {
             archives.set_store_state(&name, state.parse()?)?;
             println!("archive store {name} is now {state}");
+        }
+        StoreCommand::Rename { name, new_name } => {
+            archives.rename_store(&name, &new_name)?;
+            println!("renamed archive store {name} to {new_name}");
+        }
+        StoreCommand::Detach { name } => {
+            let store = archives.detach_store(&name)?;
+            println!(
+                "detached archive store {}; its directory {} is kept",
+                store.name,
+                store.path.display()
+            );
+        }
+        StoreCommand::Attach { name, path, state } => {
+            let store = archives.attach_store(&name, &path, state.parse()?)?;
+            println!(
+                "attached archive store {} ({}) at {}",
+                store.name,
+                store.state,
+                store.path.display()
+            );
         }
     }
     Ok(())
@@ -360,10 +389,14 @@ fn export(archives: &Archives, archive: &str, folder: Option<&str>, out: &Path) 
     Ok(())
 }
 
-fn verify(archives: &Archives) -> Result<ExitCode> {
+fn verify(archives: &Archives, store: Option<&str>, include_indexes: bool) -> Result<ExitCode> {
     let progress = Progress::new("verifying");
-    let report = archives.verify(&|done, total, bytes| progress.update(done, total, bytes))?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let report = archives.verify(store, include_indexes, &never, &|done, total, bytes| {
+        progress.update(done, total, bytes)
+    })?;
     progress.finish();
+    index::print_verified(&report.indexes);
     for problem in &report.problems {
         println!("problem: {problem}");
     }

@@ -5,15 +5,19 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use serde::Serialize;
 
+use super::stores::dir_size;
+use super::verify::stopped;
 use super::{Archives, MailboxMessage};
 use crate::config::IndexConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::index::reconcile::{self, Differences};
 use crate::index::{
     BlobSet, Fingerprints, IndexDoc, Limits, StoreIndex, TextQuery, Writer, fingerprint,
@@ -24,7 +28,8 @@ use crate::store::{BlobRecord, Removed, StoreRecord, StoreState};
 pub struct Indexes {
     data_dir: PathBuf,
     config: IndexConfig,
-    opened: Mutex<HashMap<i64, Arc<StoreIndex>>>,
+    /// By directory, not store id: a detached store's id may be reused.
+    opened: Mutex<HashMap<PathBuf, Arc<StoreIndex>>>,
 }
 
 impl Indexes {
@@ -70,7 +75,8 @@ pub struct TextSearch {
 }
 
 /// One store's index, compared with the catalog or rebuilt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IndexReport {
     pub store: String,
     /// Catalog blobs without a document (before a repair).
@@ -83,12 +89,49 @@ pub struct IndexReport {
     pub unreadable: u64,
 }
 
+/// A rebuild of one store's index, its arguments checked.
+#[derive(Debug, Clone)]
+pub struct IndexRebuild {
+    store: StoreRecord,
+    /// Only the messages of these folders; `None`: all of the store.
+    folders: Option<Vec<i64>>,
+}
+
+/// One store's index, as `index list` and GetStoreIndexes show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexInfo {
+    pub store_id: i64,
+    pub store: String,
+    pub path: PathBuf,
+    /// Messages the catalog holds in the store.
+    pub messages: u64,
+    /// Messages the index has a document of; `None` for a disabled store,
+    /// whose content is not available.
+    pub documents: Option<u64>,
+    /// Bytes on disk; `None` if the directory cannot be read.
+    pub size: Option<u64>,
+}
+
 /// Called with (done, total) as blobs are indexed.
 pub type IndexProgress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
 const PAGE: usize = 10_000;
 
+/// Blobs indexed between two progress reports and checks of the stop flag.
+const CHUNK: usize = 256;
+
 impl Archives {
+    /// The data directory (which the indexes, in store directories, are
+    /// relative to, like the stores).
+    pub(super) fn data_dir(&self) -> &Path {
+        &self.indexes.data_dir
+    }
+
+    fn index_dir(&self, store: &StoreRecord) -> PathBuf {
+        self.store_dir(&store.path).join("index")
+    }
+
     /// The index of `store`, which lives in the store's directory.
     fn store_index(&self, store: &StoreRecord) -> Result<Arc<StoreIndex>> {
         let mut opened = self
@@ -96,19 +139,51 @@ impl Archives {
             .opened
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if let Some(index) = opened.get(&store.id) {
+        let dir = self.index_dir(store);
+        if let Some(index) = opened.get(&dir) {
             return Ok(index.clone());
         }
-        let dir = self.indexes.data_dir.join(&store.path).join("index");
         let index = Arc::new(StoreIndex::open(&dir)?);
-        opened.insert(store.id, index.clone());
+        opened.insert(dir, index.clone());
         Ok(index)
+    }
+
+    /// Closes a detached store's index: its directory may go, or come back
+    /// with other content.
+    pub(super) fn forget_index(&self, store: &StoreRecord) {
+        self.indexes
+            .opened
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.index_dir(store));
     }
 
     /// The writer of a store's index, waiting while another process
     /// writes it.
     pub(super) fn index_writer(&self, store: &StoreRecord) -> Result<Writer> {
         self.store_index(store)?.writer(self.indexes.memory())
+    }
+
+    /// The writer of a store's index, waiting while another process writes
+    /// it unless `stop` is set meanwhile.
+    fn index_writer_unless_stopped(
+        &self,
+        store: &StoreRecord,
+        stop: &AtomicBool,
+    ) -> Result<Writer> {
+        let index = self.store_index(store)?;
+        let mut logged = false;
+        loop {
+            stopped(stop)?;
+            if let Some(writer) = index.try_writer(self.indexes.memory())? {
+                return Ok(writer);
+            }
+            if !logged {
+                tracing::info!(store = %store.name, "waiting for another process to finish writing the full-text index");
+                logged = true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// What the index holds of a message (done while importing).
@@ -160,12 +235,14 @@ impl Archives {
     }
 
     /// Adds the documents of the catalog blobs in `wanted`, and finishes
-    /// the writer.
+    /// the writer. Stopped, it drops the writer: what it added since the
+    /// writer's last commit is discarded.
     fn add_documents(
         &self,
         store: &StoreRecord,
         mut writer: Writer,
         wanted: &BlobSet,
+        stop: &AtomicBool,
         progress: IndexProgress,
     ) -> Result<reconcile::Added> {
         let mut total = reconcile::Added::default();
@@ -176,10 +253,13 @@ impl Archives {
                 .filter(|b| wanted.contains(b.id))
                 .cloned()
                 .collect();
-            let added = reconcile::add(&mut writer, &blobs, &read)?;
-            total.added += added.added;
-            total.unreadable += added.unreadable;
-            progress(total.added + total.unreadable, wanted.len() as u64);
+            for chunk in blobs.chunks(CHUNK) {
+                stopped(stop)?;
+                let added = reconcile::add(&mut writer, chunk, &read)?;
+                total.added += added.added;
+                total.unreadable += added.unreadable;
+                progress(total.added + total.unreadable, wanted.len() as u64);
+            }
             Ok(())
         })?;
         writer.finish()?;
@@ -203,63 +283,178 @@ impl Archives {
     /// that process keeps it complete.
     pub fn reconcile_indexes(&self) -> Result<()> {
         for store in self.readable_stores(None)? {
-            let index = self.store_index(&store)?;
-            let Some(mut writer) = index.try_writer(self.indexes.memory())? else {
-                tracing::info!(store = %store.name, "full-text index busy (another process writes it); not reconciled");
-                continue;
-            };
-            let differences = self.compare(&store, &index)?;
-            for &blob in &differences.extra {
-                writer.delete(blob);
-            }
-            let added = self.add_documents(&store, writer, &differences.missing, &|_, _| {})?;
-            index.refresh()?;
-            tracing::info!(
-                store = %store.name,
-                added = added.added,
-                removed = differences.extra.len(),
-                unreadable = added.unreadable,
-                "full-text index reconciled"
-            );
+            self.reconcile_index(&store)?;
         }
         Ok(())
     }
 
-    /// Indexes every message of a store (or of all) anew.
+    /// Brings one store's index in step with the catalog, unless another
+    /// process writes it.
+    pub(super) fn reconcile_index(&self, store: &StoreRecord) -> Result<()> {
+        let index = self.store_index(store)?;
+        let Some(mut writer) = index.try_writer(self.indexes.memory())? else {
+            tracing::info!(store = %store.name, "full-text index busy (another process writes it); not reconciled");
+            return Ok(());
+        };
+        let differences = self.compare(store, &index)?;
+        for &blob in &differences.extra {
+            writer.delete(blob);
+        }
+        let never = AtomicBool::new(false);
+        let added = self.add_documents(store, writer, &differences.missing, &never, &|_, _| {})?;
+        index.refresh()?;
+        tracing::info!(
+            store = %store.name,
+            added = added.added,
+            removed = differences.extra.len(),
+            unreadable = added.unreadable,
+            "full-text index reconciled"
+        );
+        Ok(())
+    }
+
+    /// Indexes every message of a store (or of all) anew. Set `stop` to end
+    /// it early with the error `cancelled`.
     pub fn rebuild_indexes(
         &self,
         only: Option<&str>,
+        stop: &AtomicBool,
         progress: IndexProgress,
+    ) -> Result<Vec<IndexReport>> {
+        self.readable_stores(only)?
+            .iter()
+            .map(|store| self.rebuild_index(store, None, stop, progress))
+            .collect()
+    }
+
+    /// Checks a rebuild of a store's index, or only of the messages of one
+    /// folder (`archive` or `archive/path`, with its sub-folders) in it:
+    /// the index is per store, so that replaces the documents of those
+    /// messages. [`Archives::rebuild_store_index`] runs it.
+    pub fn index_rebuild(&self, store: &str, folder: Option<&str>) -> Result<IndexRebuild> {
+        let store = self.store(store)?;
+        if store.state == StoreState::Disabled {
+            return Err(Error::Refused(format!(
+                "archive store {} is disabled: its content is not available to index",
+                store.name
+            )));
+        }
+        let folders = folder
+            .map(|folder| self.folders_in_store(&store, folder))
+            .transpose()?;
+        Ok(IndexRebuild { store, folders })
+    }
+
+    /// The folders `folder` names (`archive` or `archive/path`, with
+    /// sub-folders) that hold messages in `store`; there must be some.
+    fn folders_in_store(&self, store: &StoreRecord, folder: &str) -> Result<Vec<i64>> {
+        let (archive, path) = match folder.split_once('/') {
+            Some((archive, path)) => (archive, Some(path)),
+            None => (folder, None),
+        };
+        let archive = self.archive(archive)?;
+        let named: Vec<i64> = self
+            .catalog()
+            .folders(archive.id)?
+            .into_iter()
+            .filter(|f| {
+                path.is_none_or(|p| {
+                    f.path == p || f.path.strip_prefix(p).is_some_and(|r| r.starts_with('/'))
+                })
+            })
+            .map(|f| f.id)
+            .collect();
+        if named.is_empty() {
+            return Err(Error::NotFound(format!("folder {folder}")));
+        }
+        let holding = self.catalog().folders_in_stores(&[store.id])?;
+        let folders: Vec<i64> = named.into_iter().filter(|f| holding.contains(f)).collect();
+        if folders.is_empty() {
+            return Err(Error::Invalid(format!(
+                "folder {folder} holds no messages in archive store {}",
+                store.name
+            )));
+        }
+        Ok(folders)
+    }
+
+    /// Runs a checked rebuild. Set `stop` to end it early with the error
+    /// `cancelled`; a rebuild of a whole store then leaves the index with
+    /// what it committed so far (searches check the rest themselves, and
+    /// the server's reconciliation completes it).
+    pub fn rebuild_store_index(
+        &self,
+        rebuild: &IndexRebuild,
+        stop: &AtomicBool,
+        progress: IndexProgress,
+    ) -> Result<IndexReport> {
+        let store = &rebuild.store;
+        let wanted = match &rebuild.folders {
+            Some(folders) => {
+                let mut blobs = BlobSet::default();
+                for &folder in folders {
+                    for message in self.catalog().messages(folder)? {
+                        if message.blob.store_id == store.id {
+                            blobs.insert(message.blob.id);
+                        }
+                    }
+                }
+                Some(blobs)
+            }
+            None => None,
+        };
+        self.rebuild_index(store, wanted, stop, progress)
+    }
+
+    /// Replaces the documents of `only` (default: all blobs of the store).
+    fn rebuild_index(
+        &self,
+        store: &StoreRecord,
+        only: Option<BlobSet>,
+        stop: &AtomicBool,
+        progress: IndexProgress,
+    ) -> Result<IndexReport> {
+        let mut writer = self.index_writer_unless_stopped(store, stop)?;
+        let wanted = match only {
+            Some(blobs) => {
+                blobs.iter().for_each(|blob| writer.delete(blob));
+                blobs
+            }
+            None => {
+                let mut all = BlobSet::default();
+                self.for_store_blobs(store, &mut |page| {
+                    page.iter().for_each(|b| {
+                        all.insert(b.id);
+                    });
+                    Ok(())
+                })?;
+                writer.delete_all()?;
+                all
+            }
+        };
+        let added = self.add_documents(store, writer, &wanted, stop, progress)?;
+        self.store_index(store)?.refresh()?;
+        Ok(IndexReport {
+            store: store.name.clone(),
+            missing: 0,
+            extra: 0,
+            repeated: 0,
+            added: added.added,
+            unreadable: added.unreadable,
+        })
+    }
+
+    /// Compares the index of a store (or of every one) with the catalog;
+    /// changes nothing. Set `stop` to end it early with the error
+    /// `cancelled`.
+    pub fn verify_indexes(
+        &self,
+        only: Option<&str>,
+        stop: &AtomicBool,
     ) -> Result<Vec<IndexReport>> {
         let mut reports = Vec::new();
         for store in self.readable_stores(only)? {
-            let mut writer = self.index_writer(&store)?;
-            let mut all = BlobSet::default();
-            self.for_store_blobs(&store, &mut |page| {
-                page.iter().for_each(|b| {
-                    all.insert(b.id);
-                });
-                Ok(())
-            })?;
-            writer.delete_all()?;
-            let added = self.add_documents(&store, writer, &all, progress)?;
-            self.store_index(&store)?.refresh()?;
-            reports.push(IndexReport {
-                store: store.name.clone(),
-                missing: 0,
-                extra: 0,
-                repeated: 0,
-                added: added.added,
-                unreadable: added.unreadable,
-            });
-        }
-        Ok(reports)
-    }
-
-    /// Compares every index with the catalog; changes nothing.
-    pub fn verify_indexes(&self) -> Result<Vec<IndexReport>> {
-        let mut reports = Vec::new();
-        for store in self.readable_stores(None)? {
+            stopped(stop)?;
             let index = self.store_index(&store)?;
             let differences = self.compare(&store, &index)?;
             reports.push(IndexReport {
@@ -272,6 +467,37 @@ impl Archives {
             });
         }
         Ok(reports)
+    }
+
+    /// The index of a store (or of every one), with its size and how many
+    /// documents and messages it has.
+    pub fn index_info(&self, only: Option<&str>) -> Result<Vec<IndexInfo>> {
+        let stores = match only {
+            Some(name) => vec![self.store(name)?],
+            None => self.stores()?,
+        };
+        stores
+            .into_iter()
+            .map(|store| {
+                let documents = match store.state {
+                    StoreState::Disabled => None,
+                    _ => {
+                        let index = self.store_index(&store)?;
+                        index.refresh()?;
+                        Some(index.snapshot()?.covered().iter().count() as u64)
+                    }
+                };
+                let path = self.index_dir(&store);
+                Ok(IndexInfo {
+                    store_id: store.id,
+                    messages: self.catalog().store_blob_count(store.id)?,
+                    documents,
+                    size: dir_size(&path).ok(),
+                    path,
+                    store: store.name,
+                })
+            })
+            .collect()
     }
 
     /// Removes the documents of the blobs an expunge freed (after the

@@ -3,6 +3,7 @@
 //! server all call it, and it reaches storage only through `store`'s traits.
 
 mod access;
+mod admin_folders;
 mod audit;
 mod changes;
 mod compliance;
@@ -23,11 +24,12 @@ mod view;
 
 use std::sync::Arc;
 
+pub use admin_folders::{FolderEntry, FolderName, ListedMessage, MessageId};
 pub use audit::{ADMIN, SYSTEM, folder_target, store_target, user_target};
 pub use changes::Caller;
 pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
 pub use folders::{FolderNode, FolderPath};
-pub use indexing::{IndexProgress, IndexReport, TextAnswer, TextSearch};
+pub use indexing::{IndexInfo, IndexProgress, IndexRebuild, IndexReport, TextAnswer, TextSearch};
 pub use mailbox::MailboxMessage;
 pub use passwords::{hash_password, verify_password};
 pub use privileges::{FolderPrivileges, GlobalPrivileges};
@@ -43,8 +45,8 @@ pub use crate::index::{IndexDoc, TextKey, TextQuery};
 use crate::store::Backend;
 use crate::store::embedded::Embedded;
 pub use crate::store::{
-    AuditAction, AuditFilter, AuditRecord, Authentication, ComplianceSettings, StoreRecord,
-    StoreState, UserRecord,
+    ArchiveStatistics, AuditAction, AuditFilter, AuditRecord, Authentication, ComplianceSettings,
+    StoreRecord, StoreState, UserRecord,
 };
 
 /// Flags a user has set on a message (bits; keywords are kept apart).

@@ -402,16 +402,15 @@ fn full_name(text: &str) -> Result<String> {
     Ok(text.to_string())
 }
 
-/// E-mail addresses, checked and lower-cased; an address given twice
-/// counts once.
+/// E-mail addresses, checked, lower-cased and sorted as the catalog keeps
+/// them (so an unchanged set compares equal); one given twice counts once.
 fn email_list(addresses: &[String]) -> Result<Vec<String>> {
-    let mut list: Vec<String> = Vec::with_capacity(addresses.len());
-    for address in addresses {
-        let address = names::email(address)?;
-        if !list.contains(&address) {
-            list.push(address);
-        }
-    }
+    let mut list = addresses
+        .iter()
+        .map(|address| names::email(address))
+        .collect::<Result<Vec<_>>>()?;
+    list.sort();
+    list.dedup();
     Ok(list)
 }
 
@@ -442,7 +441,7 @@ mod tests {
     fn identity_fields_are_checked() {
         assert_eq!(full_name("  Carol  ").unwrap(), "Carol");
         assert!(full_name("Carol\nX").is_err());
-        let list = email_list(&["A@x.org".into(), "a@x.org".into(), "b@x.org".into()]);
+        let list = email_list(&["b@x.org".into(), "A@x.org".into(), "a@x.org".into()]);
         assert_eq!(list.unwrap(), ["a@x.org", "b@x.org"]);
         assert!(email_list(&["not-an-address".into()]).is_err());
         assert_eq!(distinguished_name(Some("  ")).unwrap(), None);

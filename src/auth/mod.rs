@@ -13,7 +13,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use cache::VerifiedCache;
 pub use sessions::{ActiveSession, Registration, Sessions};
-pub use throttle::{Throttle, delay_after};
+pub use throttle::Throttle;
 
 use crate::archive::{Archives, Authentication, GlobalPrivileges, UserRecord, verify_password};
 use crate::directory::Directory;
@@ -40,11 +40,15 @@ pub struct Authenticator {
 type Refusal = (LoginError, String);
 
 impl Authenticator {
-    pub fn new(archives: Arc<Archives>, directory: Option<Directory>) -> Authenticator {
+    pub fn new(
+        archives: Arc<Archives>,
+        directory: Option<Directory>,
+        throttle: Throttle,
+    ) -> Authenticator {
         Authenticator {
             archives,
             directory: RwLock::new(directory.map(Arc::new)),
-            throttle: Throttle::default(),
+            throttle,
             cache: Arc::default(),
             sessions: Arc::default(),
         }

@@ -1,5 +1,6 @@
 //! Slowing down failed logins, per client address and per login name:
-//! 2 s after the first failure, doubling with each further one up to 15 s.
+//! 2 s (configurable) after the first failure, doubling with each further
+//! one up to 7.5 times that (15 s).
 //! A success clears the login name's count; counts are forgotten after a
 //! quiet quarter of an hour.
 
@@ -8,15 +9,22 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const FIRST: Duration = Duration::from_secs(2);
-const MAX: Duration = Duration::from_secs(15);
+/// The default delay after a first failure.
+pub const FIRST: Duration = Duration::from_secs(2);
 const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 /// Bounds the tables against an attacker cycling through names or addresses.
 const MAX_ENTRIES: usize = 100_000;
 
-#[derive(Default)]
 pub struct Throttle {
+    /// The delay after a first failure.
+    first: Duration,
     state: Mutex<Tables>,
+}
+
+impl Default for Throttle {
+    fn default() -> Throttle {
+        Throttle::new(FIRST)
+    }
 }
 
 #[derive(Default)]
@@ -39,19 +47,26 @@ fn bump<K: std::hash::Hash + Eq>(table: &mut HashMap<K, (u32, Instant)>, key: K)
     entry.0
 }
 
-/// The delay after the `n`th failure in a row.
-pub fn delay_after(failures: u32) -> Duration {
-    let doublings = failures.saturating_sub(1).min(4);
-    (FIRST * 2u32.pow(doublings)).min(MAX)
-}
-
 impl Throttle {
+    pub fn new(first: Duration) -> Throttle {
+        Throttle {
+            first,
+            state: Mutex::default(),
+        }
+    }
+
+    /// The delay after the `n`th failure in a row.
+    pub fn delay_after(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(4);
+        (self.first * 2u32.pow(doublings)).min(self.first * 15 / 2)
+    }
+
     /// Records a failure and returns how long to wait before answering.
     pub fn failed(&self, ip: IpAddr, login: &str) -> Duration {
         let mut tables = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let by_ip = bump(&mut tables.by_ip, ip);
         let by_login = bump(&mut tables.by_login, login.to_lowercase());
-        delay_after(by_ip.max(by_login))
+        self.delay_after(by_ip.max(by_login))
     }
 
     pub fn succeeded(&self, login: &str) {
@@ -66,7 +81,8 @@ mod tests {
 
     #[test]
     fn doubles_to_fifteen_seconds() {
-        let secs: Vec<u64> = (1..=6).map(|n| delay_after(n).as_secs()).collect();
+        let throttle = Throttle::default();
+        let secs: Vec<u64> = (1..=6).map(|n| throttle.delay_after(n).as_secs()).collect();
         assert_eq!(secs, vec![2, 4, 8, 15, 15, 15]);
     }
 

@@ -74,6 +74,56 @@ fn open_existing(dir: &Path) -> Option<Index> {
     (index.schema() == schema::schema().0).then_some(index)
 }
 
+/// A name beside `dir` that no other process uses.
+fn sibling(dir: &Path, what: &str) -> PathBuf {
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("index");
+    dir.with_file_name(format!(
+        ".{name}.{what}-{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ))
+}
+
+/// Creates an empty index at `dir`. It is built beside it and renamed into
+/// place whole, so another process never sees (and takes for broken) a
+/// half-made one; if another process created `dir` meanwhile, theirs stays.
+fn create(dir: &Path) -> Result<()> {
+    let temp = sibling(dir, "new");
+    std::fs::create_dir_all(&temp)
+        .map_err(|e| Error::io(format!("creating {}", temp.display()), e))?;
+    let built = MmapDirectory::open(&temp)
+        .map_err(|e| failed(format!("opening {}", temp.display()))(e.into()))
+        .and_then(|directory| {
+            Index::create(directory, schema::schema().0, Default::default())
+                .map_err(failed(format!("creating {}", temp.display())))
+        })
+        .and_then(|_| {
+            std::fs::write(temp.join(VERSION_FILE), schema::VERSION.to_string())
+                .map_err(|e| Error::io(format!("writing {}", temp.display()), e))
+        });
+    let placed = built.and_then(|()| match std::fs::rename(&temp, dir) {
+        Ok(()) => Ok(()),
+        Err(_) if open_existing(dir).is_some() => Ok(()), // another process's
+        Err(e) => Err(Error::io(format!("placing {}", dir.display()), e)),
+    });
+    if temp.exists() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    placed
+}
+
+/// Moves an unusable index out of the way and removes it. Another process
+/// may have done so already.
+fn set_aside(dir: &Path) -> Result<()> {
+    let aside = sibling(dir, "old");
+    match std::fs::rename(dir, &aside) {
+        Ok(()) => std::fs::remove_dir_all(&aside)
+            .map_err(|e| Error::io(format!("removing {}", aside.display()), e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(format!("moving {} aside", dir.display()), e)),
+    }
+}
+
 impl StoreIndex {
     /// Opens the index in `dir`, creating it if there is none. An index
     /// that cannot be opened, or of another version, is replaced by an
@@ -84,18 +134,15 @@ impl StoreIndex {
             None => {
                 if dir.exists() {
                     tracing::warn!(dir = %dir.display(), "full-text index unreadable or of another version: rebuilding it");
-                    std::fs::remove_dir_all(dir)
-                        .map_err(|e| Error::io(format!("removing {}", dir.display()), e))?;
+                    set_aside(dir)?;
                 }
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-                let directory = MmapDirectory::open(dir)
-                    .map_err(|e| failed(format!("opening {}", dir.display()))(e.into()))?;
-                let index = Index::open_or_create(directory, schema::schema().0)
-                    .map_err(failed(format!("creating {}", dir.display())))?;
-                std::fs::write(dir.join(VERSION_FILE), schema::VERSION.to_string())
-                    .map_err(|e| Error::io(format!("writing {}", dir.display()), e))?;
-                index
+                create(dir)?;
+                open_existing(dir).ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "the new full-text index {} did not open",
+                        dir.display()
+                    ))
+                })?
             }
         };
         schema::register_tokenizers(&index);

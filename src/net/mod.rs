@@ -19,7 +19,7 @@ pub use tls::generated_paths;
 
 use crate::api::{Api, Context, Jobs};
 use crate::archive::Archives;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Throttle};
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::{Error, Result};
@@ -118,6 +118,7 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
     let auth = Arc::new(Authenticator::new(
         archives.clone(),
         Directory::effective(&config, &archives)?,
+        Throttle::new(Duration::from_millis(config.limits.failed_login_delay_ms)),
     ));
     let shared = Arc::new(Shared {
         auth: auth.clone(),

@@ -302,8 +302,12 @@ pub trait Catalog: Send + Sync {
     fn set_store_state(&self, id: i64, state: StoreState) -> Result<()>;
     fn pack_lengths(&self, store_id: i64) -> Result<Vec<(u32, u64)>>;
     /// Adds a store in `state`; a current one demotes the current store.
-    fn add_store(&self, name: &str, path: &std::path::Path, state: StoreState)
-    -> Result<StoreRecord>;
+    fn add_store(
+        &self,
+        name: &str,
+        path: &std::path::Path,
+        state: StoreState,
+    ) -> Result<StoreRecord>;
     /// Renames a store; the name must be free (case-insensitively).
     fn rename_store(&self, id: i64, name: &str) -> Result<()>;
     /// Forgets a store and its pack lengths; refused while it is current or

@@ -28,6 +28,12 @@ pub struct Fixture {
     pub server: Server,
 }
 
+impl Default for Fixture {
+    fn default() -> Fixture {
+        Fixture::new()
+    }
+}
+
 impl Fixture {
     pub fn new() -> Fixture {
         let am = Archimap::new();
@@ -41,7 +47,9 @@ impl Fixture {
             "admin",
         ]);
         am.add_user("alice");
-        let server = Server::start(&am);
+        // Failed logins are still slowed, from 20 ms instead of 2 s: each
+        // test refuses alice several times.
+        let server = Server::start_with_config(&am, "[limits]\nfailed_login_delay_ms = 20\n");
         Fixture { am, server }
     }
 

@@ -1,6 +1,8 @@
 //! The envelope, authentication, metadata and jobs: what every function
 //! shares.
 
+use std::time::Duration;
+
 use crate::Fixture;
 use crate::common::api::ApiClient;
 
@@ -53,12 +55,20 @@ fn asks_for_credentials_and_refuses_wrong_ones_and_non_admins() {
             .starts_with("Basic ")
     );
 
+    // Failed logins are slowed like IMAP's: the delay doubles per failure.
     let wrong = ApiClient::new(&fixture.server, crate::ADMIN, "not-the-password");
-    let answer = wrong.post("/api/invoke/GetUsers", &[]);
-    assert_eq!(answer.status, 401);
-    assert!(answer.error_message().contains("authentication failed"));
+    let mut took = Vec::new();
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let answer = wrong.post("/api/invoke/GetUsers", &[]);
+        took.push(started.elapsed());
+        assert_eq!(answer.status, 401);
+        assert!(answer.error_message().contains("authentication failed"));
+    }
+    assert!(took[0] >= Duration::from_millis(20), "{took:?}");
+    assert!(took[1] >= Duration::from_millis(40), "{took:?}");
     let failed = fixture.audit(&["--action", "login_failed", "--user", crate::ADMIN]);
-    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed.len(), 2, "{failed:?}");
     assert_eq!(failed[0]["details"]["service"], "api");
     assert_eq!(failed[0]["ip"], "127.0.0.1");
 

@@ -19,6 +19,26 @@ fn imap_login(fixture: &Fixture, user: &str, password: &str) -> bool {
         .starts_with("a OK")
 }
 
+/// Imports one message into `user`'s Inbox with the CLI.
+fn archive_one_message(fixture: &Fixture, user: &str) {
+    let eml = fixture.am.dir.path().join("m.eml");
+    std::fs::write(&eml, "Subject: kept\r\n\r\nbody\r\n").unwrap();
+    fixture
+        .am
+        .import(&["--user", user, "--folder", "Inbox", eml.to_str().unwrap()]);
+}
+
+/// The lines of `SELECT INBOX` after logging in to IMAP.
+fn select_inbox(fixture: &Fixture, user: &str, password: &str) -> Vec<String> {
+    let mut imap = fixture.server.connect_tls();
+    imap.line();
+    assert!(
+        imap.answer("a", &format!("LOGIN {user} {password}"))
+            .starts_with("a OK")
+    );
+    imap.command("b", "SELECT INBOX")
+}
+
 /// The details of the latest audit record of `action`.
 fn last_change(fixture: &Fixture, action: &str) -> Value {
     let records = fixture.audit(&["--action", action]);
@@ -132,13 +152,64 @@ fn get_user_info_in_mailstores_shape() {
 }
 
 #[test]
-fn full_name_addresses_and_dn_are_set_one_at_a_time() {
+fn full_name_and_distinguished_name() {
     let fixture = Fixture::new();
     let admin = fixture.admin();
     admin.ok(
         "SetUserFullName",
         &[("userName", "alice"), ("fullName", " Alice Liddell ")],
     );
+    admin.ok(
+        "SetUserDistinguishedName",
+        &[
+            ("userName", "alice"),
+            ("distinguishedName", "uid=alice,dc=example,dc=com"),
+        ],
+    );
+    let alice = info(&admin, "alice");
+    assert_eq!(alice["fullName"], "Alice Liddell");
+    assert_eq!(alice["distinguishedName"], "uid=alice,dc=example,dc=com");
+    assert_eq!(
+        last_change(&fixture, "user_changed"),
+        json!({ "distinguished_name": { "from": null, "to": "uid=alice,dc=example,dc=com" } })
+    );
+
+    let changes = fixture.audit(&["--action", "user_changed"]).len();
+    for (function, arg, bad, expected) in [
+        (
+            "SetUserFullName",
+            "fullName",
+            "Alice\r\nX",
+            "control characters",
+        ),
+        (
+            "SetUserDistinguishedName",
+            "distinguishedName",
+            "alice",
+            "not a distinguished name",
+        ),
+    ] {
+        let message = admin.fails(function, &[("userName", "alice"), (arg, bad)]);
+        assert!(message.contains(expected), "{function}: {message}");
+        let message = admin.fails(function, &[("userName", "nobody"), (arg, "")]);
+        assert_eq!(message, "user nobody not found");
+        fixture.refused_to_non_admin(function, &[("userName", "alice"), (arg, "")]);
+    }
+    assert_eq!(info(&admin, "alice"), alice);
+    assert_eq!(fixture.audit(&["--action", "user_changed"]).len(), changes);
+
+    // Absent arguments clear.
+    admin.ok("SetUserFullName", &[("userName", "alice")]);
+    admin.ok("SetUserDistinguishedName", &[("userName", "alice")]);
+    let alice = info(&admin, "alice");
+    assert_eq!(alice["fullName"], "");
+    assert_eq!(alice["distinguishedName"], Value::Null);
+}
+
+#[test]
+fn email_addresses_are_login_names() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
     // MailStore's commas, and the semicolons and spaces of pasted lists.
     admin.ok(
         "SetUserEmailAddresses",
@@ -150,26 +221,12 @@ fn full_name_addresses_and_dn_are_set_one_at_a_time() {
             ),
         ],
     );
-    admin.ok(
-        "SetUserDistinguishedName",
-        &[
-            ("userName", "alice"),
-            ("distinguishedName", "uid=alice,dc=example,dc=com"),
-        ],
-    );
     let alice = info(&admin, "alice");
-    assert_eq!(alice["fullName"], "Alice Liddell");
     assert_eq!(
         alice["emailAddresses"],
-        json!(["alice@example.com", "liddell@example.com", "al@example.org"])
+        json!(["al@example.org", "alice@example.com", "liddell@example.com"])
     );
-    assert_eq!(alice["distinguishedName"], "uid=alice,dc=example,dc=com");
-    // Any address works as login name.
     assert!(imap_login(&fixture, "liddell@example.com", "secret"));
-    assert_eq!(
-        last_change(&fixture, "user_changed"),
-        json!({ "distinguished_name": { "from": null, "to": "uid=alice,dc=example,dc=com" } })
-    );
 
     admin.ok(
         "SetUserEmailAddresses",
@@ -178,64 +235,30 @@ fn full_name_addresses_and_dn_are_set_one_at_a_time() {
             ("emailAddresses", "root@example.com"),
         ],
     );
-    let before = info(&admin, "alice");
     let changes = fixture.audit(&["--action", "user_changed"]).len();
-    for (function, arg, value, expected) in [
-        (
-            "SetUserFullName",
-            "fullName",
-            "Alice\r\nX",
-            "control characters",
-        ),
-        (
-            "SetUserEmailAddresses",
-            "emailAddresses",
-            "a@x.org nope",
-            "\"nope\" is not an e-mail address",
-        ),
-        (
-            "SetUserEmailAddresses",
-            "emailAddresses",
-            "root@example.com",
-            "(of user root) already exists",
-        ),
-        (
-            "SetUserDistinguishedName",
-            "distinguishedName",
-            "alice",
-            "not a distinguished name",
-        ),
+    for (bad, expected) in [
+        ("a@x.org nope", "\"nope\" is not an e-mail address"),
+        ("a@x.org,root@example.com", "(of user root) already exists"),
     ] {
-        let message = admin.fails(function, &[("userName", "alice"), (arg, value)]);
-        assert!(message.contains(expected), "{function}: {message}");
-        let message = admin.fails(function, &[("userName", "nobody"), (arg, "")]);
-        assert_eq!(message, "user nobody not found");
-        fixture.refused_to_non_admin(function, &[("userName", "alice"), (arg, "")]);
+        let message = admin.fails(
+            "SetUserEmailAddresses",
+            &[("userName", "alice"), ("emailAddresses", bad)],
+        );
+        assert!(message.contains(expected), "{message}");
     }
-    assert_eq!(info(&admin, "alice"), before);
+    let message = admin.fails("SetUserEmailAddresses", &[("userName", "nobody")]);
+    assert_eq!(message, "user nobody not found");
+    fixture.refused_to_non_admin("SetUserEmailAddresses", &[("userName", "alice")]);
+    assert_eq!(info(&admin, "alice"), alice);
     assert_eq!(fixture.audit(&["--action", "user_changed"]).len(), changes);
 
-    // Absent or empty arguments clear.
-    for function in [
-        "SetUserFullName",
-        "SetUserEmailAddresses",
-        "SetUserDistinguishedName",
-    ] {
-        admin.ok(function, &[("userName", "alice")]);
-    }
-    let alice = info(&admin, "alice");
-    assert_eq!(
-        (
-            &alice["fullName"],
-            &alice["emailAddresses"],
-            &alice["distinguishedName"]
-        ),
-        (&json!(""), &json!([]), &Value::Null)
-    );
+    // An absent list clears.
+    admin.ok("SetUserEmailAddresses", &[("userName", "alice")]);
+    assert_eq!(info(&admin, "alice")["emailAddresses"], json!([]));
 }
 
 #[test]
-fn passwords_and_authentication_methods() {
+fn set_user_password() {
     let fixture = Fixture::new();
     let admin = fixture.admin();
     admin.ok(
@@ -249,6 +272,31 @@ fn passwords_and_authentication_methods() {
         json!({ "password": "changed" })
     );
 
+    let changes = fixture.audit(&["--action", "user_changed"]).len();
+    let message = admin.fails(
+        "SetUserPassword",
+        &[("userName", "alice"), ("password", "")],
+    );
+    assert!(message.contains("empty"), "{message}");
+    let message = admin.fails("SetUserPassword", &[("userName", "alice")]);
+    assert!(message.contains("needs the argument password"), "{message}");
+    let message = admin.fails(
+        "SetUserPassword",
+        &[("userName", "nobody"), ("password", "x")],
+    );
+    assert_eq!(message, "user nobody not found");
+    fixture.refused_to_non_admin(
+        "SetUserPassword",
+        &[("userName", "alice"), ("password", "mine")],
+    );
+    assert_eq!(fixture.audit(&["--action", "user_changed"]).len(), changes);
+    assert!(imap_login(&fixture, "alice", "new-secret"));
+}
+
+#[test]
+fn authentication_switches() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
     // To the directory: the stored password goes.
     admin.ok(
         "SetUserAuthentication",
@@ -279,7 +327,7 @@ fn passwords_and_authentication_methods() {
         last_change(&fixture, "user_changed")["password"],
         "none: no sign-in until one is set"
     );
-    assert!(!imap_login(&fixture, "alice", "new-secret"));
+    assert!(!imap_login(&fixture, "alice", "secret"));
     admin.ok(
         "SetUserPassword",
         &[("userName", "alice"), ("password", "third")],
@@ -288,24 +336,21 @@ fn passwords_and_authentication_methods() {
 
     let before = info(&admin, "alice");
     let changes = fixture.audit(&["--action", "user_changed"]).len();
+    // The same method again changes nothing, and records nothing.
+    admin.ok(
+        "SetUserAuthentication",
+        &[("userName", "alice"), ("authentication", "integrated")],
+    );
     let message = admin.fails(
         "SetUserAuthentication",
         &[("userName", "alice"), ("authentication", "kerberos")],
     );
     assert!(message.contains("unknown authentication"), "{message}");
     let message = admin.fails(
-        "SetUserPassword",
-        &[("userName", "alice"), ("password", "")],
+        "SetUserAuthentication",
+        &[("userName", "nobody"), ("authentication", "integrated")],
     );
-    assert!(message.contains("empty"), "{message}");
-    for function in ["SetUserPassword", "SetUserAuthentication"] {
-        let message = admin.fails(function, &[("userName", "alice")]);
-        assert!(message.contains("needs the argument"), "{message}");
-    }
-    fixture.refused_to_non_admin(
-        "SetUserPassword",
-        &[("userName", "alice"), ("password", "mine")],
-    );
+    assert_eq!(message, "user nobody not found");
     fixture.refused_to_non_admin(
         "SetUserAuthentication",
         &[
@@ -314,18 +359,75 @@ fn passwords_and_authentication_methods() {
         ],
     );
     assert_eq!(info(&admin, "alice"), before);
-    assert!(imap_login(&fixture, "alice", "third"));
     assert_eq!(fixture.audit(&["--action", "user_changed"]).len(), changes);
+    assert!(imap_login(&fixture, "alice", "third"));
 }
 
 #[test]
-fn global_and_archive_privileges() {
+fn global_privileges_and_the_last_administrator() {
     let fixture = Fixture::new();
     let admin = fixture.admin();
     admin.ok(
         "SetUserPrivileges",
         &[("userName", "alice"), ("privileges", "login,export")],
     );
+    assert_eq!(info(&admin, "alice")["privileges"], "login,export");
+    assert_eq!(
+        last_change(&fixture, "privileges_changed"),
+        json!({ "privileges": { "from": "login,changePassword", "to": "login,export" } })
+    );
+
+    let changes = fixture.audit(&["--action", "privileges_changed"]).len();
+    let message = admin.fails(
+        "SetUserPrivileges",
+        &[("userName", "alice"), ("privileges", "admin,login")],
+    );
+    assert!(message.contains("stands alone"), "{message}");
+    // The last administrator can be neither demoted nor deleted.
+    let message = admin.fails(
+        "SetUserPrivileges",
+        &[("userName", crate::ADMIN), ("privileges", "login")],
+    );
+    assert!(message.contains("last user holding admin"), "{message}");
+    let message = admin.fails("DeleteUser", &[("userName", crate::ADMIN)]);
+    assert!(message.contains("last user holding admin"), "{message}");
+    fixture.refused_to_non_admin(
+        "SetUserPrivileges",
+        &[("userName", "alice"), ("privileges", "admin")],
+    );
+    assert_eq!(info(&admin, "alice")["privileges"], "login,export");
+    assert_eq!(info(&admin, crate::ADMIN)["privileges"], "admin");
+    assert_eq!(
+        fixture.audit(&["--action", "privileges_changed"]).len(),
+        changes
+    );
+
+    // With a second administrator, the first may go.
+    admin.ok(
+        "SetUserPrivileges",
+        &[("userName", "alice"), ("privileges", "admin")],
+    );
+    let alice = ApiClient::new(&fixture.server, "alice", "secret");
+    alice.ok(
+        "SetUserPrivileges",
+        &[("userName", crate::ADMIN), ("privileges", "login")],
+    );
+    alice.ok(
+        "SetUserPrivileges",
+        &[("userName", crate::ADMIN), ("privileges", "admin")],
+    );
+    admin.ok("DeleteUser", &[("userName", "alice")]);
+    let message = admin.fails("DeleteUser", &[("userName", crate::ADMIN)]);
+    assert!(message.contains("last user holding admin"), "{message}");
+}
+
+#[test]
+fn archive_privileges() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    archive_one_message(&fixture, "alice");
+    let select = select_inbox(&fixture, "alice", "secret");
+    assert!(select.contains(&"* 1 EXISTS\r\n".to_string()), "{select:?}");
     admin.ok(
         "SetUserPrivilegesOnFolder",
         &[
@@ -335,7 +437,6 @@ fn global_and_archive_privileges() {
         ],
     );
     let alice = info(&admin, "alice");
-    assert_eq!(alice["privileges"], "login,export");
     assert_eq!(
         alice["privilegesOnFolders"],
         json!([
@@ -344,51 +445,28 @@ fn global_and_archive_privileges() {
         ])
     );
 
-    let before = info(&admin, "alice");
     let changes = fixture.audit(&["--action", "privileges_changed"]).len();
-    let message = admin.fails(
-        "SetUserPrivilegesOnFolder",
-        &[
-            ("userName", "alice"),
-            ("folder", "root/Inbox"),
-            ("privileges", "read"),
-        ],
-    );
-    assert!(message.contains("whole archives"), "{message}");
-    assert!(message.contains("\"root\""), "{message}");
-    for (function, args, expected) in [
-        (
-            "SetUserPrivilegesOnFolder",
-            [("folder", "nobody"), ("privileges", "read")],
-            "archive nobody not found",
-        ),
-        (
-            "SetUserPrivilegesOnFolder",
-            [("folder", "root"), ("privileges", "read,fly")],
-            "unknown folder privilege",
-        ),
-        (
-            "SetUserPrivilegesOnFolder",
-            [("folder", "root"), ("privileges", "none,read")],
-            "cannot be combined",
-        ),
+    for (folder, privileges, expected) in [
+        ("root/Inbox", "read", "apply to whole archives"),
+        ("nobody", "read", "archive nobody not found"),
+        ("root", "read,fly", "unknown folder privilege \"fly\""),
+        ("root", "none,read", "cannot be combined"),
     ] {
-        let mut all = vec![("userName", "alice")];
-        all.extend(args);
-        let message = admin.fails(function, &all);
-        assert!(message.contains(expected), "{function}: {message}");
+        let message = admin.fails(
+            "SetUserPrivilegesOnFolder",
+            &[
+                ("userName", "alice"),
+                ("folder", folder),
+                ("privileges", privileges),
+            ],
+        );
+        assert!(
+            message.contains(expected),
+            "{folder} {privileges}: {message}"
+        );
     }
-    let message = admin.fails(
-        "SetUserPrivileges",
-        &[("userName", "alice"), ("privileges", "admin,login")],
-    );
-    assert!(message.contains("stands alone"), "{message}");
     let message = admin.fails("ClearUserPrivilegesOnFolders", &[("userName", "nobody")]);
     assert_eq!(message, "user nobody not found");
-    fixture.refused_to_non_admin(
-        "SetUserPrivileges",
-        &[("userName", "alice"), ("privileges", "admin")],
-    );
     fixture.refused_to_non_admin(
         "SetUserPrivilegesOnFolder",
         &[
@@ -398,7 +476,7 @@ fn global_and_archive_privileges() {
         ],
     );
     fixture.refused_to_non_admin("ClearUserPrivilegesOnFolders", &[("userName", "alice")]);
-    assert_eq!(info(&admin, "alice"), before);
+    assert_eq!(info(&admin, "alice"), alice);
     assert_eq!(
         fixture.audit(&["--action", "privileges_changed"]).len(),
         changes
@@ -423,38 +501,9 @@ fn global_and_archive_privileges() {
         last_change(&fixture, "privileges_changed"),
         json!({ "folder_privileges": { "from": { "alice": "read" }, "to": "none" } })
     );
-}
-
-#[test]
-fn the_last_administrator_stays() {
-    let fixture = Fixture::new();
-    let admin = fixture.admin();
-    let message = admin.fails("DeleteUser", &[("userName", crate::ADMIN)]);
-    assert!(message.contains("last user holding admin"), "{message}");
-    let message = admin.fails(
-        "SetUserPrivileges",
-        &[("userName", crate::ADMIN), ("privileges", "login")],
-    );
-    assert!(message.contains("last user holding admin"), "{message}");
-    assert_eq!(info(&admin, crate::ADMIN)["privileges"], "admin");
-
-    // With a second administrator, the first may go.
-    admin.ok(
-        "SetUserPrivileges",
-        &[("userName", "alice"), ("privileges", "admin")],
-    );
-    let alice = ApiClient::new(&fixture.server, "alice", "secret");
-    alice.ok(
-        "SetUserPrivileges",
-        &[("userName", crate::ADMIN), ("privileges", "login")],
-    );
-    alice.ok(
-        "SetUserPrivileges",
-        &[("userName", crate::ADMIN), ("privileges", "admin")],
-    );
-    admin.ok("DeleteUser", &[("userName", "alice")]);
-    let message = admin.fails("DeleteUser", &[("userName", crate::ADMIN)]);
-    assert!(message.contains("last user holding admin"), "{message}");
+    // Over IMAP her INBOX is now the empty stand-in of one she may not read.
+    let select = select_inbox(&fixture, "alice", "secret");
+    assert!(select.contains(&"* 0 EXISTS\r\n".to_string()), "{select:?}");
 }
 
 #[test]
@@ -492,15 +541,7 @@ fn delete_user_keeps_the_archive() {
 fn rename_user_renames_the_archive_and_the_login() {
     let fixture = Fixture::new();
     let admin = fixture.admin();
-    let eml = fixture.am.dir.path().join("m.eml");
-    std::fs::write(&eml, "Subject: kept\r\n\r\nbody\r\n").unwrap();
-    fixture.am.import(&[
-        "--user",
-        "alice",
-        "--folder",
-        "Inbox",
-        eml.to_str().unwrap(),
-    ]);
+    archive_one_message(&fixture, "alice");
 
     let before = admin.ok("GetUsers", &[]);
     for (new_name, expected) in [
@@ -535,10 +576,7 @@ fn rename_user_renames_the_archive_and_the_login() {
         json!([{ "folder": "alicia", "privileges": "read" }])
     );
     assert!(!imap_login(&fixture, "alice", "secret"));
-    let mut imap = fixture.server.connect_tls();
-    imap.line();
-    assert!(imap.answer("a", "LOGIN alicia secret").starts_with("a OK"));
-    let select = imap.command("b", "SELECT INBOX");
+    let select = select_inbox(&fixture, "alicia", "secret");
     assert!(select.contains(&"* 1 EXISTS\r\n".to_string()), "{select:?}");
     assert_eq!(
         last_change(&fixture, "user_changed"),

@@ -9,9 +9,9 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use super::{audit, changes, folder_admin, schema};
 use crate::error::{Error, Result};
 use crate::store::{
-    ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication, BatchEntry, BlobLocation, BlobRecord,
-    Catalog, ComplianceSettings, EntryOutcome, FlagState, FolderRecord, MessageRecord, NewUser,
-    PackCommit, Removed, Sha256, StoreRecord, StoreState, UserRecord,
+    ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication, BatchEntry,
+    BlobLocation, BlobRecord, Catalog, ComplianceSettings, EntryOutcome, FlagState, FolderRecord,
+    MessageRecord, NewUser, PackCommit, Removed, Sha256, StoreRecord, StoreState, UserRecord,
 };
 
 impl From<rusqlite::Error> for Error {
@@ -207,7 +207,12 @@ fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
 }
 
 /// Inserts a store in `state` (a current one demotes the current store).
-fn insert_store(tx: &Transaction, name: &str, path: &Path, state: StoreState) -> Result<StoreRecord> {
+fn insert_store(
+    tx: &Transaction,
+    name: &str,
+    path: &Path,
+    state: StoreState,
+) -> Result<StoreRecord> {
     let exists: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM stores WHERE name = ?1 OR path = ?2)",
         params![name, path.to_string_lossy()],
