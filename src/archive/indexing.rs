@@ -161,7 +161,7 @@ impl Archives {
     /// The writer of a store's index, waiting while another process
     /// writes it.
     pub(super) fn index_writer(&self, store: &StoreRecord) -> Result<Writer> {
-        self.store_index(store)?.writer(self.indexes.memory())
+        self.index_writer_unless_stopped(store, &AtomicBool::new(false))
     }
 
     /// The writer of a store's index, waiting while another process writes

@@ -22,7 +22,6 @@ mod writer;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use tantivy::directory::MmapDirectory;
@@ -170,21 +169,6 @@ impl StoreIndex {
         }
     }
 
-    /// The index's writer, once no other process writes the index.
-    pub fn writer(&self, memory: usize) -> Result<Writer> {
-        let mut logged = false;
-        loop {
-            if let Some(writer) = self.try_writer(memory)? {
-                return Ok(writer);
-            }
-            if !logged {
-                tracing::info!(dir = %self.dir.display(), "waiting for another process to finish writing the full-text index");
-                logged = true;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-
     /// Makes the latest commit visible now (it would be within a second).
     pub fn refresh(&self) -> Result<()> {
         self.reader
@@ -328,7 +312,7 @@ mod tests {
             ),
             doc(&[" carol <c@ex.org>"], &long, &["invoice attached", "see"]),
         ];
-        let mut writer = index.writer(50 << 20).unwrap();
+        let mut writer = index.try_writer(50 << 20).unwrap().unwrap();
         for (id, d) in docs.iter().enumerate() {
             writer.add(id as i64 + 1, 7, d.clone()).unwrap();
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Call, Function, Outcome, done};
+use super::{Call, Function, Outcome, done, to_json};
 use crate::api::args::{Kind, optional, required};
 use crate::config::DirectoryConfig;
 use crate::directory::{self, Directory};
@@ -64,7 +64,6 @@ fn sync_users(call: &Call) -> Result<Outcome> {
     Ok(Outcome::Job(Box::new(move |progress| {
         progress.report(None, "reading the directory");
         let report = runtime.block_on(directory::sync_users(archives, &directory, dry_run))?;
-        serde_json::to_value(report)
-            .map_err(|e| Error::Corrupt(format!("the sync report did not serialize: {e}")))
+        to_json(report)
     })))
 }

@@ -45,8 +45,12 @@ pub enum Outcome {
 
 /// A result that is ready now.
 pub fn done(result: impl Serialize) -> Result<Outcome> {
+    to_json(result).map(Outcome::Done)
+}
+
+/// A result as JSON (a job's, or one that is ready now).
+pub fn to_json(result: impl Serialize) -> Result<Value> {
     serde_json::to_value(result)
-        .map(Outcome::Done)
         .map_err(|e| Error::Corrupt(format!("a result did not serialize: {e}")))
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::{Call, Function, Outcome, done};
+use super::{Call, Function, Outcome, done, to_json};
 use crate::api::args::{Args, Kind, optional, required};
 use crate::archive::{Archives, StoreRecord, StoreState};
 use crate::error::{Error, Result};
@@ -275,9 +275,4 @@ fn get_store_indexes(call: &Call) -> Result<Outcome> {
             })
             .collect::<Vec<_>>(),
     )
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<Value> {
-    serde_json::to_value(value)
-        .map_err(|e| Error::Corrupt(format!("a result did not serialize: {e}")))
 }
