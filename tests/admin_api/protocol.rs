@@ -207,3 +207,28 @@ fn the_example_script_creates_a_user_grants_and_follows_a_long_operation() {
         serde_json::json!([{ "folder": "jdoe", "privileges": "read" }])
     );
 }
+
+/// Every function the metadata lists: an unknown argument is refused
+/// before it runs, and a non-administrator is refused and recorded;
+/// neither changes anything (no audit record but the logins').
+#[test]
+fn every_function_refuses_unknown_arguments_and_non_admins() {
+    let fixture = Fixture::new();
+    let admin = fixture.admin();
+    let metadata = admin.post("/api/get-metadata", &[]).body["result"].clone();
+    let changes = || {
+        fixture
+            .audit(&[])
+            .into_iter()
+            .filter(|r| r["action"] != "login" && r["action"] != "login_failed")
+            .count()
+    };
+    let before = changes();
+    for function in metadata.as_array().unwrap() {
+        let name = function["name"].as_str().unwrap();
+        let message = admin.fails(name, &[("bogusArgument", "1")]);
+        assert!(message.contains("\"bogusArgument\""), "{name}: {message}");
+        fixture.refused_to_non_admin(name, &[]);
+    }
+    assert_eq!(changes(), before);
+}
