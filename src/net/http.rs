@@ -24,9 +24,6 @@ use crate::config::Limits;
 /// The largest request body: arguments are names and short JSON objects.
 const MAX_BODY: usize = 1 << 20;
 
-/// How long a client has to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
 pub(super) async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
@@ -35,6 +32,9 @@ pub(super) async fn accept_loop(
     limits: Limits,
     mut stopped: watch::Receiver<bool>,
 ) {
+    // A request's headers, and then its body, must each arrive within the
+    // time IMAP gives a client before login.
+    let patience = Duration::from_secs(limits.idle_timeout_unauthenticated_secs);
     let mut tasks = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -60,7 +60,7 @@ pub(super) async fn accept_loop(
         let (acceptor, api, stopped) = (acceptor.clone(), api.clone(), stopped.clone());
         tasks.spawn(async move {
             let _slot = slot;
-            if let Err(e) = connection(tcp, peer, acceptor, api, stopped).await {
+            if let Err(e) = connection(tcp, peer, acceptor, api, patience, stopped).await {
                 tracing::debug!(%peer, error = %e, "admin API connection ended with an error");
             }
         });
@@ -74,17 +74,18 @@ async fn connection(
     peer: SocketAddr,
     acceptor: TlsAcceptor,
     api: Arc<Api>,
+    patience: Duration,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let _ = tcp.set_nodelay(true);
     let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await??;
     let service = service_fn(move |request| {
         let api = api.clone();
-        async move { Ok::<_, Infallible>(answer(&api, peer, request).await) }
+        async move { Ok::<_, Infallible>(answer(&api, peer, patience, request).await) }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(patience)
         .serve_connection(TokioIo::new(tls), service);
     tokio::pin!(connection);
     tokio::select! {
@@ -100,6 +101,7 @@ async fn connection(
 async fn answer(
     api: &Api,
     peer: SocketAddr,
+    patience: Duration,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
@@ -110,8 +112,9 @@ async fn answer(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let reply = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(body) => {
+    let body = tokio::time::timeout(patience, Limited::new(body, MAX_BODY).collect()).await;
+    let reply = match body {
+        Ok(Ok(body)) => {
             api.handle(Request {
                 method: parts.method.to_string(),
                 path: parts.uri.path().to_string(),
@@ -123,6 +126,11 @@ async fn answer(
             .await
         }
         Err(_) => Reply::refused(
+            408,
+            "timeout",
+            format!("the request body did not arrive within {patience:?}"),
+        ),
+        Ok(Err(_)) => Reply::refused(
             413,
             "tooLarge",
             format!("the request body is over {MAX_BODY} bytes"),

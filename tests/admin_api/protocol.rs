@@ -232,3 +232,39 @@ fn every_function_refuses_unknown_arguments_and_non_admins() {
     }
     assert_eq!(changes(), before);
 }
+
+/// A client that starts a request and stalls is answered 408 or
+/// disconnected once the time a client has before login runs out.
+#[test]
+fn stalled_requests_are_cut_off() {
+    use std::io::{Read, Write};
+
+    let am = crate::common::Archimap::new();
+    let server = crate::common::imap::Server::start_with_config(
+        &am,
+        "[limits]\nidle_timeout_unauthenticated_secs = 1\n",
+    );
+    let started = std::time::Instant::now();
+    let mut stalled_body = server.api_tls();
+    stalled_body
+        .write_all(
+            b"POST /api/invoke/GetUsers HTTP/1.1\r\nHost: localhost\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nab",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stalled_body.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+
+    let mut stalled_headers = server.api_tls();
+    stalled_headers
+        .write_all(b"POST /api/invoke/GetUsers HTTP/1.1\r\nHost: loc")
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = stalled_headers.read_to_end(&mut rest);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
