@@ -355,7 +355,9 @@ impl Archives {
         Ok(removed)
     }
 
-    fn change_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+    /// Serialises this process's changes whose checks must still hold when
+    /// they are written.
+    pub(super) fn change_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.changes.lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -222,6 +222,11 @@ impl Archives {
     /// Deletes the user; their archive and its messages stay. The last user
     /// holding `admin` cannot be deleted.
     pub fn delete_user(&self, name: &str) -> Result<()> {
+        // Held from the check to the change, so that two calls deleting
+        // the last two administrators cannot both pass it. (Another process
+        // can still race this one; the CLI, which needs no sign-in, can
+        // always give admin back.)
+        let _guard = self.change_lock();
         let user = self.user(name)?;
         if is_admin(&user) {
             self.keep_an_administrator(&user, "delete")?;
@@ -307,6 +312,9 @@ impl Archives {
         action: AuditAction,
         change: impl FnOnce(&mut UserRecord) -> Result<()>,
     ) -> Result<UserRecord> {
+        // Held from reading the user to writing them: no change is lost to
+        // a concurrent one, and the last-administrator check still holds.
+        let _guard = self.change_lock();
         let old = self.user(name)?;
         let mut user = old.clone();
         change(&mut user)?;
