@@ -146,6 +146,11 @@ fn stores_without_messages_are_detached_and_attached_again() {
     );
     assert_eq!(again["contentPath"], dir.as_str());
     assert_eq!(again["requestedState"], "writeProtected");
+    // A detached store's id is not given to another.
+    assert!(
+        again["id"].as_i64() > spare["id"].as_i64(),
+        "{again} {spare}"
+    );
     assert_eq!(names(&admin), ["main", "again"]);
 
     // The command line does the same, naming stores.

@@ -230,8 +230,14 @@ fn insert_store(
             params![StoreState::Normal.as_str(), StoreState::Current.as_str()],
         )?;
     }
+    // Ids are never reused: the admin API names stores by id, and a
+    // script holding a detached store's id must not reach a new one.
     tx.execute(
-        "INSERT INTO stores(name, state, path) VALUES (?1, ?2, ?3)",
+        "INSERT INTO stores(id, name, state, path) VALUES (
+             max(coalesce((SELECT max(id) FROM stores), 0),
+                 coalesce((SELECT CAST(value AS INTEGER) FROM meta
+                           WHERE key = 'last_removed_store'), 0)) + 1,
+             ?1, ?2, ?3)",
         params![name, state.as_str(), path.to_string_lossy()],
     )?;
     Ok(StoreRecord {
@@ -602,6 +608,12 @@ impl Catalog for SqliteCatalog {
         }
         tx.execute("DELETE FROM packs WHERE store_id = ?1", [id])?;
         tx.execute("DELETE FROM stores WHERE id = ?1", [id])?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('last_removed_store', ?1)
+             ON CONFLICT(key) DO UPDATE
+             SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+            [id],
+        )?;
         tx.commit()?;
         Ok(())
     }
