@@ -258,6 +258,23 @@ fn legal_hold_stops_every_removal() {
     assert_eq!(count(&mut c, "Old"), 2);
 }
 
+/// Legal hold switched on by another process while the server still has
+/// it off in its cache (up to a second): the catalog refuses the rename,
+/// and the new parent folder it needed is not left behind.
+#[test]
+fn a_rename_refused_by_a_fresh_legal_hold_leaves_no_new_parent() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut c = login(&server, "alice");
+    c.command("r", "MYRIGHTS Old"); // the server reads the settings now
+    am.ok(&["compliance", "legal-hold", "on"]);
+    let answer = c.answer("m", "RENAME Old New/Older");
+    assert!(answer.starts_with("m NO ["), "{answer}");
+    let listed = c.command("l", "LIST \"\" \"*\"");
+    assert!(has(&listed, "\"Old\""), "{listed:?}");
+    assert!(!has(&listed, "New"), "{listed:?}");
+}
+
 #[test]
 fn folders_are_created_renamed_and_deleted_inside_one_archive() {
     let am = archive();

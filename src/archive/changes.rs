@@ -311,10 +311,6 @@ impl Archives {
             .ok_or_else(|| Error::NotFound(format!("folder {}", folder.path)))?;
         check_create(&access)?;
         let access = self.checked(caller, folder, Need::MoveOut)?;
-        if let Some(parent) = new_path.parent() {
-            self.catalog()
-                .ensure_folder(folder.archive_id, parent.as_str())?;
-        }
         let record = caller.record(
             AuditAction::FolderRenamed,
             folder_target(&access.archive, &folder.path),

@@ -207,6 +207,27 @@ fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
 }
 
 /// Inserts a store in `state` (a current one demotes the current store).
+/// Creates the folder `path` and those above it that are missing, parents
+/// first, so that every folder's parent exists.
+pub(super) fn ensure_path(tx: &Transaction, archive_id: i64, path: &str) -> Result<()> {
+    let mut prefix = String::new();
+    for segment in path.split('/') {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(segment);
+        if folder_by_path(tx, archive_id, &prefix)?.is_none() {
+            let uidvalidity = next_uidvalidity(tx)?;
+            tx.execute(
+                "INSERT INTO folders(archive_id, path, uidvalidity, uidnext, highestmodseq)
+                 VALUES (?1, ?2, ?3, 1, 1)",
+                params![archive_id, prefix, uidvalidity],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn insert_store(
     tx: &Transaction,
     name: &str,
@@ -677,22 +698,7 @@ impl Catalog for SqliteCatalog {
             return Ok(folder);
         }
         let tx = conn.transaction()?;
-        // Parents first, so that every folder's parent exists.
-        let mut prefix = String::new();
-        for segment in path.split('/') {
-            if !prefix.is_empty() {
-                prefix.push('/');
-            }
-            prefix.push_str(segment);
-            if folder_by_path(&tx, archive_id, &prefix)?.is_none() {
-                let uidvalidity = next_uidvalidity(&tx)?;
-                tx.execute(
-                    "INSERT INTO folders(archive_id, path, uidvalidity, uidnext, highestmodseq)
-                     VALUES (?1, ?2, ?3, 1, 1)",
-                    params![archive_id, prefix, uidvalidity],
-                )?;
-            }
-        }
+        ensure_path(&tx, archive_id, path)?;
         let folder = folder_by_path(&tx, archive_id, path)?
             .ok_or_else(|| Error::NotFound(format!("folder {path}")))?;
         tx.commit()?;

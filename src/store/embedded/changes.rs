@@ -185,6 +185,10 @@ pub fn rename_folder(tx: &Transaction, folder_id: i64, new_path: &str) -> Result
     if taken {
         return Err(Error::AlreadyExists(format!("folder {new_path}")));
     }
+    // The new parent, in this transaction: a refused rename leaves none.
+    if let Some((parent, _)) = new_path.rsplit_once('/') {
+        super::catalog::ensure_path(tx, archive_id, parent)?;
+    }
     tx.execute(
         "UPDATE folders SET path = ?3 || substr(path, length(?2) + 1)
          WHERE archive_id = ?1 AND (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')",
