@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use super::{Connections, HANDSHAKE_TIMEOUT};
+use super::{Connections, HANDSHAKE_TIMEOUT, next_connection};
 use crate::api::{Api, Reply, Request};
 use crate::config::Limits;
 
@@ -36,19 +36,7 @@ pub(super) async fn accept_loop(
     // time IMAP gives a client before login.
     let patience = Duration::from_secs(limits.idle_timeout_unauthenticated_secs);
     let mut tasks = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = stopped.changed() => break,
-        };
-        let (tcp, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    while let Some((tcp, peer)) = next_connection(&listener, &mut stopped).await {
         let Some(slot) = connections.admit(
             peer.ip(),
             limits.max_connections,

@@ -182,20 +182,7 @@ async fn accept_loop(
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut sessions = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = stopped.changed() => break,
-        };
-        let (tcp, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                // Out of file descriptors and the like: back off briefly.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    while let Some((tcp, peer)) = next_connection(&listener, &mut stopped).await {
         let _ = tcp.set_nodelay(true);
         let slot = connections.admit(
             peer.ip(),
@@ -212,6 +199,26 @@ async fn accept_loop(
         while sessions.try_join_next().is_some() {}
     }
     while sessions.join_next().await.is_some() {}
+}
+
+/// The next connection, or `None` once the server stops.
+async fn next_connection(
+    listener: &TcpListener,
+    stopped: &mut watch::Receiver<bool>,
+) -> Option<(TcpStream, SocketAddr)> {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => return Some(pair),
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = stopped.changed() => return None,
+        }
+    }
 }
 
 async fn connection(

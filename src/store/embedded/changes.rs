@@ -164,18 +164,22 @@ pub fn delete_folder(tx: &Transaction, folder_id: i64, keep_name: bool) -> Resul
     Ok(removed)
 }
 
+/// A folder's archive and path.
+pub(super) fn folder_place(tx: &Transaction, folder_id: i64) -> Result<(i64, String)> {
+    tx.query_row(
+        "SELECT archive_id, path FROM folders WHERE id = ?1",
+        [folder_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or_else(|| Error::NotFound(format!("folder #{folder_id}")))
+}
+
 /// Renames a folder and everything below it to `new_path` in the same
 /// archive; the new parents must exist. UIDs and UIDVALIDITY stay: the
 /// messages and their numbers do not change, only the name.
 pub fn rename_folder(tx: &Transaction, folder_id: i64, new_path: &str) -> Result<()> {
-    let (archive_id, old_path): (i64, String) = tx
-        .query_row(
-            "SELECT archive_id, path FROM folders WHERE id = ?1",
-            [folder_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .ok_or_else(|| Error::NotFound(format!("folder #{folder_id}")))?;
+    let (archive_id, old_path) = folder_place(tx, folder_id)?;
     let taken: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM folders WHERE archive_id = ?1
                        AND (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/'))",

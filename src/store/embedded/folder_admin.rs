@@ -65,14 +65,7 @@ pub fn archive_statistics(conn: &Connection) -> Result<Vec<ArchiveStatistics>> {
 /// the caller looked, and those must not go with it.
 pub fn delete_empty_folders(tx: &Transaction, folder_ids: &[i64]) -> Result<()> {
     for &id in folder_ids {
-        let (archive_id, path): (i64, String) = tx
-            .query_row(
-                "SELECT archive_id, path FROM folders WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
-            .ok_or_else(|| Error::NotFound(format!("folder #{id}")))?;
+        let (archive_id, path) = super::changes::folder_place(tx, id)?;
         let occupied: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1)
                  OR EXISTS(SELECT 1 FROM folders WHERE archive_id = ?2
