@@ -220,7 +220,7 @@ impl Archives {
             self.compression_level,
         )?;
         let sha256 = prepared.sha256;
-        let mut filer = self.filer(&caller.user.name, None)?;
+        let mut filer = self.single_filer(&caller.user.name)?;
         let outcome = filer.file(vec![prepared])?;
         filer.finish()?;
         let merged = !matches!(outcome.first(), Some(FilingOutcome::Added { .. }));

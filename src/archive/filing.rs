@@ -11,7 +11,7 @@ use sha2::Digest;
 
 use super::{Archives, Summary, can_import_into, header_block};
 use crate::error::{Error, Result};
-use crate::index::{IndexDoc, Writer, fingerprint};
+use crate::index::{IndexDoc, StoreIndex, Writer, fingerprint};
 use crate::mime::crlf_len;
 use crate::store::{
     BatchEntry, BlobLocation, BlobStore, BlobWriter, NewBlob, PackCommit, Sha256, StoreRecord,
@@ -51,22 +51,49 @@ pub struct Filer<'a> {
     user: UserRecord,
     store: StoreRecord,
     writer: Box<dyn BlobWriter>,
-    index: Writer,
+    index: IndexSink,
+}
+
+/// Where a filer's index documents go.
+enum IndexSink {
+    /// Its own writer: imports, many messages, committed now and then.
+    Writer(Box<Writer>),
+    /// The queue of single messages (APPEND), written in batches.
+    Queue(Arc<StoreIndex>),
 }
 
 impl Archives {
     /// Prepares to file messages into `user`'s archive, writing their bytes
     /// to `store` (default: the current store).
     pub fn filer(&self, user: &str, store: Option<&str>) -> Result<Filer<'_>> {
-        let user = self.user(user)?;
         let store = match store {
             Some(name) => self.store(name)?,
             None => self.current_store()?,
         };
+        self.open_filer(user, store, |store| {
+            Ok(IndexSink::Writer(Box::new(self.index_writer(store)?)))
+        })
+    }
+
+    /// Prepares to file one message (or a few) into `user`'s archive, in
+    /// the current store, its index document queued (`index_queue`).
+    pub(super) fn single_filer(&self, user: &str) -> Result<Filer<'_>> {
+        self.open_filer(user, self.current_store()?, |store| {
+            Ok(IndexSink::Queue(self.store_index(store)?))
+        })
+    }
+
+    fn open_filer(
+        &self,
+        user: &str,
+        store: StoreRecord,
+        index: impl FnOnce(&StoreRecord) -> Result<IndexSink>,
+    ) -> Result<Filer<'_>> {
+        let user = self.user(user)?;
         can_import_into(&store)?;
         let blobs: Arc<dyn BlobStore> = self.backend.blobs(&store)?;
         let writer = blobs.writer(&|| self.catalog().pack_lengths(store.id))?;
-        let index = self.index_writer(&store)?;
+        let index = index(&store)?;
         Ok(Filer {
             archives: self,
             user,
@@ -197,14 +224,26 @@ impl Filer<'_> {
                     hex::encode(sha256)
                 ))
             })?;
-            self.index.add(blob.id, fingerprint(&sha256), text)?;
+            match &mut self.index {
+                IndexSink::Writer(writer) => writer.add(blob.id, fingerprint(&sha256), text)?,
+                IndexSink::Queue(index) => {
+                    self.archives
+                        .queue_document(index, blob.id, fingerprint(&sha256), text)
+                }
+            }
         }
-        self.index.commit_if_due()?;
+        if let IndexSink::Writer(writer) = &mut self.index {
+            writer.commit_if_due()?;
+        }
         Ok(outcomes)
     }
 
-    /// Commits the index: everything filed is searchable from the index.
+    /// Commits the index: everything filed is searchable from the index
+    /// (for a single filer, once its queued documents are written).
     pub fn finish(self) -> Result<()> {
-        self.index.finish()
+        match self.index {
+            IndexSink::Writer(writer) => writer.finish(),
+            IndexSink::Queue(_) => Ok(()),
+        }
     }
 }

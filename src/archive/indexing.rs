@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::index_queue::IndexQueue;
 use super::stores::dir_size;
 use super::verify::stopped;
 use super::{Archives, MailboxMessage};
@@ -30,11 +31,14 @@ pub struct Indexes {
     config: IndexConfig,
     /// By directory, not store id: a detached store's id may be reused.
     opened: Mutex<HashMap<PathBuf, Arc<StoreIndex>>>,
+    /// Changes of single messages, written in batches.
+    queue: IndexQueue,
 }
 
 impl Indexes {
     pub fn new(data_dir: PathBuf, config: IndexConfig) -> Indexes {
         Indexes {
+            queue: IndexQueue::new(config.writer_memory_mb << 20),
             data_dir,
             config,
             opened: Mutex::default(),
@@ -133,7 +137,7 @@ impl Archives {
     }
 
     /// The index of `store`, which lives in the store's directory.
-    fn store_index(&self, store: &StoreRecord) -> Result<Arc<StoreIndex>> {
+    pub(super) fn store_index(&self, store: &StoreRecord) -> Result<Arc<StoreIndex>> {
         let mut opened = self
             .indexes
             .opened
@@ -500,11 +504,23 @@ impl Archives {
             .collect()
     }
 
+    /// Queues the document of a blob filed on its own (`index_queue`).
+    pub(super) fn queue_document(
+        &self,
+        index: &Arc<StoreIndex>,
+        blob: i64,
+        fingerprint: u64,
+        doc: IndexDoc,
+    ) {
+        self.indexes
+            .queue
+            .add(index.clone(), blob, fingerprint, doc);
+    }
+
     /// Removes the documents of the blobs an expunge freed (after the
-    /// catalog transaction that removed them). Best effort: an index
-    /// another process is writing keeps them until it is reconciled, and
-    /// meanwhile they answer nothing (no mailbox holds their blobs, and a
-    /// reused id has other bytes).
+    /// catalog transaction that removed them), soon (`index_queue`).
+    /// Meanwhile they answer nothing: no mailbox holds their blobs, and a
+    /// reused id has other bytes.
     pub fn unindex(&self, freed: &[Removed]) {
         let stores = match self.readable_stores(None) {
             Ok(stores) => stores,
@@ -521,19 +537,8 @@ impl Archives {
             if mine.is_empty() {
                 continue;
             }
-            let done = self.store_index(&store).and_then(|index| {
-                let Some(mut writer) = index.try_writer(self.indexes.memory())? else {
-                    return Ok(false);
-                };
-                mine.iter().for_each(|&blob| writer.delete(blob));
-                writer.commit()?;
-                Ok(true)
-            });
-            match done {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::info!(store = %store.name, "full-text index busy: expunged messages go at its next reconciliation")
-                }
+            match self.store_index(&store) {
+                Ok(index) => self.indexes.queue.delete(index, &mine),
                 Err(error) => {
                     tracing::warn!(store = %store.name, %error, "expunged messages left in the full-text index")
                 }

@@ -9,6 +9,7 @@ mod changes;
 mod compliance;
 mod filing;
 mod folders;
+mod index_queue;
 mod indexing;
 mod mailbox;
 pub mod names;

@@ -159,6 +159,10 @@ impl StoreIndex {
         })
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The index's writer, or `None` while another process writes the
     /// index (one at a time).
     pub fn try_writer(&self, memory: usize) -> Result<Option<Writer>> {

@@ -1,0 +1,195 @@
+//! The index changes of single messages (IMAP APPEND, EXPUNGE), gathered
+//! and written in batches.
+//!
+//! Opening a writer, committing and merging for each message made an
+//! APPEND take about 50 ms. Here the changes wait in a queue, and a
+//! background thread writes each store's pending changes once they pause
+//! for [`PAUSE`] (or have waited [`MAX_WAIT`]): one writer, one commit,
+//! then the writer is closed again, so that other processes may write the
+//! index. While a change waits, searches check its message themselves,
+//! as for any message the index does not cover; a crash loses only what
+//! the reconciliation at the next start adds again.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Once, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+use crate::index::{IndexDoc, StoreIndex};
+
+/// How long changes to a store must pause before they are written.
+const PAUSE: Duration = Duration::from_millis(300);
+/// The longest a change waits while more keep coming.
+const MAX_WAIT: Duration = Duration::from_secs(3);
+/// How often the writing thread looks.
+const TICK: Duration = Duration::from_millis(100);
+/// Beyond this many waiting changes for one store (its index held by
+/// another process for long), new ones are dropped: the reconciliation
+/// at the next start adds what is missing.
+const MAX_PENDING: usize = 50_000;
+
+pub(super) struct IndexQueue {
+    pending: Arc<Mutex<HashMap<PathBuf, Pending>>>,
+    /// Memory for a writer.
+    memory: usize,
+    writing: Once,
+}
+
+struct Pending {
+    index: Arc<StoreIndex>,
+    changes: Vec<Change>,
+    first: Instant,
+    last: Instant,
+}
+
+enum Change {
+    Add {
+        blob: i64,
+        fingerprint: u64,
+        doc: IndexDoc,
+    },
+    Delete(i64),
+}
+
+impl IndexQueue {
+    pub fn new(memory: usize) -> IndexQueue {
+        IndexQueue {
+            pending: Arc::default(),
+            memory,
+            writing: Once::new(),
+        }
+    }
+
+    /// Queues the document of a new blob.
+    pub fn add(&self, index: Arc<StoreIndex>, blob: i64, fingerprint: u64, doc: IndexDoc) {
+        self.push(
+            index,
+            vec![Change::Add {
+                blob,
+                fingerprint,
+                doc,
+            }],
+        );
+    }
+
+    /// Queues the removal of freed blobs' documents.
+    pub fn delete(&self, index: Arc<StoreIndex>, blobs: &[i64]) {
+        self.push(index, blobs.iter().map(|&b| Change::Delete(b)).collect());
+    }
+
+    fn push(&self, index: Arc<StoreIndex>, changes: Vec<Change>) {
+        self.start_writing();
+        let now = Instant::now();
+        let mut pending = lock(&self.pending);
+        let entry = pending
+            .entry(index.dir().to_path_buf())
+            .or_insert_with(|| Pending {
+                index,
+                changes: Vec::new(),
+                first: now,
+                last: now,
+            });
+        if entry.changes.len() + changes.len() > MAX_PENDING {
+            tracing::warn!(dir = %entry.index.dir().display(), "full-text index changes dropped: the index has been busy too long; the next start adds them");
+            return;
+        }
+        entry.changes.extend(changes);
+        entry.last = now;
+    }
+
+    /// Starts the thread that writes due changes. It ends when the queue
+    /// is dropped.
+    fn start_writing(&self) {
+        self.writing.call_once(|| {
+            let pending = Arc::downgrade(&self.pending);
+            let memory = self.memory;
+            let started = std::thread::Builder::new()
+                .name("index-queue".into())
+                .spawn(move || write_while_alive(&pending, memory));
+            if let Err(error) = started {
+                tracing::error!(%error, "the full-text index queue could not start: changes wait for the next start");
+            }
+        });
+    }
+}
+
+impl Drop for IndexQueue {
+    /// Writes what is still waiting (the server is stopping).
+    fn drop(&mut self) {
+        write_due(&self.pending, self.memory, true);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write_while_alive(pending: &Weak<Mutex<HashMap<PathBuf, Pending>>>, memory: usize) {
+    loop {
+        std::thread::sleep(TICK);
+        let Some(pending) = pending.upgrade() else {
+            return;
+        };
+        write_due(&pending, memory, false);
+    }
+}
+
+/// Writes the stores' changes that are due (all, if `all`). A store whose
+/// index another process writes keeps its changes for the next try.
+fn write_due(pending: &Mutex<HashMap<PathBuf, Pending>>, memory: usize, all: bool) {
+    let due: Vec<Pending> = {
+        let mut pending = lock(pending);
+        let dirs: Vec<PathBuf> = pending
+            .iter()
+            .filter(|(_, p)| all || p.last.elapsed() >= PAUSE || p.first.elapsed() >= MAX_WAIT)
+            .map(|(dir, _)| dir.clone())
+            .collect();
+        dirs.iter().filter_map(|dir| pending.remove(dir)).collect()
+    };
+    for mut batch in due {
+        match write(&mut batch, memory) {
+            Ok(true) => {}
+            Ok(false) => requeue(pending, batch),
+            Err(error) => {
+                tracing::warn!(dir = %batch.index.dir().display(), %error, "writing queued full-text index changes failed; the next start adds what is missing");
+            }
+        }
+    }
+}
+
+/// Writes one store's changes; false if another process writes its index.
+fn write(batch: &mut Pending, memory: usize) -> Result<bool> {
+    let Some(mut writer) = batch.index.try_writer(memory)? else {
+        return Ok(false);
+    };
+    for change in batch.changes.drain(..) {
+        match change {
+            Change::Add {
+                blob,
+                fingerprint,
+                doc,
+            } => {
+                // Replacing any document the blob has already: a rebuild
+                // or reconciliation may have indexed it meanwhile.
+                writer.delete(blob);
+                writer.add(blob, fingerprint, doc)?;
+            }
+            Change::Delete(blob) => writer.delete(blob),
+        }
+    }
+    writer.finish()?;
+    batch.index.refresh()?;
+    Ok(true)
+}
+
+/// Puts changes that could not be written back in front of newer ones.
+fn requeue(pending: &Mutex<HashMap<PathBuf, Pending>>, mut batch: Pending) {
+    let mut pending = lock(pending);
+    let dir = batch.index.dir().to_path_buf();
+    if let Some(newer) = pending.remove(&dir) {
+        batch.changes.extend(newer.changes);
+        batch.last = newer.last;
+    }
+    pending.insert(dir, batch);
+}
