@@ -48,14 +48,20 @@ if [ ! -f "$CORPUS/.done" ]; then
     touch "$CORPUS/.done"
 fi
 
-# archimap: one user with write on their archive.
+# archimap: a new data directory per run (archimap stores each message once,
+# so APPENDing the same messages again would measure only that), one user
+# with write on their archive.
 export ARCHIMAP_DATA_DIR=$WORK/data RUST_LOG=warn
-rm -rf "$WORK/data"
-"$BIN" user add bench --password benchpw > /dev/null
-"$BIN" grant bench bench read,write > /dev/null
-"$BIN" serve --imaps "127.0.0.1:$PORT" --starttls "127.0.0.1:$((PORT + 1))" --api "127.0.0.1:$((PORT + 4))" 2> "$WORK/archimap.log" &
-A_PID=$!
-for _ in $(seq 100); do (exec 3<> "/dev/tcp/127.0.0.1/$PORT") 2> /dev/null && break; sleep 0.1; done
+a_start() {
+    rm -rf "$WORK/data"
+    "$BIN" user add bench --password benchpw > /dev/null
+    "$BIN" grant bench bench read,write > /dev/null
+    "$BIN" serve --imaps "127.0.0.1:$PORT" --starttls "127.0.0.1:$((PORT + 1))" --api "127.0.0.1:$((PORT + 4))" 2> "$WORK/archimap.log" &
+    A_PID=$!
+    for _ in $(seq 100); do (exec 3<> "/dev/tcp/127.0.0.1/$PORT") 2> /dev/null && return; sleep 0.1; done
+    die "archimap does not listen on $PORT"
+}
+a_stop() { kill "$A_PID"; wait "$A_PID" 2> /dev/null || true; A_PID=; }
 
 # Dovecot: the oracle instance of ../shared/harness (user usera).
 rm -rf "$WORK/dovecot"
@@ -65,7 +71,9 @@ D_PID=$(cat "$WORK/dovecot/run/master.pid")
 
 declare -a A_MS D_MS A_RATE D_RATE
 for run in $(seq "$RUNS"); do
+    a_start
     a=$($LOAD 127.0.0.1 "$PORT" bench benchpw "$CORPUS" --limit "$N")
+    a_stop
     d=$($LOAD 127.0.0.1 $((PORT + 2)) usera oraclepw "$CORPUS" --limit "$N")
     A_MS+=("$(jv "$a" median_ms)") D_MS+=("$(jv "$d" median_ms)")
     A_RATE+=("$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['messages']/d['seconds'])" "$a")")
@@ -89,7 +97,8 @@ Measured with \`bench/append.sh\` on $(date -u).
   client and servers on the same CPUs.
 - Command: \`N=$N RUNS=$RUNS bench/append.sh\`: $messages generated messages (\`gen_corpus.py --seed 7\`)
   APPENDed one at a time into a new folder over implicit TLS by \`bench/append_load.py\` (Python imaplib,
-  TCP_NODELAY), the way a mail client copies mail into an IMAP folder. Medians of $RUNS runs (runs in brackets).
+  TCP_NODELAY), the way a mail client copies mail into an IMAP folder; archimap starts each run on a new
+  data directory. Medians of $RUNS runs (runs in brackets).
 - archimap files each message (bytes synced, catalog transaction, audit record) before it answers;
   the full-text index documents of such single messages are written in batches once the APPENDs
   pause (\`archive/index_queue.rs\`), and searches read meanwhile what the index does not cover yet.
