@@ -30,7 +30,7 @@ A_PID= D_PID=
 cleanup() {
     [ -n "$A_PID" ] && kill "$A_PID" 2> /dev/null || true
     [ -n "$D_PID" ] && kill "$D_PID" 2> /dev/null || true
-    rm -rf "$WORK/data" "$WORK/dovecot" "$WORK/section.md"
+    rm -rf "$WORK/data" "$WORK/dovecot"
 }
 trap cleanup EXIT
 mkdir -p "$WORK"
@@ -117,12 +117,6 @@ if [ "$WRITE" = 0 ]; then
     printf '%s\n' "$section"
     exit 0
 fi
-printf '%s\n' "$section" > "$WORK/section.md"
-awk -v section="$WORK/section.md" '
-    function insert() { while ((getline line < section) > 0) print line; done = 1 }
-    /^## / { if (skip) print ""; skip = ($0 == "## APPEND"); if (skip) insert() }
-    !skip { print }
-    END { if (!done) { print ""; insert() } }
-' "$REPORT" > "$REPORT.new"
-mv "$REPORT.new" "$REPORT"
+. "$REPO/bench/write_section.sh"
+write_section "$REPORT" "$section"
 echo "wrote the APPEND section of $REPORT" >&2

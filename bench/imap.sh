@@ -61,7 +61,7 @@ cleanup() {
     [ -n "$SAMPLER" ] && kill "$SAMPLER" 2> /dev/null || true
     [ -n "$A_PID" ] && kill "$A_PID" 2> /dev/null || true
     [ -n "$D_PID" ] && kill "$D_PID" 2> /dev/null || true
-    rm -rf "$DATA" "$DOVECOT/home" "$DOVECOT/src" "$WORK/section.md"
+    rm -rf "$DATA" "$DOVECOT/home" "$DOVECOT/src"
 }
 trap cleanup EXIT
 rm -rf "$LOGS"
@@ -381,14 +381,6 @@ Note: $NOTE
 EOF
 )
 
-# Replace the "## IMAP" section (up to the next "## " heading), or append it.
-[ -f "$REPORT" ] || printf '# Benchmarks\n' > "$REPORT"
-printf '%s\n' "$section" > "$WORK/section.md"
-awk -v section="$WORK/section.md" '
-    function insert() { while ((getline line < section) > 0) print line; done = 1 }
-    /^## / { if (skip) print ""; skip = ($0 == "## IMAP"); if (skip) insert() }
-    !skip { print }
-    END { if (!done) { print ""; insert() } }
-' "$REPORT" > "$REPORT.new"
-mv "$REPORT.new" "$REPORT"
+. "$REPO/bench/write_section.sh"
+write_section "$REPORT" "$section"
 echo "wrote the IMAP section of $REPORT" >&2

@@ -38,7 +38,7 @@ median() { printf '%s\n' "${@:2}" | sort -g | awk -v fmt="$1\n" '{ v[NR] = $1 } 
 calc() { awk "BEGIN { printf \"$1\n\", $2 }"; }
 met() { awk "BEGIN { exit !($1) }" && echo "**met**" || echo "**not met**"; }
 
-trap 'rm -rf "$DATA" "$DOVECOT" "$WORK/section.md"' EXIT
+trap 'rm -rf "$DATA" "$DOVECOT"' EXIT
 mkdir -p "$WORK" "$LOGS"
 [ -x /usr/bin/time ] || apt_install time
 
@@ -194,14 +194,6 @@ Note: $NOTE
 EOF
 )
 
-# Replace the "## Import" section (up to the next "## " heading), or append it.
-[ -f "$REPORT" ] || printf '# Benchmarks\n' > "$REPORT"
-printf '%s\n' "$section" > "$WORK/section.md"
-awk -v section="$WORK/section.md" '
-    function insert() { while ((getline line < section) > 0) print line; done = 1 }
-    /^## / { if (skip) print ""; skip = ($0 == "## Import"); if (skip) insert() }
-    !skip { print }
-    END { if (!done) { print ""; insert() } }
-' "$REPORT" > "$REPORT.new"
-mv "$REPORT.new" "$REPORT"
+. "$REPO/bench/write_section.sh"
+write_section "$REPORT" "$section"
 echo "wrote the Import section of $REPORT: median $rate messages/s, $pct % of raw on disk" >&2

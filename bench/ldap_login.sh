@@ -29,7 +29,7 @@ A_PID= S_PID=
 cleanup() {
     [ -n "$A_PID" ] && kill "$A_PID" 2> /dev/null || true
     [ -n "$S_PID" ] && kill "$S_PID" 2> /dev/null || true
-    rm -rf "$WORK/data" "$WORK/slapd" "$WORK/section.md"
+    rm -rf "$WORK/data" "$WORK/slapd"
 }
 trap cleanup EXIT
 rm -rf "$WORK"
@@ -124,13 +124,6 @@ if [ "$WRITE" = 0 ]; then
     printf '%s\n' "$section"
     exit 0
 fi
-# Replace the "## Directory login" section (up to the next "## " heading), or append it.
-printf '%s\n' "$section" > "$WORK/section.md"
-awk -v section="$WORK/section.md" '
-    function insert() { while ((getline line < section) > 0) print line; done = 1 }
-    /^## / { if (skip) print ""; skip = ($0 == "## Directory login"); if (skip) insert() }
-    !skip { print }
-    END { if (!done) { print ""; insert() } }
-' "$REPORT" > "$REPORT.new"
-mv "$REPORT.new" "$REPORT"
+. "$REPO/bench/write_section.sh"
+write_section "$REPORT" "$section"
 echo "wrote the Directory login section of $REPORT" >&2

@@ -219,14 +219,6 @@ Note: $NOTE
 EOF
 )
 
-# Replace the section (up to the next "## " heading), or append it.
-[ -f "$OUT" ] || printf '# Benchmarks\n' > "$OUT"
-printf '%s\n' "$section" > "$WORK/section.md"
-awk -v section="$WORK/section.md" '
-    function insert() { while ((getline line < section) > 0) print line; done = 1 }
-    /^## / { if (skip) print ""; skip = ($0 == "## Full-text search"); if (skip) insert() }
-    !skip { print }
-    END { if (!done) { print ""; insert() } }
-' "$OUT" > "$OUT.new"
-mv "$OUT.new" "$OUT"
+. "$REPO/bench/write_section.sh"
+write_section "$OUT" "$section"
 echo "wrote the Full-text search section of $OUT" >&2
