@@ -113,10 +113,5 @@ Note: $NOTE
 SECTION
 )
 
-if [ "$WRITE" = 0 ]; then
-    printf '%s\n' "$section"
-    exit 0
-fi
 . "$REPO/bench/write_section.sh"
 write_section "$REPORT" "$section"
-echo "wrote the APPEND section of $REPORT" >&2

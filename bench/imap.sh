@@ -383,4 +383,3 @@ EOF
 
 . "$REPO/bench/write_section.sh"
 write_section "$REPORT" "$section"
-echo "wrote the IMAP section of $REPORT" >&2

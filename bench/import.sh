@@ -196,4 +196,4 @@ EOF
 
 . "$REPO/bench/write_section.sh"
 write_section "$REPORT" "$section"
-echo "wrote the Import section of $REPORT: median $rate messages/s, $pct % of raw on disk" >&2
+echo "import: median $rate messages/s, $pct % of raw on disk" >&2

@@ -221,4 +221,3 @@ EOF
 
 . "$REPO/bench/write_section.sh"
 write_section "$OUT" "$section"
-echo "wrote the Full-text search section of $OUT" >&2

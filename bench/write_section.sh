@@ -2,9 +2,14 @@
 #
 # write_section REPORT SECTION: puts SECTION (markdown whose first line is
 # its "## " heading) into REPORT in place of the section with that heading
-# (up to the next "## " heading), or appends it.
+# (up to the next "## " heading), or appends it. With WRITE=0 it only
+# prints SECTION.
 write_section() {
     local report=$1 section=$2 heading text
+    if [ "${WRITE:-1}" = 0 ]; then
+        printf '%s\n' "$section"
+        return
+    fi
     heading=$(printf '%s\n' "$section" | head -1)
     text=$(mktemp)
     printf '%s\n' "$section" > "$text"
@@ -17,4 +22,5 @@ write_section() {
     ' "$report" > "$report.new"
     mv "$report.new" "$report"
     rm -f "$text"
+    echo "wrote the ${heading#\#\# } section of $report" >&2
 }

@@ -294,24 +294,7 @@ fn an_older_catalog_is_brought_up_to_date() {
 fn commands_racing_on_a_new_data_directory_all_work() {
     for _ in 0..5 {
         let am = Archimap::new();
-        let running: Vec<_> = (0..4)
-            .map(|_| {
-                am.command()
-                    .args(["store", "list"])
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for child in running {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        am.ok_at_once(&vec![vec!["store".to_string(), "list".to_string()]; 4]);
         let stores = am.ok(&["store", "list"]);
         assert_eq!(
             stores.lines().filter(|l| l.contains("main")).count(),

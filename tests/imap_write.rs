@@ -58,6 +58,21 @@ fn has(lines: &[String], needle: &str) -> bool {
     lines.iter().any(|l| l.contains(needle))
 }
 
+/// The INBOX shows `lrsw` only (no right to change anything), and once
+/// it is selected each of `commands` is refused: `NO [` then `code`.
+fn inbox_refuses(c: &mut Client, code: &str, commands: &[(&str, &str)]) {
+    let rights = c.command("r", "MYRIGHTS INBOX");
+    assert!(has(&rights, "\"INBOX\" lrsw\r\n"), "{rights:?}");
+    c.command("s", "SELECT INBOX");
+    for (tag, command) in commands {
+        let answer = c.answer(tag, command);
+        assert!(
+            answer.starts_with(&format!("{tag} NO [{code}")),
+            "{command}: {answer}"
+        );
+    }
+}
+
 fn count(c: &mut Client, mailbox: &str) -> usize {
     let lines = c.command("st", &format!("STATUS \"{mailbox}\" (MESSAGES)"));
     let status = lines
@@ -225,22 +240,17 @@ fn legal_hold_stops_every_removal() {
     am.ok(&["compliance", "legal-hold", "on"]);
     let server = Server::start(&am);
     let mut c = login(&server, "alice");
-    let rights = c.command("r", "MYRIGHTS INBOX");
-    assert!(has(&rights, "\"INBOX\" lrsw\r\n"), "{rights:?}");
-    c.command("s", "SELECT INBOX");
-    for (tag, command) in [
-        ("h1", "MOVE 1 Old"),
-        ("h2", "EXPUNGE"),
-        ("h3", "DELETE Old"),
-        ("h4", "RENAME Old Older"),
-        ("h5", "CREATE New"),
-    ] {
-        let answer = c.answer(tag, command);
-        assert!(
-            answer.starts_with(&format!("{tag} NO [")),
-            "{command}: {answer}"
-        );
-    }
+    inbox_refuses(
+        &mut c,
+        "",
+        &[
+            ("h1", "MOVE 1 Old"),
+            ("h2", "EXPUNGE"),
+            ("h3", "DELETE Old"),
+            ("h4", "RENAME Old Older"),
+            ("h5", "CREATE New"),
+        ],
+    );
     assert!(
         c.answer("h6", "STORE 1 +FLAGS (\\Deleted)")
             .starts_with("h6 NO [NOPERM]")
@@ -352,22 +362,17 @@ fn a_write_protected_store_refuses_every_change() {
     am.ok(&["store", "set-state", &first, "writeProtected"]);
     let server = Server::start(&am);
     let mut c = login(&server, "alice");
-    let rights = c.command("r", "MYRIGHTS INBOX");
-    assert!(has(&rights, "\"INBOX\" lrsw\r\n"), "{rights:?}");
-    c.command("s", "SELECT INBOX");
-    for (tag, command) in [
-        ("w1", "MOVE 1 Old"),
-        ("w2", "COPY 1 Old"),
-        ("w3", "EXPUNGE"),
-        ("w4", "DELETE Old"),
-        ("w5", "RENAME Old Older"),
-    ] {
-        let answer = c.answer(tag, command);
-        assert!(
-            answer.starts_with(&format!("{tag} NO [CANNOT]")),
-            "{command}: {answer}"
-        );
-    }
+    inbox_refuses(
+        &mut c,
+        "CANNOT]",
+        &[
+            ("w1", "MOVE 1 Old"),
+            ("w2", "COPY 1 Old"),
+            ("w3", "EXPUNGE"),
+            ("w4", "DELETE Old"),
+            ("w5", "RENAME Old Older"),
+        ],
+    );
     assert_eq!(count(&mut c, "INBOX"), 4);
     assert_eq!(count(&mut c, "Old"), 1);
 }

@@ -300,32 +300,17 @@ fn concurrent_imports_into_one_store_lose_nothing() {
         }
         sources.push(dir);
     }
-    let running: Vec<_> = sources
+    let imports: Vec<Vec<String>> = sources
         .iter()
         .map(|dir| {
-            am.command()
-                .args([
-                    "import",
-                    "--user",
-                    "erin",
-                    "--folder",
-                    dir.file_name().unwrap().to_str().unwrap(),
-                ])
-                .arg(dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            let folder = dir.file_name().unwrap().to_str().unwrap();
+            let path = dir.to_str().unwrap();
+            ["import", "--user", "erin", "--folder", folder, path]
+                .map(String::from)
+                .to_vec()
         })
         .collect();
-    for child in running {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    am.ok_at_once(&imports);
     am.ok(&["verify"]);
     let exported = am.exported("erin");
     for name in ["one", "two", "three"] {

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use super::changes::Who;
 use super::{ArchiveAccess, Archives, Caller, FolderPrivileges, UserRecord};
 use crate::error::Result;
 use crate::store::StoreState;
@@ -31,8 +32,8 @@ impl Archives {
         caller: Caller,
         archive_id: i64,
     ) -> Result<Option<ArchiveAccess>> {
-        if !caller.administrator {
-            return self.access(caller.user, archive_id);
+        if let Who::User(user) = caller.who {
+            return self.access(user, archive_id);
         }
         let Some(archive) = self
             .catalog()

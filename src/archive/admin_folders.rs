@@ -14,10 +14,9 @@ use std::str::FromStr;
 use serde_json::json;
 
 use super::audit::folder_target;
+use super::changes::Who;
 use super::view::INBOX_NAMES;
-use super::{
-    Archives, Authentication, Caller, FolderPath, GlobalPrivileges, Mailbox, Summary, UserRecord,
-};
+use super::{Archives, Caller, FolderPath, Mailbox, Summary};
 use crate::error::{Error, Result};
 use crate::store::{ArchiveRecord, ArchiveStatistics, AuditAction, FolderRecord};
 
@@ -259,9 +258,7 @@ impl Archives {
         {
             return Err(missing());
         }
-        let removed = self.as_administrator(Some(reason), |caller| {
-            self.expunge(caller, &folder, &[id.uid])
-        })?;
+        let removed = self.expunge(self.administrator(Some(reason)), &folder, &[id.uid])?;
         if removed.is_empty() {
             // Someone else deleted it in the meantime.
             return Err(missing());
@@ -276,7 +273,8 @@ impl Archives {
     pub fn move_folder(&self, from: &FolderName, to: &FolderName) -> Result<()> {
         let (Some(from_path), Some(to_path)) = (&from.path, &to.path) else {
             return Err(Error::Invalid(format!(
-                "an archive's root cannot be moved, nor a folder made one ({from} to {to}):                  renaming the user renames their archive"
+                "an archive's root cannot be moved, nor a folder made one ({from} to {to}): \
+                 renaming the user renames their archive"
             )));
         };
         let archive = self.archive(&from.archive)?;
@@ -287,9 +285,7 @@ impl Archives {
             )));
         }
         let folder = self.folder_at(&archive, from_path)?;
-        self.as_administrator(None, |caller| {
-            self.rename_folder(caller, &folder, to_path.as_str())
-        })
+        self.rename_folder(self.administrator(None), &folder, to_path.as_str())
     }
 
     /// Deletes the folders below `under` (everywhere without it) that hold
@@ -366,32 +362,14 @@ impl Archives {
             .ok_or_else(|| Error::NotFound(format!("archive #{id}")))
     }
 
-    /// Runs `change` as this `Archives`' actor with an administrator's
-    /// rights, `reason` recorded with it.
-    fn as_administrator<T>(
-        &self,
-        reason: Option<&str>,
-        change: impl FnOnce(Caller) -> Result<T>,
-    ) -> Result<T> {
-        // Only the name of this record is read: an administrator's access
-        // does not come from folder privileges, and the CLI's actor is no
-        // user at all.
-        let actor = UserRecord {
-            id: 0,
-            name: self.actor.name.clone(),
-            full_name: String::new(),
-            authentication: Authentication::Integrated,
-            password_hash: None,
-            distinguished_name: None,
-            privileges: GlobalPrivileges::ADMIN.bits(),
-            emails: Vec::new(),
-        };
-        change(Caller {
-            user: &actor,
+    /// This `Archives`' actor as the caller of a change, with an
+    /// administrator's rights and `reason` recorded with it.
+    fn administrator<'a>(&'a self, reason: Option<&'a str>) -> Caller<'a> {
+        Caller {
+            who: Who::Administrator(&self.actor.name),
             ip: self.actor.ip,
-            administrator: true,
             reason,
-        })
+        }
     }
 }
 

@@ -90,23 +90,35 @@ impl Need {
 /// audit log).
 #[derive(Clone, Copy)]
 pub struct Caller<'a> {
-    pub user: &'a UserRecord,
+    pub who: Who<'a>,
     pub ip: Option<IpAddr>,
-    /// An administrator (admin API, command line): read, write and delete
-    /// on every archive, whatever their folder privileges.
-    pub administrator: bool,
     /// Why, in the caller's words; recorded with each change.
     pub reason: Option<&'a str>,
+}
+
+#[derive(Clone, Copy)]
+pub enum Who<'a> {
+    /// A user, with their own privileges.
+    User(&'a UserRecord),
+    /// An administrator (admin API, command line), by the name changes are
+    /// recorded under: read, write and delete on every archive.
+    Administrator(&'a str),
 }
 
 impl<'a> Caller<'a> {
     /// A user acting with their own privileges.
     pub fn new(user: &'a UserRecord, ip: Option<IpAddr>) -> Caller<'a> {
         Caller {
-            user,
+            who: Who::User(user),
             ip,
-            administrator: false,
             reason: None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self.who {
+            Who::User(user) => &user.name,
+            Who::Administrator(name) => name,
         }
     }
 
@@ -116,7 +128,7 @@ impl<'a> Caller<'a> {
         }
         AuditRecord {
             ip: self.ip,
-            ..AuditRecord::now(&self.user.name, action, target, details)
+            ..AuditRecord::now(self.name(), action, target, details)
         }
     }
 }
@@ -207,6 +219,12 @@ impl Archives {
         flags: &FlagState,
         internal_date: Option<i64>,
     ) -> Result<(u32, u32)> {
+        // Messages are filed with a user's flags; administrators import.
+        let Who::User(user) = caller.who else {
+            return Err(Error::Refused(
+                "an administrator archives messages by importing them".into(),
+            ));
+        };
         let access = {
             let _guard = self.change_lock();
             self.checked(caller, folder, Need::Insert)?
@@ -220,7 +238,7 @@ impl Archives {
             self.compression_level,
         )?;
         let sha256 = prepared.sha256;
-        let mut filer = self.single_filer(&caller.user.name)?;
+        let mut filer = self.single_filer(&user.name)?;
         let outcome = filer.file(vec![prepared])?;
         filer.finish()?;
         let merged = !matches!(outcome.first(), Some(FilingOutcome::Added { .. }));
@@ -238,8 +256,7 @@ impl Archives {
             }
         };
         if !flags.keywords.is_empty() {
-            self.catalog()
-                .set_flags(caller.user.id, folder.id, uid, flags)?;
+            self.catalog().set_flags(user.id, folder.id, uid, flags)?;
         }
         self.audit(&[caller.record(
             AuditAction::MessageAppended,

@@ -22,9 +22,8 @@ pub async fn acl<S: AsyncWrite + Unpin>(
         AclCommand::GetAcl { mailbox } => ("GETACL", mailbox),
         AclCommand::ListRights { mailbox, .. } => ("LISTRIGHTS", mailbox),
     };
-    let view = match session.view() {
-        Ok(view) => view,
-        Err(e) => return session.storage_error(stream, tag, e).await,
+    let Some(view) = session.answered_view(stream, tag).await? else {
+        return Ok(());
     };
     let Some(mailbox) = mutf7::decode(name).and_then(|n| view.resolve(&n)) else {
         return send(

@@ -41,9 +41,8 @@ pub async fn append<S: AsyncWrite + Unpin>(
         )
         .await;
     }
-    let view = match session.view() {
-        Ok(view) => view,
-        Err(e) => return session.storage_error(stream, tag, e).await,
+    let Some(view) = session.answered_view(stream, tag).await? else {
+        return Ok(());
     };
     let Some(folder) = mailbox_name(mailbox)
         .and_then(|name| view.resolve(&name))

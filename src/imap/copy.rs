@@ -34,9 +34,8 @@ pub async fn copy<S: AsyncWrite + Unpin>(
         Ok(positions) => positions,
         Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
     };
-    let view = match session.view() {
-        Ok(view) => view,
-        Err(e) => return session.storage_error(stream, tag, e).await,
+    let Some(view) = session.answered_view(stream, tag).await? else {
+        return Ok(());
     };
     // RFC 3501: a target that does not exist answers TRYCREATE; an
     // invisible archive's folder answers exactly the same.

@@ -15,9 +15,8 @@ pub async fn create<S: AsyncWrite + Unpin>(
     tag: &str,
     mailbox: &Mailbox<'_>,
 ) -> std::io::Result<()> {
-    let view = match session.view() {
-        Ok(view) => view,
-        Err(e) => return session.storage_error(stream, tag, e).await,
+    let Some(view) = session.answered_view(stream, tag).await? else {
+        return Ok(());
     };
     let Some(name) = mailbox_name(mailbox) else {
         return send(stream, &format!("{tag} BAD Malformed mailbox name\r\n")).await;
@@ -60,9 +59,8 @@ pub async fn rename<S: AsyncWrite + Unpin>(
     from: &Mailbox<'_>,
     to: &Mailbox<'_>,
 ) -> std::io::Result<()> {
-    let view = match session.view() {
-        Ok(view) => view,
-        Err(e) => return session.storage_error(stream, tag, e).await,
+    let Some(view) = session.answered_view(stream, tag).await? else {
+        return Ok(());
     };
     let Some((source, archive)) = mailbox_name(from)
         .and_then(|name| view.resolve(&name))
@@ -109,9 +107,8 @@ pub async fn delete<S: AsyncWrite + Unpin>(
     tag: &str,
     mailbox: &Mailbox<'_>,
 ) -> std::io::Result<()> {
-    let view = match session.view() {
-        Ok(view) => view,
-        Err(e) => return session.storage_error(stream, tag, e).await,
+    let Some(view) = session.answered_view(stream, tag).await? else {
+        return Ok(());
     };
     let Some(name) = mailbox_name(mailbox) else {
         return send(stream, &format!("{tag} BAD Malformed mailbox name\r\n")).await;

@@ -242,9 +242,8 @@ pub async fn status<S: AsyncWrite + Unpin>(
     mailbox: &Mailbox<'_>,
     items: &[StatusDataItemName],
 ) -> std::io::Result<()> {
-    let view = match session.view() {
-        Ok(view) => view,
-        Err(e) => return session.storage_error(stream, tag, e).await,
+    let Some(view) = session.answered_view(stream, tag).await? else {
+        return Ok(());
     };
     let Some(target) = mailbox_name(mailbox)
         .and_then(|n| view.resolve(&n))
@@ -290,9 +289,8 @@ pub async fn subscribe<S: AsyncWrite + Unpin>(
     } else {
         "UNSUBSCRIBE"
     };
-    let view = match session.view() {
-        Ok(view) => view,
-        Err(e) => return session.storage_error(stream, tag, e).await,
+    let Some(view) = session.answered_view(stream, tag).await? else {
+        return Ok(());
     };
     let Some(target) = mailbox_name(mailbox).and_then(|n| view.resolve(&n)) else {
         return send(

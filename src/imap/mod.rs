@@ -399,6 +399,19 @@ impl Session {
         self.shared.archives.view(user, &self.shared.other_users)
     }
 
+    /// The user's view, or `None` once a failure to build it is answered
+    /// (`storage_error`).
+    async fn answered_view<S: AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+        tag: &str,
+    ) -> std::io::Result<Option<View>> {
+        match self.view() {
+            Ok(view) => Ok(Some(view)),
+            Err(e) => self.storage_error(stream, tag, e).await.map(|()| None),
+        }
+    }
+
     fn unsubscribed(&self) -> crate::error::Result<std::collections::HashSet<i64>> {
         self.shared
             .archives

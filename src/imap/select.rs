@@ -21,9 +21,8 @@ pub async fn select<S: AsyncWrite + Unpin>(
     // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
     session.set_selected(None);
     let verb = if examine { "EXAMINE" } else { "SELECT" };
-    let view = match session.view() {
-        Ok(view) => view,
-        Err(e) => return session.storage_error(stream, tag, e).await,
+    let Some(view) = session.answered_view(stream, tag).await? else {
+        return Ok(());
     };
     // Invisible archives answer exactly like names that do not exist.
     let Some(target) = mailbox_name(mailbox)

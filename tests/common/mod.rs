@@ -88,6 +88,29 @@ impl Archimap {
         text
     }
 
+    /// Runs the commands all at the same time; each must succeed.
+    pub fn ok_at_once(&self, commands: &[Vec<String>]) {
+        let running: Vec<_> = commands
+            .iter()
+            .map(|args| {
+                self.command()
+                    .args(args)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in running {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+
     pub fn add_user(&self, name: &str) {
         self.ok(&["user", "add", name, "--password", "secret"]);
     }
