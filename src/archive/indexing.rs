@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::index_queue::IndexQueue;
 use super::stores::dir_size;
 use super::verify::stopped;
-use super::{Archives, MailboxMessage};
+use super::{Archives, FolderName, FolderPath, MailboxMessage};
 use crate::config::IndexConfig;
 use crate::error::{Error, Result};
 use crate::index::reconcile::{self, Differences};
@@ -352,11 +352,9 @@ impl Archives {
     /// The folders `folder` names (`archive` or `archive/path`, with
     /// sub-folders) that hold messages in `store`; there must be some.
     fn folders_in_store(&self, store: &StoreRecord, folder: &str) -> Result<Vec<i64>> {
-        let (archive, path) = match folder.split_once('/') {
-            Some((archive, path)) => (archive, Some(path)),
-            None => (folder, None),
-        };
-        let archive = self.archive(archive)?;
+        let name: FolderName = folder.parse()?;
+        let archive = self.archive(&name.archive)?;
+        let path = name.path.as_ref().map(FolderPath::as_str);
         let named: Vec<i64> = self
             .catalog()
             .folders(archive.id)?
