@@ -24,16 +24,9 @@ pub async fn expunge<S: AsyncWrite + Unpin>(
     } else {
         "EXPUNGE"
     };
-    let Some(selected) = session.selected() else {
-        return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
+    let Some(selected) = session.writable(stream, tag).await? else {
+        return Ok(());
     };
-    if selected.read_only {
-        return send(
-            stream,
-            &format!("{tag} NO [READ-ONLY] The mailbox is open read-only\r\n"),
-        )
-        .await;
-    }
     let allowed = match only {
         Some(set) => match selected.positions(set, true) {
             Ok(positions) => Some(

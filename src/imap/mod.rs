@@ -375,6 +375,27 @@ impl Session {
         }
     }
 
+    /// The selected mailbox for a command that changes it, or `None` once
+    /// the answer is sent: none selected, or selected read-only.
+    async fn writable<S: AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+        tag: &str,
+    ) -> std::io::Result<Option<&Selected>> {
+        match self.selected() {
+            None => send(stream, &format!("{tag} BAD No mailbox selected\r\n"))
+                .await
+                .map(|()| None),
+            Some(selected) if selected.read_only => send(
+                stream,
+                &format!("{tag} NO [READ-ONLY] The mailbox is open read-only\r\n"),
+            )
+            .await
+            .map(|()| None),
+            Some(selected) => Ok(Some(selected)),
+        }
+    }
+
     fn selected_mut(&mut self) -> Option<&mut Selected> {
         match &mut self.state {
             State::Authenticated(auth) => auth.selected.as_mut(),

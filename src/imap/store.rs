@@ -52,16 +52,9 @@ pub async fn store<S: AsyncWrite + Unpin>(
         )
         .await;
     };
-    let Some(selected) = session.selected() else {
-        return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
+    let Some(selected) = session.writable(stream, tag).await? else {
+        return Ok(());
     };
-    if selected.read_only {
-        return send(
-            stream,
-            &format!("{tag} NO [READ-ONLY] The mailbox is open read-only\r\n"),
-        )
-        .await;
-    }
     // The flags this user may change here.
     let rights = selected.rights;
     let mut allowed = 0;
