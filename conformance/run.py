@@ -4,7 +4,7 @@
 usage: run.py --host H --imaps-port P --starttls-port Q --user U --password PW
               [--user2 U2] [--cafile F | --insecure] [--scope rfc] SCRIPT...
 
-A script is one session. Lines:
+A script plays one session (C2: and S2: lines a second one). Lines:
   # scope: rfc | archimap    rfc = plain RFC behaviour (must hold for Dovecot too)
   # port: imaps | starttls   where to connect (default imaps)
   S: <pattern>               after connecting: the greeting; after a command:
@@ -16,6 +16,11 @@ A script is one session. Lines:
   C: <line>                  a command line; its first word is its tag
   C+: <line>                 a line sent within the previous command (IDLE's
                              DONE, AUTHENTICATE data), then its answer is read
+  N: <pattern>               no untagged line the server sent for the last
+                             command (after the lines S has matched) matches
+  C2: / S2: / C2+: ...       the same for a second session (3, ... for more),
+                             connected and logged in as --user on first use;
+                             S2 matches what session 2 received last
 Placeholders: {user} {password} {user2} {plain} (base64 of NUL user NUL password).
 STARTTLS answered OK upgrades the connection. Prints one line per script and
 "N passed, M failed"; exits 1 if any failed.
@@ -23,6 +28,7 @@ STARTTLS answered OK upgrades the connection. Prints one line per script and
 import argparse
 import base64
 import fnmatch
+import re
 import socket
 import ssl
 import sys
@@ -76,33 +82,55 @@ def play(path, args, context):
         for name, value in (("user", args.user), ("password", args.password), ("user2", args.user2), ("plain", plain)):
             text = text.replace("{" + name + "}", value)
         steps.append((kind, text))
-    sock = socket.create_connection((args.host, args.imaps_port if port == "imaps" else args.starttls_port), 30)
-    if port == "imaps":
-        sock = context.wrap_socket(sock, server_hostname="localhost")
-    session = Session(sock)
-    received = [session.line()]  # the greeting
-    tag = tag_command = None
+    def connect():
+        sock = socket.create_connection((args.host, args.imaps_port if port == "imaps" else args.starttls_port), 30)
+        if port == "imaps":
+            sock = context.wrap_socket(sock, server_hostname="localhost")
+        return sock
+
+    class Player:
+        """One session's connection, last answer and current tag."""
+        def __init__(self, sock):
+            self.sock, self.session = sock, Session(sock)
+            self.received = [self.session.line()]  # the greeting
+            self.tag = self.tag_command = None
+
+    players = {"": Player(connect())}
     for kind, text in steps:
-        if kind == "S":
-            while received and not matches(text, received[0]):
-                received.pop(0)
-            if not received:
-                return f"expected {text!r}"
-            received.pop(0)
-        elif kind in ("C", "C+"):
-            if kind == "C":
-                tag, _, tag_command = text.partition(" ")
-                tag_command = tag_command.split(" ")[0]
-            session.send(text)
-            received = session.answer(tag)
-            if tag_command.upper() == "STARTTLS" and received[-1].startswith(tag + " OK"):
-                session = Session(context.wrap_socket(sock, server_hostname="localhost"))
-        else:
+        parsed = re.fullmatch(r"([CSN])(\d*)(\+?)", kind)
+        if not parsed:
             return f"unknown line kind {kind!r}"
-    try:
-        session.send("zz LOGOUT")
-    except OSError:
-        pass
+        what, number, within = parsed.groups()
+        number = "" if number in ("", "1") else number
+        if number not in players:
+            # Another session: same server, same user, logged in.
+            players[number] = Player(connect())
+            players[number].session.send(f"l{number} LOGIN {args.user} {args.password}")
+            if not players[number].session.answer(f"l{number}")[-1].startswith(f"l{number} OK"):
+                return f"session {number} could not log in"
+        player = players[number]
+        if what == "N":
+            if any(matches(text, line) for line in player.received[:-1]):
+                return f"unexpected {text!r}" + (f" in session {number}" if number else "")
+        elif what == "S":
+            while player.received and not matches(text, player.received[0]):
+                player.received.pop(0)
+            if not player.received:
+                return f"expected {text!r}" + (f" in session {number}" if number else "")
+            player.received.pop(0)
+        else:
+            if not within:
+                player.tag, _, player.tag_command = text.partition(" ")
+                player.tag_command = player.tag_command.split(" ")[0]
+            player.session.send(text)
+            player.received = player.session.answer(player.tag)
+            if player.tag_command.upper() == "STARTTLS" and player.received[-1].startswith(player.tag + " OK"):
+                player.session = Session(context.wrap_socket(player.sock, server_hostname="localhost"))
+    for player in players.values():
+        try:
+            player.session.send("zz LOGOUT")
+        except OSError:
+            pass
     return None
 
 

@@ -279,7 +279,7 @@ fn an_older_catalog_is_brought_up_to_date() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "4");
+    assert_eq!(version, "5");
     let noselect: i64 = db
         .query_row("SELECT count(*) FROM folders WHERE noselect = 0", [], |r| {
             r.get(0)

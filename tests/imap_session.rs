@@ -291,21 +291,23 @@ fn list_namespace_and_status() {
         status[1], "* STATUS \"INBOX\" (MESSAGES 3 UNSEEN 3 UIDNEXT 4)\r\n",
         "{status:?}"
     );
+    // No session has seen Sent Items' messages: both are recent.
     let st = c.command(
         "l7",
         "STATUS \"Sent Items\" (MESSAGES RECENT UIDNEXT UNSEEN)",
     );
     assert_eq!(
         st[0],
-        "* STATUS \"Sent Items\" (MESSAGES 2 RECENT 0 UIDNEXT 3 UNSEEN 2)\r\n"
+        "* STATUS \"Sent Items\" (MESSAGES 2 RECENT 2 UIDNEXT 3 UNSEEN 2)\r\n"
     );
-    // Every folder counts as subscribed until unsubscribed.
-    assert_eq!(c.command("l8", "LSUB \"\" \"*\"").len(), list.len());
+    // Every imported folder is subscribed until unsubscribed; the two
+    // namespace nodes are no folders.
+    assert_eq!(c.command("l8", "LSUB \"\" \"*\"").len(), list.len() - 2);
     assert!(
         c.answer("l9", "UNSUBSCRIBE \"Projects/Acme\"")
             .starts_with("l9 OK")
     );
-    assert_eq!(c.command("l10", "LSUB \"\" \"*\"").len(), list.len() - 1);
+    assert_eq!(c.command("l10", "LSUB \"\" \"*\"").len(), list.len() - 3);
     let sub = c.command("l11", "LIST (SUBSCRIBED) \"\" \"Projects/*\"");
     assert_eq!(sub, vec!["l11 OK LIST completed\r\n"]);
     assert!(
@@ -332,10 +334,14 @@ fn select_and_fetch_serve_crlf_bytes() {
     assert!(select.last().unwrap().starts_with("f1 OK [READ-WRITE]"));
 
     let body = "From: x@example.org\r\nSubject: Inbox 0\r\n\r\nline one\r\nline two 0\r\n";
+    // The first SELECT: the messages are new to this user (\\Recent).
     let fast = c.command("f2", "FETCH 1 (UID FLAGS RFC822.SIZE)");
     assert_eq!(
         fast[0],
-        format!("* 1 FETCH (UID 1 FLAGS () RFC822.SIZE {})\r\n", body.len())
+        format!(
+            "* 1 FETCH (UID 1 FLAGS (\\Recent) RFC822.SIZE {})\r\n",
+            body.len()
+        )
     );
     // BODY.PEEK[] leaves \Seen alone; BODY[] sets it.
     c.send("f3 UID FETCH 1 BODY.PEEK[]\r\n");
@@ -354,26 +360,27 @@ fn select_and_fetch_serve_crlf_bytes() {
     assert_eq!(partial[0], "* 1 FETCH (BODY[]<6> {13}\r\n");
     assert_eq!(
         partial[1],
-        "x@example.org)\r\n".replace(")\r\n", "") + " FLAGS (\\Seen))\r\n"
+        "x@example.org)\r\n".replace(")\r\n", "") + " FLAGS (\\Seen \\Recent))\r\n"
     );
-    assert!(c.command("f5", "FETCH 1 FLAGS")[0].contains("(\\Seen)"));
+    assert!(c.command("f5", "FETCH 1 FLAGS")[0].contains("(\\Seen \\Recent)"));
     assert!(c.answer("f6", "FETCH 9 FLAGS").starts_with("f6 BAD"));
     assert!(c.answer("f7", "UID FETCH 9:* FLAGS").starts_with("f7 OK"));
 
-    // Flags are per user: bob still sees the message unseen in his copy.
+    // Flags are per user: bob still sees the message unseen in his copy,
+    // and new to him (\\Recent is per user too).
     let mut b = server.connect_tls();
     b.line();
     b.answer("b0", "LOGIN bob builder");
     b.command("b1", "EXAMINE INBOX");
     assert_eq!(
         b.command("b2", "FETCH 1 FLAGS")[0],
-        "* 1 FETCH (FLAGS ())\r\n"
+        "* 1 FETCH (FLAGS (\\Recent))\r\n"
     );
     // EXAMINE is read-only: reading does not set \Seen.
     b.command("b3", "FETCH 1 BODY[]");
     assert_eq!(
         b.command("b4", "FETCH 1 FLAGS")[0],
-        "* 1 FETCH (FLAGS ())\r\n"
+        "* 1 FETCH (FLAGS (\\Recent))\r\n"
     );
 
     // Others' archives with `read` open read-write (lrsw: flags are private
@@ -425,6 +432,12 @@ fn store_idle_enable_and_rights() {
     );
     assert_eq!(c.command("r6", "ENABLE CONDSTORE")[0], "* ENABLED\r\n");
 
+    // Another session of alice selects first and takes the messages'
+    // \\Recent: what follows is about the flags a user stores.
+    let mut first = server.connect_tls();
+    first.line();
+    first.answer("p0", "LOGIN alice wonderland");
+    first.command("p1", "SELECT INBOX");
     c.command("s0", "SELECT INBOX");
     let stored = c.command("s1", "STORE 1:2 +FLAGS (\\Flagged \\Seen)");
     assert_eq!(stored[0], "* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\n");
@@ -447,11 +460,17 @@ fn store_idle_enable_and_rights() {
         c.command("s4", "FETCH 1:3 FLAGS")[1],
         "* 2 FETCH (FLAGS (\\Seen))\r\n"
     );
-    // Keywords, as Thunderbird sets them ($Forwarded, Junk, $label1).
+    // Keywords, as Thunderbird sets them ($Forwarded, Junk, $label1);
+    // new ones are announced first (RFC 3501 7.2.6).
     let stored = c.command("s5", "STORE 1 +FLAGS ($Forwarded Junk)");
     assert_eq!(
-        stored[0],
-        "* 1 FETCH (FLAGS (\\Flagged \\Seen $Forwarded Junk))\r\n"
+        stored,
+        [
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded Junk)\r\n",
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Seen \\Draft \\*)] Flags are kept per user\r\n",
+            "* 1 FETCH (FLAGS (\\Flagged \\Seen $Forwarded Junk))\r\n",
+            "s5 OK STORE completed\r\n",
+        ]
     );
     let stored = c.command("s5a", "STORE 1 -FLAGS (junk)");
     assert_eq!(
@@ -588,7 +607,10 @@ fn search_every_kind_of_key() {
     );
     c.command("q2", "STORE 2 +FLAGS (\\Seen)");
     assert_eq!(search(&mut c, "SEARCH UNSEEN"), "* SEARCH 1 3\r\n");
-    assert_eq!(search(&mut c, "SEARCH SEEN NOT RECENT"), "* SEARCH 2\r\n");
+    // This session selected first: every message is new to it (\\Recent).
+    assert_eq!(search(&mut c, "SEARCH SEEN RECENT"), "* SEARCH 2\r\n");
+    assert_eq!(search(&mut c, "SEARCH NEW"), "* SEARCH 1 3\r\n");
+    assert_eq!(search(&mut c, "SEARCH OLD"), "* SEARCH\r\n");
     assert_eq!(
         search(&mut c, "SEARCH SINCE 1-Jan-2000 BEFORE 1-Jan-2200"),
         "* SEARCH 1 2 3\r\n"

@@ -168,16 +168,6 @@ impl Archives {
         // One record per message that is there (changes in this process
         // are serialised, and other processes only add messages).
         let present = self.catalog().messages_with_uids(from.id, uids)?;
-        // Bytes the target holds already are not stored there twice: such a
-        // message is `merged` into the one there (a move then leaves one
-        // message where there were two, and nothing is lost).
-        let blob_ids: Vec<i64> = present.iter().map(|m| m.blob.id).collect();
-        let held: std::collections::HashSet<i64> = self
-            .catalog()
-            .folder_blobs(to.id, &blob_ids)?
-            .into_iter()
-            .map(|(blob, _)| blob)
-            .collect();
         let action = if remove_source {
             AuditAction::MessageMoved
         } else {
@@ -193,7 +183,6 @@ impl Archives {
                         "uid": m.uid,
                         "to": folder_target(&access.archive, &to.path),
                         "sha256": hex::encode(m.blob.sha256),
-                        "merged": held.contains(&m.blob.id),
                     }),
                 )
             })
@@ -209,8 +198,9 @@ impl Archives {
     }
 
     /// Archives one message into a folder (IMAP APPEND), with `caller`'s
-    /// flags and keywords; returns the folder's UIDVALIDITY and the
-    /// message's UID, the existing one when the folder holds these bytes.
+    /// flags and keywords; returns the folder's UIDVALIDITY and the new
+    /// message's UID. It is a new message even when the folder holds these
+    /// bytes already (their bytes are stored once all the same).
     pub fn append(
         &self,
         caller: Caller,
@@ -241,19 +231,10 @@ impl Archives {
         let mut filer = self.single_filer(&user.name)?;
         let outcome = filer.file(vec![prepared])?;
         filer.finish()?;
-        let merged = !matches!(outcome.first(), Some(FilingOutcome::Added { .. }));
-        let uid = match outcome.first() {
-            Some(FilingOutcome::Added { uid }) => *uid,
-            _ => {
-                let blob = self.catalog().blob_by_sha(&sha256)?;
-                let held = match blob {
-                    Some(blob) => self.catalog().folder_blobs(folder.id, &[blob.id])?,
-                    None => Vec::new(),
-                };
-                held.first().map(|&(_, uid)| uid).ok_or_else(|| {
-                    Error::Corrupt("an appended message is not in its folder".into())
-                })?
-            }
+        let Some(&FilingOutcome::Added { uid }) = outcome.first() else {
+            return Err(Error::Corrupt(
+                "an appended message was not added to its folder".into(),
+            ));
         };
         if !flags.keywords.is_empty() {
             self.catalog().set_flags(user.id, folder.id, uid, flags)?;
@@ -261,7 +242,7 @@ impl Archives {
         self.audit(&[caller.record(
             AuditAction::MessageAppended,
             folder_target(&access.archive, &folder.path),
-            json!({ "uid": uid, "sha256": hex::encode(sha256), "merged": merged }),
+            json!({ "uid": uid, "sha256": hex::encode(sha256) }),
         )])?;
         self.changes.changed(folder.id);
         Ok((folder.uidvalidity, uid))
@@ -296,7 +277,10 @@ impl Archives {
             // A name kept by the deletion of a parent becomes a folder again.
             Some(kept) if kept.noselect => self.catalog().recreate_folder(kept.id)?,
             Some(_) => return Err(Error::AlreadyExists(format!("folder {path}"))),
-            None => self.catalog().ensure_folder(archive.id, path.as_str())?,
+            // A folder a client creates is subscribed only when it subscribes.
+            None => self
+                .catalog()
+                .ensure_folder(archive.id, path.as_str(), None)?,
         };
         self.audit(&[caller.record(
             AuditAction::FolderCreated,

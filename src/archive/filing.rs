@@ -1,7 +1,9 @@
-//! Filing new messages into folders: the write path of imports (and, later,
-//! of IMAP APPEND). A [`Filer`] holds the target store's write lock and its
+//! Filing new messages into folders: the write path of imports and of IMAP
+//! APPEND. A [`Filer`] holds the target store's write lock and its
 //! full-text index writer; each call to [`Filer::file`] is one atomic,
-//! crash-safe batch, indexed once the catalog has it.
+//! crash-safe batch, indexed once the catalog has it. An import skips bytes
+//! a folder holds already (running it again adds nothing); APPEND always
+//! adds a message, as IMAP requires.
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -52,6 +54,8 @@ pub struct Filer<'a> {
     store: StoreRecord,
     writer: Box<dyn BlobWriter>,
     index: IndexSink,
+    /// Bytes a folder holds already are not filed there again (imports).
+    skip_if_held: bool,
 }
 
 /// Where a filer's index documents go.
@@ -63,22 +67,24 @@ enum IndexSink {
 }
 
 impl Archives {
-    /// Prepares to file messages into `user`'s archive, writing their bytes
-    /// to `store` (default: the current store).
+    /// Prepares to import messages into `user`'s archive, writing their
+    /// bytes to `store` (default: the current store); bytes a folder holds
+    /// already are skipped there.
     pub fn filer(&self, user: &str, store: Option<&str>) -> Result<Filer<'_>> {
         let store = match store {
             Some(name) => self.store(name)?,
             None => self.current_store()?,
         };
-        self.open_filer(user, store, |store| {
+        self.open_filer(user, store, true, |store| {
             Ok(IndexSink::Writer(Box::new(self.index_writer(store)?)))
         })
     }
 
     /// Prepares to file one message (or a few) into `user`'s archive, in
-    /// the current store, its index document queued (`index_queue`).
+    /// the current store, its index document queued (`index_queue`); each
+    /// is added, whatever the folder holds already.
     pub(super) fn single_filer(&self, user: &str) -> Result<Filer<'_>> {
-        self.open_filer(user, self.current_store()?, |store| {
+        self.open_filer(user, self.current_store()?, false, |store| {
             Ok(IndexSink::Queue(self.store_index(store)?))
         })
     }
@@ -87,6 +93,7 @@ impl Archives {
         &self,
         user: &str,
         store: StoreRecord,
+        skip_if_held: bool,
         index: impl FnOnce(&StoreRecord) -> Result<IndexSink>,
     ) -> Result<Filer<'_>> {
         let user = self.user(user)?;
@@ -100,6 +107,7 @@ impl Archives {
             store,
             writer,
             index,
+            skip_if_held,
         })
     }
 
@@ -199,6 +207,7 @@ impl Filer<'_> {
                 internal_date: message.internal_date,
                 new_blob,
                 flags: Some((self.user.id, message.flags)),
+                skip_if_held: self.skip_if_held,
             });
         }
         let packs: Vec<PackCommit> = self

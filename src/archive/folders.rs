@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{Archives, UserRecord};
+use super::{Archives, FolderPrivileges, UserRecord};
 use crate::error::{Error, Result};
 use crate::store::{ArchiveRecord, FolderRecord};
 
@@ -97,10 +97,17 @@ impl Archives {
             .collect()
     }
 
-    /// The folder at `path` in `archive`, created with its parents if needed.
+    /// The folder at `path` in `archive`, created with its parents if needed
+    /// (for mail that comes from the archive: imports). Folders it
+    /// creates are subscribed for every user who can see the archive, so
+    /// clients that show only subscribed folders show them (product.md 2).
     pub fn ensure_folder(&self, archive: &str, path: &FolderPath) -> Result<FolderRecord> {
         let archive = self.archive(archive)?;
-        self.catalog().ensure_folder(archive.id, path.as_str())
+        self.catalog().ensure_folder(
+            archive.id,
+            path.as_str(),
+            Some(FolderPrivileges::READ.bits()),
+        )
     }
 
     /// The messages of a folder, in UID order.

@@ -1,7 +1,8 @@
 //! A user's per-message and per-folder state: what a mailbox holds for
-//! them (messages with their own flags) and their subscriptions.
+//! them (messages with their own flags), which messages are new to them
+//! (IMAP `\Recent`) and their subscriptions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::{Archives, UserRecord};
 use crate::error::Result;
@@ -17,6 +18,10 @@ pub struct MailboxMessage {
     pub flags: u32,
     /// This user's keywords.
     pub keywords: Vec<String>,
+    /// `\Recent`: the session holding this copy is the first of the
+    /// user's to see the message (set by the session, from
+    /// [`Archives::claim_recent`] or [`Archives::first_recent`]).
+    pub recent: bool,
 }
 
 impl Archives {
@@ -43,6 +48,7 @@ impl Archives {
                     flags: state.bits,
                     keywords: state.keywords,
                     blob: m.blob,
+                    recent: false,
                 }
             })
             .collect())
@@ -90,20 +96,55 @@ impl Archives {
         Ok(self.catalog().blob_headers(&ids)?.into_iter().collect())
     }
 
-    /// Folders `user` unsubscribed; every other folder counts as subscribed,
-    /// so a new user sees the whole archive in clients that list only
-    /// subscribed folders.
-    pub fn unsubscribed(&self, user: &UserRecord) -> Result<HashSet<i64>> {
-        Ok(self.catalog().unsubscribed(user.id)?.into_iter().collect())
+    /// `user`'s subscribed names, as (archive, folder path); the folders
+    /// need not exist. Folders that come from the archive (imports)
+    /// are subscribed for every user who can see them when they
+    /// are made, and a whole archive when a grant makes it visible; a
+    /// folder a client creates only when it subscribes.
+    pub fn subscriptions(&self, user: &UserRecord) -> Result<Vec<(String, String)>> {
+        let names: HashMap<i64, String> = self
+            .catalog()
+            .archives()?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+        Ok(self
+            .catalog()
+            .subscriptions(user.id)?
+            .into_iter()
+            .filter_map(|(archive, path)| Some((names.get(&archive)?.clone(), path)))
+            .collect())
     }
 
+    /// Subscribes `user` to (or unsubscribes them from) the name of folder
+    /// `path` in `archive`, which need not exist.
     pub fn set_subscribed(
         &self,
         user: &UserRecord,
-        folder: &FolderRecord,
+        archive: &str,
+        path: &str,
         subscribed: bool,
     ) -> Result<()> {
+        let archive = self.archive(archive)?;
         self.catalog()
-            .set_subscribed(user.id, folder.id, subscribed)
+            .set_subscribed(user.id, archive.id, path, subscribed)
+    }
+
+    /// The lowest UID of `folder` that is `\Recent` for `user`, claimed by
+    /// none of their sessions yet; read-only sessions look without claiming.
+    pub fn first_recent(&self, user: &UserRecord, folder: &FolderRecord) -> Result<u32> {
+        self.catalog().first_recent(user.id, folder.id)
+    }
+
+    /// Claims the UIDs of `folder` below `up_to` for one session of `user`:
+    /// those from the returned UID on are `\Recent` in that session and in
+    /// no other (RFC 3501 2.3.2; `\Recent` is per user, as flags are).
+    pub fn claim_recent(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+        up_to: u32,
+    ) -> Result<u32> {
+        self.catalog().claim_recent(user.id, folder.id, up_to)
     }
 }

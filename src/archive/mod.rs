@@ -38,7 +38,7 @@ pub use stores::can_import_into;
 pub use summary::{Mailbox, Summary, arrival_date, header_block};
 pub use users::{NewUserRequest, UserDetails};
 pub use verify::VerifyReport;
-pub use view::{ArchiveAccess, Rights, SpecialUse, View, ViewMailbox};
+pub use view::{ArchiveAccess, INBOX, Rights, SpecialUse, View, ViewMailbox};
 
 use crate::config::Config;
 use crate::error::Result;

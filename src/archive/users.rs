@@ -63,6 +63,11 @@ impl Archives {
             emails,
             own_archive_privileges: FolderPrivileges::READ.bits(),
         })?;
+        // An archive kept from a deleted user of that name already has
+        // folders: they are subscribed like folders imported from now on.
+        if let Some(own) = self.catalog().archive_by_name(&user.name)? {
+            self.catalog().subscribe_archive(user.id, own.id)?;
+        }
         self.audit_change(
             AuditAction::UserCreated,
             user_target(&user.name),
@@ -254,6 +259,11 @@ impl Archives {
         let old = self.folder_privileges(&user, &target.name)?;
         self.catalog()
             .set_folder_privileges(user.id, target.id, privileges.bits())?;
+        // The archive's folders come from the archive: once visible, they
+        // are subscribed until the user unsubscribes them (product.md 2).
+        if privileges.contains(FolderPrivileges::READ) && !old.contains(FolderPrivileges::READ) {
+            self.catalog().subscribe_archive(user.id, target.id)?;
+        }
         self.audit_change(
             AuditAction::PrivilegesChanged,
             user_target(&user.name),

@@ -438,6 +438,11 @@ impl ArchiveAccess {
 pub struct View {
     user: String,
     other_users: String,
+    /// The own archive's folder shown as INBOX; `None` with the virtual
+    /// INBOX. Only meaningful with `own_visible`.
+    inbox_path: Option<String>,
+    /// Whether the user holds `read` on their own archive.
+    own_visible: bool,
     mailboxes: Vec<ViewMailbox>,
     by_name: HashMap<String, usize>,
 }
@@ -470,10 +475,12 @@ impl View {
             }
         }
 
-        let has_inbox = match own {
+        let own_visible = own.is_some();
+        let inbox_path = match own {
             Some(own) => personal(own, &prefix, &mut mailboxes),
-            None => false,
+            None => None,
         };
+        let has_inbox = inbox_path.is_some();
         if !has_inbox {
             mailboxes.push(ViewMailbox {
                 name: INBOX.to_string(),
@@ -529,6 +536,8 @@ impl View {
         Ok(View {
             user: user.to_string(),
             other_users: prefix,
+            inbox_path,
+            own_visible,
             mailboxes,
             by_name,
         })
@@ -591,6 +600,35 @@ impl View {
         Some((self.user.clone(), name.to_string()))
     }
 
+    /// The name folder `path` of `archive` has (or would have) in this view,
+    /// whether or not it exists: what a subscription to it is listed as.
+    /// `None` where the view has no such name: an archive it does not
+    /// show, or a path its rules leave out (the reserved prefix, a second
+    /// inbox candidate).
+    pub fn name_of(&self, archive: &str, path: &str) -> Option<String> {
+        if archive == self.user {
+            if !self.own_visible {
+                return None;
+            }
+            let (first, rest) = match path.split_once(SEPARATOR) {
+                Some((first, rest)) => (first, Some(rest)),
+                None => (path, None),
+            };
+            return match (&self.inbox_path, rest) {
+                (Some(inbox), None) if first == inbox => Some(INBOX.to_string()),
+                (Some(inbox), Some(rest)) if first == inbox => {
+                    Some(format!("{INBOX}{SEPARATOR}{rest}"))
+                }
+                _ if first.eq_ignore_ascii_case(INBOX) || first == self.other_users => None,
+                _ => Some(path.to_string()),
+            };
+        }
+        let root = format!("{}{SEPARATOR}{archive}", self.other_users);
+        self.by_name
+            .contains_key(&root)
+            .then(|| format!("{root}{SEPARATOR}{path}"))
+    }
+
     /// The INBOX, which always exists.
     pub fn inbox(&self) -> &ViewMailbox {
         &self.mailboxes[self.by_name[INBOX]]
@@ -607,8 +645,9 @@ impl View {
     }
 }
 
-/// Adds the own archive's mailboxes; true if one of them is the INBOX.
-fn personal(own: ArchiveAccess, prefix: &str, mailboxes: &mut Vec<ViewMailbox>) -> bool {
+/// Adds the own archive's mailboxes; returns the path of the one that is
+/// the INBOX, if any.
+fn personal(own: ArchiveAccess, prefix: &str, mailboxes: &mut Vec<ViewMailbox>) -> Option<String> {
     let inbox = own
         .folders
         .iter()
@@ -662,7 +701,7 @@ fn personal(own: ArchiveAccess, prefix: &str, mailboxes: &mut Vec<ViewMailbox>) 
             has_children: false,
         });
     }
-    inbox.is_some()
+    inbox
 }
 
 fn node(name: String, archive: String) -> ViewMailbox {

@@ -223,6 +223,7 @@ fn write_flag_list(out: &mut Vec<u8>, message: &MailboxMessage) {
         .iter()
         .filter(|(bit, _)| message.flags & bit != 0)
         .map(|(_, name)| *name)
+        .chain(message.recent.then_some("\\Recent"))
         .chain(message.keywords.iter().map(String::as_str));
     for name in names {
         if out.len() > start {

@@ -10,8 +10,8 @@ use tokio::io::AsyncWrite;
 use super::extensions::{ListCommand, Token};
 use super::response::{quoted, send};
 use super::{Session, mutf7};
-use crate::archive::{View, ViewMailbox};
-use crate::error::Result;
+use crate::archive::{INBOX, View, ViewMailbox};
+use crate::error::{Error, Result};
 
 /// The UTF-8 name of a mailbox argument, or `None` if it is not valid
 /// modified UTF-7 (which then matches nothing).
@@ -86,11 +86,49 @@ fn pattern_matches(pattern: &str, mailbox: &ViewMailbox) -> bool {
     }
 }
 
-fn subscribed(mailbox: &ViewMailbox, unsubscribed: &HashSet<i64>) -> bool {
-    mailbox
-        .folder
-        .as_ref()
-        .is_none_or(|f| !unsubscribed.contains(&f.id))
+/// The names the session's user subscribed to, as this view names them.
+/// The virtual INBOX (no folder behind it) is always among them: there is
+/// no folder whose subscription could be recorded.
+fn subscribed_names(session: &Session, view: &View) -> Result<HashSet<String>> {
+    let user = session.user().expect("authenticated");
+    let mut names: HashSet<String> = session
+        .shared
+        .archives
+        .subscriptions(user)?
+        .into_iter()
+        .filter_map(|(archive, path)| view.name_of(&archive, &path))
+        .collect();
+    if view.inbox().folder.is_none() {
+        names.insert(INBOX.to_string());
+    }
+    Ok(names)
+}
+
+/// LSUB's rule for `%` (RFC 3501 6.3.9): an unsubscribed parent of a
+/// subscribed name the patterns do not reach is listed, `\Noselect`, in
+/// the name's place. Returns those parents, each once, in order.
+fn unsubscribed_parents(patterns: &[String], subscribed: &HashSet<String>) -> Vec<String> {
+    let mut names: Vec<&String> = subscribed.iter().collect();
+    names.sort();
+    let mut parents: Vec<String> = Vec::new();
+    for name in names {
+        if patterns.iter().any(|p| matches(p, name)) {
+            continue;
+        }
+        let mut end = 0;
+        while let Some(at) = name[end..].find('/') {
+            end += at;
+            let parent = &name[..end];
+            if !subscribed.contains(parent)
+                && patterns.iter().any(|p| matches(p, parent))
+                && !parents.iter().any(|p| p == parent)
+            {
+                parents.push(parent.to_string());
+            }
+            end += 1;
+        }
+    }
+    parents
 }
 
 pub async fn list<S: AsyncWrite + Unpin>(
@@ -140,11 +178,11 @@ pub async fn list<S: AsyncWrite + Unpin>(
         .filter_map(|p| mutf7::decode(p))
         .map(|p| format!("{reference}{p}"))
         .collect();
-    let (view, unsubscribed) = match session
+    let (view, subscribed) = match session
         .view()
-        .and_then(|v| Ok((v, session.unsubscribed()?)))
+        .and_then(|v| Ok((subscribed_names(session, &v)?, v)))
     {
-        Ok(pair) => pair,
+        Ok((subscribed, view)) => (view, subscribed),
         Err(e) => return session.storage_error(stream, tag, e).await,
     };
     let mut out = String::new();
@@ -152,7 +190,7 @@ pub async fn list<S: AsyncWrite + Unpin>(
         if !patterns.iter().any(|p| pattern_matches(p, mailbox)) {
             continue;
         }
-        let is_subscribed = subscribed(mailbox, &unsubscribed);
+        let is_subscribed = subscribed.contains(&mailbox.name);
         if (only_subscribed && !is_subscribed) || (only_special && mailbox.special_use.is_none()) {
             continue;
         }
@@ -183,6 +221,35 @@ pub async fn list<S: AsyncWrite + Unpin>(
             }
         }
     }
+    if only_subscribed && !only_special {
+        // Subscribed names without a mailbox (deleted, or never created).
+        let mut gone: Vec<&String> = subscribed
+            .iter()
+            .filter(|name| view.resolve(name).is_none())
+            .filter(|name| patterns.iter().any(|p| matches(p, name)))
+            .collect();
+        gone.sort();
+        // LSUB (RFC 3501) has no word for it: no attributes, as Dovecot.
+        let attributes = if lsub {
+            ""
+        } else {
+            "\\NonExistent \\Subscribed"
+        };
+        for name in gone {
+            out.push_str(&format!(
+                "* {verb} ({attributes}) \"/\" {}\r\n",
+                wire_name(name)
+            ));
+        }
+    }
+    if lsub {
+        for parent in unsubscribed_parents(&patterns, &subscribed) {
+            out.push_str(&format!(
+                "* LSUB (\\Noselect) \"/\" {}\r\n",
+                wire_name(&parent)
+            ));
+        }
+    }
     out.push_str(&format!("{tag} OK {verb} completed\r\n"));
     send(stream, &out).await
 }
@@ -195,30 +262,39 @@ fn status_line(
     items: &[String],
 ) -> Result<String> {
     let user = session.user().expect("authenticated");
-    let (messages, unseen, size, uidnext, uidvalidity) = match &mailbox.folder {
+    let archives = &session.shared.archives;
+    let (messages, recent, unseen, size, uidnext, uidvalidity) = match &mailbox.folder {
         Some(folder) => {
-            let contents = session.shared.archives.mailbox_messages(user, folder)?;
+            let contents = archives.mailbox_messages(user, folder)?;
             let unseen = contents
                 .iter()
                 .filter(|m| m.flags & crate::archive::flags::SEEN == 0)
                 .count();
             let size: u64 = contents.iter().map(|m| m.blob.size).sum();
+            // What no session of the user has seen yet; STATUS claims nothing.
+            let recent = if items.iter().any(|i| i == "RECENT") {
+                let first = archives.first_recent(user, folder)?;
+                contents.len() - contents.partition_point(|m| m.uid < first)
+            } else {
+                0
+            };
             (
                 contents.len(),
+                recent,
                 unseen,
                 size,
                 folder.uidnext,
                 folder.uidvalidity,
             )
         }
-        None => (0, 0, 0, 1, 1),
+        None => (0, 0, 0, 0, 1, 1),
     };
     let values: Vec<String> = items
         .iter()
         .filter_map(|item| {
             let value = match item.as_str() {
                 "MESSAGES" => messages as u64,
-                "RECENT" => 0,
+                "RECENT" => recent as u64,
                 "UIDNEXT" => u64::from(uidnext),
                 "UIDVALIDITY" => u64::from(uidvalidity),
                 "UNSEEN" => unseen as u64,
@@ -292,26 +368,38 @@ pub async fn subscribe<S: AsyncWrite + Unpin>(
     let Some(view) = session.answered_view(stream, tag).await? else {
         return Ok(());
     };
-    let Some(target) = mailbox_name(mailbox).and_then(|n| view.resolve(&n)) else {
-        return send(
-            stream,
-            &format!("{tag} NO [NONEXISTENT] No such mailbox\r\n"),
-        )
-        .await;
+    let user = session.user().expect("authenticated").clone();
+    let archives = session.shared.archives.clone();
+    let name = mailbox_name(mailbox);
+    let existing = name.as_deref().and_then(|n| view.resolve(n));
+    // A subscription is a name: the folder it names, as (archive, path).
+    let place = match existing {
+        Some(m) => m
+            .folder
+            .as_ref()
+            .map(|f| (m.archive.clone(), f.path.clone())),
+        None => name.as_deref().and_then(|n| view.place(n)),
     };
-    // Mailboxes without a folder (the namespace nodes, an empty INBOX) are
-    // always subscribed: there is nothing to record.
-    if let Some(folder) = &target.folder {
-        let user = session.user().expect("authenticated").clone();
-        if let Err(e) = session
-            .shared
-            .archives
-            .set_subscribed(&user, folder, subscribe)
-        {
-            return session.storage_error(stream, tag, e).await;
+    let changed = match (subscribe, existing, place) {
+        // The virtual INBOX is always subscribed: nothing to record.
+        (_, Some(m), None) if m.name == INBOX => Ok(()),
+        (true, Some(_), None) => Err(Error::Refused(format!(
+            "{} is a namespace, not a mailbox; it cannot be subscribed",
+            name.unwrap_or_default()
+        ))),
+        // A server may refuse names that do not exist (RFC 3501 6.3.6):
+        // here they answer alike whether hidden from this user or absent.
+        (true, None, _) => Err(Error::NotFound("mailbox".into())),
+        (subscribed, _, Some((archive, path))) => {
+            archives.set_subscribed(&user, &archive, &path, subscribed)
         }
+        // Unsubscribing a name that is not subscribed changes nothing.
+        (false, _, None) => Ok(()),
+    };
+    match changed {
+        Ok(()) => send(stream, &format!("{tag} OK {verb} completed\r\n")).await,
+        Err(e) => session.refuse(stream, tag, e).await,
     }
-    send(stream, &format!("{tag} OK {verb} completed\r\n")).await
 }
 
 #[cfg(test)]

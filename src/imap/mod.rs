@@ -75,6 +75,9 @@ pub struct Selected {
     /// In sequence-number order, as the client knows them: a message
     /// expunged elsewhere stays until the client is told (`updates`).
     messages: Vec<MailboxMessage>,
+    /// The keywords the client was told of in `FLAGS`: a keyword that
+    /// comes into use is announced first (RFC 3501 7.2.6).
+    keywords: Vec<String>,
     /// Changes made by this process to the folder: a counter.
     watch: Option<watch::Receiver<u64>>,
     /// The counter's value the client is up to date with, and how many of
@@ -431,12 +434,6 @@ impl Session {
             Ok(view) => Ok(Some(view)),
             Err(e) => self.storage_error(stream, tag, e).await.map(|()| None),
         }
-    }
-
-    fn unsubscribed(&self) -> crate::error::Result<std::collections::HashSet<i64>> {
-        self.shared
-            .archives
-            .unsubscribed(self.user().expect("only called once authenticated"))
     }
 
     /// Answers a command whose storage access failed; the session lives on.

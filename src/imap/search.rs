@@ -198,9 +198,9 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
             SearchKey::Unflagged => m.flags & flags::FLAGGED == 0,
             SearchKey::Seen => m.flags & flags::SEEN != 0,
             SearchKey::Unseen => m.flags & flags::SEEN == 0,
-            // Nothing is \Recent in an archive (no session ever delivers mail).
-            SearchKey::Recent | SearchKey::New => false,
-            SearchKey::Old => true,
+            SearchKey::Recent => m.recent,
+            SearchKey::New => m.recent && m.flags & flags::SEEN == 0,
+            SearchKey::Old => !m.recent,
             SearchKey::Keyword(k) => m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner())),
             SearchKey::Unkeyword(k) => {
                 !m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner()))

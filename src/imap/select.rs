@@ -9,7 +9,8 @@ use tokio::io::AsyncWrite;
 use super::mailboxes::mailbox_name;
 use super::response::send;
 use super::{Selected, Session};
-use crate::archive::flags;
+use crate::archive::{Archives, MailboxMessage, Rights, UserRecord, flags};
+use crate::store::FolderRecord;
 
 pub async fn select<S: AsyncWrite + Unpin>(
     session: &mut Session,
@@ -35,51 +36,35 @@ pub async fn select<S: AsyncWrite + Unpin>(
         )
         .await;
     };
+    let read_only = examine || target.rights.read_only();
     let messages = match &target.folder {
         Some(folder) => {
             let user = session.user().expect("authenticated").clone();
-            match session.shared.archives.mailbox_messages(&user, folder) {
+            let archives = &session.shared.archives;
+            let mut messages = match archives.mailbox_messages(&user, folder) {
                 Ok(messages) => messages,
                 Err(e) => return session.storage_error(stream, tag, e).await,
+            };
+            if let Err(e) = mark_recent(archives, &user, folder, read_only, &mut messages) {
+                return session.storage_error(stream, tag, e).await;
             }
+            messages
         }
         None => Vec::new(),
     };
-    let read_only = examine || target.rights.read_only();
     let (uidvalidity, uidnext) = target
         .folder
         .as_ref()
         .map_or((1, 1), |f| (f.uidvalidity, f.uidnext));
     // The flags in use: the system flags and this user's keywords here.
-    let mut keywords: Vec<&str> = Vec::new();
-    for keyword in messages.iter().flat_map(|m| &m.keywords) {
-        if !keywords.iter().any(|k| k.eq_ignore_ascii_case(keyword)) {
-            keywords.push(keyword);
-        }
-    }
-    let mut out = format!(
-        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{}{})\r\n",
-        if keywords.is_empty() { "" } else { " " },
-        keywords.join(" ")
-    );
-    // The flags the rights let this user store (RFC 4314 s, w, t).
-    let permanent: Vec<&str> = [
-        ('w', "\\Answered"),
-        ('w', "\\Flagged"),
-        ('t', "\\Deleted"),
-        ('s', "\\Seen"),
-        ('w', "\\Draft"),
-        ('w', "\\*"),
-    ]
-    .into_iter()
-    .filter(|(right, _)| !read_only && target.rights.contains(*right))
-    .map(|(_, flag)| flag)
-    .collect();
+    let mut keywords: Vec<String> = Vec::new();
+    add_new_keywords(&mut keywords, messages.iter().flat_map(|m| &m.keywords));
+    let mut out = flags_announcement(&keywords, target.rights, read_only);
+    let recent = messages.iter().filter(|m| m.recent).count();
     out.push_str(&format!(
-        "* OK [PERMANENTFLAGS ({})] Flags are kept per user\r\n",
-        permanent.join(" ")
+        "* {} EXISTS\r\n* {recent} RECENT\r\n",
+        messages.len()
     ));
-    out.push_str(&format!("* {} EXISTS\r\n* 0 RECENT\r\n", messages.len()));
     if let Some(first) = messages.iter().position(|m| m.flags & flags::SEEN == 0) {
         out.push_str(&format!("* OK [UNSEEN {}] First unseen\r\n", first + 1));
     }
@@ -98,12 +83,82 @@ pub async fn select<S: AsyncWrite + Unpin>(
         read_only,
         rights: target.rights,
         messages,
+        keywords,
         seen,
         own_changes: 0,
         expunges_pending: false,
         polled: std::time::Instant::now(),
     }));
     send(stream, &out).await
+}
+
+/// Marks which of `messages` (the newest a session has learnt of) are
+/// `\Recent` for it: a read-write session claims them for itself (RFC 3501
+/// 2.3.2: later sessions of the user do not see them as recent); a
+/// read-only one (EXAMINE) shows what no session has claimed yet and takes
+/// nothing away, as Dovecot does.
+pub fn mark_recent(
+    archives: &Archives,
+    user: &UserRecord,
+    folder: &FolderRecord,
+    read_only: bool,
+    messages: &mut [MailboxMessage],
+) -> crate::error::Result<()> {
+    let Some(last) = messages.last() else {
+        return Ok(());
+    };
+    let first = if read_only {
+        archives.first_recent(user, folder)?
+    } else {
+        archives.claim_recent(user, folder, last.uid.saturating_add(1))?
+    };
+    for message in messages {
+        message.recent = message.uid >= first;
+    }
+    Ok(())
+}
+
+/// Adds to `known` the `keywords` it lacks (keywords compare
+/// case-insensitively); true if it added any.
+pub fn add_new_keywords<'a>(
+    known: &mut Vec<String>,
+    keywords: impl IntoIterator<Item = &'a String>,
+) -> bool {
+    let before = known.len();
+    for keyword in keywords {
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(keyword)) {
+            known.push(keyword.clone());
+        }
+    }
+    known.len() > before
+}
+
+/// `FLAGS` (the system flags and `keywords`) and `PERMANENTFLAGS` (what
+/// the rights let this user store: RFC 4314 `s`, `w`, `t`), as SELECT sends
+/// them and again whenever a new keyword comes into use (RFC 3501 7.2.6).
+pub fn flags_announcement(keywords: &[String], rights: Rights, read_only: bool) -> String {
+    let mut out = format!(
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{}{})\r\n",
+        if keywords.is_empty() { "" } else { " " },
+        keywords.join(" ")
+    );
+    let permanent: Vec<&str> = [
+        ('w', "\\Answered"),
+        ('w', "\\Flagged"),
+        ('t', "\\Deleted"),
+        ('s', "\\Seen"),
+        ('w', "\\Draft"),
+        ('w', "\\*"),
+    ]
+    .into_iter()
+    .filter(|(right, _)| !read_only && rights.contains(*right))
+    .map(|(_, flag)| flag)
+    .collect();
+    out.push_str(&format!(
+        "* OK [PERMANENTFLAGS ({})] Flags are kept per user\r\n",
+        permanent.join(" ")
+    ));
+    out
 }
 
 /// UNSELECT (CLOSE, which also expunges, is in `expunge`).

@@ -10,6 +10,7 @@ use tokio::io::AsyncWrite;
 use super::Session;
 use super::fetch::flag_list;
 use super::response::send;
+use super::select::{add_new_keywords, flags_announcement};
 use crate::archive::flags;
 
 pub struct StoreRequest<'a> {
@@ -132,6 +133,19 @@ pub async fn store<S: AsyncWrite + Unpin>(
         }
     }
     selected.own_changes += changed;
+    // A keyword that comes into use is announced before the flags that
+    // carry it (RFC 3501 7.2.6); other sessions hear of it in `updates`.
+    let in_use = if changed > 0 && keywords_allowed && request.kind != StoreType::Remove {
+        keywords.iter()
+    } else {
+        [].iter()
+    };
+    if add_new_keywords(&mut selected.keywords, in_use) {
+        out.insert_str(
+            0,
+            &flags_announcement(&selected.keywords, selected.rights, selected.read_only),
+        );
+    }
     out.push_str(&format!("{tag} OK {verb} completed\r\n"));
     send(stream, &out).await
 }

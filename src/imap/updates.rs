@@ -16,6 +16,7 @@ use tokio::io::AsyncWrite;
 use super::Session;
 use super::fetch::flag_list;
 use super::response::send;
+use super::select::{add_new_keywords, flags_announcement, mark_recent};
 use crate::archive::MailboxMessage;
 
 /// How often a session asks the catalog whether another process (an
@@ -103,7 +104,15 @@ impl Session {
             }
             Ok(now) => {
                 let fresh = match &now {
-                    Some(now) => archives.mailbox_messages(&user, now),
+                    Some(now) => archives.mailbox_messages(&user, now).and_then(|mut fresh| {
+                        // The messages new to the client are \Recent for
+                        // this session if no other session has seen them.
+                        let last = selected.messages.last().map_or(0, |m| m.uid);
+                        let new = fresh.partition_point(|m| m.uid <= last);
+                        let read_only = selected.read_only;
+                        mark_recent(&archives, &user, now, read_only, &mut fresh[new..])?;
+                        Ok(fresh)
+                    }),
                     // Deleted: every message is gone.
                     None => Ok(Vec::new()),
                 };
@@ -118,6 +127,15 @@ impl Session {
             }
             Err(e) => Err(e),
         };
+        // A keyword new to the client is announced before it is used.
+        let outcome = outcome.map(|out| {
+            let in_use = selected.messages.iter().flat_map(|m| &m.keywords);
+            if add_new_keywords(&mut selected.keywords, in_use) {
+                flags_announcement(&selected.keywords, selected.rights, selected.read_only) + &out
+            } else {
+                out
+            }
+        });
         match outcome {
             Ok(out) if out.is_empty() => Ok(()),
             Ok(out) => send(stream, &out).await,
@@ -207,7 +225,11 @@ fn merge(
     let before = known.len();
     known.extend(fresh.into_iter().filter(|m| m.uid > last));
     if known.len() > before {
-        out.push_str(&format!("* {} EXISTS\r\n", known.len()));
+        let recent = known.iter().filter(|m| m.recent).count();
+        out.push_str(&format!(
+            "* {} EXISTS\r\n* {recent} RECENT\r\n",
+            known.len()
+        ));
     }
     (out, pending)
 }

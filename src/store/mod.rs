@@ -251,6 +251,9 @@ pub struct BatchEntry {
     pub new_blob: Option<NewBlob>,
     /// Flags of the importing user (bits of `archive::Flags`).
     pub flags: Option<(i64, u32)>,
+    /// The import rule: bytes the folder holds already are not filed again
+    /// (`EntryOutcome::Duplicate`). IMAP APPEND always adds a message.
+    pub skip_if_held: bool,
 }
 
 /// The committed length of a pack after a batch's appends were made durable.
@@ -266,7 +269,7 @@ pub enum EntryOutcome {
     Added {
         uid: u32,
     },
-    /// The folder already holds these bytes.
+    /// The folder already holds these bytes (only with `skip_if_held`).
     Duplicate,
 }
 
@@ -318,14 +321,20 @@ pub trait Catalog: Send + Sync {
 
     // Folders and messages.
     fn folders(&self, archive_id: i64) -> Result<Vec<FolderRecord>>;
-    /// Returns the folder, creating it and its parents if needed.
-    fn ensure_folder(&self, archive_id: i64, path: &str) -> Result<FolderRecord>;
+    /// Returns the folder, creating it and its parents if needed. With
+    /// `subscribe_holders_of`, each folder it creates becomes a
+    /// subscription of every user whose privileges on the archive include
+    /// all of these bits, in the same transaction.
+    fn ensure_folder(
+        &self,
+        archive_id: i64,
+        path: &str,
+        subscribe_holders_of: Option<u8>,
+    ) -> Result<FolderRecord>;
     fn messages(&self, folder_id: i64) -> Result<Vec<MessageRecord>>;
     /// The folder's messages with these UIDs (UIDs it lacks are left out):
     /// what a change to a few messages reads, not the whole folder.
     fn messages_with_uids(&self, folder_id: i64, uids: &[u32]) -> Result<Vec<MessageRecord>>;
-    /// Which of these blobs the folder holds, with the UID of each.
-    fn folder_blobs(&self, folder_id: i64, blob_ids: &[i64]) -> Result<Vec<(i64, u32)>>;
     fn blob_by_sha(&self, sha256: &Sha256) -> Result<Option<BlobRecord>>;
     fn blob_count(&self) -> Result<u64>;
     /// The stored header blocks of these blobs (blobs without one are left out).
@@ -333,7 +342,8 @@ pub trait Catalog: Send + Sync {
     /// Blobs with `id > after`, in id order, at most `limit`.
     fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>>;
     /// Files a batch: new blobs, messages (skipping bytes a folder holds
-    /// already), reference counts, UIDs and pack lengths, all or nothing.
+    /// already where an entry says so), reference counts, UIDs and pack
+    /// lengths, all or nothing.
     fn commit_batch(
         &self,
         entries: &[BatchEntry],
@@ -347,8 +357,8 @@ pub trait Catalog: Send + Sync {
     fn folder(&self, id: i64) -> Result<Option<FolderRecord>>;
     /// Copies (with `remove_source`: moves) messages between folders,
     /// keeping internal dates and every user's flags; returns (source UID,
-    /// target UID) pairs. UIDs the source lacks are skipped; bytes the target
-    /// holds already map to the message there. Each change below writes its
+    /// target UID) pairs, each target message new (bytes the target holds
+    /// already are added again). UIDs the source lacks are skipped. Each change below writes its
     /// `audit` records in its own transaction, and those that take messages
     /// out of a folder refuse under legal hold.
     fn copy_messages(
@@ -393,9 +403,27 @@ pub trait Catalog: Send + Sync {
     /// The user's flags on the messages of a folder, by UID (only set ones).
     fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>>;
     fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, flags: &FlagState) -> Result<()>;
-    /// Folders the user unsubscribed (every other folder counts as subscribed).
-    fn unsubscribed(&self, user_id: i64) -> Result<Vec<i64>>;
-    fn set_subscribed(&self, user_id: i64, folder_id: i64, subscribed: bool) -> Result<()>;
+    /// The user's subscribed names, as (archive id, folder path); such a
+    /// folder need not exist (a subscription survives its deletion).
+    fn subscriptions(&self, user_id: i64) -> Result<Vec<(i64, String)>>;
+    /// Adds or removes one subscribed name.
+    fn set_subscribed(
+        &self,
+        user_id: i64,
+        archive_id: i64,
+        path: &str,
+        subscribed: bool,
+    ) -> Result<()>;
+    /// Subscribes the user to every folder of the archive (one that a grant
+    /// has just made visible).
+    fn subscribe_archive(&self, user_id: i64, archive_id: i64) -> Result<()>;
+    /// The lowest UID of the folder still `\Recent` for the user (no
+    /// session of theirs has claimed it); 1 while none has claimed any.
+    fn first_recent(&self, user_id: i64, folder_id: i64) -> Result<u32>;
+    /// Claims the UIDs below `up_to` for one session: raises the user's mark
+    /// to `up_to` (never lowers it) and returns the mark as it was, so the
+    /// UIDs from there to `up_to` are `\Recent` for that session alone.
+    fn claim_recent(&self, user_id: i64, folder_id: i64, up_to: u32) -> Result<u32>;
 
     // Compliance.
     /// Appends to the audit log, all records or none.

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::{audit, changes, folder_admin, schema};
+use super::{audit, changes, folder_admin, schema, upgrade, user_state};
 use crate::error::{Error, Result};
 use crate::store::{
     ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication, BatchEntry,
@@ -61,7 +61,10 @@ impl SqliteCatalog {
         // does not wait for another process doing the same: retried.
         when_free(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Foreign keys are enforced once the schema is current: an upgrade
+        // rebuilds tables others refer to, which SQLite allows only with
+        // them off (and they cannot be switched inside a transaction).
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         // Every transaction takes the write lock when it begins. One that
         // took it on its first write could find that another process wrote
         // since its reads, and SQLite then fails it at once ("database is
@@ -103,6 +106,9 @@ impl SqliteCatalog {
                         [],
                     )?;
                 }
+                if v < 5 {
+                    upgrade::to_version_5(&tx)?;
+                }
                 tx.execute(
                     "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
                     [schema::VERSION.to_string()],
@@ -111,6 +117,7 @@ impl SqliteCatalog {
             Some(_) => {}
         }
         tx.commit()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
         })
@@ -208,8 +215,9 @@ fn store_from_row(row: &Row) -> rusqlite::Result<StoreRecord> {
 
 /// Inserts a store in `state` (a current one demotes the current store).
 /// Creates the folder `path` and those above it that are missing, parents
-/// first, so that every folder's parent exists.
-pub(super) fn ensure_path(tx: &Transaction, archive_id: i64, path: &str) -> Result<()> {
+/// first, so that every folder's parent exists; returns the paths created.
+pub(super) fn ensure_path(tx: &Transaction, archive_id: i64, path: &str) -> Result<Vec<String>> {
+    let mut created = Vec::new();
     let mut prefix = String::new();
     for segment in path.split('/') {
         if !prefix.is_empty() {
@@ -223,9 +231,10 @@ pub(super) fn ensure_path(tx: &Transaction, archive_id: i64, path: &str) -> Resu
                  VALUES (?1, ?2, ?3, 1, 1)",
                 params![archive_id, prefix, uidvalidity],
             )?;
+            created.push(prefix.clone());
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 fn insert_store(
@@ -692,13 +701,22 @@ impl Catalog for SqliteCatalog {
         Ok(folders)
     }
 
-    fn ensure_folder(&self, archive_id: i64, path: &str) -> Result<FolderRecord> {
+    fn ensure_folder(
+        &self,
+        archive_id: i64,
+        path: &str,
+        subscribe_holders_of: Option<u8>,
+    ) -> Result<FolderRecord> {
         let mut conn = self.conn();
         if let Some(folder) = folder_by_path(&conn, archive_id, path)? {
             return Ok(folder);
         }
         let tx = conn.transaction()?;
-        ensure_path(&tx, archive_id, path)?;
+        for created in ensure_path(&tx, archive_id, path)? {
+            if let Some(bits) = subscribe_holders_of {
+                user_state::subscribe_holders(&tx, archive_id, &created, bits)?;
+            }
+        }
         let folder = folder_by_path(&tx, archive_id, path)?
             .ok_or_else(|| Error::NotFound(format!("folder {path}")))?;
         tx.commit()?;
@@ -756,23 +774,6 @@ impl Catalog for SqliteCatalog {
         }
         messages.sort_by_key(|m| m.uid);
         Ok(messages)
-    }
-
-    fn folder_blobs(&self, folder_id: i64, blob_ids: &[i64]) -> Result<Vec<(i64, u32)>> {
-        let conn = self.conn();
-        let mut held = Vec::new();
-        for chunk in blob_ids.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT blob_id, uid FROM messages WHERE folder_id = ? AND blob_id IN ({marks})"
-            ))?;
-            let params = std::iter::once(folder_id).chain(chunk.iter().copied());
-            let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-            held.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
-        }
-        Ok(held)
     }
 
     fn blob_headers(&self, blob_ids: &[i64]) -> Result<Vec<(i64, Vec<u8>)>> {
@@ -865,8 +866,9 @@ impl Catalog for SqliteCatalog {
                         tx.last_insert_rowid()
                     }
                 };
-                if in_folder
-                    .query_row(params![entry.folder_id, blob_id], |r| r.get::<_, bool>(0))?
+                if entry.skip_if_held
+                    && in_folder
+                        .query_row(params![entry.folder_id, blob_id], |r| r.get::<_, bool>(0))?
                 {
                     outcomes.push(EntryOutcome::Duplicate);
                     continue;
@@ -1045,24 +1047,30 @@ impl Catalog for SqliteCatalog {
         Ok(())
     }
 
-    fn unsubscribed(&self, user_id: i64) -> Result<Vec<i64>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT folder_id FROM subscriptions WHERE user_id = ?1 AND subscribed = 0",
-        )?;
-        let folders = stmt
-            .query_map([user_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(folders)
+    fn subscriptions(&self, user_id: i64) -> Result<Vec<(i64, String)>> {
+        user_state::subscriptions(&self.conn(), user_id)
     }
 
-    fn set_subscribed(&self, user_id: i64, folder_id: i64, subscribed: bool) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO subscriptions(user_id, folder_id, subscribed) VALUES (?1, ?2, ?3)
-             ON CONFLICT(user_id, folder_id) DO UPDATE SET subscribed = excluded.subscribed",
-            params![user_id, folder_id, subscribed],
-        )?;
-        Ok(())
+    fn set_subscribed(
+        &self,
+        user_id: i64,
+        archive_id: i64,
+        path: &str,
+        subscribed: bool,
+    ) -> Result<()> {
+        user_state::set_subscribed(&self.conn(), user_id, archive_id, path, subscribed)
+    }
+
+    fn subscribe_archive(&self, user_id: i64, archive_id: i64) -> Result<()> {
+        user_state::subscribe_archive(&self.conn(), user_id, archive_id)
+    }
+
+    fn first_recent(&self, user_id: i64, folder_id: i64) -> Result<u32> {
+        user_state::first_recent(&self.conn(), user_id, folder_id)
+    }
+
+    fn claim_recent(&self, user_id: i64, folder_id: i64, up_to: u32) -> Result<u32> {
+        self.in_transaction(|tx| user_state::claim_recent(tx, user_id, folder_id, up_to))
     }
 
     fn record_audit(&self, records: &[AuditRecord]) -> Result<()> {

@@ -74,8 +74,10 @@ fn remove(tx: &Transaction, row_id: i64, message: MessageRecord) -> Result<Remov
 
 /// Copies (or, with `remove`, moves) the messages `uids` of folder `from`
 /// into folder `to`, keeping internal dates and every user's flags. Returns
-/// (source UID, target UID) pairs; UIDs `from` does not hold are skipped,
-/// and a message whose bytes `to` already holds maps to that message.
+/// (source UID, target UID) pairs; UIDs `from` does not hold are skipped.
+/// Every copy is a new message of `to`, even where `to` holds the same
+/// bytes already (IMAP: COPY and MOVE always add); the bytes stay stored
+/// once.
 pub fn copy(
     tx: &Transaction,
     from: i64,
@@ -88,37 +90,27 @@ pub fn copy(
         let Some((row_id, message)) = message(tx, from, uid)? else {
             continue;
         };
-        let existing: Option<u32> = tx
-            .prepare_cached("SELECT uid FROM messages WHERE folder_id = ?1 AND blob_id = ?2")?
-            .query_row(params![to, message.blob.id], |r| r.get(0))
-            .optional()?;
-        let target_uid = match existing {
-            Some(uid) => uid,
-            None => {
-                let (new_uid, modseq) = take_uid(tx, to)?;
-                tx.prepare_cached(
-                    "INSERT INTO messages(folder_id, uid, blob_id, internal_date, modseq)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
-                    to,
-                    new_uid,
-                    message.blob.id,
-                    message.internal_date,
-                    modseq
-                ])?;
-                let new_row = tx.last_insert_rowid();
-                tx.prepare_cached(
-                    "INSERT INTO flags(user_id, message_id, flags, keywords)
-                     SELECT user_id, ?2, flags, keywords FROM flags WHERE message_id = ?1",
-                )?
-                .execute(params![row_id, new_row])?;
-                tx.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?
-                    .execute([message.blob.id])?;
-                new_uid
-            }
-        };
-        pairs.push((uid, target_uid));
+        let (new_uid, modseq) = take_uid(tx, to)?;
+        tx.prepare_cached(
+            "INSERT INTO messages(folder_id, uid, blob_id, internal_date, modseq)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            to,
+            new_uid,
+            message.blob.id,
+            message.internal_date,
+            modseq
+        ])?;
+        let new_row = tx.last_insert_rowid();
+        tx.prepare_cached(
+            "INSERT INTO flags(user_id, message_id, flags, keywords)
+             SELECT user_id, ?2, flags, keywords FROM flags WHERE message_id = ?1",
+        )?
+        .execute(params![row_id, new_row])?;
+        tx.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?
+            .execute([message.blob.id])?;
+        pairs.push((uid, new_uid));
         if remove_source {
             remove(tx, row_id, message)?;
         }
@@ -155,10 +147,7 @@ pub fn delete_folder(tx: &Transaction, folder_id: i64, keep_name: bool) -> Resul
     if keep_name {
         tx.execute("UPDATE folders SET noselect = 1 WHERE id = ?1", [folder_id])?;
     } else {
-        tx.execute(
-            "DELETE FROM subscriptions WHERE folder_id = ?1",
-            [folder_id],
-        )?;
+        tx.execute("DELETE FROM recent_marks WHERE folder_id = ?1", [folder_id])?;
         tx.execute("DELETE FROM folders WHERE id = ?1", [folder_id])?;
     }
     Ok(removed)

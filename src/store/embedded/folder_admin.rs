@@ -78,7 +78,7 @@ pub fn delete_empty_folders(tx: &Transaction, folder_ids: &[i64]) -> Result<()> 
                 "folder {path} is no longer empty (something was filed meanwhile); nothing was deleted"
             )));
         }
-        tx.execute("DELETE FROM subscriptions WHERE folder_id = ?1", [id])?;
+        tx.execute("DELETE FROM recent_marks WHERE folder_id = ?1", [id])?;
         tx.execute("DELETE FROM folders WHERE id = ?1", [id])?;
     }
     Ok(())

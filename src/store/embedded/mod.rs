@@ -14,6 +14,8 @@ mod changes;
 mod folder_admin;
 mod packs;
 mod schema;
+mod upgrade;
+mod user_state;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -4,8 +4,11 @@
 /// 2: the audit log and the compliance settings, which a version-1
 /// archimap would ignore. 3: `\Noselect` folders. 4: settings made
 /// through the admin API (directory services), which a version-3
-/// archimap would ignore.
-pub const VERSION: i64 = 4;
+/// archimap would ignore. 5: a folder may hold the same bytes twice (IMAP
+/// APPEND, COPY and MOVE always add a message), subscriptions are names
+/// (archive and path) rather than folders, and each user's `\Recent`
+/// high-water mark per folder.
+pub const VERSION: i64 = 5;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
@@ -88,10 +91,12 @@ CREATE TABLE IF NOT EXISTS messages (
     blob_id       INTEGER NOT NULL REFERENCES blobs(id),
     internal_date INTEGER NOT NULL,
     modseq        INTEGER NOT NULL,
-    UNIQUE (folder_id, uid),
-    UNIQUE (folder_id, blob_id)
+    UNIQUE (folder_id, uid)
 );
 CREATE INDEX IF NOT EXISTS messages_blob ON messages(blob_id);
+-- Not unique: IMAP may file the same bytes into a folder twice; imports
+-- look here to skip bytes a folder holds already.
+CREATE INDEX IF NOT EXISTS messages_folder_blob ON messages(folder_id, blob_id);
 
 CREATE TABLE IF NOT EXISTS flags (
     user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -101,10 +106,21 @@ CREATE TABLE IF NOT EXISTS flags (
     PRIMARY KEY (user_id, message_id)
 ) WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS subscriptions (
+-- Subscribed names (RFC 3501 6.3.6): an archive and a folder path there,
+-- whether or not such a folder exists (a subscription survives DELETE).
+CREATE TABLE IF NOT EXISTS subscribed_names (
     user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    folder_id  INTEGER NOT NULL REFERENCES folders(id),
-    subscribed INTEGER NOT NULL,
+    archive_id INTEGER NOT NULL REFERENCES archives(id),
+    path       TEXT NOT NULL,
+    PRIMARY KEY (user_id, archive_id, path)
+) WITHOUT ROWID;
+
+-- The lowest UID of a folder that is still \Recent for a user: no session
+-- of theirs has claimed it yet (RFC 3501 2.3.2). No row: every UID is.
+CREATE TABLE IF NOT EXISTS recent_marks (
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    folder_id    INTEGER NOT NULL REFERENCES folders(id),
+    first_recent INTEGER NOT NULL,
     PRIMARY KEY (user_id, folder_id)
 ) WITHOUT ROWID;
 

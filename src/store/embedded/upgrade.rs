@@ -1,0 +1,66 @@
+//! Upgrades of catalogs written by older archimap versions, run inside the
+//! transaction that opens them (foreign keys are off meanwhile: see
+//! `SqliteCatalog::open`). The new tables already exist (`schema::SCHEMA`).
+
+use rusqlite::Transaction;
+
+use crate::error::{Error, Result};
+
+/// Version 5: `messages` loses its `UNIQUE (folder_id, blob_id)` (a folder
+/// may hold the same bytes twice), and subscriptions become names: every
+/// folder becomes a subscription of each user who can see it (holds
+/// `read`, bit 1 of the privileges, on its archive), less the folders that
+/// user had unsubscribed (the old `subscriptions` rows with `subscribed = 0`).
+pub fn to_version_5(tx: &Transaction) -> Result<()> {
+    // SQLite cannot drop a constraint: the table is rebuilt, keeping ids
+    // (flags refer to them).
+    tx.execute_batch(
+        "CREATE TABLE messages_v5 (
+             id            INTEGER PRIMARY KEY,
+             folder_id     INTEGER NOT NULL REFERENCES folders(id),
+             uid           INTEGER NOT NULL,
+             blob_id       INTEGER NOT NULL REFERENCES blobs(id),
+             internal_date INTEGER NOT NULL,
+             modseq        INTEGER NOT NULL,
+             UNIQUE (folder_id, uid)
+         );
+         INSERT INTO messages_v5(id, folder_id, uid, blob_id, internal_date, modseq)
+             SELECT id, folder_id, uid, blob_id, internal_date, modseq FROM messages;
+         DROP TABLE messages;
+         ALTER TABLE messages_v5 RENAME TO messages;
+         CREATE INDEX messages_blob ON messages(blob_id);
+         CREATE INDEX messages_folder_blob ON messages(folder_id, blob_id);",
+    )?;
+    let had_subscriptions: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'subscriptions')",
+        [],
+        |r| r.get(0),
+    )?;
+    let unsubscribed = if had_subscriptions {
+        "AND NOT EXISTS(SELECT 1 FROM subscriptions s WHERE s.user_id = p.user_id
+                        AND s.folder_id = f.id AND s.subscribed = 0)"
+    } else {
+        ""
+    };
+    tx.execute(
+        &format!(
+            "INSERT OR IGNORE INTO subscribed_names(user_id, archive_id, path)
+             SELECT p.user_id, f.archive_id, f.path FROM folder_privileges p
+             JOIN folders f ON f.archive_id = p.archive_id
+             WHERE (p.privileges & 1) <> 0 AND f.noselect = 0 {unsubscribed}"
+        ),
+        [],
+    )?;
+    if had_subscriptions {
+        tx.execute("DROP TABLE subscriptions", [])?;
+    }
+    let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if broken > 0 {
+        return Err(Error::Corrupt(format!(
+            "upgrading the catalog to version 5 left {broken} rows referring to nothing"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! Per-user IMAP state over real sockets, where it depends on archimap's
+//! own sources of mail (imports, grants, users) rather than on IMAP alone
+//! (the plain-RFC parts are conformance scripts): which folders are
+//! subscribed by default, `\Recent` of imported mail, and the upgrade of
+//! older catalogs.
+
+mod common;
+
+use common::Archimap;
+use common::imap::{Client, Server};
+
+/// A directory with one message per name, each different.
+fn messages(am: &Archimap, dir: &str, subjects: &[&str]) -> String {
+    let path = am.dir.path().join(dir);
+    std::fs::create_dir_all(&path).unwrap();
+    for subject in subjects {
+        std::fs::write(
+            path.join(format!("{subject}.eml")),
+            format!("From: x@example.com\r\nSubject: {subject}\r\n\r\n{subject}\r\n"),
+        )
+        .unwrap();
+    }
+    path.to_str().unwrap().to_string()
+}
+
+fn import(am: &Archimap, user: &str, folder: &str, subjects: &[&str]) {
+    let dir = messages(
+        am,
+        &format!("{user}-{folder}-{}", subjects.join("-")),
+        subjects,
+    );
+    am.import(&["--user", user, "--folder", folder, &dir]);
+}
+
+fn login(server: &Server, user: &str) -> Client {
+    let mut c = server.connect_tls();
+    c.line();
+    let ok = c.answer("l", &format!("LOGIN {user} pw-{user}"));
+    assert!(ok.starts_with("l OK"), "{ok}");
+    c
+}
+
+fn add_user(am: &Archimap, user: &str) {
+    am.ok(&["user", "add", user, "--password", &format!("pw-{user}")]);
+}
+
+/// The names LSUB "" "*" lists, in order.
+fn lsub(c: &mut Client) -> Vec<String> {
+    c.command("ls", "LSUB \"\" \"*\"")
+        .iter()
+        .filter_map(|l| l.strip_prefix("* LSUB "))
+        .map(|l| l.rsplit_once(" \"/\" ").unwrap().1.trim_end().to_string())
+        .collect()
+}
+
+#[test]
+fn folders_from_the_archive_are_subscribed_until_unsubscribed() {
+    let am = Archimap::new();
+    for user in ["alice", "bob", "carol"] {
+        add_user(&am, user);
+    }
+    import(&am, "alice", "Inbox", &["a1"]);
+    import(&am, "alice", "Projects/Acme", &["a2"]);
+    import(&am, "bob", "Inbox", &["b1"]);
+    am.ok(&["grant", "alice", "alice", "read,write,delete"]);
+    // A grant makes bob's archive visible: its folders are subscribed.
+    am.ok(&["grant", "alice", "bob", "read"]);
+    am.ok(&["grant", "carol", "alice", "read"]);
+    let server = Server::start(&am);
+    let mut alice = login(&server, "alice");
+    assert_eq!(
+        lsub(&mut alice),
+        [
+            "\"INBOX\"",
+            "\"Projects\"",
+            "\"Projects/Acme\"",
+            "\"Other Users/bob/Inbox\""
+        ]
+    );
+    // A folder the client creates is subscribed only when it subscribes.
+    assert!(alice.answer("c", "CREATE Mine").starts_with("c OK"));
+    assert!(!lsub(&mut alice).contains(&"\"Mine\"".to_string()));
+    // Namespace nodes are no folders.
+    assert!(
+        alice
+            .answer("n", "SUBSCRIBE \"Other Users/bob\"")
+            .starts_with("n NO [CANNOT]")
+    );
+    assert!(
+        alice
+            .answer("u", "UNSUBSCRIBE \"Projects/Acme\"")
+            .starts_with("u OK")
+    );
+    // A folder an import creates, with its new parent, is subscribed for
+    // every user who sees the archive; alice's unsubscription stays.
+    import(&am, "alice", "Projects/Acme", &["a3"]);
+    import(&am, "alice", "Clients/Zeta", &["a4"]);
+    assert_eq!(
+        lsub(&mut alice),
+        [
+            "\"INBOX\"",
+            "\"Clients\"",
+            "\"Clients/Zeta\"",
+            "\"Projects\"",
+            "\"Other Users/bob/Inbox\""
+        ]
+    );
+    let mut carol = login(&server, "carol");
+    assert_eq!(
+        lsub(&mut carol),
+        [
+            "\"INBOX\"",
+            "\"Other Users/alice/Clients\"",
+            "\"Other Users/alice/Clients/Zeta\"",
+            "\"Other Users/alice/Inbox\"",
+            "\"Other Users/alice/Projects\"",
+            "\"Other Users/alice/Projects/Acme\""
+        ]
+    );
+    // A user created for an archive that exists (kept from a deleted user)
+    // has its folders subscribed.
+    am.ok(&["user", "delete", "bob"]);
+    add_user(&am, "bob");
+    let mut bob = login(&server, "bob");
+    assert_eq!(lsub(&mut bob), ["\"INBOX\""]);
+    assert!(
+        bob.command("s", "LIST \"\" \"*\" RETURN (SUBSCRIBED)")
+            .contains(&"* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n".to_string())
+    );
+}
+
+#[test]
+fn imported_messages_are_recent_for_the_first_session_of_each_user() {
+    let am = Archimap::new();
+    add_user(&am, "alice");
+    add_user(&am, "bob");
+    import(&am, "alice", "Inbox", &["m1", "m2"]);
+    am.ok(&["grant", "bob", "alice", "read"]);
+    let server = Server::start(&am);
+    let mut first = login(&server, "alice");
+    let selected = first.command("s", "SELECT INBOX");
+    assert!(
+        selected.contains(&"* 2 RECENT\r\n".to_string()),
+        "{selected:?}"
+    );
+    // Mail imported meanwhile is recent for the session that sees it.
+    import(&am, "alice", "Inbox", &["m3"]);
+    let noop = first.command("n", "NOOP");
+    assert!(
+        noop.contains(&"* 3 EXISTS\r\n".to_string())
+            && noop.contains(&"* 3 RECENT\r\n".to_string()),
+        "{noop:?}"
+    );
+    assert_eq!(
+        first.command("f", "FETCH 3 (FLAGS)")[0],
+        "* 3 FETCH (FLAGS (\\Recent))\r\n"
+    );
+    // Not for alice's next session; still for bob, whose flags are his own.
+    let mut second = login(&server, "alice");
+    let again = second.command("s", "SELECT INBOX");
+    assert!(again.contains(&"* 0 RECENT\r\n".to_string()), "{again:?}");
+    let mut bob = login(&server, "bob");
+    let status = bob.command("st", "STATUS \"Other Users/alice/Inbox\" (RECENT)");
+    assert_eq!(
+        status[0],
+        "* STATUS \"Other Users/alice/Inbox\" (RECENT 3)\r\n"
+    );
+    let search = bob.command("e", "EXAMINE \"Other Users/alice/Inbox\"");
+    assert!(search.contains(&"* 3 RECENT\r\n".to_string()), "{search:?}");
+    assert_eq!(bob.command("r", "SEARCH NEW")[0], "* SEARCH 1 2 3\r\n");
+}
+
+/// A catalog of schema 4 (a folder unsubscribed by a row of the old
+/// `subscriptions` table, a folder unable to hold the same bytes twice)
+/// opens upgraded.
+#[test]
+fn schema_4_catalogs_are_upgraded() {
+    let am = Archimap::new();
+    add_user(&am, "alice");
+    add_user(&am, "carol");
+    import(&am, "alice", "Inbox", &["a1"]);
+    import(&am, "alice", "Projects", &["a2"]);
+    am.ok(&["grant", "alice", "alice", "read,write"]);
+    am.ok(&["grant", "carol", "alice", "read"]);
+    {
+        let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
+        db.execute_batch(
+            "DROP TABLE subscribed_names; DROP TABLE recent_marks;
+             CREATE UNIQUE INDEX messages_once ON messages(folder_id, blob_id);
+             CREATE TABLE subscriptions (
+                 user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                 folder_id  INTEGER NOT NULL REFERENCES folders(id),
+                 subscribed INTEGER NOT NULL,
+                 PRIMARY KEY (user_id, folder_id)
+             ) WITHOUT ROWID;
+             INSERT INTO subscriptions SELECT u.id, f.id, 0 FROM users u, folders f
+                 WHERE u.name = 'alice' AND f.path = 'Projects';
+             UPDATE meta SET value = '4' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+    }
+    let server = Server::start(&am);
+    let mut alice = login(&server, "alice");
+    assert_eq!(lsub(&mut alice), ["\"INBOX\""]);
+    let mut carol = login(&server, "carol");
+    assert_eq!(
+        lsub(&mut carol),
+        [
+            "\"INBOX\"",
+            "\"Other Users/alice/Inbox\"",
+            "\"Other Users/alice/Projects\""
+        ]
+    );
+    // The same bytes twice in one folder.
+    alice.command("s", "SELECT INBOX");
+    assert!(
+        alice
+            .answer("c", "UID COPY 1 INBOX")
+            .contains("OK [COPYUID")
+    );
+    let status = alice.command("st", "STATUS INBOX (MESSAGES)");
+    assert!(
+        status.contains(&"* STATUS \"INBOX\" (MESSAGES 2)\r\n".to_string()),
+        "{status:?}"
+    );
+    am.ok(&["verify"]);
+    let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
+    let version: String = db
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "5");
+}
