@@ -134,6 +134,9 @@ fn copy_and_move_inside_an_archive() {
     let invisible = c.answer("x3", "COPY 1 \"Other Users/carol/Inbox\"");
     assert_eq!(invisible.replacen("x3", "x2", 1), missing);
     assert_eq!(count(&mut c, "INBOX"), 2);
+    // Copies are new messages, not new bytes: the 7 imported are all.
+    let verified = am.ok(&["verify"]);
+    assert!(verified.contains("verified 7 messages"), "{verified}");
 
     // Bob's archive is read-only to alice: she may copy nothing into it.
     c.command("s2", "SELECT \"Other Users/bob/Inbox\"");
@@ -477,7 +480,9 @@ fn append_always_adds_a_message() {
         missing.last().unwrap().starts_with("a4 NO [TRYCREATE]"),
         "{missing:?}"
     );
-    am.ok(&["verify"]);
+    // Two messages, one copy of their bytes: 7 imported and this one.
+    let verified = am.ok(&["verify"]);
+    assert!(verified.contains("verified 8 messages"), "{verified}");
 }
 
 /// Thunderbird's ways of moving and deleting, command for command: where
