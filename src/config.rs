@@ -104,9 +104,21 @@ pub struct Limits {
     pub max_command_line: usize,
     pub max_literal_size: u64,
     pub max_connections: usize,
+    /// Connections from one address, counted from accept (before the TLS
+    /// handshake) until closed.
     pub max_connections_per_ip: usize,
+    /// Time a client has to finish the TLS handshake, in seconds.
+    pub handshake_timeout_secs: u64,
+    /// Time a client has from the greeting to logging in, whatever it
+    /// sends meanwhile (also the admin API's patience for a request).
     pub idle_timeout_unauthenticated_secs: u64,
     pub idle_timeout_authenticated_secs: u64,
+    /// Password checks (argon2: 19 MiB and tens of milliseconds each) run
+    /// at the same time; default: one per core.
+    pub password_checks_at_once: usize,
+    /// Client addresses that may wait for a password check; further logins
+    /// are answered `NO [UNAVAILABLE]` at once.
+    pub password_checks_waiting: usize,
     /// The wait before answering a failed login (IMAP or admin API), in
     /// milliseconds; it doubles with each further failure from the same
     /// address or for the same name, up to 7.5 times this.
@@ -260,9 +272,12 @@ impl Default for Limits {
             max_literal_size: 64 * 1024 * 1024,
             max_connections: 10_000,
             max_connections_per_ip: 100,
+            handshake_timeout_secs: 30,
             idle_timeout_unauthenticated_secs: 60,
             idle_timeout_authenticated_secs: 30 * 60,
             failed_login_delay_ms: 2000,
+            password_checks_at_once: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            password_checks_waiting: 100,
         }
     }
 }

@@ -32,7 +32,7 @@ pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
 pub use folders::{FolderNode, FolderPath};
 pub use indexing::{IndexInfo, IndexProgress, IndexRebuild, IndexReport, TextAnswer, TextSearch};
 pub use mailbox::MailboxMessage;
-pub use passwords::{hash_password, verify_password};
+pub use passwords::{hash_password, unmatchable_hash, verify_password};
 pub use privileges::{FolderPrivileges, GlobalPrivileges};
 pub use stores::can_import_into;
 pub use summary::{Mailbox, Summary, arrival_date, header_block};

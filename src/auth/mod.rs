@@ -1,9 +1,15 @@
 //! Who may log in: password checks for integrated users (here) and
 //! directory users (by the directory), the `login` privilege, and slowing
 //! down failed attempts.
+//!
+//! Every attempt costs the same whether the name exists or not: an unknown
+//! name is checked against a hash no password matches, and a failure is
+//! answered at the same moment after the attempt began (the throttling
+//! delay) whatever failed.
 
 mod audit;
 mod cache;
+mod checks;
 mod directory;
 mod sessions;
 mod throttle;
@@ -12,10 +18,14 @@ use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use cache::VerifiedCache;
+use checks::NotRun;
+pub use checks::PasswordChecks;
 pub use sessions::{ActiveSession, Registration, Sessions};
 pub use throttle::Throttle;
 
-use crate::archive::{Archives, Authentication, GlobalPrivileges, UserRecord, verify_password};
+use crate::archive::{
+    Archives, Authentication, GlobalPrivileges, UserRecord, unmatchable_hash, verify_password,
+};
 use crate::directory::Directory;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -32,8 +42,11 @@ pub struct Authenticator {
     /// Swapped when the admin API changes the directory settings.
     directory: RwLock<Option<Arc<Directory>>>,
     throttle: Throttle,
+    checks: PasswordChecks,
     cache: Arc<VerifiedCache>,
     sessions: Arc<Sessions>,
+    /// What unknown users' passwords are checked against.
+    unmatchable: Arc<str>,
 }
 
 /// Why a login failed: the client's answer, and the reason for the log.
@@ -44,13 +57,16 @@ impl Authenticator {
         archives: Arc<Archives>,
         directory: Option<Directory>,
         throttle: Throttle,
+        checks: PasswordChecks,
     ) -> Authenticator {
         Authenticator {
             archives,
             directory: RwLock::new(directory.map(Arc::new)),
             throttle,
+            checks,
             cache: Arc::default(),
             sessions: Arc::default(),
+            unmatchable: unmatchable_hash().into(),
         }
     }
 
@@ -77,7 +93,7 @@ impl Authenticator {
 
     /// Checks a login name (user name or e-mail address) and password to
     /// `service`, which the user needs its privilege for. A failure is
-    /// answered only after the throttling delay.
+    /// answered only after the throttling delay, counted from the start.
     pub async fn login(
         &self,
         service: Service,
@@ -85,34 +101,127 @@ impl Authenticator {
         login: &str,
         password: &str,
     ) -> Result<UserRecord, LoginError> {
-        let (archives, cache) = (self.archives.clone(), self.cache.clone());
-        let (name, secret) = (login.to_string(), password.to_string());
-        let checked =
-            tokio::task::spawn_blocking(move || check(&archives, &cache, service, &name, &secret))
-                .await;
-        let outcome = match checked {
-            Ok(Ok(Checked::Verified(user))) => Ok(user),
-            Ok(Ok(Checked::AskDirectory(user))) => {
-                directory::verify(self.directory().as_deref(), user, password).await
-            }
-            Ok(Err(refusal)) => Err(refusal),
-            Err(_) => Err((
-                LoginError::Unavailable,
-                "the password check panicked".to_string(),
-            )),
-        };
+        let started = tokio::time::Instant::now();
+        let (outcome, user_key) = self.attempt(service, ip, login, password).await;
         audit::record(&self.archives, service, ip, login, &outcome).await;
         match outcome {
             Ok(user) => {
-                self.throttle.succeeded(login);
+                self.throttle.succeeded(&user_key);
                 tracing::info!(%ip, login, user = %user.name, "login succeeded");
                 Ok(user)
             }
             Err((error, reason)) => {
-                let delay = self.throttle.failed(ip, login);
-                tracing::warn!(%ip, login, reason, delay_secs = delay.as_secs(), "login failed");
-                tokio::time::sleep(delay).await;
+                let delay = self.throttle.failed(ip, &user_key);
+                tracing::warn!(%ip, login, reason, delay_ms = delay.as_millis(), "login failed");
+                tokio::time::sleep_until(started + delay).await;
                 Err(error)
+            }
+        }
+    }
+
+    /// The outcome, and the name failures are counted under: the user the
+    /// login resolves to, or the login itself when it names nobody.
+    async fn attempt(
+        &self,
+        service: Service,
+        ip: IpAddr,
+        login: &str,
+        password: &str,
+    ) -> (Result<UserRecord, Refusal>, String) {
+        let failed = |reason: String| Err((LoginError::Failed, reason));
+        // Checked first for every kind of user: to a directory, a bind with
+        // an empty password is an unauthenticated bind, which succeeds.
+        if password.is_empty() {
+            return (failed("empty password".into()), login.to_lowercase());
+        }
+        let user = match self.find(login).await {
+            Ok(user) => user,
+            Err(refusal) => return (Err(refusal), login.to_lowercase()),
+        };
+        let key = user
+            .as_ref()
+            .map_or_else(|| login.to_lowercase(), |u| u.name.to_lowercase());
+        let outcome = match user {
+            Some(user) if self.recently_verified(&user, password) => Ok(user),
+            user => {
+                tokio::time::sleep(self.throttle.before_check(ip, &key)).await;
+                self.check_password(ip, user, password).await
+            }
+        };
+        let outcome = outcome.and_then(|user| {
+            let needed = service.privilege();
+            if GlobalPrivileges::from_bits(user.privileges).has(needed) {
+                Ok(user)
+            } else {
+                failed(format!("user {} lacks the {needed} privilege", user.name))
+            }
+        });
+        (outcome, key)
+    }
+
+    async fn find(&self, login: &str) -> Result<Option<UserRecord>, Refusal> {
+        let (archives, login) = (self.archives.clone(), login.to_string());
+        tokio::task::spawn_blocking(move || archives.user_by_login(&login))
+            .await
+            .map_err(|_| "the user lookup panicked".to_string())
+            .and_then(|found| found.map_err(|e| format!("looking up the user: {e}")))
+            .map_err(|reason| (LoginError::Unavailable, reason))
+    }
+
+    /// A cache hit: no argon2, no delay.
+    fn recently_verified(&self, user: &UserRecord, password: &str) -> bool {
+        user.authentication == Authentication::Integrated
+            && user
+                .password_hash
+                .as_deref()
+                .is_some_and(|hash| self.cache.hit(user.id, password, hash))
+    }
+
+    /// The password check proper; the reason of a failure is for the log
+    /// only.
+    async fn check_password(
+        &self,
+        ip: IpAddr,
+        user: Option<UserRecord>,
+        password: &str,
+    ) -> Result<UserRecord, Refusal> {
+        let failed = |reason: String| Err((LoginError::Failed, reason));
+        if let Some(user) = &user
+            && user.authentication == Authentication::DirectoryServices
+        {
+            // Never cached: a disabled account or an unreachable directory
+            // must take effect at the next login.
+            let user = user.clone();
+            return directory::verify(self.directory().as_deref(), user, password).await;
+        }
+        let hash: Arc<str> = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+            Some(hash) => hash.into(),
+            None => self.unmatchable.clone(),
+        };
+        let secret = password.to_string();
+        let verified = {
+            let hash = hash.clone();
+            self.checks
+                .run(ip, move || verify_password(&secret, &hash))
+                .await
+        };
+        match (verified, user) {
+            (Err(NotRun::Busy), _) => Err((
+                LoginError::Unavailable,
+                "too many password checks are waiting".into(),
+            )),
+            (Err(NotRun::Panicked), _) => Err((
+                LoginError::Unavailable,
+                "the password check panicked".into(),
+            )),
+            (Ok(_), None) => failed("no such user".into()),
+            (Ok(_), Some(user)) if user.password_hash.is_none() => {
+                failed(format!("user {} has no password set", user.name))
+            }
+            (Ok(false), Some(_)) => failed("wrong password".into()),
+            (Ok(true), Some(user)) => {
+                self.cache.remember(user.id, password, &hash);
+                Ok(user)
             }
         }
     }
@@ -140,56 +249,5 @@ impl Service {
             Service::Imap => GlobalPrivileges::LOGIN,
             Service::Api => GlobalPrivileges::ADMIN,
         }
-    }
-}
-
-enum Checked {
-    Verified(UserRecord),
-    /// A directory user who may log in if the directory accepts the password.
-    AskDirectory(UserRecord),
-}
-
-/// The reason is for the log only; the client gets one answer for all.
-fn check(
-    archives: &Archives,
-    cache: &VerifiedCache,
-    service: Service,
-    login: &str,
-    password: &str,
-) -> Result<Checked, Refusal> {
-    let failed = |reason: String| (LoginError::Failed, reason);
-    // Checked first for every kind of user: to a directory, a bind with an
-    // empty password is an unauthenticated bind, which succeeds.
-    if password.is_empty() {
-        return Err(failed("empty password".into()));
-    }
-    let user = archives
-        .user_by_login(login)
-        .map_err(|e| (LoginError::Unavailable, format!("looking up the user: {e}")))?
-        .ok_or_else(|| failed("no such user".into()))?;
-    let needed = service.privilege();
-    if !GlobalPrivileges::from_bits(user.privileges).has(needed) {
-        return Err(failed(format!(
-            "user {} lacks the {needed} privilege",
-            user.name
-        )));
-    }
-    match user.authentication {
-        Authentication::Integrated => {
-            let Some(hash) = user.password_hash.clone() else {
-                return Err(failed(format!("user {} has no password set", user.name)));
-            };
-            if cache.hit(user.id, password, &hash) {
-                return Ok(Checked::Verified(user));
-            }
-            if !verify_password(password, &hash) {
-                return Err(failed("wrong password".into()));
-            }
-            cache.remember(user.id, password, &hash);
-            Ok(Checked::Verified(user))
-        }
-        // Never cached: a disabled account or an unreachable directory
-        // must take effect at the next login.
-        Authentication::DirectoryServices => Ok(Checked::AskDirectory(user)),
     }
 }

@@ -1,8 +1,10 @@
-//! Slowing down failed logins, per client address and per login name:
-//! 2 s (configurable) after the first failure, doubling with each further
-//! one up to 7.5 times that (15 s).
-//! A success clears the login name's count; counts are forgotten after a
-//! quiet quarter of an hour.
+//! Slowing down failed logins, per client address and per user (the user
+//! a login name resolves to, so that each of a user's e-mail addresses
+//! adds to the same count; an unknown name counts for itself): 2 s
+//! (configurable) after the first failure, doubling with each further one
+//! up to 7.5 times that (15 s).
+//! A success clears the user's count; counts are forgotten after a quiet
+//! quarter of an hour.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -30,7 +32,15 @@ impl Default for Throttle {
 #[derive(Default)]
 struct Tables {
     by_ip: HashMap<IpAddr, (u32, Instant)>,
-    by_login: HashMap<String, (u32, Instant)>,
+    by_user: HashMap<String, (u32, Instant)>,
+}
+
+/// The failures counted under `key` that are not forgotten yet.
+fn count<K: std::hash::Hash + Eq>(table: &HashMap<K, (u32, Instant)>, key: &K) -> u32 {
+    table
+        .get(key)
+        .filter(|(_, at)| at.elapsed() < FORGET_AFTER)
+        .map_or(0, |(n, _)| *n)
 }
 
 fn bump<K: std::hash::Hash + Eq>(table: &mut HashMap<K, (u32, Instant)>, key: K) -> u32 {
@@ -61,17 +71,30 @@ impl Throttle {
         (self.first * 2u32.pow(doublings)).min(self.first * 15 / 2)
     }
 
-    /// Records a failure and returns how long to wait before answering.
-    pub fn failed(&self, ip: IpAddr, login: &str) -> Duration {
-        let mut tables = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let by_ip = bump(&mut tables.by_ip, ip);
-        let by_login = bump(&mut tables.by_login, login.to_lowercase());
-        self.delay_after(by_ip.max(by_login))
+    /// How long an attempt from `ip` for `user` waits before its password
+    /// is checked: the delay earned by the failures so far, so that a
+    /// client guessing passwords pays in time before it costs a check.
+    pub fn before_check(&self, ip: IpAddr, user: &str) -> Duration {
+        let tables = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let failures = count(&tables.by_ip, &ip).max(count(&tables.by_user, &user.to_lowercase()));
+        match failures {
+            0 => Duration::ZERO,
+            n => self.delay_after(n),
+        }
     }
 
-    pub fn succeeded(&self, login: &str) {
+    /// Records a failure and returns how long after the attempt began the
+    /// failure is answered.
+    pub fn failed(&self, ip: IpAddr, user: &str) -> Duration {
         let mut tables = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        tables.by_login.remove(&login.to_lowercase());
+        let by_ip = bump(&mut tables.by_ip, ip);
+        let by_user = bump(&mut tables.by_user, user.to_lowercase());
+        self.delay_after(by_ip.max(by_user))
+    }
+
+    pub fn succeeded(&self, user: &str) {
+        let mut tables = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        tables.by_user.remove(&user.to_lowercase());
     }
 }
 
@@ -87,7 +110,7 @@ mod tests {
     }
 
     #[test]
-    fn counts_per_ip_and_per_login() {
+    fn counts_per_ip_and_per_user() {
         let throttle = Throttle::default();
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
@@ -95,12 +118,12 @@ mod tests {
         assert_eq!(
             throttle.failed(b, "Alice"),
             Duration::from_secs(4),
-            "same login from elsewhere"
+            "same user from elsewhere"
         );
         assert_eq!(
             throttle.failed(a, "bob"),
             Duration::from_secs(4),
-            "same address, other login"
+            "same address, other user"
         );
         throttle.succeeded("alice");
         assert_eq!(
@@ -108,5 +131,17 @@ mod tests {
             Duration::from_secs(4),
             "b failed once before"
         );
+    }
+
+    #[test]
+    fn earlier_failures_delay_the_next_check() {
+        let throttle = Throttle::default();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        assert_eq!(throttle.before_check(a, "alice"), Duration::ZERO);
+        throttle.failed(a, "alice");
+        assert_eq!(throttle.before_check(a, "bob"), Duration::from_secs(2));
+        assert_eq!(throttle.before_check(b, "Alice"), Duration::from_secs(2));
+        assert_eq!(throttle.before_check(b, "bob"), Duration::ZERO);
     }
 }

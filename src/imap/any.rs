@@ -1,4 +1,4 @@
-//! Commands valid in any state: CAPABILITY, STARTTLS, ID.
+//! Commands valid in any state: CAPABILITY, STARTTLS, ID (once TLS is on).
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -33,13 +33,20 @@ pub async fn starttls<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(Some(Ended::StartTls))
 }
 
-pub async fn id<S: AsyncWrite + Unpin>(stream: &mut S, tag: &str) -> std::io::Result<()> {
-    let version = env!("CARGO_PKG_VERSION");
+/// ID (RFC 2971): the version only to a logged-in user; before that it
+/// would tell anyone which weaknesses to try.
+pub async fn id<S: AsyncWrite + Unpin>(
+    session: &Session,
+    stream: &mut S,
+    tag: &str,
+) -> std::io::Result<()> {
+    let version = match session.user() {
+        Some(_) => concat!(" \"version\" \"", env!("CARGO_PKG_VERSION"), "\""),
+        None => "",
+    };
     send(
         stream,
-        &format!(
-            "* ID (\"name\" \"archimap\" \"version\" \"{version}\")\r\n{tag} OK ID completed\r\n"
-        ),
+        &format!("* ID (\"name\" \"archimap\"{version})\r\n{tag} OK ID completed\r\n"),
     )
     .await
 }

@@ -18,7 +18,40 @@ use super::extensions::{AclCommand, ListCommand, parse_acl, parse_list};
 pub struct Limits {
     /// Longest command, not counting literal data.
     pub max_line: usize,
-    pub max_literal: u64,
+    pub literals: Literals,
+}
+
+/// Which literals are invited (`+`) or, sent with LITERAL+, read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Literals {
+    /// None: before TLS no command takes an argument.
+    None,
+    /// Before login: LOGIN's (name and password), each of at most this many
+    /// bytes; nothing else needs one.
+    LoginOnly(u64),
+    /// Any, each of at most this many bytes.
+    Any(u64),
+}
+
+impl Literals {
+    /// Why a literal of `length` bytes in a command named `verb` is
+    /// refused, if it is.
+    fn refusal(self, verb: &[u8], length: u64) -> Option<&'static str> {
+        match self {
+            Literals::None => Some("No literal is accepted before TLS"),
+            Literals::LoginOnly(max) if !verb.eq_ignore_ascii_case(b"LOGIN") || length > max => {
+                Some("Before login only LOGIN takes literals, and short ones")
+            }
+            Literals::Any(max) if length > max => Some("The literal is too long"),
+            _ => None,
+        }
+    }
+
+    /// Before login a refused literal sent uninvited ends the connection
+    /// instead of being read to nowhere: nobody has earned that bandwidth.
+    fn close_on_uninvited(self) -> bool {
+        !matches!(self, Literals::Any(_))
+    }
 }
 
 pub enum Frame {
@@ -40,10 +73,13 @@ pub enum Frame {
         tag: Option<String>,
         reason: &'static str,
     },
-    /// A line or literal over the limits; the command was dropped.
+    /// A line or literal over the limits; the command was dropped, and
+    /// with `close` the connection must be closed (a literal that was sent
+    /// uninvited, too big to be read).
     TooBig {
         tag: Option<String>,
-        what: &'static str,
+        reason: &'static str,
+        close: bool,
     },
     /// The client closed the connection.
     Closed,
@@ -154,24 +190,25 @@ impl Reader {
                         self.skip_line(stream).await?;
                         return Ok(Frame::TooBig {
                             tag,
-                            what: "command line",
+                            reason: "The command line is too long",
+                            close: false,
                         });
                     }
                 }
                 Err(CommandDecodeError::LiteralFound { tag, length, mode }) => {
+                    let refusal = limits.literals.refusal(self.verb(), length.into());
                     let length = length as usize;
-                    if length as u64 > limits.max_literal {
+                    if let Some(reason) = refusal {
                         let tag = Some(tag.inner().to_string());
                         self.buf.clear();
-                        if mode == LiteralMode::NonSync {
+                        let uninvited = mode == LiteralMode::NonSync;
+                        let close = uninvited && limits.literals.close_on_uninvited();
+                        if uninvited && !close {
                             // The client sends it uninvited: read it to nowhere.
                             self.skip(stream, length).await?;
                             self.skip_line(stream).await?;
                         }
-                        return Ok(Frame::TooBig {
-                            tag,
-                            what: "literal",
-                        });
+                        return Ok(Frame::TooBig { tag, reason, close });
                     }
                     if mode == LiteralMode::Sync {
                         stream.write_all(b"+ Ready for literal data\r\n").await?;
@@ -224,6 +261,14 @@ impl Reader {
                 .iter()
                 .all(|&b| b.is_ascii_graphic() && !b"(){%*\"\\+".contains(&b));
         ok.then(|| String::from_utf8_lossy(word).into_owned())
+    }
+
+    /// The second word of the pending input: the command's name.
+    fn verb(&self) -> &[u8] {
+        self.buf
+            .split(|&b| b == b' ' || b == b'\r' || b == b'\n')
+            .nth(1)
+            .unwrap_or_default()
     }
 
     /// Reads more input; false at end of input. Cancel-safe: `read_buf`

@@ -33,14 +33,16 @@ use crate::archive::{Archives, MailboxMessage, UserRecord, View};
 use crate::auth::Authenticator;
 use crate::config::Limits;
 use esearch::SearchExtension;
-pub use framing::Limits as FrameLimits;
-use framing::{Frame, Reader};
+use framing::{Frame, Literals, Reader};
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use response::send;
 
 /// How often an idling session asks the catalog for changes made by other
 /// processes (imports); changes made through this server arrive at once.
 const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// The largest literal invited before login (LOGIN's name or password).
+const LOGIN_LITERAL_MAX: u64 = 8 * 1024;
 
 /// What every session shares.
 pub struct Shared {
@@ -105,16 +107,20 @@ pub struct Session {
     tls: bool,
     state: State,
     reader: Reader,
+    /// When a session that has not logged in is let go, whatever it sends.
+    login_deadline: tokio::time::Instant,
 }
 
 impl Session {
     pub fn new(shared: Arc<Shared>, peer: SocketAddr, tls: bool) -> Session {
         Session {
-            shared,
             peer,
             tls,
             state: State::NotAuthenticated,
             reader: Reader::default(),
+            login_deadline: tokio::time::Instant::now()
+                + Duration::from_secs(shared.limits.idle_timeout_unauthenticated_secs),
+            shared,
         }
     }
 
@@ -146,30 +152,26 @@ impl Session {
         stream: &mut S,
         shutdown: &mut watch::Receiver<bool>,
     ) -> std::io::Result<Ended> {
-        let limits = FrameLimits {
-            max_line: self.shared.limits.max_command_line,
-            max_literal: self.shared.limits.max_literal_size,
-        };
         loop {
-            let idle = Duration::from_secs(match self.state {
-                State::NotAuthenticated => self.shared.limits.idle_timeout_unauthenticated_secs,
-                _ => self.shared.limits.idle_timeout_authenticated_secs,
-            });
+            let logged_in = !matches!(self.state, State::NotAuthenticated);
+            let deadline = if logged_in {
+                let idle = self.shared.limits.idle_timeout_authenticated_secs;
+                tokio::time::Instant::now() + Duration::from_secs(idle)
+            } else {
+                self.login_deadline
+            };
+            let limits = self.frame_limits();
             let frame = tokio::select! {
-                frame = tokio::time::timeout(idle, self.reader.command(stream, limits)) => frame,
+                frame = tokio::time::timeout_at(deadline, self.reader.command(stream, limits)) => frame,
                 _ = shutdown.changed() => {
                     send(stream, "* BYE [UNAVAILABLE] Server shutting down\r\n").await?;
                     return Ok(Ended::Close);
                 }
             };
-            let frame = match frame {
-                Ok(frame) => frame?,
-                Err(_) => {
-                    send(stream, "* BYE Idle for too long, closing\r\n").await?;
-                    return Ok(Ended::Close);
-                }
+            let Ok(frame) = frame else {
+                return self.time_is_up(stream).await;
             };
-            match frame {
+            match frame? {
                 Frame::Closed => return Ok(Ended::Close),
                 Frame::Acl { tag, command } => {
                     if self.user().is_some() {
@@ -196,17 +198,31 @@ impl Session {
                     )
                     .await?;
                 }
-                Frame::TooBig { tag, what } => {
-                    tracing::warn!(peer = %self.peer, what, "over the configured limit");
+                Frame::TooBig { tag, reason, close } => {
+                    tracing::warn!(peer = %self.peer, reason, "over the limits");
                     let tag = tag.as_deref().unwrap_or("*");
-                    send(
-                        stream,
-                        &format!("{tag} BAD [LIMIT] The {what} is too long\r\n"),
-                    )
-                    .await?;
+                    send(stream, &format!("{tag} BAD [LIMIT] {reason}\r\n")).await?;
+                    if close {
+                        send(
+                            stream,
+                            "* BYE [LIMIT] Closing: the literal is sent regardless\r\n",
+                        )
+                        .await?;
+                        return Ok(Ended::Close);
+                    }
                 }
                 Frame::Command(command, extension) => {
-                    let ended = self.dispatch(stream, command, extension).await?;
+                    let dispatched = self.dispatch(stream, command, extension);
+                    // Before login the command's own waits (AUTHENTICATE's
+                    // continuation, the password check) count too.
+                    let ended = if logged_in {
+                        dispatched.await?
+                    } else {
+                        match tokio::time::timeout_at(deadline, dispatched).await {
+                            Ok(ended) => ended?,
+                            Err(_) => return self.time_is_up(stream).await,
+                        }
+                    };
                     self.reader.shrink();
                     if let Some(ended) = ended {
                         return Ok(ended);
@@ -214,6 +230,29 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// What the framing layer accepts in the session's state.
+    fn frame_limits(&self) -> framing::Limits {
+        let literals = match (&self.state, self.tls) {
+            (_, false) => Literals::None,
+            (State::NotAuthenticated, true) => Literals::LoginOnly(LOGIN_LITERAL_MAX),
+            (_, true) => Literals::Any(self.shared.limits.max_literal_size),
+        };
+        framing::Limits {
+            max_line: self.shared.limits.max_command_line,
+            literals,
+        }
+    }
+
+    /// Says goodbye to a session idle for too long, or not logged in in time.
+    async fn time_is_up<S: AsyncWrite + Unpin>(&self, stream: &mut S) -> std::io::Result<Ended> {
+        let bye = match self.state {
+            State::NotAuthenticated => "* BYE Not logged in in time, closing\r\n",
+            _ => "* BYE Idle for too long, closing\r\n",
+        };
+        send(stream, bye).await?;
+        Ok(Ended::Close)
     }
 
     async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
@@ -245,10 +284,10 @@ impl Session {
                 let initial = initial_response.map(|r| r.declassify().to_vec());
                 login::authenticate(self, stream, &tag, &mechanism, initial).await?
             }
-            CommandBody::Id { .. } => any::id(stream, &tag).await?,
             _ if !self.tls => {
                 send(stream, &format!("{tag} BAD [PRIVACYREQUIRED] Only CAPABILITY, NOOP, LOGOUT and STARTTLS before TLS\r\n")).await?
             }
+            CommandBody::Id { .. } => any::id(self, stream, &tag).await?,
             _ if self.user().is_none() => send(stream, &format!("{tag} BAD Log in first\r\n")).await?,
             CommandBody::Namespace => mailboxes::namespace(self, stream, &tag).await?,
             CommandBody::List { reference, mailbox_wildcard } => {

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use super::{Connections, HANDSHAKE_TIMEOUT, next_connection};
+use super::{Connections, next_connection};
 use crate::api::{Api, Reply, Request};
 use crate::config::Limits;
 
@@ -35,6 +35,7 @@ pub(super) async fn accept_loop(
     // A request's headers, and then its body, must each arrive within the
     // time IMAP gives a client before login.
     let patience = Duration::from_secs(limits.idle_timeout_unauthenticated_secs);
+    let handshake = Duration::from_secs(limits.handshake_timeout_secs);
     let mut tasks = JoinSet::new();
     while let Some((tcp, peer)) = next_connection(&listener, &mut stopped).await {
         let Some(slot) = connections.admit(
@@ -48,7 +49,8 @@ pub(super) async fn accept_loop(
         let (acceptor, api, stopped) = (acceptor.clone(), api.clone(), stopped.clone());
         tasks.spawn(async move {
             let _slot = slot;
-            if let Err(e) = connection(tcp, peer, acceptor, api, patience, stopped).await {
+            let timeouts = (handshake, patience);
+            if let Err(e) = connection(tcp, peer, acceptor, api, timeouts, stopped).await {
                 tracing::debug!(%peer, error = %e, "admin API connection ended with an error");
             }
         });
@@ -62,11 +64,11 @@ async fn connection(
     peer: SocketAddr,
     acceptor: TlsAcceptor,
     api: Arc<Api>,
-    patience: Duration,
+    (handshake, patience): (Duration, Duration),
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let _ = tcp.set_nodelay(true);
-    let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await??;
+    let tls = tokio::time::timeout(handshake, acceptor.accept(tcp)).await??;
     let service = service_fn(move |request| {
         let api = api.clone();
         async move { Ok::<_, Infallible>(answer(&api, peer, patience, request).await) }

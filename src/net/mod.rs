@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -19,14 +19,11 @@ pub use tls::generated_paths;
 
 use crate::api::{Api, Context, Jobs};
 use crate::archive::Archives;
-use crate::auth::{Authenticator, Throttle};
+use crate::auth::{Authenticator, PasswordChecks, Throttle};
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::{Error, Result};
 use crate::imap::{Ended, Session, Shared};
-
-/// How long a client has to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -34,7 +31,8 @@ enum Kind {
     StartTls,
 }
 
-/// Counts open connections, in total and per client address.
+/// Counts open connections, in total and per client address, from accept
+/// (before the TLS handshake) until closed.
 #[derive(Default)]
 struct Connections {
     open: Mutex<(usize, HashMap<IpAddr, usize>)>,
@@ -119,6 +117,10 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
         archives.clone(),
         Directory::effective(&config, &archives)?,
         Throttle::new(Duration::from_millis(config.limits.failed_login_delay_ms)),
+        PasswordChecks::new(
+            config.limits.password_checks_at_once,
+            config.limits.password_checks_waiting,
+        ),
     ));
     let shared = Arc::new(Shared {
         auth: auth.clone(),
@@ -183,15 +185,19 @@ async fn accept_loop(
 ) {
     let mut sessions = JoinSet::new();
     while let Some((tcp, peer)) = next_connection(&listener, &mut stopped).await {
-        let _ = tcp.set_nodelay(true);
-        let slot = connections.admit(
+        let Some(slot) = connections.admit(
             peer.ip(),
             shared.limits.max_connections,
             shared.limits.max_connections_per_ip,
-        );
+        ) else {
+            refuse(&tcp, kind, peer);
+            continue; // dropping the socket closes it
+        };
+        let _ = tcp.set_nodelay(true);
         let (acceptor, shared, stopped) = (acceptor.clone(), shared.clone(), stopped.clone());
         sessions.spawn(async move {
-            if let Err(e) = connection(tcp, peer, kind, acceptor, shared, stopped, slot).await {
+            let _slot = slot;
+            if let Err(e) = connection(tcp, peer, kind, acceptor, shared, stopped).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
@@ -199,6 +205,17 @@ async fn accept_loop(
         while sessions.try_join_next().is_some() {}
     }
     while sessions.join_next().await.is_some() {}
+}
+
+/// Turns a connection over the limits away at once, holding nothing for
+/// it: on the STARTTLS port with a plaintext BYE (if the socket takes it
+/// without waiting); on the implicit-TLS port saying anything would need
+/// a handshake first, so the connection is just closed.
+fn refuse(tcp: &TcpStream, kind: Kind, peer: SocketAddr) {
+    tracing::warn!(%peer, "connection refused: too many connections");
+    if kind == Kind::StartTls {
+        let _ = tcp.try_write(b"* BYE [LIMIT] Too many connections, try again later\r\n");
+    }
 }
 
 /// The next connection, or `None` once the server stops.
@@ -228,10 +245,10 @@ async fn connection(
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
-    slot: Option<Slot>,
 ) -> std::io::Result<()> {
+    let patience = Duration::from_secs(shared.limits.handshake_timeout_secs);
     let handshake = |tcp| async {
-        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
+        tokio::time::timeout(patience, acceptor.accept(tcp))
             .await
             .map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
@@ -240,9 +257,6 @@ async fn connection(
     match kind {
         Kind::ImplicitTls => {
             let mut tls = handshake(tcp).await?;
-            if slot.is_none() {
-                return refuse(&mut tls, peer).await;
-            }
             let mut session = Session::new(shared, peer, true);
             session.greet(&mut tls).await?;
             session.run(&mut tls, &mut stopped).await?;
@@ -250,9 +264,6 @@ async fn connection(
         }
         Kind::StartTls => {
             let mut tcp = tcp;
-            if slot.is_none() {
-                return refuse(&mut tcp, peer).await;
-            }
             let mut session = Session::new(shared, peer, false);
             session.greet(&mut tcp).await?;
             match session.run(&mut tcp, &mut stopped).await? {
@@ -266,15 +277,4 @@ async fn connection(
             }
         }
     }
-}
-
-async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    peer: SocketAddr,
-) -> std::io::Result<()> {
-    tracing::warn!(%peer, "connection refused: too many connections");
-    stream
-        .write_all(b"* BYE [LIMIT] Too many connections, try again later\r\n")
-        .await?;
-    stream.shutdown().await
 }

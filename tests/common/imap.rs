@@ -2,7 +2,7 @@
 //! rustls, trusting the server's generated certificate.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -105,6 +105,12 @@ impl Server {
         Client::new(Box::new(self.wrap(tcp)))
     }
 
+    /// A TLS client on the implicit-TLS port whose connection comes from
+    /// `ip` (a loopback address: 127.0.0.2 and on are other clients).
+    pub fn connect_tls_from(&self, ip: IpAddr) -> Client {
+        Client::new(Box::new(self.wrap(tcp_from(ip, self.imaps))))
+    }
+
     /// A plaintext client on the STARTTLS port, over `tcp` (keep a clone
     /// of it to upgrade later).
     pub fn connect_plain_from(&self, tcp: TcpStream) -> Client {
@@ -127,8 +133,15 @@ impl Server {
 
     /// The server's resident memory in KiB.
     pub fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS")
+    }
+
+    /// A size from the server's /proc/PID/status in KiB, such as `VmRSS`
+    /// or `VmHWM` (the largest resident size so far).
+    pub fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        let prefix = format!("{field}:");
+        let line = status.lines().find(|l| l.starts_with(&prefix)).unwrap();
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
@@ -175,6 +188,24 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A TCP connection to `to` from the loopback address `ip`.
+pub fn tcp_from(ip: IpAddr, to: SocketAddr) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let tcp = runtime
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::new(ip, 0))?;
+            socket.connect(to).await?.into_std()
+        })
+        .unwrap();
+    tcp.set_nonblocking(false).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    tcp
 }
 
 pub trait Stream: Read + Write + Send {}
