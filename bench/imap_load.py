@@ -8,6 +8,11 @@ prints one JSON object on standard output:
       LOGIN latency: the first LOGIN on a fresh connection, then REPEAT new
       connections, each timing only LOGIN (connect, TLS handshake and the
       greeting are untimed).
+  imap_load.py logins --port P --user 'u%d' --password PW --conns N --server SPEC [--wrong]
+      N connections, opened first, then LOGIN as N distinct users (USER with
+      %d replaced by 1..N) all at once (--wrong: with a wrong password):
+      wall seconds from the first LOGIN sent to the last answer, logins per
+      second, and the server's memory before, at the peak and after.
   imap_load.py sync   --port P ... --folder Big --items '(UID FLAGS)' [--items ...]
       SELECT FOLDER, then each `UID FETCH 1:* ITEMS` in turn on the same
       connection: seconds, untagged FETCH count, response bytes, tagged status,
@@ -373,6 +378,47 @@ async def idle_main(a):
             "rss_kib_per_conn": per("rss_kib"), "pss_kib_per_conn": per("pss_kib")}
 
 
+async def logins_main(a):
+    ctx = tls_context(a.ca)
+    sem = asyncio.Semaphore(a.parallel)
+
+    async def connect():
+        async with sem:
+            r, w = await asyncio.open_connection(a.host, a.port, ssl=ctx, server_hostname=a.host)
+            if not (await r.readline()).startswith(b"* OK"):
+                raise RuntimeError("no greeting")
+            return r, w
+
+    async def login(r, w, i):
+        password = a.password + ("-wrong" if a.wrong else "")
+        w.write(b"a LOGIN %s %s\r\n" % (quote(a.user % i).encode(), quote(password).encode()))
+        await w.drain()
+        while True:
+            line = await r.readline()
+            if not line:
+                raise RuntimeError("closed during LOGIN")
+            if line.startswith(b"a "):
+                return line.startswith(b"a OK")
+
+    conns = await asyncio.gather(*(connect() for _ in range(a.conns)))
+    await asyncio.sleep(1)
+    before = memory(a.server, pss=False)
+    t = time.perf_counter()
+    answers = await asyncio.gather(*(login(r, w, i + 1) for i, (r, w) in enumerate(conns)))
+    wall = time.perf_counter() - t
+    peak = memory(a.server, pss=False)["max_hwm_kib"]
+    for _, w in conns:
+        w.close()
+    await asyncio.sleep(a.settle)
+    after = memory(a.server, pss=False)
+    return {"logins": len(answers), "ok": sum(answers), "seconds": wall, "per_s": len(answers) / wall,
+            "rss_before_kib": before["rss_kib"], "hwm_kib": peak, "rss_after_kib": after["rss_kib"]}
+
+
+def cmd_logins(a):
+    return asyncio.run(logins_main(a))
+
+
 def cmd_idle(a):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -396,7 +442,7 @@ def cmd_sample(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["login", "sync", "bodies", "idle", "sample"])
+    ap.add_argument("command", choices=["login", "logins", "sync", "bodies", "idle", "sample"])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int)
     ap.add_argument("--ca", help="CA file; without it the certificate is not checked")
@@ -410,11 +456,12 @@ def main():
     ap.add_argument("--parallel", type=int, default=32, help="idle: connections being opened at once")
     ap.add_argument("--settle", type=float, default=3.0, help="idle: seconds to wait before measuring")
     ap.add_argument("--server", help="PID or tree:PID of the server, for CPU and memory")
+    ap.add_argument("--wrong", action="store_true", help="logins: with a wrong password")
     ap.add_argument("--out")
     ap.add_argument("--dump", help="sync: write the untagged lines (literals left out) of one fetch to this file")
     ap.add_argument("--dump-index", type=int, default=1, help="sync: which --items fetch to dump (from 0)")
     a = ap.parse_args()
-    result = {"login": cmd_login, "sync": cmd_sync, "bodies": cmd_bodies, "idle": cmd_idle, "sample": cmd_sample}[a.command](a)
+    result = {"login": cmd_login, "logins": cmd_logins, "sync": cmd_sync, "bodies": cmd_bodies, "idle": cmd_idle, "sample": cmd_sample}[a.command](a)
     json.dump(result, sys.stdout)
     print()
 

@@ -39,10 +39,11 @@ fn abusive_clients_do_not_hurt_others() {
         flood
     });
     // A 2 GB literal announced with LITERAL+ (no invitation awaited), then
-    // a disconnect in the middle of it.
+    // a disconnect in the middle of it (before login the server may have
+    // closed the connection already, failing the write).
     let mut vanishing = server.raw_tls();
     vanishing.write_all(b"v1 LOGIN {2000000000+}\r\n").unwrap();
-    vanishing.write_all(&vec![b'x'; 1 << 20]).unwrap();
+    let _ = vanishing.write_all(&vec![b'x'; 1 << 20]);
     drop(vanishing);
     // A literal cut off by a disconnect.
     let mut cut = server.raw_tls();
