@@ -333,7 +333,7 @@ class Session:
         answer.status, answer.code, answer.code_args, answer.text = status.upper(), code, code_args, text_part
         self.stats.add(name, answer)
         if code == "SERVERBUG":
-            self.fault("[SERVERBUG] answer to %s" % text.split(" ")[0])
+            self.fault("[SERVERBUG] answer to %s: %s" % (name, status_text))
         if answer.status == "BAD":
             self.fault("BAD answer to a well-formed %s: %s" % (name, status_text))
         if answer.status not in ("OK", "NO"):

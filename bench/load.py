@@ -349,7 +349,15 @@ async def run_session(a, driver, end, ready):
         try:
             await getattr(driver, "op_" + name)()
         except Fault:
-            return  # recorded; the session's view is no longer trustworthy
+            # recorded; the session's view is no longer trustworthy
+            if not a.keep_going:
+                return
+            await s.close()
+            s.sel = None
+            try:
+                await s.connect()
+            except (Fault, ConnectionLost, OSError):
+                return
         except (ConnectionLost, OSError, asyncio.IncompleteReadError) as e:
             driver.errors.append({"session": s.sid, "error": "connection lost: %r" % e, "transcript": list(s.transcript)})
             return
@@ -373,6 +381,8 @@ def main():
     ap.add_argument("--clients", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--keep-going", action="store_true",
+                    help="after a fault, log in again on a new connection and go on (to find every kind of fault)")
     ap.add_argument("--server", help="PID or tree:PID of the server, for its CPU seconds")
     a = ap.parse_args()
     if a.seed is None:
