@@ -156,7 +156,7 @@ def expand(spec, largest):
 
 # ------------------------------------------------------------------- state
 class World:
-    """What every session of a run has seen, per canonical mailbox name."""
+    """What every session of a run has seen, per (owner, mailbox name)."""
 
     def __init__(self):
         self.uidvalidity = {}
@@ -176,17 +176,13 @@ class Message:
 
 
 class Selected:
-    def __init__(self, mailbox, read_only):
+    def __init__(self, mailbox):
         self.mailbox = mailbox  # canonical name
-        self.read_only = read_only
         self.msgs = []
         self.flags = None  # the mailbox's FLAGS
         self.uidvalidity = None
         self.uidnext = None
         self.seen_exists = False
-
-    def uid_at(self, seq):
-        return self.msgs[seq - 1].uid
 
     def seq_of(self, uid):
         for i, m in enumerate(self.msgs):
@@ -211,6 +207,10 @@ class Stats:
         self.latency = collections.defaultdict(list)
         self.answers = collections.defaultdict(collections.Counter)
 
+    def clear(self):
+        self.latency.clear()
+        self.answers.clear()
+
     def add(self, name, answer):
         self.latency[name].append(answer.seconds)
         key = answer.status + (" [%s]" % answer.code if answer.code and answer.status != "OK" else "")
@@ -224,12 +224,14 @@ class Session:
     `mailbox_name` maps canonical names to this session's wire names (a
     second user sees the same folder under its other-users prefix).
     `exclusive` says no other session writes the mailboxes this one selects.
-    `keyword` is the keyword only this session sets or clears."""
+    `keyword` is the keyword only this session sets or clears. `owner`
+    names whose mailboxes these are (World keeps them apart by it)."""
 
-    def __init__(self, sid, world, stats, host, port, ca, user, password, prefix="", exclusive=False):
+    def __init__(self, sid, world, stats, host, port, ca, user, password, prefix="", exclusive=False, owner=None):
         self.sid, self.world, self.stats = sid, world, stats
         self.host, self.port, self.ca = host, port, ca
         self.user, self.password, self.prefix = user, password, prefix
+        self.owner = owner or user
         self.exclusive = exclusive
         self.keyword = "$s%d" % sid
         self.sel = None
@@ -239,6 +241,9 @@ class Session:
         self.reader = self.writer = None
 
     # --- wire
+    def key(self, mailbox):
+        return (self.owner, mailbox)
+
     def wire(self, mailbox):
         return self.prefix + mailbox if mailbox.upper() != "INBOX" else "INBOX"
 
@@ -298,19 +303,19 @@ class Session:
         self.log("S:", data)
         return data
 
-    async def command(self, name, text, literal=None, kind=None):
+    async def command(self, name, text, literal=None):
         """Sends `tag text` (with `literal` sent after the continuation
         request), applies every response to the model and returns the
-        Answer. `kind` is the command keyword that rules which untagged
-        responses may come (FETCH, STORE, SEARCH forbid EXPUNGE)."""
+        Answer. `name` is the command ("UID FETCH", ...): it rules which
+        untagged responses may come (FETCH, STORE, SEARCH forbid EXPUNGE)."""
         self.tag += 1
         tag = b"t%d" % self.tag
-        kind = kind or name
         started = time.perf_counter()
         head = tag + b" " + text.encode()
         if literal is not None:
             head += b" {%d}" % len(literal)
         self.writer.write(head + b"\r\n")
+        await self.writer.drain()
         self.log("C:", head)
         answer = Answer(None, None, "", "", 0.0)
         pending = literal
@@ -320,12 +325,13 @@ class Session:
                 if pending is None:
                     self.fault("a continuation request nobody asked for")
                 self.writer.write(pending + b"\r\n")
+                await self.writer.drain()
                 self.log("C:", b"(literal of %d bytes)" % len(pending))
                 pending = None
                 continue
             if data.startswith(tag + b" "):
                 break
-            self.untagged(data, kind, answer)
+            self.untagged(data, name, answer)
         answer.seconds = time.perf_counter() - started
         status_text = data[len(tag) + 1:].decode("utf-8", "replace").rstrip("\r\n")
         status, _, rest = status_text.partition(" ")
@@ -392,8 +398,6 @@ class Session:
             sel.uidvalidity = int(args)
         elif code == "UIDNEXT" and sel is not None:
             sel.uidnext = int(args)
-        elif code == "PERMANENTFLAGS" and sel is not None:
-            pass
         elif code == "COPYUID":
             answer.untagged.append(("COPYUID", args))
 
@@ -434,7 +438,7 @@ class Session:
                 msg.uid = uid
             elif msg.uid != uid:
                 self.fault("FETCH %d has UID %d; that number was UID %d" % (n, uid, msg.uid))
-            self.world.saw_uid(sel.mailbox, uid)
+            self.world.saw_uid(self.key(sel.mailbox), uid)
         flags = items.get("FLAGS")
         if flags is not None:
             names = {f.decode() for f in flags}
@@ -447,8 +451,8 @@ class Session:
     # --- commands with their checks
     async def select(self, mailbox, examine=False):
         verb = "EXAMINE" if examine else "SELECT"
-        self.sel = Selected(mailbox, examine)
-        floor = self.world.uid_floor[mailbox]
+        self.sel = Selected(mailbox)
+        floor = self.world.uid_floor[self.key(mailbox)]
         answer = await self.command(verb, "%s %s" % (verb, quote(self.wire(mailbox))))
         if not answer.ok:
             self.sel = None
@@ -460,13 +464,13 @@ class Session:
         if sel.uidnext is not None:
             if sel.uidnext < floor:
                 self.fault("UIDNEXT %d but UID %d was seen before" % (sel.uidnext, floor - 1))
-            self.world.saw_uid(mailbox, sel.uidnext - 1)
+            self.world.saw_uid(self.key(mailbox), sel.uidnext - 1)
         if sel.msgs:
             await self.fetch("1:*", "(UID FLAGS)", uid=True)
         return answer
 
     def check_uidvalidity(self, mailbox, value):
-        known = self.world.uidvalidity.setdefault(mailbox, value)
+        known = self.world.uidvalidity.setdefault(self.key(mailbox), value)
         if known != value:
             self.fault("UIDVALIDITY of %s changed from %d to %d" % (mailbox, known, value))
 
@@ -492,15 +496,13 @@ class Session:
                 self.fault("%s %s answered OK without %s" % (name, spec, seqset(missing)))
         return answer
 
-    async def store(self, seqs, op, flags, uid=False, check_all=False):
+    async def store(self, seqs, op, flags, uid=False):
         """STORE (or UID STORE) op FLAGS (flags); every FETCH for a message
         in the set must show the change to the flags this session owns."""
-        sel = self.sel
         spec = seqset(seqs)
         answer = await self.command("UID STORE" if uid else "STORE",
-                                    "%sSTORE %s %s (%s)" % ("UID " if uid else "", spec, op, " ".join(flags)),
-                                    kind="UID STORE" if uid else "STORE")
-        owned = set(flags) if (check_all or self.exclusive) else {f for f in flags if f in (self.keyword, "\\Deleted")}
+                                    "%sSTORE %s %s (%s)" % ("UID " if uid else "", spec, op, " ".join(flags)))
+        owned = set(flags) if self.exclusive else {f for f in flags if f in (self.keyword, "\\Deleted")}
         targets = set(seqs)
         last = {}  # the last flags reported for each message of the set
         for seq, items in answer.fetches:
@@ -530,7 +532,7 @@ class Session:
         return answer
 
     async def append(self, mailbox, message, flags=""):
-        floor = self.world.uid_floor[mailbox]
+        floor = self.world.uid_floor[self.key(mailbox)]
         selected = self.sel is not None and self.sel.mailbox == mailbox
         before = len(self.sel.msgs) if selected else None
         answer = await self.command("APPEND", "APPEND %s (%s)" % (quote(self.wire(mailbox)), flags), literal=message)
@@ -541,7 +543,7 @@ class Session:
             self.check_uidvalidity(mailbox, validity)
             if uid < floor:
                 self.fault("APPENDUID %d is not new: UID %d was seen before" % (uid, floor - 1))
-            self.world.saw_uid(mailbox, uid)
+            self.world.saw_uid(self.key(mailbox), uid)
         if selected and self.grown(answer, before) < 1:
             self.fault("APPEND to the selected mailbox answered OK without EXISTS")
         return answer
@@ -554,7 +556,7 @@ class Session:
     async def copy(self, uids, target, move=False):
         """UID COPY or UID MOVE of `uids` to `target`; checks COPYUID and,
         for MOVE, that the moved messages left this session's view."""
-        floor = self.world.uid_floor[target]
+        floor = self.world.uid_floor[self.key(target)]
         sel = self.sel
         into_selected = sel.mailbox == target
         before = len(sel.msgs)
@@ -575,7 +577,7 @@ class Session:
             if min(dst) < floor:
                 self.fault("COPYUID target UID %d is not new: UID %d was seen before" % (min(dst), floor - 1))
             for u in dst:
-                self.world.saw_uid(target, u)
+                self.world.saw_uid(self.key(target), u)
             if move:
                 left = [u for u in src if sel.seq_of(u) is not None]
                 if left and not into_selected:
@@ -586,8 +588,7 @@ class Session:
 
     async def search(self, criteria, uid=False):
         answer = await self.command("UID SEARCH" if uid else "SEARCH",
-                                    "%sSEARCH %s" % ("UID " if uid else "", criteria),
-                                    kind="UID SEARCH" if uid else "SEARCH")
+                                    "%sSEARCH %s" % ("UID " if uid else "", criteria))
         found = []
         for k, v in answer.untagged:
             if k == "SEARCH":
@@ -599,7 +600,7 @@ class Session:
         return answer, found
 
     async def status(self, mailbox):
-        floor = self.world.uid_floor[mailbox]
+        floor = self.world.uid_floor[self.key(mailbox)]
         answer = await self.command("STATUS", "STATUS %s (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)" % quote(self.wire(mailbox)))
         if not answer.ok:
             self.fault("STATUS of an existing mailbox refused: %s %s" % (answer.code, answer.text))
@@ -610,7 +611,7 @@ class Session:
                 self.check_uidvalidity(mailbox, values["UIDVALIDITY"])
                 if values["UIDNEXT"] < floor:
                     self.fault("STATUS UIDNEXT %d but UID %d was seen before" % (values["UIDNEXT"], floor - 1))
-                self.world.saw_uid(mailbox, values["UIDNEXT"] - 1)
+                self.world.saw_uid(self.key(mailbox), values["UIDNEXT"] - 1)
         return answer
 
     async def list(self, expected):

@@ -24,7 +24,8 @@ Prints one JSON object: the seed, commands per second in total and per
 command, latency median and p99 per command, answers by status, faults
 (each with its session's transcript tail) and errors (faults, BAD, NO
 where none may come, lost connections). With --server PID (or tree:PID)
-it adds the server's CPU seconds over the run. Exit status 1 on any error.
+it adds the server's CPU seconds over the run and its memory (RSS, PSS;
+bench/imap_load.py) 2 s after the sessions logged out. Exit status 1 on any error.
 """
 import argparse
 import asyncio
@@ -36,6 +37,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imap_load import cpu_seconds, memory  # noqa: E402
 from imap_model import ConnectionLost, Fault, Session, Stats, World  # noqa: E402
 
 STRESS_FOLDERS = ("A", "B", "C")
@@ -115,7 +117,7 @@ class Driver:
 
     # --- operations
     async def op_list(self):
-        await self.s.list(self.folders)
+        await self.s.list(self.folders if self.a.workload == "stress" else ["INBOX", self.a.folder])
 
     async def op_status(self):
         others = [f for f in self.status_folders() if self.s.sel is None or f != self.s.sel.mailbox]
@@ -262,12 +264,6 @@ async def stress_setup(a, world, stats):
     await s.close()
 
 
-def cpu_seconds(spec):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from imap_load import cpu_seconds as cpu
-    return cpu(spec)
-
-
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -280,7 +276,6 @@ async def main_async(a):
         a.logins = [tuple((spec.split(":", 2) + [""])[:3]) for spec in a.login]
         a.min_messages = 8
         await stress_setup(a, world, stats)
-        stats.__init__()  # the setup's commands are not part of the figures
         folders = [f for f in STRESS_FOLDERS]
     else:
         a.logins = [(a.user_format % (i % a.users + 1), a.password, "") for i in range(a.clients)]
@@ -291,7 +286,8 @@ async def main_async(a):
         user, password, prefix = a.logins[i % len(a.logins)]
         shared = a.workload == "stress" or a.clients > a.users
         s = Session(i + 1, world, stats, a.host, a.port, a.ca, user, password,
-                    (prefix or "") + (a.root + "/" if a.workload == "stress" else ""), exclusive=not shared)
+                    (prefix or "") + (a.root + "/" if a.workload == "stress" else ""), exclusive=not shared,
+                    owner=a.logins[0][0] if a.workload == "stress" else user)
         drivers.append(Driver(a, s, random.Random(a.seed * 1000 + i), folders, messages))
     loop = asyncio.get_running_loop()
     ready = loop.create_future()
@@ -302,15 +298,20 @@ async def main_async(a):
         await asyncio.sleep(0)
         while not all(d.set_up for d in drivers):
             await asyncio.sleep(0.05)
+        stats.clear()  # logins and first selects are not part of the figures
+        cpu0[0] = cpu_seconds(a.server) if a.server else None
         end[0] = time.monotonic() + a.seconds
         if not ready.done():
             ready.set_result(None)
 
-    cpu0 = cpu_seconds(a.server) if a.server else None
+    cpu0 = [None]
     t0 = time.monotonic()
     await asyncio.gather(start(), *(run_session(a, d, end, ready) for d in drivers))
     wall = time.monotonic() - (end[0] - a.seconds) if end[0] else time.monotonic() - t0
-    cpu = cpu_seconds(a.server) - cpu0 if a.server else None
+    cpu = cpu_seconds(a.server) - cpu0[0] if a.server else None
+    # the server's memory once every session has logged out and it settled
+    await asyncio.sleep(2 if a.server else 0)
+    after = memory(a.server) if a.server else None
     faults = [f for d in drivers for f in d.s.faults]
     errors = [e for d in drivers for e in d.errors]
     per_command = {}
@@ -323,7 +324,7 @@ async def main_async(a):
             "commands": len(every), "per_s": len(every) / wall if wall else 0,
             "median_ms": statistics.median(every) * 1e3 if every else None,
             "p99_ms": percentile(every, 0.99) * 1e3 if every else None,
-            "server_cpu_s": cpu, "per_command": per_command,
+            "server_cpu_s": cpu, "memory_after": after, "per_command": per_command,
             "faults": faults, "errors": errors, "error_count": len(faults) + len(errors)}
 
 
