@@ -49,7 +49,7 @@ cleanup() {
     [ -n "$SAMPLER" ] && kill "$SAMPLER" 2> /dev/null || true
     [ -n "$A_PID" ] && kill "$A_PID" 2> /dev/null || true
     [ -n "$D_PID" ] && kill "$D_PID" 2> /dev/null || true
-    rm -rf "$WORK/data" "$WORK/dovecot/home"
+    rm -rf "$WORK/data" "$WORK/dovecot/home" "$WORK/pristine-archimap" "$WORK/pristine-dovecot"
 }
 trap cleanup EXIT
 rm -rf "$LOGS"
