@@ -15,7 +15,9 @@ records a Fault whenever a response contradicts it:
 - a keyword in FETCH FLAGS must have been announced by the mailbox's FLAGS;
 - the flags after the session's own STORE are what it set (for every flag
   when no other session writes the mailbox, else for the session's own
-  keyword, which no other session touches);
+  keyword, which no other session touches), and its keyword stays as it
+  left it in every later FETCH; \\Deleted, once seen, stays until the
+  message is expunged (no session clears it);
 - no untagged EXPUNGE while answering FETCH, STORE or SEARCH (RFC 3501
   7.4.1); a FETCH answered OK returns every number it asked for;
 - no BAD to a well-formed command, no [SERVERBUG] anywhere;
@@ -24,8 +26,9 @@ records a Fault whenever a response contradicts it:
   UIDVALIDITY; APPEND or COPY to the selected mailbox announces the new
   messages with EXISTS before it completes (RFC 3501 5.2: a size change
   observed while processing a command is reported);
-- MOVE and EXPUNGE remove, before OK, the messages they report as moved or
-  that the session marked \\Deleted itself (no session clears \\Deleted);
+- MOVE removes, before OK, the messages it reports as moved; EXPUNGE those
+  the session marked \\Deleted itself (or a NOOP right after it does, when
+  another session expunged them first);
 - UIDVALIDITY never changes, UIDNEXT never falls below a UID already seen.
 
 World holds what all sessions of one run have seen (UIDVALIDITY and the
@@ -183,6 +186,9 @@ class Selected:
         self.uidvalidity = None
         self.uidnext = None
         self.seen_exists = False
+        # by UID: flags every later FETCH must show, or must not show
+        self.must_have = {}
+        self.must_lack = {}
 
     def seq_of(self, uid):
         for i, m in enumerate(self.msgs):
@@ -238,6 +244,7 @@ class Session:
         self.transcript = collections.deque(maxlen=TRANSCRIPT_LINES)
         self.faults = []
         self.tag = 0
+        self.storing = set()  # UIDs of this session's STORE in progress
         self.reader = self.writer = None
 
     # --- wire
@@ -446,6 +453,18 @@ class Session:
             if unannounced:
                 self.fault("FETCH %d FLAGS has %s, which the mailbox's FLAGS %s did not announce"
                            % (n, " ".join(sorted(unannounced)), sorted(sel.flags or ())))
+            if msg.uid is not None and msg.uid not in self.storing:
+                for flag in sel.must_have.get(msg.uid, ()):
+                    if flag not in names:
+                        self.fault("FETCH %d (UID %d) FLAGS %s without %s, which %s" % (
+                            n, msg.uid, sorted(names), flag, "no session clears" if flag == "\\Deleted"
+                            else "this session set and only it changes (an overwritten STORE?)"))
+                for flag in sel.must_lack.get(msg.uid, ()):
+                    if flag in names:
+                        self.fault("FETCH %d (UID %d) FLAGS %s with %s, which this session cleared and only it "
+                                   "changes (an overwritten STORE?)" % (n, msg.uid, sorted(names), flag))
+                if "\\Deleted" in names:
+                    sel.must_have.setdefault(msg.uid, set()).add("\\Deleted")
             msg.flags = names
 
     # --- commands with their checks
@@ -496,30 +515,47 @@ class Session:
                 self.fault("%s %s answered OK without %s" % (name, spec, seqset(missing)))
         return answer
 
-    async def store(self, seqs, op, flags, uid=False):
-        """STORE (or UID STORE) op FLAGS (flags); every FETCH for a message
-        in the set must show the change to the flags this session owns."""
-        spec = seqset(seqs)
-        answer = await self.command("UID STORE" if uid else "STORE",
-                                    "%sSTORE %s %s (%s)" % ("UID " if uid else "", spec, op, " ".join(flags)))
+    async def store(self, uids, op, flags, by_seq=False):
+        """UID STORE (or STORE of their sequence numbers) op FLAGS (flags).
+        The last FETCH for each message of the set must show the change to
+        the flags this session owns; from then on every FETCH must show the
+        session's keyword as the session left it (no other session touches
+        it: a change means another session's STORE overwrote this one)."""
+        sel = self.sel
+        name = "STORE" if by_seq else "UID STORE"
+        spec = seqset(sel.seq_of(u) for u in uids) if by_seq else seqset(uids)
+        self.storing = set(uids)
+        try:
+            answer = await self.command(name, "%s %s %s (%s)" % (name, spec, op, " ".join(flags)))
+        finally:
+            self.storing = set()
         owned = set(flags) if self.exclusive else {f for f in flags if f in (self.keyword, "\\Deleted")}
-        targets = set(seqs)
-        last = {}  # the last flags reported for each message of the set
+        targets = set(uids)
+        last = {}  # the last flags reported for each message of the set, by UID
         for seq, items in answer.fetches:
-            key = int(items["UID"]) if uid and "UID" in items else (seq if not uid else None)
-            if key in targets and "FLAGS" in items:
-                last[key] = {f.decode() for f in items["FLAGS"]}
-        for key, have in last.items():
+            if "FLAGS" not in items:
+                continue
+            # UID STORE's own answers carry UID; a STORE of numbers sees no EXPUNGE
+            uid = int(items["UID"]) if "UID" in items else (sel.msgs[seq - 1].uid if by_seq else None)
+            if uid in targets:
+                last[uid] = {f.decode() for f in items["FLAGS"]}
+        for uid, have in last.items():
             if op == "+FLAGS" and not owned <= have:
-                self.fault("after STORE +FLAGS %s, message %d has FLAGS %s" % (" ".join(sorted(owned)), key, sorted(have)))
+                self.fault("after STORE +FLAGS %s, UID %d has FLAGS %s" % (" ".join(sorted(owned)), uid, sorted(have)))
             if op == "-FLAGS" and owned & have:
-                self.fault("after STORE -FLAGS %s, message %d has FLAGS %s" % (" ".join(sorted(owned)), key, sorted(have)))
+                self.fault("after STORE -FLAGS %s, UID %d has FLAGS %s" % (" ".join(sorted(owned)), uid, sorted(have)))
+            if "\\Deleted" in have:
+                sel.must_have.setdefault(uid, set()).add("\\Deleted")
+            if self.keyword in flags:
+                (sel.must_have if op == "+FLAGS" else sel.must_lack).setdefault(uid, set()).add(self.keyword)
+                (sel.must_lack if op == "+FLAGS" else sel.must_have).get(uid, set()).discard(self.keyword)
         answer.flags_after = last
         return answer
 
     async def expunge(self, uids, uid_expunge=False):
         """(UID) EXPUNGE after this session marked `uids` \\Deleted: none of
-        them may be left once it answers OK."""
+        them may be left once it (or, when another session expunged them
+        first, a NOOP after it) answers OK."""
         if uid_expunge:
             answer = await self.command("UID EXPUNGE", "UID EXPUNGE %s" % seqset(uids))
         else:
@@ -527,7 +563,12 @@ class Session:
         if answer.ok:
             left = [u for u in uids if self.sel.seq_of(u) is not None]
             if left:
-                self.fault("%s answered OK but UIDs %s marked \\Deleted are still there"
+                # another session may have expunged them first: the poll that
+                # follows must report it at the latest
+                await self.noop()
+                left = [u for u in left if self.sel.seq_of(u) is not None]
+            if left:
+                self.fault("%s answered OK, and the NOOP after it too, but UIDs %s marked \\Deleted are still there"
                            % ("UID EXPUNGE" if uid_expunge else "EXPUNGE", seqset(left)))
         return answer
 

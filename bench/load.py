@@ -156,11 +156,7 @@ class Driver:
             return
         flag = self.rng.choice([self.s.keyword, self.s.keyword, "\\Seen", "\\Flagged", "$Label1"])
         op = self.rng.choice(["+FLAGS", "-FLAGS"])
-        if self.rng.random() < 0.5:
-            answer = await self.s.store(uids, op, [flag], uid=True)
-        else:
-            seqs = [self.s.sel.seq_of(u) for u in uids]
-            answer = await self.s.store(seqs, op, [flag])
+        answer = await self.s.store(uids, op, [flag], by_seq=self.rng.random() < 0.5)
         self.no(answer, "STORE")
 
     async def op_expunge(self):
@@ -170,7 +166,7 @@ class Driver:
         uids = self.known(self.rng.randint(1, 3))
         if not uids:
             return
-        answer = await self.s.store(uids, "+FLAGS", ["\\Deleted"], uid=True)
+        answer = await self.s.store(uids, "+FLAGS", ["\\Deleted"])
         self.no(answer, "UID STORE +FLAGS (\\Deleted)")
         marked = [u for u, flags in answer.flags_after.items() if "\\Deleted" in flags]
         if not marked:

@@ -2,10 +2,10 @@
 //! oracle's setup script and stopped when dropped.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 pub struct Dovecot {
-    _base: tempfile::TempDir,
+    base: tempfile::TempDir,
     pid_file: PathBuf,
     pub starttls: u16,
     pub imaps: u16,
@@ -36,11 +36,51 @@ impl Dovecot {
         );
         let pid_file = base.path().join("run/master.pid");
         Some(Dovecot {
-            _base: base,
+            base,
             pid_file,
             starttls,
             imaps,
         })
+    }
+
+    /// Restarts the instance with another `mail_location` (the setup
+    /// script's is Maildir, whose flag changes by concurrent sessions can
+    /// be lost: a rename from a stale file name drops another's change).
+    pub fn restart_with_mail_location(&self, location: &str) {
+        let base = self.base.path();
+        let pid = std::fs::read_to_string(&self.pid_file).unwrap();
+        let pid = pid.trim();
+        Command::new("kill").arg(pid).status().unwrap();
+        while Path::new("/proc").join(pid).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let config = base.join("dovecot.conf");
+        let text = std::fs::read_to_string(&config).unwrap();
+        let text = text.replace(
+            "mail_location = maildir:~/Maildir",
+            &format!("mail_location = {location}"),
+        );
+        std::fs::write(&config, text).unwrap();
+        let _ = std::fs::remove_file(&self.pid_file);
+        // The master stays in the background: no pipes for it to hold open.
+        let started = Command::new("/usr/sbin/dovecot")
+            .arg("-c")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(started.success(), "dovecot -c {} failed", config.display());
+        // Ready when the imaps port accepts connections.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.imaps)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dovecot does not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// APPENDs `source` (files or directories, in sorted order) to usera's `mailbox`.
