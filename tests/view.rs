@@ -152,6 +152,10 @@ fn without_an_inbox_folder_inbox_is_virtual_empty_and_read_only() {
     );
     let inbox = view.resolve("INBOX").unwrap();
     assert!(inbox.selectable && inbox.folder.is_none());
+    assert!(
+        !inbox.is_namespace_root(),
+        "a mailbox, though without a folder"
+    );
     assert!(inbox.rights.read_only() && inbox.rights.may_read());
 
     // A brand-new user with an empty archive sees just that INBOX.
@@ -286,8 +290,16 @@ fn rights_follow_folder_privileges() {
             assert_eq!(mailbox.rights.read_only(), read_only);
         }
         for node in ["Other Users", "Other Users/bob"] {
-            assert_eq!(view.resolve(node).unwrap().rights.to_string(), "l");
+            let mailbox = view.resolve(node).unwrap();
+            assert_eq!(mailbox.rights.to_string(), "l");
+            assert_eq!(mailbox.is_namespace_root(), node == "Other Users");
         }
+        assert!(
+            !view
+                .resolve("Other Users/bob/Inbox")
+                .unwrap()
+                .is_namespace_root()
+        );
     }
     assert_eq!(
         fx.archives.folder_privileges(&alice, "bob").unwrap(),

@@ -360,6 +360,16 @@ pub struct ViewMailbox {
     pub has_children: bool,
 }
 
+impl ViewMailbox {
+    /// The other users' namespace root itself (`Other Users`): a prefix,
+    /// not a mailbox. Like Dovecot's shared-namespace root it has no rights
+    /// to ask for; a client that asks gets the answer for a name that does
+    /// not exist.
+    pub fn is_namespace_root(&self) -> bool {
+        self.folder.is_none() && self.archive.is_empty()
+    }
+}
+
 /// What a user may do in one archive, with its folders: the input of
 /// [`View::build`].
 #[derive(Debug, Clone)]
@@ -406,7 +416,9 @@ impl ArchiveAccess {
 ///   read-only mailbox with no folder behind it and rights `lr`.
 /// * **Other users' namespace**: every other archive the user holds `read`
 ///   on appears as `<prefix>/<archive>/<folder path>`, below two
-///   non-selectable nodes `<prefix>` and `<prefix>/<archive>` (rights `l`).
+///   non-selectable nodes `<prefix>` and `<prefix>/<archive>` (rights `l`;
+///   the IMAP layer answers rights on `<prefix>` as for a missing name, as
+///   Dovecot does: see [`ViewMailbox::is_namespace_root`]).
 ///   The `<prefix>` node exists only if at least one such archive does; the
 ///   archive node exists even when the archive has no folder yet, so a grant
 ///   is always visible. Folders there keep their own names: Bob's `Inbox` is

@@ -1,7 +1,8 @@
 //! The read side of RFC 4314 ACLs: MYRIGHTS, GETACL, LISTRIGHTS. Rights
 //! come from archive privileges (see `archive::Rights`). GETACL shows only
 //! the asking user's own entry: who else may read an archive is not for
-//! every reader to know.
+//! every reader to know. The other users' namespace root has no ACL: it
+//! answers as a name that does not exist, as Dovecot's does.
 
 use tokio::io::AsyncWrite;
 
@@ -10,6 +11,7 @@ use super::extensions::AclCommand;
 use super::mailboxes::wire_name;
 use super::mutf7;
 use super::response::{quoted, send};
+use crate::error::Error;
 
 pub async fn acl<S: AsyncWrite + Unpin>(
     session: &mut Session,
@@ -25,12 +27,14 @@ pub async fn acl<S: AsyncWrite + Unpin>(
     let Some(view) = session.answered_view(stream, tag).await? else {
         return Ok(());
     };
-    let Some(mailbox) = mutf7::decode(name).and_then(|n| view.resolve(&n)) else {
-        return send(
-            stream,
-            &format!("{tag} NO [NONEXISTENT] No such mailbox\r\n"),
-        )
-        .await;
+    // The namespace root is a prefix, not a mailbox (as in Dovecot).
+    let Some(mailbox) = mutf7::decode(name)
+        .and_then(|n| view.resolve(&n))
+        .filter(|m| !m.is_namespace_root())
+    else {
+        return session
+            .refuse(stream, tag, Error::NotFound(name.to_string()))
+            .await;
     };
     let user = session.user().expect("authenticated").name.clone();
     let name = wire_name(&mailbox.name);
