@@ -6,7 +6,10 @@ IMAP connection is bench/imap_load.py's).
       Picks Q search strings per key from random messages of a Maildir:
       FROM (a sender's local part or last name), SUBJECT (a subject word),
       BODY and TEXT (a word of the text body, or two words in a row, in
-      turn). Every pick occurs in at least one message.
+      turn). Every pick occurs in at least one message. Beside each key,
+      KEY_inside: a part of such a word of 3 or more characters that
+      neither starts nor ends it ("nvoic" of "invoice"); and body_short:
+      one or two characters from inside a body word, in turn.
   search_load.py search --port P [--ca CA] --user U --password PW --folder F
                         --terms FILE [--count body=5,text=5]
       SELECT F, one untimed SEARCH to warm up, then `SEARCH KEY "string"` for
@@ -28,7 +31,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imap_load import Client, quote  # noqa: E402
 
-KEYS = ["body", "text", "from", "subject"]
+KEYS = ["body", "text", "from", "subject", "body_inside", "text_inside", "from_inside", "subject_inside",
+        "body_short"]
 # Whole words of ASCII letters (a search string in a quoted string is ASCII).
 WORD = r"(?<!\w)[A-Za-z]{%d,}(?!\w)"
 STOP = set("""this that with from have your will what when were they them their there which about would
@@ -44,6 +48,15 @@ def body_text(message):
         return ""
 
 
+def inside(rng, word, shortest=3):
+    """A part of `word` that neither starts nor ends it, of `shortest` or more characters."""
+    if len(word) < shortest + 2:
+        return None
+    length = rng.randint(shortest, len(word) - 2)
+    start = rng.randint(1, len(word) - 1 - length)
+    return word[start:start + length]
+
+
 def cmd_terms(a):
     rng = random.Random(a.seed)
     names = sorted(os.listdir(os.path.join(a.maildir, "cur")))
@@ -56,11 +69,18 @@ def cmd_terms(a):
         sender = str(m.get("From", ""))
         address = re.search(r"([\w.+-]+)@", sender)
         name_words = re.findall(WORD % 3, sender.split("<")[0])
-        if len(picks["from"]) < a.count and (address or name_words):
-            picks["from"].append(name_words[-1] if name_words and rng.random() < 0.5 else address.group(1))
+        def pick(key, value):
+            if value and len(picks[key]) < a.count:
+                picks[key].append(value)
+
+        if address or name_words:
+            sender = name_words[-1] if name_words and rng.random() < 0.5 else address.group(1)
+            pick("from", sender)
+            pick("from_inside", inside(rng, sender))
         subject = [w for w in re.findall(WORD % 4, str(m.get("Subject", ""))) if w.lower() not in STOP]
-        if subject and len(picks["subject"]) < a.count:
-            picks["subject"].append(rng.choice(subject))
+        if subject:
+            pick("subject", rng.choice(subject))
+            pick("subject_inside", inside(rng, rng.choice(subject)))
         text = body_text(m)
         words = [w for w in re.findall(WORD % 5, text) if w.lower() not in STOP]
         for key in ("body", "text"):
@@ -69,6 +89,11 @@ def cmd_terms(a):
                 pair = words[i] + " " + words[i + 1]
                 # Every other pick is two words in a row, when they stand so.
                 picks[key].append(pair if len(picks[key]) % 2 and pair in text else words[i])
+            if words:
+                pick(key + "_inside", inside(rng, rng.choice(words)))
+        if words:
+            word = rng.choice(words)
+            pick("body_short", word[1:1 + 1 + len(picks["body_short"]) % 2])
     with open(a.out, "w") as f:
         json.dump(picks, f, indent=1)
     return {k: len(v) for k, v in picks.items()}
@@ -93,7 +118,7 @@ def cmd_search(a):
         for term in terms[key][:limits.get(key, len(terms[key]))]:
             found = []
             start = time.perf_counter()
-            status, _ = c.command("SEARCH %s %s" % (key.upper(), quote(term)),
+            status, _ = c.command("SEARCH %s %s" % (key.split("_")[0].upper(), quote(term)),
                                   on_line=lambda line: found.append(len(line.split()) - 2) if line.startswith(b"* SEARCH") else None)
             elapsed = time.perf_counter() - start
             if " OK" not in status:

@@ -27,6 +27,24 @@ fn inbox_messages() -> PathBuf {
     common::edge_eml().join("cpython")
 }
 
+/// alice's other mailboxes, for both servers: a directory of messages
+/// each, by mailbox name (`conformance/mailboxes/NAME/`).
+fn mailboxes() -> Vec<(String, PathBuf)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/mailboxes");
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            (
+                path.file_name().unwrap().to_str().unwrap().to_string(),
+                path,
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 /// The `# setup:` line of a script: what the archive must look like for it
 /// (scripts without one share the default archive).
 fn setup(script: &Path) -> Option<String> {
@@ -57,7 +75,8 @@ fn run(args: &[&str], scripts: &[PathBuf]) -> String {
     stdout
 }
 
-/// alice and bob, each with the test inbox; alice may read bob's archive.
+/// alice and bob, each with the test inbox, alice also with the mailboxes
+/// of `conformance/mailboxes`; alice may read bob's archive.
 /// A setup (`privileges=P condition=C`) also gives alice folder Old, the
 /// privileges P on her own archive, and C: `normal`, `writeProtected` or
 /// `disabled` (the store holding all of it in that state, a new one
@@ -73,6 +92,15 @@ fn archive(setup: Option<&str>) -> Archimap {
             "--folder",
             "Inbox",
             inbox_messages().to_str().unwrap(),
+        ]);
+    }
+    for (name, messages) in mailboxes() {
+        am.import(&[
+            "--user",
+            "alice",
+            "--folder",
+            &name,
+            messages.to_str().unwrap(),
         ]);
     }
     am.ok(&["grant", "alice", "bob", "read"]);
@@ -143,6 +171,9 @@ fn plain_rfc_scripts_pass_against_dovecot() {
         return;
     };
     dovecot.load("INBOX", &inbox_messages());
+    for (name, messages) in mailboxes() {
+        dovecot.load(&name, &messages);
+    }
     let rfc: Vec<PathBuf> = scripts()
         .into_iter()
         .filter(|p| std::fs::read_to_string(p).unwrap().contains("# scope: rfc"))

@@ -1,35 +1,55 @@
 //! How text becomes terms, the same way when indexing and when searching.
 //!
-//! * Header fields (`grams`): a value is given as `name:text` (lower-case).
-//!   Every character of the text starts a term of the next three
-//!   characters (fewer at the end), prefixed with the field name:
-//!   `from:ali`, `from:lic`, ... A substring of three or more characters is
+//! * Substring fields (`grams`): text is [`fold`]ed, and every character
+//!   starts a term of the next three characters (fewer at the end of a
+//!   value): `ali`, `lic`, ... A substring of three or more characters is
 //!   then a phrase of such terms, and a shorter one a prefix of a term: the
-//!   index keeps RFC 3501's substring semantics exactly. `from:` alone says
-//!   the field exists. Only the first [`gram_limit`] characters of a value
-//!   are indexed; a longer value adds the term `from:\0`, so a search knows
-//!   to check that message itself.
-//! * Words (`words`): runs of letters and digits, lower-cased, with Latin
-//!   diacritics folded to ASCII. Characters of scripts written without
-//!   spaces (Chinese, Japanese, Korean, Thai, ...) are words of their own,
-//!   so any run of them is found as a phrase.
+//!   index answers RFC 3501's substring semantics exactly, with nothing to
+//!   check afterwards. Header fields are given as `name:text` and their
+//!   terms carry the name (`from:ali`); `from:` alone says the field
+//!   exists. Only the first [`gram_limit`] characters of a header value
+//!   are indexed; a longer value adds the term `from:\0`, so a search
+//!   knows to check that message itself. Header text (for TEXT) and body
+//!   text (`text_grams`) are indexed whole.
+//! * Words (`words`, for FUZZY only): runs of letters and digits,
+//!   lower-cased, with Latin diacritics folded to ASCII. Characters of
+//!   scripts written without spaces (Chinese, Japanese, Korean, Thai, ...)
+//!   are words of their own.
 
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
 };
 
 pub const GRAMS: &str = "archimap_grams";
+pub const TEXT_GRAMS: &str = "archimap_text_grams";
 pub const WORDS: &str = "archimap_words";
 
-/// Characters per header term.
+/// Characters per gram.
 pub const GRAM: usize = 3;
 
 /// Words longer than this (in bytes) are not indexed: they are base64 or
 /// other noise, not something a person types.
 const LONGEST_WORD: usize = 64;
 
-/// The marker of a value indexed only in part.
+/// The marker of a value indexed only in part (text never holds a NUL:
+/// [`fold`] replaces it).
 pub const TRUNCATED: &str = "\0";
+
+/// Text as SEARCH compares it: lower case, one character at a time (so
+/// that a search string and the text it stands in fold alike, whatever
+/// surrounds them), NUL replaced (it marks truncated values).
+pub fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| {
+            if c == '\0' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
+}
 
 /// How many characters of a header value are indexed: the fields people
 /// search are indexed whole (up to 8 KiB), most others in their first 256
@@ -52,34 +72,31 @@ pub fn gram_limit(name: &str) -> usize {
     }
 }
 
-/// The header terms of `text` (lower-case) as (position, gram) pairs: a
-/// gram starts at every character. A gram stops short at a NUL, which no
-/// search string can hold.
+/// The grams of the first `limit` characters of `text` (folded) as
+/// (position, gram) pairs: a gram starts at every character.
 pub fn grams(text: &str, limit: usize) -> impl Iterator<Item = (usize, &str)> {
-    let bounds: Vec<usize> = text
-        .char_indices()
-        .map(|(i, _)| i)
-        .take(limit + GRAM)
-        .chain(std::iter::once(text.len()))
-        .collect();
-    let n = bounds.len() - 1; // characters known (all of them, or limit + GRAM)
-    (0..n.min(limit)).filter_map(move |i| {
-        let gram = &text[bounds[i]..bounds[(i + GRAM).min(n)]];
-        let gram = &gram[..gram.find('\0').unwrap_or(gram.len())];
-        (!gram.is_empty()).then_some((i, gram))
-    })
+    text.char_indices()
+        .take(limit)
+        .enumerate()
+        .map(move |(position, (start, _))| {
+            let rest = &text[start..];
+            let end = rest.char_indices().nth(GRAM).map_or(rest.len(), |(i, _)| i);
+            (position, &rest[..end])
+        })
 }
 
-/// The tokenizer of header values `name:text`.
-#[derive(Clone, Default)]
+/// The tokenizer of substring fields: header values given as `name:text`
+/// (`named`), or whole texts.
+#[derive(Clone)]
 pub struct GramTokenizer {
+    named: bool,
     token: Token,
 }
 
 pub struct GramStream<'a> {
-    /// `name:`
+    /// `name:`, or nothing.
     prefix: &'a str,
-    terms: std::vec::IntoIter<(usize, &'a str)>,
+    terms: Box<dyn Iterator<Item = (usize, &'a str)> + 'a>,
     token: &'a mut Token,
 }
 
@@ -88,16 +105,22 @@ impl Tokenizer for GramTokenizer {
 
     fn token_stream<'a>(&'a mut self, value: &'a str) -> GramStream<'a> {
         self.token.reset();
+        if !self.named {
+            return GramStream {
+                prefix: "",
+                terms: Box::new(grams(value, usize::MAX)),
+                token: &mut self.token,
+            };
+        }
         let (name, text) = value.split_once(':').unwrap_or((value, ""));
         let limit = gram_limit(name);
-        let mut terms = vec![(0, "")];
-        terms.extend(grams(text, limit));
-        if text.chars().nth(limit).is_some() {
-            terms.push((limit, TRUNCATED));
-        }
+        let truncated = text.chars().nth(limit).is_some();
+        let terms = std::iter::once((0, ""))
+            .chain(grams(text, limit))
+            .chain(truncated.then_some((limit, TRUNCATED)));
         GramStream {
             prefix: &value[..name.len() + usize::from(name.len() < value.len())],
-            terms: terms.into_iter(),
+            terms: Box::new(terms),
             token: &mut self.token,
         }
     }
@@ -206,8 +229,22 @@ impl TokenStream for WordStream<'_> {
     }
 }
 
-pub fn grams_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(GramTokenizer::default()).build()
+fn grams_analyzer(named: bool) -> TextAnalyzer {
+    TextAnalyzer::builder(GramTokenizer {
+        named,
+        token: Token::default(),
+    })
+    .build()
+}
+
+/// Header values, `name:text`.
+pub fn header_grams_analyzer() -> TextAnalyzer {
+    grams_analyzer(true)
+}
+
+/// Header and body text.
+pub fn text_grams_analyzer() -> TextAnalyzer {
+    grams_analyzer(false)
 }
 
 pub fn words_analyzer() -> TextAnalyzer {
@@ -241,15 +278,15 @@ mod tests {
 
     #[test]
     fn header_values_become_positioned_grams() {
-        let mut a = grams_analyzer();
+        let mut a = header_grams_analyzer();
         assert_eq!(
-            tokens(&mut a, "to:ab\0cd"),
+            tokens(&mut a, "to:abcd"),
             vec![
                 (0, "to:".to_string()),
-                (0, "to:ab".into()),
-                (1, "to:b".into()),
-                (3, "to:cd".into()),
-                (4, "to:d".into()),
+                (0, "to:abc".into()),
+                (1, "to:bcd".into()),
+                (2, "to:cd".into()),
+                (3, "to:d".into()),
             ]
         );
         assert_eq!(
@@ -261,6 +298,26 @@ mod tests {
         assert_eq!(t.len(), 1 + 256 + 1);
         assert_eq!(t[256], (255, "x-long:ééé".to_string()));
         assert_eq!(t[257], (256, "x-long:\0".to_string()));
+    }
+
+    #[test]
+    fn texts_become_grams_whole() {
+        let mut a = text_grams_analyzer();
+        assert_eq!(
+            tokens(&mut a, "né:x"),
+            vec![
+                (0, "né:".to_string()),
+                (1, "é:x".into()),
+                (2, ":x".into()),
+                (3, "x".into()),
+            ]
+        );
+        assert_eq!(tokens(&mut a, &"y".repeat(10_000)).len(), 10_000);
+    }
+
+    #[test]
+    fn folding_is_per_character() {
+        assert_eq!(fold("ΟΔΟΣ Straße\0İ"), "οδοσ straße\u{fffd}i\u{307}");
     }
 
     #[test]

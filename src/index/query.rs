@@ -1,17 +1,19 @@
 //! SEARCH's text keys as index queries.
 //!
-//! * Header keys (FROM, TO, CC, BCC, SUBJECT, HEADER): the lower-cased
-//!   string as a substring of the field's raw or decoded value: a phrase of
-//!   grams (three characters each, every third one and the last suffice),
-//!   or, for one or two characters, a prefix of a gram. Values indexed
-//!   only in part are reported as unsure, to be checked message by message.
-//! * BODY and TEXT: the string's words as a phrase; its last word matches
-//!   as a prefix unless the string ends with a non-word character. A
-//!   string without words matches every message. FUZZY: every word within
-//!   one or two edits (by length), in any order, ranked by how many match
-//!   exactly and how rare they are. A phrase whose last word is the prefix
-//!   of very many words (a letter or two) is answered by checking the
-//!   messages that have the other words and some word with that prefix.
+//! Every key is RFC 3501's case-insensitive substring (both sides
+//! [`fold`]ed), answered exactly by the grams fields: a string of three or
+//! more characters is a phrase of grams (every third one and the last
+//! suffice), a shorter one a prefix of a gram (the union of the postings of
+//! every gram it starts: no more work than the index holds for the
+//! messages searched), an empty one matches every message (header keys:
+//! every message that has the field). Header keys (FROM, TO, CC, BCC,
+//! SUBJECT, HEADER) look at the field's decoded value; header values
+//! indexed only in part are reported as unsure, to be checked message by
+//! message. BODY looks at the body text, TEXT at it and the header text.
+//!
+//! FUZZY (RFC 6203) is word search instead: every word of the string within
+//! one or two edits (by length), in any order, ranked by how many match
+//! exactly and how rare they are.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,8 +26,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption, Term};
 use tantivy::{DocId, Score, SegmentReader};
 
-use super::analysis::{GRAM, TRUNCATED, grams, word_char, words, words_analyzer};
-use super::schema::Fields;
+use super::analysis::{GRAM, TRUNCATED, fold, grams, word_char, words, words_analyzer};
 use super::{BlobSet, Snapshot, failed};
 use crate::error::Result;
 
@@ -41,22 +42,22 @@ pub enum TextKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextQuery {
     pub key: TextKey,
-    /// For header keys, lower-case.
+    /// Folded (see [`fold`]).
     pub needle: String,
     pub fuzzy: bool,
 }
 
 impl TextQuery {
     pub fn new(key: TextKey, needle: &str, fuzzy: bool) -> TextQuery {
-        let needle = match key {
-            TextKey::Header(_) => needle.to_lowercase(),
-            _ => needle.to_string(),
-        };
-        TextQuery { key, needle, fuzzy }
+        TextQuery {
+            key,
+            needle: fold(needle),
+            fuzzy,
+        }
     }
 
-    /// Whether the last word of a BODY or TEXT string matches as a prefix.
-    pub(super) fn prefix(&self) -> bool {
+    /// Whether the last word of a FUZZY string matches as a prefix.
+    fn prefix(&self) -> bool {
         self.needle.chars().last().is_some_and(word_char)
     }
 }
@@ -70,36 +71,23 @@ pub struct Hits {
     pub unsure: BlobSet,
 }
 
-/// The most words a phrase's last word may be the prefix of in a segment:
-/// each takes memory while the phrase is matched.
-const MAX_EXPANSIONS: usize = 2048;
-
-/// The first byte string after every string starting with `prefix`.
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
-
-fn prefix_query(term: Term) -> Box<dyn Query> {
-    let mut query = PhrasePrefixQuery::new(vec![term]);
-    query.set_max_expansions(u32::MAX);
-    Box::new(query)
-}
-
-fn header_query(fields: &Fields, name: &str, needle: &str) -> Box<dyn Query> {
-    let term = |gram: &str| Term::from_field_text(fields.header, &format!("{name}:{gram}"));
+/// Messages whose grams field `field` holds `needle` (folded), each term
+/// `prefix` (`name:` for header fields) and a gram.
+fn substring_query(field: Field, prefix: &str, needle: &str) -> Box<dyn Query> {
+    let term = |gram: &str| Term::from_field_text(field, &format!("{prefix}{gram}"));
     let length = needle.chars().count();
     if length == 0 {
-        return Box::new(TermQuery::new(term(""), IndexRecordOption::Basic));
+        return if prefix.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(TermQuery::new(term(""), IndexRecordOption::Basic))
+        };
     }
     if length < GRAM {
-        return prefix_query(term(needle));
+        // A single prefix: tantivy unions the postings of all its terms.
+        let mut query = PhrasePrefixQuery::new(vec![term(needle)]);
+        query.set_max_expansions(u32::MAX);
+        return Box::new(query);
     }
     let last = length - GRAM;
     let mut terms: Vec<(usize, Term)> = grams(needle, length)
@@ -123,128 +111,57 @@ fn distance(word: &str) -> u8 {
     }
 }
 
-/// A words query, and whether it finds a superset to check.
-struct Words {
-    query: Box<dyn Query>,
-    approximate: bool,
-}
-
-impl Words {
-    fn exact(query: Box<dyn Query>) -> Words {
-        Words {
-            query,
-            approximate: false,
-        }
+/// FUZZY: every word within its distance (the last one as a prefix when
+/// `prefix`), scored by the exact ones.
+fn fuzzy_query(field: Field, words: &[(usize, String)], prefix: bool) -> Box<dyn Query> {
+    let last = words.len() - 1;
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (i, (_, word)) in words.iter().enumerate() {
+        let term = Term::from_field_text(field, word);
+        let d = distance(word);
+        let fuzzy: Box<dyn Query> = if i == last && prefix {
+            Box::new(FuzzyTermQuery::new_prefix(term.clone(), d, true))
+        } else {
+            Box::new(FuzzyTermQuery::new(term.clone(), d, true))
+        };
+        clauses.push((Occur::Must, fuzzy));
+        // Exact words score by their rarity (fuzzy matches score 1).
+        clauses.push((
+            Occur::Should,
+            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+        ));
     }
-}
-
-fn phrase(mut terms: Vec<(usize, Term)>) -> Box<dyn Query> {
-    if terms.len() == 1 {
-        let (_, term) = terms.remove(0);
-        return Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-    }
-    Box::new(PhraseQuery::new_with_offset(terms))
-}
-
-fn words_query(
-    snapshot: &Snapshot,
-    field: Field,
-    words: &[(usize, String)],
-    prefix: bool,
-    fuzzy: bool,
-) -> Result<Words> {
-    let first = words[0].0;
-    let mut terms: Vec<(usize, Term)> = words
-        .iter()
-        .map(|(p, w)| (p - first, Term::from_field_text(field, w)))
-        .collect();
-    if fuzzy {
-        let last = words.len() - 1;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (i, (word, (_, term))) in words.iter().map(|(_, w)| w).zip(&terms).enumerate() {
-            let d = distance(word);
-            let fuzzy: Box<dyn Query> = if i == last && prefix {
-                Box::new(FuzzyTermQuery::new_prefix(term.clone(), d, true))
-            } else {
-                Box::new(FuzzyTermQuery::new(term.clone(), d, true))
-            };
-            clauses.push((Occur::Must, fuzzy));
-            // Exact words score by their rarity (fuzzy matches score 1).
-            clauses.push((
-                Occur::Should,
-                Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-            ));
-        }
-        return Ok(Words::exact(Box::new(BooleanQuery::new(clauses))));
-    }
-    if !prefix {
-        return Ok(Words::exact(phrase(terms)));
-    }
-    let (_, last) = terms.pop().expect("a phrase has words");
-    if terms.is_empty() {
-        return Ok(Words::exact(prefix_query(last)));
-    }
-    let expansions = snapshot.expansions(&last)?;
-    if expansions > MAX_EXPANSIONS {
-        let query = BooleanQuery::intersection(vec![phrase(terms), prefix_query(last)]);
-        return Ok(Words {
-            query: Box::new(query),
-            approximate: true,
-        });
-    }
-    let offset = words[words.len() - 1].0 - first;
-    terms.push((offset, last));
-    let mut query = PhrasePrefixQuery::new_with_offset(terms);
-    query.set_max_expansions(expansions.max(1) as u32);
-    Ok(Words::exact(Box::new(query)))
+    Box::new(BooleanQuery::new(clauses))
 }
 
 impl Snapshot {
-    /// The number of words `prefix` starts, in the segment where it starts
-    /// most (counted up to just past the limit).
-    fn expansions(&self, prefix: &Term) -> Result<usize> {
-        let bytes = prefix.serialized_value_bytes();
-        let mut most = 0;
-        for segment in self.searcher.segment_readers() {
-            let index = segment
-                .inverted_index(prefix.field())
-                .map_err(failed("reading terms"))?;
-            let mut range = index.terms().range().ge(bytes);
-            if let Some(end) = prefix_end(bytes) {
-                range = range.lt(end);
-            }
-            let mut stream = range
-                .into_stream()
-                .map_err(|e| failed("reading terms")(e.into()))?;
-            let mut n = 0;
-            while n <= MAX_EXPANSIONS && stream.advance() {
-                n += 1;
-            }
-            most = most.max(n);
-        }
-        Ok(most)
-    }
-
     /// The index query of a text key.
-    fn index_query(&self, query: &TextQuery) -> Result<Words> {
+    fn index_query(&self, query: &TextQuery) -> Box<dyn Query> {
         let fields = &self.fields;
+        let needle = &query.needle;
         if let TextKey::Header(name) = &query.key {
-            return Ok(Words::exact(header_query(fields, name, &query.needle)));
+            return substring_query(fields.header, &format!("{name}:"), needle);
         }
-        let words = words(&mut words_analyzer(), &query.needle);
-        if words.is_empty() {
-            return Ok(Words::exact(Box::new(AllQuery)));
+        let (body, header) = if query.fuzzy {
+            let words = words(&mut words_analyzer(), needle);
+            if words.is_empty() {
+                return Box::new(AllQuery);
+            }
+            let prefix = query.prefix();
+            (
+                fuzzy_query(fields.body_words, &words, prefix),
+                fuzzy_query(fields.header_words, &words, prefix),
+            )
+        } else {
+            (
+                substring_query(fields.body, "", needle),
+                substring_query(fields.header_text, "", needle),
+            )
+        };
+        match query.key {
+            TextKey::Text => Box::new(BooleanQuery::union(vec![header, body])),
+            _ => body,
         }
-        let (prefix, fuzzy) = (query.prefix(), query.fuzzy);
-        let body = words_query(self, fields.body, &words, prefix, fuzzy)?;
-        if query.key == TextKey::Body {
-            return Ok(body);
-        }
-        let header = words_query(self, fields.header_words, &words, prefix, fuzzy)?;
-        Ok(Words {
-            approximate: header.approximate || body.approximate,
-            query: Box::new(BooleanQuery::union(vec![header.query, body.query])),
-        })
     }
 }
 
@@ -312,14 +229,9 @@ impl Snapshot {
                 .map_err(failed("searching"))
         };
         let mut hits = Hits::default();
-        let words = self.index_query(query)?;
-        for (blob, score) in collect(&*words.query, scored)? {
-            if words.approximate {
-                hits.unsure.insert(blob);
-            } else {
-                let best = hits.matched.entry(blob).or_insert(score);
-                *best = best.max(score);
-            }
+        for (blob, score) in collect(&*self.index_query(query), scored)? {
+            let best = hits.matched.entry(blob).or_insert(score);
+            *best = best.max(score);
         }
         if let TextKey::Header(name) = &query.key {
             let partial = Term::from_field_text(self.fields.header, &format!("{name}:{TRUNCATED}"));

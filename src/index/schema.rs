@@ -6,11 +6,14 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
 
-use super::analysis::{GRAMS, WORDS, grams_analyzer, words_analyzer};
+use super::analysis::{
+    GRAMS, TEXT_GRAMS, WORDS, header_grams_analyzer, text_grams_analyzer, words_analyzer,
+};
 
 /// Bumped whenever what is indexed, or how, changes: an index of another
-/// version is rebuilt.
-pub const VERSION: u32 = 1;
+/// version is rebuilt (on open: the catalog has everything to fill it).
+/// 2: header and body text as grams (substrings), words for FUZZY only.
+pub const VERSION: u32 = 2;
 
 #[derive(Clone, Copy)]
 pub struct Fields {
@@ -20,32 +23,43 @@ pub struct Fields {
     pub fingerprint: Field,
     /// Header fields as `name:value` grams (FROM, TO, ..., HEADER).
     pub header: Field,
-    /// Words of the header block, decoded header values and MIME part
-    /// headers (TEXT, beside `body`).
-    pub header_words: Field,
-    /// Words of the body: text parts, attached messages, attachments (BODY
+    /// Grams of the header text: its fields and the MIME headers of its
+    /// parts, decoded (TEXT, beside `body`).
+    pub header_text: Field,
+    /// Grams of the body: text parts, attached messages, attachments (BODY
     /// and TEXT).
     pub body: Field,
+    /// Words of `header_text` (FUZZY TEXT, beside `body_words`).
+    pub header_words: Field,
+    /// Words of `body` (FUZZY BODY and TEXT).
+    pub body_words: Field,
     /// The day written in the Date header (days since 1970), when valid.
     pub sent: Field,
 }
 
-fn text(tokenizer: &str) -> TextOptions {
+/// Grams need positions (a substring is a phrase of them); FUZZY's words
+/// only frequencies (it matches words in any order).
+fn text(tokenizer: &str, record: IndexRecordOption) -> TextOptions {
     TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(tokenizer)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            .set_index_option(record),
     )
 }
+
+const POSITIONS: IndexRecordOption = IndexRecordOption::WithFreqsAndPositions;
+const FREQS: IndexRecordOption = IndexRecordOption::WithFreqs;
 
 pub fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let fields = Fields {
         blob: builder.add_u64_field("blob", INDEXED | FAST),
         fingerprint: builder.add_u64_field("fingerprint", FAST),
-        header: builder.add_text_field("header", text(GRAMS)),
-        header_words: builder.add_text_field("header_words", text(WORDS)),
-        body: builder.add_text_field("body", text(WORDS)),
+        header: builder.add_text_field("header", text(GRAMS, POSITIONS)),
+        header_text: builder.add_text_field("header_text", text(TEXT_GRAMS, POSITIONS)),
+        body: builder.add_text_field("body", text(TEXT_GRAMS, POSITIONS)),
+        header_words: builder.add_text_field("header_words", text(WORDS, FREQS)),
+        body_words: builder.add_text_field("body_words", text(WORDS, FREQS)),
         sent: builder.add_i64_field("sent", INDEXED | FAST),
     };
     (builder.build(), fields)
@@ -53,6 +67,9 @@ pub fn schema() -> (Schema, Fields) {
 
 /// Makes the index's tokenizers known to it (they are not stored with it).
 pub fn register_tokenizers(index: &Index) {
-    index.tokenizers().register(GRAMS, grams_analyzer());
+    index.tokenizers().register(GRAMS, header_grams_analyzer());
+    index
+        .tokenizers()
+        .register(TEXT_GRAMS, text_grams_analyzer());
     index.tokenizers().register(WORDS, words_analyzer());
 }

@@ -53,11 +53,13 @@ impl Writer {
                 d.add_text(f.header, format!("{}:{text}", field.name));
             }
         }
-        for text in doc.header_text {
+        for text in &doc.header_text {
+            d.add_text(f.header_text, text);
             d.add_text(f.header_words, text);
         }
-        for text in doc.body_text {
+        for text in &doc.body_text {
             d.add_text(f.body, text);
+            d.add_text(f.body_words, text);
         }
         if let Some(sent) = doc.sent {
             d.add_i64(f.sent, days(sent));

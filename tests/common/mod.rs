@@ -7,7 +7,7 @@ pub mod dovecot;
 pub mod imap;
 pub mod slapd;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -163,6 +163,35 @@ fn rand_suffix() -> u64 {
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// Links the distinct messages under `root` (sorted by path; the empty one,
+/// which Dovecot refuses, left out) as 00001.eml, 00002.eml, ... so both
+/// servers hold the same messages in the same order: archimap keeps one
+/// copy of identical bytes in a folder, Dovecot keeps every copy.
+pub fn distinct_flat(root: &Path, into: &Path) -> usize {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "eml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    std::fs::create_dir_all(into).unwrap();
+    let mut seen = BTreeSet::new();
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        if !bytes.is_empty() && seen.insert(sha256_hex(&bytes)) {
+            std::os::unix::fs::symlink(&file, into.join(format!("{:05}.eml", seen.len()))).unwrap();
+        }
+    }
+    seen.len()
 }
 
 /// Every regular file under `root` (that `keep` accepts), hashed and grouped

@@ -1,13 +1,12 @@
 //! Header fields as SEARCH reads them: split where FETCH BODY[HEADER]
-//! splits them, each with its raw (unfolded) value and its decoded form
-//! (RFC 2047 words; addresses as `Name <addr>`), lower-case.
+//! splits them, each value decoded (RFC 2047 words; addresses also as
+//! `Name <addr>`) and folded. The raw value is not searched: the base64 of
+//! an encoded word is nothing a person wrote.
 
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{HeaderValue, MessageParser};
 
-pub fn lower(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_lowercase()
-}
+use crate::index::analysis::fold;
 
 /// Splits a header block into (lower-case name, raw value) fields,
 /// unfolding continuation lines; a continuation with no field before it is
@@ -71,9 +70,10 @@ pub fn decode_text(bytes: &[u8], charset: Option<&[u8]>) -> String {
     }
 }
 
-/// One header field: lower-case name, and its texts (raw unfolded value,
-/// then the decoded form unless the raw value holds it already, which
-/// adds nothing to a substring search), lower-case.
+/// One header field: lower-case name, and its texts, folded: the value as
+/// text with its RFC 2047 words decoded, and for fields mail-parser reads
+/// otherwise (addresses as `Name <addr>`) that form too, unless the first
+/// holds it already (which adds nothing to a substring search).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderField {
     pub name: String,
@@ -85,9 +85,10 @@ pub fn fields(parser: &MessageParser, block: &[u8]) -> Vec<HeaderField> {
     split_fields(block)
         .into_iter()
         .map(|(name, value)| {
-            let raw = lower(&value);
-            let mut texts = vec![raw];
-            if let Some(d) = decoded(parser, &name, &value).map(|d| d.to_lowercase())
+            let text = decoded(parser, "subject", &value)
+                .unwrap_or_else(|| String::from_utf8_lossy(&value).into_owned());
+            let mut texts = vec![fold(&text)];
+            if let Some(d) = decoded(parser, &name, &value).map(|d| fold(&d))
                 && !texts[0].contains(&d)
             {
                 texts.push(d);
@@ -95,4 +96,11 @@ pub fn fields(parser: &MessageParser, block: &[u8]) -> Vec<HeaderField> {
             HeaderField { name, texts }
         })
         .collect()
+}
+
+/// Header fields as TEXT reads them: a line `name: text` for each text.
+pub fn lines(fields: &[HeaderField]) -> impl Iterator<Item = String> + '_ {
+    fields
+        .iter()
+        .flat_map(|f| f.texts.iter().map(move |t| format!("{}: {t}", f.name)))
 }

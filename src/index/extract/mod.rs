@@ -14,7 +14,9 @@ use mail_parser::MessageParser;
 use mail_parser::decoders::html::html_to_text;
 
 pub use headers::HeaderField;
-use headers::{decode_text, lower, split_fields};
+use headers::{decode_text, lines, split_fields};
+
+use super::analysis::fold;
 
 use crate::mime::{self, SectionSpec, TextKind};
 
@@ -35,11 +37,12 @@ pub struct Limits {
 pub struct IndexDoc {
     /// The fields of the message header.
     pub fields: Vec<HeaderField>,
-    /// Header text for TEXT: the unfolded header block, decoded field
-    /// values and the MIME headers of its parts.
+    /// Header text for TEXT, folded: the header fields and the MIME
+    /// headers of its parts, a line per decoded field value.
     pub header_text: Vec<String>,
-    /// Body text: text parts (HTML as text), attached messages' headers,
-    /// attachment names and the text of PDF and office attachments.
+    /// Body text, folded: text parts (HTML as text), attached messages'
+    /// headers (as lines like `header_text`'s), attachment names and the
+    /// text of PDF and office attachments.
     pub body_text: Vec<String>,
     /// The day written in the Date header.
     pub sent: Option<NaiveDate>,
@@ -77,39 +80,33 @@ impl IndexDoc {
             .find(|(name, _)| name == "date")
             .and_then(|(_, value)| date(&value));
         let fields = headers::fields(&parser, &block);
-        let mut header_text = vec![lower(&block).replace("\r\n", "").replace('\n', "")];
-        header_text.extend(fields.iter().flat_map(|f| f.texts.iter().skip(1).cloned()));
+        let mut header_text: Vec<String> = lines(&fields).collect();
         let mut body_text = Vec::new();
         let wanted =
             |part: &mime::TextPart, encoded: usize| attachments::wanted(part, encoded, limits);
         for part in message.text_parts(&wanted) {
             match part.kind {
                 TextKind::PartHeader => {
-                    header_text.push(lower(&part.bytes).replace("\r\n", ""));
+                    header_text.extend(lines(&headers::fields(&parser, &part.bytes)));
                 }
                 TextKind::MessageHeader => {
-                    body_text.push(lower(&part.bytes));
-                    body_text.extend(
-                        headers::fields(&parser, &part.bytes)
-                            .into_iter()
-                            .flat_map(|f| f.texts.into_iter().skip(1)),
-                    );
+                    body_text.extend(lines(&headers::fields(&parser, &part.bytes)));
                 }
                 TextKind::Body if part.bytes.is_empty() => {}
                 TextKind::Body => {
                     let text = decode_text(&part.bytes, part.charset.as_deref());
-                    body_text.push(capped(if part.media_type == "text/html" {
+                    body_text.push(fold(&capped(if part.media_type == "text/html" {
                         html_to_text(&text)
                     } else {
                         text
-                    }));
+                    })));
                 }
                 TextKind::Attachment => {
-                    body_text.extend(attachments::text(&part, limits).map(capped));
+                    body_text.extend(attachments::text(&part, limits).map(|t| fold(&capped(t))));
                 }
             }
             if let Some(name) = &part.file_name {
-                body_text.push(attachments::file_name(&parser, name));
+                body_text.push(fold(&attachments::file_name(&parser, name)));
             }
         }
         IndexDoc {
@@ -134,19 +131,18 @@ mod tests {
 
     #[test]
     fn headers_bodies_and_names() {
-        let raw = b"From: =?utf-8?q?J=C3=BCrgen?= <jb@example.com>\r\nSubject: Hi\r\n there\r\nDate: Tue, 1 Jun 2021 10:00:00 +0000\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n<p>caf\xe9 <b>au</b> lait</p>\r\n--b\r\nContent-Type: image/png; name=\"pic.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
+        let raw = b"From: =?utf-8?q?J=C3=BCrgen?= <jb@example.com>\r\nSubject: Hi\r\n there =?utf-8?b?SW52b2ljZQ==?=\r\nTo: \"=?utf-8?b?SW52b2ljZQ==?=\" <i@example.com>\r\nDate: Tue, 1 Jun 2021 10:00:00 +0000\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n<p>caf\xe9 <b>au</b> lait</p>\r\n--b\r\nContent-Type: image/png; name=\"pic.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
         let doc = IndexDoc::extract(raw, &limits());
         assert_eq!(doc.fields[0].name, "from");
+        assert_eq!(doc.fields[0].texts, vec!["jürgen <jb@example.com>"]);
+        assert_eq!(doc.fields[1].texts, vec!["hi there invoice"]);
+        // An encoded word in quotes (not allowed, often written) is decoded too.
         assert_eq!(
-            doc.fields[0].texts,
-            vec![
-                " =?utf-8?q?j=c3=bcrgen?= <jb@example.com>".to_string(),
-                "jürgen <jb@example.com>".into()
-            ]
+            doc.fields[2].texts,
+            vec!["\" invoice \" <i@example.com>", "invoice <i@example.com>"]
         );
-        assert_eq!(doc.fields[1].texts, vec![" hi there".to_string()]);
         assert_eq!(doc.sent, NaiveDate::from_ymd_opt(2021, 6, 1));
-        assert!(doc.header_text[0].starts_with("from: =?utf-8?q?"));
+        assert_eq!(doc.header_text[0], "from: jürgen <jb@example.com>");
         assert!(
             doc.body_text.iter().any(|t| t.contains("café au lait")),
             "{:?}",
