@@ -309,6 +309,49 @@ impl Config {
         if let Some(dir) = data_dir {
             config.data_dir = dir.to_path_buf();
         }
+        config.check_limits().map_err(|e| match path {
+            Some(path) => Error::Invalid(format!("configuration {}: {e}", path.display())),
+            None => e,
+        })?;
         Ok(config)
+    }
+
+    /// Refuses limits of 0: each would make archimap refuse everything or
+    /// give up its protection (no failed-login delay, sessions timing out
+    /// at once), and none of them means "unlimited".
+    fn check_limits(&self) -> Result<()> {
+        let limits = &self.limits;
+        let import = &self.import;
+        let index = &self.index;
+        let positive: [(&str, u64); 13] = [
+            ("limits.max_message_size", limits.max_message_size),
+            ("limits.max_command_line", limits.max_command_line as u64),
+            ("limits.max_literal_size", limits.max_literal_size),
+            ("limits.max_connections", limits.max_connections as u64),
+            (
+                "limits.max_connections_per_ip",
+                limits.max_connections_per_ip as u64,
+            ),
+            (
+                "limits.idle_timeout_unauthenticated_secs",
+                limits.idle_timeout_unauthenticated_secs,
+            ),
+            (
+                "limits.idle_timeout_authenticated_secs",
+                limits.idle_timeout_authenticated_secs,
+            ),
+            ("limits.failed_login_delay_ms", limits.failed_login_delay_ms),
+            ("import.batch_messages", import.batch_messages as u64),
+            ("import.batch_bytes", import.batch_bytes as u64),
+            ("index.writer_memory_mb", index.writer_memory_mb as u64),
+            ("index.attachment_max_mb", index.attachment_max_mb as u64),
+            ("index.attachment_seconds", index.attachment_seconds),
+        ];
+        match positive.iter().find(|(_, value)| *value == 0) {
+            Some((key, _)) => Err(Error::Invalid(format!(
+                "{key} is 0; it must be at least 1 (leave it out for the default)"
+            ))),
+            None => Ok(()),
+        }
     }
 }

@@ -38,13 +38,21 @@ pub enum Error {
     /// Stored data does not match what it should be.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The storage has no room left (a full disk, a file size limit, a
+    /// quota): the change was not made, and may be once space is freed.
+    #[error("no space left: {0}")]
+    NoSpace(String),
 }
 
 impl Error {
+    /// A failed file operation; one that failed for want of space is
+    /// [`Error::NoSpace`].
     pub fn io(context: impl Into<String>, source: io::Error) -> Error {
-        Error::Io {
-            context: context.into(),
-            source,
+        use io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        let context = context.into();
+        if matches!(source.kind(), StorageFull | FileTooLarge | QuotaExceeded) {
+            return Error::NoSpace(format!("{context}: {source}"));
         }
+        Error::Io { context, source }
     }
 }

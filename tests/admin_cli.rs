@@ -261,9 +261,20 @@ fn an_older_catalog_is_brought_up_to_date() {
     ]);
     {
         let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
+        let triggers: Vec<String> = db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for trigger in triggers {
+            db.execute_batch(&format!("DROP TRIGGER {trigger}"))
+                .unwrap();
+        }
         db.execute_batch(
             "ALTER TABLE folders DROP COLUMN noselect;
-             DROP TABLE audit; DROP TABLE compliance;
+             DROP TABLE audit; DROP TABLE compliance; DROP TABLE access_generation;
              UPDATE meta SET value = '1' WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -279,7 +290,15 @@ fn an_older_catalog_is_brought_up_to_date() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "5");
+    assert_eq!(version, "6");
+    // Changes to users and grants move the access generation again.
+    let generation = |db: &rusqlite::Connection| -> i64 {
+        db.query_row("SELECT value FROM access_generation", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = generation(&db);
+    am.ok(&["grant", "olga", "olga", "read,write"]);
+    assert!(generation(&db) > before);
     let noselect: i64 = db
         .query_row("SELECT count(*) FROM folders WHERE noselect = 0", [], |r| {
             r.get(0)
@@ -301,5 +320,104 @@ fn commands_racing_on_a_new_data_directory_all_work() {
             1,
             "{stores}"
         );
+    }
+}
+
+/// `serve` refuses a data directory that holds no archive (a mistyped
+/// `data_dir` must not serve a new, empty one) until `init` or
+/// `serve --create` makes one; limits of 0 are refused, naming the key.
+#[test]
+fn configuration_mistakes_are_refused() {
+    let am = Archimap::new();
+    let listeners = [
+        "--imaps",
+        "127.0.0.1:0",
+        "--starttls",
+        "127.0.0.1:0",
+        "--api",
+        "127.0.0.1:0",
+    ];
+    let mut serve = vec!["serve"];
+    serve.extend(listeners);
+    let out = am.fails(&serve);
+    assert!(
+        out.contains("holds no archive") && out.contains("archimap init"),
+        "{out}"
+    );
+    assert!(!am.data_dir().exists());
+    assert!(am.ok(&["init"]).contains("created a new archive"));
+    assert!(am.data_dir().join("catalog.sqlite").exists());
+    assert!(am.ok(&["init"]).contains("holds an archive already"));
+
+    let config = am.dir.path().join("zero.toml");
+    for (section, key) in [
+        ("limits", "max_connections"),
+        ("limits", "failed_login_delay_ms"),
+        ("limits", "idle_timeout_authenticated_secs"),
+        ("import", "batch_messages"),
+    ] {
+        std::fs::write(&config, format!("[{section}]\n{key} = 0\n")).unwrap();
+        let out = am.fails(&["--config", config.to_str().unwrap(), "store", "list"]);
+        assert!(out.contains(&format!("{section}.{key} is 0")), "{out}");
+        let mut serve = vec!["--config", config.to_str().unwrap(), "serve"];
+        serve.extend(listeners);
+        let out = am.fails(&serve);
+        assert!(out.contains(&format!("{section}.{key} is 0")), "{out}");
+    }
+}
+
+/// Every directory and file of the data directory is private (0700,
+/// 0600) however permissive the umask archimap starts with; `verify`
+/// warns about anything looser, without failing.
+#[test]
+fn data_files_are_private_and_verify_warns_otherwise() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let am = Archimap::new();
+    let permissive = |command: &mut std::process::Command| {
+        // SAFETY: only umask runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::umask(0o022);
+                Ok(())
+            });
+        }
+    };
+    let mail = am.dir.path().join("mail.eml");
+    std::fs::write(&mail, "Subject: private\r\n\r\nsecret\r\n").unwrap();
+    for args in [
+        vec!["user", "add", "alice", "--password", "pw"],
+        vec!["import", "--user", "alice", mail.to_str().unwrap()],
+    ] {
+        let mut command = am.command();
+        permissive(&mut command);
+        assert!(command.args(&args).output().unwrap().status.success());
+    }
+    drop(common::imap::Server::start_adjusted(&am, "", permissive));
+
+    let mut seen = 0;
+    let mut stack = vec![am.data_dir()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{}", path.display());
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{}", path.display());
+            seen += 1;
+        }
+    }
+    assert!(am.data_dir().join("tls/self-signed-key.pem").exists());
+    assert!(seen > 5, "{seen} files");
+    assert!(!am.ok(&["verify"]).contains("warning:"));
+
+    let catalog = am.data_dir().join("catalog.sqlite");
+    std::fs::set_permissions(&catalog, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(am.data_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = am.ok(&["verify"]);
+    for path in [&catalog, &am.data_dir()] {
+        let line = format!("warning: {} has mode", path.display());
+        assert!(out.contains(&line), "{line} in {out}");
     }
 }

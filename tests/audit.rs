@@ -374,3 +374,89 @@ fn message_retrieval_is_recorded_when_switched_on() {
     assert_eq!(last["details"]["uid"], 3);
     assert!(last["ip"].is_string());
 }
+
+/// APPEND's and an import's audit records are written in the transaction
+/// that files the messages: when the record cannot be written (here a
+/// trigger refuses it, as a crash between two commits would lose it),
+/// nothing is filed either; when it can, an import leaves one record per
+/// folder with its counts and source.
+#[test]
+fn appends_and_imports_are_recorded_in_their_own_transaction() {
+    let am = Archimap::new();
+    am.ok(&["user", "add", "alice", "--password", "pw"]);
+    am.ok(&["grant", "alice", "alice", "read,write"]);
+    let mail = am.dir.path().join("mail");
+    std::fs::create_dir_all(mail.join("Inbox")).unwrap();
+    std::fs::create_dir_all(mail.join("Sent")).unwrap();
+    for (folder, n) in [("Inbox", 3), ("Sent", 2)] {
+        for i in 0..n {
+            std::fs::write(
+                mail.join(folder).join(format!("{i}.eml")),
+                format!("From: a@example.com\r\nSubject: {folder} {i}\r\n\r\nBody\r\n"),
+            )
+            .unwrap();
+        }
+    }
+    let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER refuse_filing_records BEFORE INSERT ON audit
+         WHEN NEW.action IN ('message_appended', 'messages_imported')
+         BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END;",
+    )
+    .unwrap();
+
+    let failed = am.fails(&["import", "--user", "alice", mail.to_str().unwrap()]);
+    assert!(failed.contains("audit log unavailable"), "{failed}");
+    assert_eq!(am.message_count(), 0);
+
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(c.answer("l", "LOGIN alice pw").starts_with("l OK"));
+    c.command("c", "CREATE Drafts");
+    let message = "From: a@example.com\r\nSubject: appended\r\n\r\nHi\r\n";
+    c.send(&format!("a APPEND Drafts {{{}}}\r\n", message.len()));
+    assert!(c.line().starts_with('+'));
+    c.send(&format!("{message}\r\n"));
+    let answer = c.until("a").pop().unwrap();
+    assert!(answer.starts_with("a NO"), "{answer}");
+    let status = c.command("s", "STATUS Drafts (MESSAGES)");
+    assert!(status[0].contains("(MESSAGES 0)"), "{status:?}");
+
+    db.execute_batch("DROP TRIGGER refuse_filing_records")
+        .unwrap();
+    c.send(&format!("b APPEND Drafts {{{}}}\r\n", message.len()));
+    assert!(c.line().starts_with('+'));
+    c.send(&format!("{message}\r\n"));
+    let answer = c.until("b").pop().unwrap();
+    assert!(answer.starts_with("b OK"), "{answer}");
+    let appended = audit(&am, &["--action", "message_appended"]);
+    assert_eq!(appended.len(), 1, "{appended:?}");
+    assert_eq!(appended[0]["target"], "folder:alice/Drafts");
+
+    assert_eq!(
+        am.import(&["--user", "alice", mail.to_str().unwrap()]),
+        (5, 0, 0, 0)
+    );
+    let imported = audit(&am, &["--action", "messages_imported"]);
+    let mut per_folder: Vec<(String, u64)> = imported
+        .iter()
+        .map(|r| {
+            assert_eq!(r["actor"], "admin");
+            assert_eq!(r["details"]["source"], json!([mail.to_str().unwrap()]));
+            assert_eq!(r["details"]["run"], imported[0]["details"]["run"]);
+            (
+                r["target"].as_str().unwrap().to_string(),
+                r["details"]["imported"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    per_folder.sort();
+    assert_eq!(
+        per_folder,
+        [
+            ("folder:alice/Inbox".to_string(), 3),
+            ("folder:alice/Sent".to_string(), 2)
+        ]
+    );
+}

@@ -557,3 +557,165 @@ fn thunderbird_moves_and_deletes() {
     assert_eq!(count(&mut alice, "Other Users/bob/Inbox"), 2);
     am.ok(&["verify"]);
 }
+
+/// EXAMINE opens a mailbox read-only for every command: MOVE takes
+/// nothing out of it, as STORE and EXPUNGE change nothing there.
+#[test]
+fn examine_is_read_only_for_move_too() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut c = login(&server, "alice");
+    let examined = c.command("e", "EXAMINE INBOX");
+    assert!(
+        examined.last().unwrap().starts_with("e OK [READ-ONLY]"),
+        "{examined:?}"
+    );
+    for (tag, command) in [
+        ("m1", "MOVE 1 Old"),
+        ("m2", "UID MOVE 1:* Old"),
+        ("m3", "STORE 1 +FLAGS (\\Deleted)"),
+        ("m4", "EXPUNGE"),
+    ] {
+        let answer = c.answer(tag, command);
+        assert!(
+            answer.starts_with(&format!("{tag} NO [READ-ONLY]")),
+            "{command}: {answer}"
+        );
+    }
+    // COPY leaves the examined mailbox as it is: it stays allowed.
+    assert!(c.answer("c", "COPY 1 Old").starts_with("c OK"));
+    assert_eq!(count(&mut c, "INBOX"), 4);
+    assert_eq!(count(&mut c, "Old"), 2);
+}
+
+/// The first line of the answer to `command`, whatever its tag: the
+/// `* BYE` of a session whose access was withdrawn.
+fn first_line(c: &mut Client, tag: &str, command: &str) -> String {
+    c.send(&format!("{tag} {command}\r\n"));
+    c.line()
+}
+
+/// A grant, privilege or password changed by the command line (another
+/// process) or the admin API reaches open sessions at their next command,
+/// IDLE included; changes to others leave them alone.
+#[test]
+fn withdrawn_access_reaches_open_sessions() {
+    let am = archive();
+    am.ok(&[
+        "user",
+        "add",
+        "root",
+        "--password",
+        "pw-root",
+        "--privileges",
+        "admin",
+    ]);
+    let server = Server::start(&am);
+    let mut reading_bob = login(&server, "alice");
+    reading_bob.command("s", "SELECT \"Other Users/bob/Inbox\"");
+    assert!(reading_bob.answer("f", "FETCH 1 FLAGS").starts_with("f OK"));
+    let mut own = login(&server, "alice");
+    own.command("s", "SELECT INBOX");
+
+    // Someone else's change: nothing happens to alice's sessions.
+    am.ok(&["grant", "carol", "bob", "read"]);
+    assert!(
+        reading_bob
+            .answer("f2", "FETCH 1 FLAGS")
+            .starts_with("f2 OK")
+    );
+
+    // Her grant on bob's archive goes: the session with it open ends; the
+    // one in her own archive lives on and no longer sees bob's.
+    am.ok(&["grant", "alice", "bob", "none"]);
+    let bye = first_line(&mut reading_bob, "f3", "STORE 1 +FLAGS (\\Seen)");
+    assert!(bye.starts_with("* BYE [NOPERM]"), "{bye}");
+    let listed = own.command("l", "LIST \"\" \"Other Users/*\"");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(own.answer("f", "FETCH 1 FLAGS").starts_with("f OK"));
+
+    // Rights that shrink apply at once: without delete, no \Deleted.
+    am.ok(&["grant", "alice", "alice", "read,write"]);
+    let store = own.answer("d", "STORE 1 +FLAGS (\\Deleted)");
+    assert!(store.starts_with("d NO [NOPERM]"), "{store}");
+
+    // A password change ends her sessions, even one that only NOOPs.
+    am.ok(&["user", "passwd", "alice", "--password", "pw-alice-2"]);
+    let bye = first_line(&mut own, "n", "NOOP");
+    assert!(bye.starts_with("* BYE [EXPIRED]"), "{bye}");
+
+    // A grant withdrawn through the admin API reaches an IDLE at once.
+    let mut carol = login(&server, "carol");
+    carol.command("s", "SELECT \"Other Users/bob/Inbox\"");
+    carol.send("i IDLE\r\n");
+    assert!(carol.line().starts_with("+ "));
+    let admin = common::api::ApiClient::new(&server, "root", "pw-root");
+    admin.ok(
+        "SetUserPrivilegesOnFolder",
+        &[
+            ("userName", "carol"),
+            ("folder", "bob"),
+            ("privileges", "none"),
+        ],
+    );
+    let bye = carol.line();
+    assert!(bye.starts_with("* BYE [NOPERM]"), "{bye}");
+
+    // Without the login privilege (command line) a session ends too.
+    let mut dave = login(&server, "dave");
+    am.ok(&["user", "set-privileges", "dave", "none"]);
+    let bye = first_line(&mut dave, "n", "NOOP");
+    assert!(bye.starts_with("* BYE [NOPERM]"), "{bye}");
+}
+
+/// A full disk (here the server's file size limit, `ulimit -f`, which it
+/// meets as a disk that is full) answers APPEND with `NO [UNAVAILABLE]`
+/// saying so; the session and the archive live on.
+#[test]
+fn a_full_disk_is_answered_as_such() {
+    use std::os::unix::process::CommandExt;
+    let am = archive();
+    const LIMIT: libc::rlim_t = 4 << 20;
+    let server = Server::start_adjusted(&am, "", |command| {
+        // SAFETY: only setrlimit runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: LIMIT,
+                    rlim_max: LIMIT,
+                };
+                match libc::setrlimit(libc::RLIMIT_FSIZE, &limit) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            });
+        }
+    });
+    let mut c = login(&server, "alice");
+    // Random bytes in base64: more than the limit even compressed.
+    use base64::Engine;
+    let noise: Vec<u8> = (0..6 << 20).map(|_| rand::random::<u8>()).collect();
+    let body = base64::engine::general_purpose::STANDARD.encode(noise);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(76)
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect();
+    let big = format!(
+        "From: a@example.com\r\nSubject: big\r\n\r\n{}\r\n",
+        lines.join("\r\n")
+    );
+    let answer = append(&mut c, "a1", "Old", "", &big);
+    let last = answer.last().unwrap();
+    assert!(
+        last.starts_with("a1 NO [UNAVAILABLE]") && last.contains("storage is full"),
+        "{last}"
+    );
+    assert_eq!(count(&mut c, "Old"), 1);
+    let small = "From: a@example.com\r\nSubject: small\r\n\r\nfits\r\n";
+    let answer = append(&mut c, "a2", "Old", "", small);
+    assert!(answer.last().unwrap().starts_with("a2 OK"), "{answer:?}");
+    assert_eq!(count(&mut c, "Old"), 2);
+    drop(server);
+    am.ok(&["verify"]);
+}

@@ -29,9 +29,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a new, empty archive in the data directory (`serve` refuses a
+    /// directory that holds none, so that a mistyped path is not served).
+    Init,
     /// Run the IMAP server (implicit TLS and STARTTLS listeners) and the
-    /// HTTPS administration API.
+    /// HTTPS administration API. The data directory must hold an archive
+    /// (`archimap init`, an import or a user added), unless `--create`.
     Serve {
+        /// Create a new archive if the data directory holds none.
+        #[arg(long)]
+        create: bool,
         /// Implicit-TLS listener address (repeatable); replaces the configured ones.
         #[arg(long, value_name = "ADDR")]
         imaps: Vec<String>,

@@ -8,6 +8,7 @@ mod compliance;
 mod directory;
 mod folder;
 mod index;
+mod process;
 mod progress;
 
 use std::io::{BufRead, Read, Write};
@@ -24,10 +25,30 @@ use crate::import::{self, ImportOptions, Plan};
 use cli::{Cli, Command, ImportArgs, PasswordArgs, StoreCommand, UserCommand};
 use progress::Progress;
 
+/// How often the server compares each full-text index with the catalog.
+const INDEX_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs one command line; the exit code is non-zero on any failure.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    process::private_files();
+    process::no_space_is_an_error();
     let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     crate::logging::init(&config.log);
+    match cli.command {
+        Command::Serve { create: false, .. } if !Archives::exists(&config)? => bail!(
+            "the data directory {} holds no archive; check data_dir (or --data-dir), \
+             or create one with `archimap init` or `archimap serve --create`",
+            config.data_dir.display()
+        ),
+        Command::Init if Archives::exists(&config)? => {
+            println!(
+                "{} holds an archive already; nothing changed",
+                config.data_dir.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let mut archives = Archives::open(&config)
         .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
     if !matches!(cli.command, Command::Serve { .. }) {
@@ -37,10 +58,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         });
     }
     match cli.command {
+        Command::Init => {
+            println!("created a new archive in {}", config.data_dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve {
             imaps,
             starttls,
             api,
+            ..
         } => serve(config, archives, imaps, starttls, api),
         Command::Import(args) => import(&archives, &config, args),
         Command::User(command) => user(&archives, command).map(|()| ExitCode::SUCCESS),
@@ -95,14 +121,21 @@ fn serve(
         config.listeners.api = api;
     }
     let archives = std::sync::Arc::new(archives);
-    // The indexes catch up with the catalog while the server runs; until
-    // then searches check what they lack themselves.
+    // The indexes catch up with the catalog while the server runs, at the
+    // start and then whenever they differ (a crashed import elsewhere);
+    // until then searches check what they lack themselves.
     let reconciling = archives.clone();
     std::thread::Builder::new()
         .name("reconcile".into())
         .spawn(move || {
             if let Err(error) = reconciling.reconcile_indexes() {
                 tracing::error!(%error, "reconciling the full-text indexes failed");
+            }
+            loop {
+                std::thread::sleep(INDEX_CATCH_UP);
+                if let Err(error) = reconciling.catch_up_indexes() {
+                    tracing::error!(%error, "catching up the full-text indexes failed");
+                }
             }
         })
         .context("starting the index reconciliation")?;
@@ -397,6 +430,9 @@ fn verify(archives: &Archives, store: Option<&str>, include_indexes: bool) -> Re
     })?;
     progress.finish();
     index::print_verified(&report.indexes);
+    for warning in &report.warnings {
+        println!("warning: {warning}");
+    }
     for problem in &report.problems {
         println!("problem: {problem}");
     }

@@ -38,7 +38,7 @@ impl From<&Error> for ErrorBody {
             Error::Invalid(_) => "invalidArgument",
             Error::NotPermitted(_) => "notPermitted",
             Error::Refused(_) => "refused",
-            Error::Unavailable(_) => "unavailable",
+            Error::Unavailable(_) | Error::NoSpace(_) => "unavailable",
             Error::Io { .. } | Error::Storage(_) | Error::Corrupt(_) => "internal",
         };
         ErrorBody::new(kind, error.to_string())

@@ -10,6 +10,26 @@ use crate::error::Result;
 use crate::store::StoreState;
 
 impl Archives {
+    /// A number that goes up with every change to a user or their folder
+    /// privileges, made by any process: a session compares it with the
+    /// one it saw, so that it reads the user and their view again only
+    /// when something changed.
+    pub fn access_generation(&self) -> Result<u64> {
+        self.catalog().access_generation()
+    }
+
+    /// A receiver woken when this process changes a user or their folder
+    /// privileges (idling sessions wait on it; changes made by other
+    /// processes show in [`Archives::access_generation`]).
+    pub fn watch_access(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.watch_access()
+    }
+
+    /// The user as stored now; `None` once deleted.
+    pub fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>> {
+        self.catalog().user_by_id(id)
+    }
+
     /// `user`'s access to every archive they may read.
     pub(super) fn accesses(&self, user: &UserRecord) -> Result<Vec<ArchiveAccess>> {
         self.accesses_where(user, |_| true)

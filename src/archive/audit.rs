@@ -48,7 +48,7 @@ impl Archives {
     }
 
     /// A record of a change made now by this `Archives`' actor.
-    pub(super) fn change_record(
+    pub fn change_record(
         &self,
         action: AuditAction,
         target: String,

@@ -22,14 +22,26 @@ use crate::error::{Error, Result};
 use crate::store::{AuditAction, AuditRecord, FlagState, FolderRecord, MessageRecord, Removed};
 
 /// Serialises this process's changes and tells watchers of a folder that
-/// it changed.
+/// it changed, and idling sessions that someone's access changed.
 #[derive(Default)]
 pub struct Changes {
     lock: Mutex<()>,
     watchers: Mutex<HashMap<i64, watch::Sender<u64>>>,
+    access: watch::Sender<u64>,
 }
 
 impl Changes {
+    /// A receiver that sees a new value whenever this process changes a
+    /// user or their folder privileges (other processes' changes are seen
+    /// in the catalog's access generation).
+    pub fn watch_access(&self) -> watch::Receiver<u64> {
+        self.access.subscribe()
+    }
+
+    pub fn access_changed(&self) {
+        self.access.send_modify(|version| *version += 1);
+    }
+
     /// A receiver that sees a new value whenever the folder changes.
     pub fn watch(&self, folder_id: i64) -> watch::Receiver<u64> {
         let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
@@ -229,7 +241,19 @@ impl Archives {
         )?;
         let sha256 = prepared.sha256;
         let mut filer = self.single_filer(&user.name)?;
-        let outcome = filer.file(vec![prepared])?;
+        // Recorded in the transaction that files the message.
+        let record = |outcomes: &[FilingOutcome]| {
+            let uid = match outcomes.first() {
+                Some(FilingOutcome::Added { uid }) => Some(*uid),
+                _ => None,
+            };
+            vec![caller.record(
+                AuditAction::MessageAppended,
+                folder_target(&access.archive, &folder.path),
+                json!({ "uid": uid, "sha256": hex::encode(sha256) }),
+            )]
+        };
+        let outcome = filer.file(vec![prepared], &record)?;
         filer.finish()?;
         let Some(&FilingOutcome::Added { uid }) = outcome.first() else {
             return Err(Error::Corrupt(
@@ -239,11 +263,6 @@ impl Archives {
         if !flags.keywords.is_empty() {
             self.catalog().set_flags(user.id, folder.id, uid, flags)?;
         }
-        self.audit(&[caller.record(
-            AuditAction::MessageAppended,
-            folder_target(&access.archive, &folder.path),
-            json!({ "uid": uid, "sha256": hex::encode(sha256) }),
-        )])?;
         self.changes.changed(folder.id);
         Ok((folder.uidvalidity, uid))
     }

@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::index::{IndexDoc, StoreIndex, Writer, fingerprint};
 use crate::mime::crlf_len;
 use crate::store::{
-    BatchEntry, BlobLocation, BlobStore, BlobWriter, NewBlob, PackCommit, Sha256, StoreRecord,
-    UserRecord,
+    AuditRecord, BatchEntry, BlobLocation, BlobStore, BlobWriter, NewBlob, PackCommit, Sha256,
+    StoreRecord, UserRecord,
 };
 
 pub use crate::store::EntryOutcome as FilingOutcome;
@@ -173,10 +173,15 @@ impl Filer<'_> {
     }
 
     /// Files a batch, all or nothing: bytes first (synced), then the
-    /// catalog transaction that makes them visible, then the index
-    /// documents of the new blobs (committed now and then, and by
+    /// catalog transaction that makes them visible, with the audit records
+    /// `audit` makes of the outcomes (one per message, in order), then the
+    /// index documents of the new blobs (committed now and then, and by
     /// [`Filer::finish`]; what a crash loses there, reconciliation adds).
-    pub fn file(&mut self, batch: Vec<PreparedMessage>) -> Result<Vec<FilingOutcome>> {
+    pub fn file(
+        &mut self,
+        batch: Vec<PreparedMessage>,
+        audit: &dyn Fn(&[FilingOutcome]) -> Vec<AuditRecord>,
+    ) -> Result<Vec<FilingOutcome>> {
         let catalog = self.archives.catalog();
         let mut written: HashMap<Sha256, BlobLocation> = HashMap::new();
         let mut texts: Vec<(Sha256, IndexDoc)> = Vec::new();
@@ -221,7 +226,7 @@ impl Filer<'_> {
             })
             .collect();
         let outcomes = catalog
-            .commit_batch(&entries, &packs)
+            .commit_batch(&entries, &packs, audit)
             .map_err(|e| match e {
                 Error::Invalid(msg) => Error::Corrupt(msg),
                 e => e,
@@ -249,9 +254,15 @@ impl Filer<'_> {
 
     /// Commits the index: everything filed is searchable from the index
     /// (for a single filer, once its queued documents are written).
+    /// An import's filer then also indexes what an earlier run, killed
+    /// before its index commit, left out (the messages it skipped as
+    /// already filed are among them).
     pub fn finish(self) -> Result<()> {
         match self.index {
-            IndexSink::Writer(writer) => writer.finish(),
+            IndexSink::Writer(writer) => {
+                writer.finish()?;
+                self.archives.catch_up_index(&self.store)
+            }
             IndexSink::Queue(_) => Ok(()),
         }
     }

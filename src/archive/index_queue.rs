@@ -8,7 +8,7 @@
 //! then the writer is closed again, so that other processes may write the
 //! index. While a change waits, searches check its message themselves,
 //! as for any message the index does not cover; a crash loses only what
-//! the reconciliation at the next start adds again.
+//! the catch-up (`Archives::catch_up_indexes`) adds again.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,8 +25,8 @@ const MAX_WAIT: Duration = Duration::from_secs(3);
 /// How often the writing thread looks.
 const TICK: Duration = Duration::from_millis(100);
 /// Beyond this many waiting changes for one store (its index held by
-/// another process for long), new ones are dropped: the reconciliation
-/// at the next start adds what is missing.
+/// another process for long), new ones are dropped: the catch-up adds
+/// what is missing once the queue is empty.
 const MAX_PENDING: usize = 50_000;
 
 pub(super) struct IndexQueue {
@@ -78,6 +78,11 @@ impl IndexQueue {
         self.push(index, blobs.iter().map(|&b| Change::Delete(b)).collect());
     }
 
+    /// Whether changes to the index in `dir` wait to be written.
+    pub fn holds(&self, dir: &std::path::Path) -> bool {
+        lock(&self.pending).contains_key(dir)
+    }
+
     fn push(&self, index: Arc<StoreIndex>, changes: Vec<Change>) {
         self.start_writing();
         let now = Instant::now();
@@ -91,7 +96,7 @@ impl IndexQueue {
                 last: now,
             });
         if entry.changes.len() + changes.len() > MAX_PENDING {
-            tracing::warn!(dir = %entry.index.dir().display(), "full-text index changes dropped: the index has been busy too long; the next start adds them");
+            tracing::warn!(dir = %entry.index.dir().display(), "full-text index changes dropped: the index has been busy too long; the catch-up adds them");
             return;
         }
         entry.changes.extend(changes);
@@ -152,7 +157,7 @@ fn write_due(pending: &Mutex<HashMap<PathBuf, Pending>>, memory: usize, all: boo
             Ok(true) => {}
             Ok(false) => requeue(pending, batch),
             Err(error) => {
-                tracing::warn!(dir = %batch.index.dir().display(), %error, "writing queued full-text index changes failed; the next start adds what is missing");
+                tracing::warn!(dir = %batch.index.dir().display(), %error, "writing queued full-text index changes failed; the catch-up adds what is missing");
             }
         }
     }

@@ -31,14 +31,35 @@ impl Archives {
         user: &UserRecord,
         folder: &FolderRecord,
     ) -> Result<Vec<MailboxMessage>> {
+        let messages = self.catalog().messages(folder.id)?;
+        self.with_flags(user, folder, messages)
+    }
+
+    /// The messages of `folder` with these UIDs (those it holds), in UID
+    /// order, with `user`'s flags: what a session reads of messages just
+    /// added, instead of the whole folder.
+    pub fn mailbox_messages_with_uids(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+        uids: &[u32],
+    ) -> Result<Vec<MailboxMessage>> {
+        let messages = self.catalog().messages_with_uids(folder.id, uids)?;
+        self.with_flags(user, folder, messages)
+    }
+
+    fn with_flags(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+        messages: Vec<crate::store::MessageRecord>,
+    ) -> Result<Vec<MailboxMessage>> {
         let mut flags: HashMap<u32, FlagState> = self
             .catalog()
             .flags(user.id, folder.id)?
             .into_iter()
             .collect();
-        Ok(self
-            .catalog()
-            .messages(folder.id)?
+        Ok(messages
             .into_iter()
             .map(|m| {
                 let state = flags.remove(&m.uid).unwrap_or_default();

@@ -111,6 +111,12 @@ impl Archives {
         })
     }
 
+    /// Whether the configured storage holds an archive already (`open`
+    /// would otherwise create a new one).
+    pub fn exists(config: &Config) -> Result<bool> {
+        Embedded::exists(&config.data_dir)
+    }
+
     /// The same archives, with changes recorded as `actor`'s.
     pub fn acting_as(&self, actor: Actor) -> Archives {
         Archives {

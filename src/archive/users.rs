@@ -215,6 +215,7 @@ impl Archives {
         let user = self.user(name)?;
         let new_name = names::user_name(new_name)?;
         self.catalog().rename_user(user.id, &new_name)?;
+        self.changes.access_changed();
         self.audit_change(
             AuditAction::UserChanged,
             user_target(&user.name),
@@ -237,6 +238,7 @@ impl Archives {
             self.keep_an_administrator(&user, "delete")?;
         }
         self.catalog().delete_user(user.id)?;
+        self.changes.access_changed();
         self.audit_change(AuditAction::UserDeleted, user_target(&user.name), json!({}))?;
         tracing::info!(user = %user.name, "user deleted (archive kept)");
         Ok(())
@@ -259,6 +261,7 @@ impl Archives {
         let old = self.folder_privileges(&user, &target.name)?;
         self.catalog()
             .set_folder_privileges(user.id, target.id, privileges.bits())?;
+        self.changes.access_changed();
         // The archive's folders come from the archive: once visible, they
         // are subscribed until the user unsubscribes them (product.md 2).
         if privileges.contains(FolderPrivileges::READ) && !old.contains(FolderPrivileges::READ) {
@@ -285,6 +288,7 @@ impl Archives {
             return Ok(0);
         }
         self.catalog().clear_folder_privileges(user.id)?;
+        self.changes.access_changed();
         let from: Map<String, Value> = old
             .iter()
             .map(|(archive, bits)| {
@@ -336,6 +340,7 @@ impl Archives {
             self.keep_an_administrator(&old, "take admin from")?;
         }
         self.catalog().update_user(&user)?;
+        self.changes.access_changed();
         let details = Value::Object(changed);
         self.audit_change(action, user_target(&user.name), details.clone())?;
         tracing::info!(user = %user.name, %details, "user changed");

@@ -27,8 +27,18 @@ pub async fn copy<S: AsyncWrite + Unpin>(
         (true, false) => "UID COPY",
         (true, true) => "UID MOVE",
     };
-    let Some(selected) = session.selected() else {
-        return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
+    let selected = if remove_source {
+        // MOVE takes messages out of the selected mailbox: it must be open
+        // read-write (not EXAMINEd), as for STORE and EXPUNGE.
+        match session.writable(stream, tag).await? {
+            Some(selected) => selected,
+            None => return Ok(()),
+        }
+    } else {
+        match session.selected() {
+            Some(selected) => selected,
+            None => return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await,
+        }
     };
     let positions = match selected.positions(set, uid) {
         Ok(positions) => positions,

@@ -106,6 +106,12 @@ async fn check<S: AsyncWrite + Unpin>(
         )
         .await;
     };
+    // Read before the user is: a change made meanwhile is then noticed
+    // at the next command.
+    let generation = match session.shared.archives.access_generation() {
+        Ok(generation) => generation,
+        Err(e) => return session.storage_error(stream, tag, e).await,
+    };
     match session
         .shared
         .auth
@@ -121,6 +127,7 @@ async fn check<S: AsyncWrite + Unpin>(
                     .register(&user.name, session.peer.ip(), "IMAP");
             session.state = State::Authenticated(Box::new(Authenticated {
                 user,
+                generation,
                 selected: None,
                 _registration: registration,
             }));

@@ -2,6 +2,7 @@
 //! -> authenticated -> logout), reading commands through `framing` and
 //! answering them through one file per command family.
 
+mod access;
 mod acl;
 mod any;
 mod append;
@@ -60,7 +61,10 @@ pub enum State {
 }
 
 pub struct Authenticated {
+    /// As read at login, or when the access generation last moved.
     user: UserRecord,
+    /// The catalog's access generation `user` was read at (`access`).
+    generation: u64,
     selected: Option<Selected>,
     /// Keeps the session in GetActiveSessions' list while it lasts.
     _registration: crate::auth::Registration,
@@ -72,6 +76,8 @@ pub struct Selected {
     folder: Option<crate::store::FolderRecord>,
     /// The archive it belongs to.
     archive: String,
+    /// Opened with EXAMINE: read-only whatever the rights.
+    examined: bool,
     read_only: bool,
     rights: crate::archive::Rights,
     /// In sequence-number order, as the client knows them: a message
@@ -171,7 +177,14 @@ impl Session {
             let Ok(frame) = frame else {
                 return self.time_is_up(stream).await;
             };
-            match frame? {
+            let frame = frame?;
+            if !matches!(frame, Frame::Closed)
+                && let Some(bye) = self.recheck_access()
+            {
+                send(stream, &bye).await?;
+                return Ok(Ended::Close);
+            }
+            match frame {
                 Frame::Closed => return Ok(Ended::Close),
                 Frame::Acl { tag, command } => {
                     if self.user().is_some() {
@@ -335,7 +348,7 @@ impl Session {
                 let keys = criteria.into_inner();
                 search::search(self, stream, &tag, charset.as_ref(), keys, uid, extension).await?
             }
-            CommandBody::Idle => self.idle(stream, &tag).await?,
+            CommandBody::Idle => return self.idle(stream, &tag).await,
             CommandBody::Enable { .. } => {
                 // Nothing archimap offers needs enabling yet (RFC 5161: list none).
                 send(stream, &format!("* ENABLED\r\n{tag} OK ENABLE completed\r\n")).await?
@@ -349,18 +362,21 @@ impl Session {
 
     /// IDLE: changes to the selected mailbox are reported as they happen
     /// in this process, and every `IDLE_POLL` from the catalog (imports run
-    /// in other processes), until DONE.
+    /// in other processes), until DONE. Access is checked again at the same
+    /// moments, and at once when this process changes a user or a grant.
     async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         stream: &mut S,
         tag: &str,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<Option<Ended>> {
         /// What ended one wait.
         enum Woken {
             Line(std::io::Result<Option<Vec<u8>>>),
             Changed,
+            AccessChanged,
             TimedOut,
         }
+        let mut access = self.shared.archives.watch_access();
         send(stream, "+ idling\r\n").await?;
         let limit = Duration::from_secs(self.shared.limits.idle_timeout_authenticated_secs);
         let deadline = tokio::time::Instant::now() + limit;
@@ -379,25 +395,32 @@ impl Session {
             let woken = tokio::select! {
                 line = self.reader.line(stream, 1024) => Woken::Line(line),
                 () = changed => Woken::Changed,
+                Ok(()) = access.changed() => Woken::AccessChanged,
                 () = tokio::time::sleep(IDLE_POLL) => Woken::Changed,
                 () = tokio::time::sleep_until(deadline) => Woken::TimedOut,
             };
+            if matches!(woken, Woken::Changed | Woken::AccessChanged)
+                && let Some(bye) = self.recheck_access()
+            {
+                send(stream, &bye).await?;
+                return Ok(Some(Ended::Close));
+            }
             match woken {
                 Woken::Changed => self.report_changes(stream, updates::Moment::Poll).await?,
+                Woken::AccessChanged => {}
                 Woken::Line(Ok(Some(line))) if line.eq_ignore_ascii_case(b"DONE") => {
-                    return send(stream, &format!("{tag} OK IDLE terminated\r\n")).await;
+                    send(stream, &format!("{tag} OK IDLE terminated\r\n")).await?;
+                    return Ok(None);
                 }
                 Woken::Line(Ok(Some(_))) => {
-                    return send(stream, &format!("{tag} BAD Expected DONE\r\n")).await;
+                    send(stream, &format!("{tag} BAD Expected DONE\r\n")).await?;
+                    return Ok(None);
                 }
-                Woken::Line(Ok(None)) => return Ok(()),
+                Woken::Line(Ok(None)) => return Ok(Some(Ended::Close)),
                 Woken::Line(Err(e)) => return Err(e),
                 Woken::TimedOut => {
                     send(stream, "* BYE Idle for too long, closing\r\n").await?;
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "idle for too long",
-                    ));
+                    return Ok(Some(Ended::Close));
                 }
             }
         }
@@ -483,11 +506,14 @@ impl Session {
         error: crate::error::Error,
     ) -> std::io::Result<()> {
         tracing::error!(peer = %self.peer, %error, "storage error");
-        send(
-            stream,
-            &format!("{tag} NO [SERVERBUG] The archive could not be read; the error is logged\r\n"),
-        )
-        .await
+        let answer = match error {
+            // The server's condition, not a bug, and it passes.
+            crate::error::Error::NoSpace(_) => {
+                "NO [UNAVAILABLE] The archive's storage is full; nothing was changed. Try again later"
+            }
+            _ => "NO [SERVERBUG] The archive could not be read or changed; the error is logged",
+        };
+        send(stream, &format!("{tag} {answer}\r\n")).await
     }
 
     /// Answers a change the archive refused (`NO` with the RFC 5530 code

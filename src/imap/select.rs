@@ -80,6 +80,7 @@ pub async fn select<S: AsyncWrite + Unpin>(
         watch,
         folder: target.folder.clone(),
         archive: target.archive.clone(),
+        examined: examine,
         read_only,
         rights: target.rights,
         messages,

@@ -23,6 +23,10 @@ use crate::archive::MailboxMessage;
 /// import) changed its folder, outside NOOP, CHECK and IDLE.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
+/// The most new messages [`only_added`] reads by UID; beyond, the whole
+/// folder is read again.
+const MAX_ADDED_READ: u32 = 1000;
+
 /// When a session looks for changes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Moment {
@@ -102,6 +106,18 @@ impl Session {
                     })
                 })
             }
+            // Only messages added (the usual case): those alone are read.
+            Ok(Some(now))
+                if !selected.expunges_pending
+                    && let Some(out) =
+                        only_added(&archives, &user, selected, &folder, &now, others_changed)
+                            .transpose() =>
+            {
+                if out.is_ok() {
+                    selected.folder = Some(now);
+                }
+                out
+            }
             Ok(now) => {
                 let fresh = match &now {
                     Some(now) => archives.mailbox_messages(&user, now).and_then(|mut fresh| {
@@ -169,6 +185,44 @@ impl Session {
         selected.own_changes += 1;
         out
     }
+}
+
+/// The answers when messages were only added to the folder since the
+/// client last looked (an APPEND, a COPY, an import's batch): those alone
+/// are read, not the whole folder, which matters when thousands of
+/// sessions idle in it. `None` when a known message went too (the counts
+/// do not add up), or when so many came that reading all costs as much.
+fn only_added(
+    archives: &crate::archive::Archives,
+    user: &crate::archive::UserRecord,
+    selected: &mut super::Selected,
+    known: &crate::store::FolderRecord,
+    now: &crate::store::FolderRecord,
+    flags_may_differ: bool,
+) -> crate::error::Result<Option<String>> {
+    if now.uidnext <= known.uidnext || now.uidnext - known.uidnext > MAX_ADDED_READ {
+        return Ok(None);
+    }
+    let uids: Vec<u32> = (known.uidnext..now.uidnext).collect();
+    let mut added = archives.mailbox_messages_with_uids(user, now, &uids)?;
+    if selected.messages.len() + added.len() != now.messages as usize {
+        return Ok(None);
+    }
+    // New to the client: \Recent for this session unless another has them.
+    mark_recent(archives, user, now, selected.read_only, &mut added)?;
+    let mut out = String::new();
+    if flags_may_differ {
+        // The same user may have set flags elsewhere in this process.
+        let flags = archives.user_flags(user, now)?;
+        out = flag_updates(&mut selected.messages, |m| {
+            flags.get(&m.uid).map(|f| (f.bits, f.keywords.clone()))
+        });
+    }
+    if !added.is_empty() {
+        selected.messages.extend(added);
+        out.push_str(&format!("* {} EXISTS\r\n", selected.messages.len()));
+    }
+    Ok(Some(out))
 }
 
 /// `FETCH (FLAGS ...)` for every message whose flags differ from `now`'s

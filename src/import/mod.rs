@@ -25,9 +25,11 @@ pub use mbox::MboxFormat;
 pub use plan::Plan;
 use plan::{Job, Source};
 
+use serde_json::json;
+
 use crate::archive::{
-    Archives, Authentication, FilingOutcome, FolderPath, GlobalPrivileges, NewUserRequest,
-    PreparedMessage, arrival_date,
+    Archives, AuditAction, AuditRecord, Authentication, FilingOutcome, FolderPath,
+    GlobalPrivileges, NewUserRequest, PreparedMessage, arrival_date, folder_target,
 };
 use crate::config::ImportConfig;
 use crate::error::{Error, Result};
@@ -103,15 +105,21 @@ pub fn run(
     let mut folders: HashMap<FolderPath, i64> = HashMap::new();
     let tuning = &options.tuning;
     let total = plan.jobs.len() as u64;
+    let run = RunRecords::new(archives, &archive, &plan.sources);
 
     let outcome = std::thread::scope(|scope| -> Result<()> {
-        let (to_writer, from_reader) = sync_channel::<Vec<(PreparedMessage, bool)>>(1);
+        let (to_writer, from_reader) = sync_channel::<Vec<Prepared>>(1);
+        let run = &run;
         let writer = scope.spawn(move || -> Result<(u64, u64, u64)> {
             let (mut imported, mut duplicates, mut unparsed) = (0, 0, 0);
             for batch in from_reader {
-                let flags: Vec<bool> = batch.iter().map(|(_, unparsed)| *unparsed).collect();
-                let outcomes = filer.file(batch.into_iter().map(|(m, _)| m).collect())?;
-                for (outcome, was_unparsed) in outcomes.into_iter().zip(flags) {
+                let (messages, filed): (Vec<PreparedMessage>, Vec<(FolderPath, bool)>) = batch
+                    .into_iter()
+                    .map(|p| (p.message, (p.folder, p.unparsed)))
+                    .unzip();
+                let records = |outcomes: &[FilingOutcome]| run.records(&filed, outcomes);
+                let outcomes = filer.file(messages, &records)?;
+                for (outcome, (_, was_unparsed)) in outcomes.into_iter().zip(filed) {
                     match outcome {
                         FilingOutcome::Added { .. } => {
                             imported += 1;
@@ -135,9 +143,17 @@ pub fn run(
                     folders.insert(job.folder.clone(), id);
                 }
             }
-            let prepared: Vec<Result<(PreparedMessage, bool), Failure>> = chunk
+            let prepared: Vec<Result<Prepared, Failure>> = chunk
                 .par_iter()
-                .map(|job| prepare(archives, job, folders[&job.folder], options))
+                .map(|job| {
+                    let (message, unparsed) =
+                        prepare(archives, job, folders[&job.folder], options)?;
+                    Ok(Prepared {
+                        message,
+                        unparsed,
+                        folder: job.folder.clone(),
+                    })
+                })
                 .collect();
             let mut batch = Vec::with_capacity(prepared.len());
             for item in prepared {
@@ -168,6 +184,82 @@ pub fn run(
     });
     report.seconds = started.elapsed().as_secs_f64();
     outcome.map(|()| report)
+}
+
+/// A message ready for the writer thread, with what its audit record
+/// counts.
+struct Prepared {
+    message: PreparedMessage,
+    /// It could not be parsed (it is archived all the same).
+    unparsed: bool,
+    folder: FolderPath,
+}
+
+/// The audit records of one import run: one per folder per committed
+/// batch, in the batch's transaction, with the counts and the source.
+struct RunRecords<'a> {
+    archives: &'a Archives,
+    archive: &'a str,
+    /// The files and directories imported.
+    source: Vec<String>,
+    /// Tells the records of one run from those of another.
+    run: String,
+}
+
+impl<'a> RunRecords<'a> {
+    fn new(archives: &'a Archives, archive: &'a str, sources: &[PathBuf]) -> RunRecords<'a> {
+        use rand::Rng;
+        RunRecords {
+            archives,
+            archive,
+            source: sources.iter().map(|p| p.display().to_string()).collect(),
+            run: format!("{:016x}", rand::thread_rng().r#gen::<u64>()),
+        }
+    }
+
+    /// The records of a batch whose messages went to `filed` (folder, and
+    /// whether it was unparsed) with `outcomes`.
+    fn records(
+        &self,
+        filed: &[(FolderPath, bool)],
+        outcomes: &[FilingOutcome],
+    ) -> Vec<AuditRecord> {
+        // (imported, duplicates, unparsed) per folder, in first-seen order.
+        let mut counts: Vec<(&FolderPath, [u64; 3])> = Vec::new();
+        for ((folder, unparsed), outcome) in filed.iter().zip(outcomes) {
+            let index = match counts.iter().position(|(f, _)| *f == folder) {
+                Some(index) => index,
+                None => {
+                    counts.push((folder, [0; 3]));
+                    counts.len() - 1
+                }
+            };
+            let count = &mut counts[index].1;
+            match outcome {
+                FilingOutcome::Added { .. } => {
+                    count[0] += 1;
+                    count[2] += u64::from(*unparsed);
+                }
+                FilingOutcome::Duplicate => count[1] += 1,
+            }
+        }
+        counts
+            .into_iter()
+            .map(|(folder, [imported, duplicates, unparsed])| {
+                self.archives.change_record(
+                    AuditAction::MessagesImported,
+                    folder_target(self.archive, folder.as_str()),
+                    json!({
+                        "source": self.source,
+                        "run": self.run,
+                        "imported": imported,
+                        "duplicates": duplicates,
+                        "unparsed": unparsed,
+                    }),
+                )
+            })
+            .collect()
+    }
 }
 
 /// The next chunk: at most `batch_messages` messages and about `batch_bytes`.

@@ -77,6 +77,8 @@ impl Job {
 
 #[derive(Default)]
 pub struct Plan {
+    /// What was asked for (files and directories), for the audit log.
+    pub sources: Vec<PathBuf>,
     pub jobs: Vec<Job>,
     /// Files that are not mail, with the reason they were left alone.
     pub skipped: Vec<(PathBuf, String)>,
@@ -151,7 +153,10 @@ impl Plan {
                 "nothing to import: name at least one file or directory".into(),
             ));
         }
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            sources: paths.to_vec(),
+            ..Plan::default()
+        };
         for path in paths {
             let meta = fs::metadata(path).map_err(io_error(path, "reading"))?;
             if meta.is_dir() {

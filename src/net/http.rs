@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::server::conn::http1;
@@ -120,10 +120,17 @@ async fn answer(
             "timeout",
             format!("the request body did not arrive within {patience:?}"),
         ),
-        Ok(Err(_)) => Reply::refused(
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Reply::refused(
             413,
             "tooLarge",
             format!("the request body is over {MAX_BODY} bytes"),
+        ),
+        // Malformed framing (a bad chunk size, a body cut short): the
+        // client's mistake, not a size.
+        Ok(Err(error)) => Reply::refused(
+            400,
+            "badRequest",
+            format!("the request body could not be read: {error}"),
         ),
     };
     let mut response = hyper::Response::builder()

@@ -18,6 +18,9 @@ pub enum AuditAction {
     MessageMoved,
     MessageCopied,
     MessageAppended,
+    /// Messages an import filed into one folder, counted (one record per
+    /// folder per batch the import committed).
+    MessagesImported,
     MessageDeleted,
     FolderCreated,
     FolderRenamed,
@@ -32,13 +35,14 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::MessageRetrieved,
         AuditAction::MessageMoved,
         AuditAction::MessageCopied,
         AuditAction::MessageAppended,
+        AuditAction::MessagesImported,
         AuditAction::MessageDeleted,
         AuditAction::FolderCreated,
         AuditAction::FolderRenamed,
@@ -61,6 +65,7 @@ impl AuditAction {
             AuditAction::MessageMoved => "message_moved",
             AuditAction::MessageCopied => "message_copied",
             AuditAction::MessageAppended => "message_appended",
+            AuditAction::MessagesImported => "messages_imported",
             AuditAction::MessageDeleted => "message_deleted",
             AuditAction::FolderCreated => "folder_created",
             AuditAction::FolderRenamed => "folder_renamed",

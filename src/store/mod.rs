@@ -278,6 +278,12 @@ pub trait Catalog: Send + Sync {
     // Users.
     fn create_user(&self, user: &NewUser) -> Result<UserRecord>;
     fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>>;
+    fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>>;
+    /// A number that goes up with every change to a user (privileges,
+    /// password, e-mail addresses, name, deletion) or to their folder
+    /// privileges, by any process: an open session that saw the same
+    /// number last time knows that its access is as it was.
+    fn access_generation(&self) -> Result<u64>;
     /// By user name or any e-mail address, case-insensitively.
     fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>>;
     fn users(&self) -> Result<Vec<UserRecord>>;
@@ -343,11 +349,14 @@ pub trait Catalog: Send + Sync {
     fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>>;
     /// Files a batch: new blobs, messages (skipping bytes a folder holds
     /// already where an entry says so), reference counts, UIDs and pack
-    /// lengths, all or nothing.
+    /// lengths, and the audit records `audit` makes of the outcomes (one
+    /// per entry, in order), all or nothing: no message is filed without
+    /// its record.
     fn commit_batch(
         &self,
         entries: &[BatchEntry],
         packs: &[PackCommit],
+        audit: &dyn Fn(&[EntryOutcome]) -> Vec<AuditRecord>,
     ) -> Result<Vec<EntryOutcome>>;
 
     /// Folders holding messages whose bytes lie in one of these stores.
@@ -476,4 +485,8 @@ pub trait Backend: Send + Sync {
     fn catalog(&self) -> &dyn Catalog;
     /// The bytes of an archive store (opening its directory or bucket).
     fn blobs(&self, store: &StoreRecord) -> Result<std::sync::Arc<dyn BlobStore>>;
+    /// What others than the server's own account could read (a file or
+    /// directory open to its group or everyone), one line each: archived
+    /// mail and password hashes are private.
+    fn exposed(&self) -> Result<Vec<String>>;
 }

@@ -120,6 +120,21 @@ fn unknown_functions_paths_methods_and_arguments_are_refused_clearly() {
         &big,
     );
     assert_eq!(answer.status, 413);
+
+    // A chunked body whose framing is broken is the client's mistake (400),
+    // not one over the size limit.
+    use std::io::{Read, Write};
+    let mut stream = fixture.server.api_tls();
+    stream
+        .write_all(
+            b"POST /api/invoke/GetUsers HTTP/1.1\r\nHost: localhost\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\n\
+              Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
 }
 
 #[test]

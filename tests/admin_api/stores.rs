@@ -389,7 +389,7 @@ fn verify_and_index_rebuild_run_as_jobs() {
     assert_eq!(report["messagesChecked"], imported);
     assert_eq!(report["problems"], serde_json::json!([]));
     assert_eq!(report["indexes"][0]["store"], "main");
-    assert_eq!(report["indexes"][0]["missing"], 0);
+    assert_eq!(report["indexes"][0]["pending"], 0);
     let one = admin.run_job("VerifyStore", &[("id", &main), ("includeIndexes", "false")]);
     assert_eq!(one["result"]["messagesChecked"], imported);
     assert_eq!(one["result"]["indexes"], serde_json::json!([]));
@@ -419,7 +419,7 @@ fn verify_and_index_rebuild_run_as_jobs() {
     let out = fixture
         .am
         .ok(&["verify", "--store", "main", "--include-indexes"]);
-    assert!(out.contains("store main: 0 messages missing"), "{out}");
+    assert!(out.contains("store main: 0 messages pending"), "{out}");
     assert!(out.contains("0 problem(s)"), "{out}");
     let out = fixture
         .am

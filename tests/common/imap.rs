@@ -32,15 +32,29 @@ impl Server {
 
     /// Starts the server with `config` as its TOML configuration file.
     pub fn start_with_config(am: &Archimap, config: &str) -> Server {
+        Server::start_adjusted(am, config, |_| {})
+    }
+
+    /// Starts the server with `config`, its command first changed by
+    /// `adjust` (to set a resource limit, for instance).
+    pub fn start_adjusted(
+        am: &Archimap,
+        config: &str,
+        adjust: impl FnOnce(&mut std::process::Command),
+    ) -> Server {
         let config_file = am.dir.path().join("server.toml");
         std::fs::write(&config_file, config).unwrap();
-        let mut child = am
-            .command()
+        let mut command = am.command();
+        adjust(&mut command);
+        let mut child = command
             .env("RUST_LOG", "info")
             .arg("--config")
             .arg(&config_file)
             .args([
                 "serve",
+                // Some tests start on a new directory and add users through
+                // the admin API.
+                "--create",
                 "--imaps",
                 "127.0.0.1:0",
                 "--starttls",

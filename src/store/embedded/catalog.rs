@@ -25,6 +25,9 @@ impl From<rusqlite::Error> for Error {
                     msg.as_deref().unwrap_or("?")
                 ))
             }
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+                Error::NoSpace(format!("the catalog: {e}"))
+            }
             e => Error::Storage(Box::new(e)),
         }
     }
@@ -400,6 +403,19 @@ impl Catalog for SqliteCatalog {
 
     fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>> {
         query_user(&self.conn(), "name = lower(?1)", name)
+    }
+
+    fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>> {
+        query_user(&self.conn(), "id = CAST(?1 AS INTEGER)", &id.to_string())
+    }
+
+    fn access_generation(&self) -> Result<u64> {
+        let value: i64 = self.conn().query_row(
+            "SELECT value FROM access_generation WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(value as u64)
     }
 
     fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>> {
@@ -815,6 +831,7 @@ impl Catalog for SqliteCatalog {
         &self,
         entries: &[BatchEntry],
         packs: &[PackCommit],
+        audit: &dyn Fn(&[EntryOutcome]) -> Vec<AuditRecord>,
     ) -> Result<Vec<EntryOutcome>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -897,6 +914,7 @@ impl Catalog for SqliteCatalog {
                 set_pack.execute(params![pack.store_id, pack.pack, pack.length])?;
             }
         }
+        audit::insert(&tx, &audit(&outcomes))?;
         tx.commit()?;
         Ok(outcomes)
     }

@@ -8,7 +8,9 @@
 /// APPEND, COPY and MOVE always add a message), subscriptions are names
 /// (archive and path) rather than folders, and each user's `\Recent`
 /// high-water mark per folder.
-pub const VERSION: i64 = 5;
+/// 6: the access generation and the triggers that keep it, which a
+/// version-5 archimap's sessions would not read.
+pub const VERSION: i64 = 6;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
@@ -142,6 +144,32 @@ CREATE TABLE IF NOT EXISTS settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- Goes up with every change to users, their e-mail addresses and their
+-- folder privileges, whoever makes it (the server, the command line): open
+-- sessions compare it with the value they last saw to notice, with one
+-- read, that the access they were granted may have changed.
+CREATE TABLE IF NOT EXISTS access_generation (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO access_generation(id, value) VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS users_inserted AFTER INSERT ON users
+    BEGIN UPDATE access_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS users_updated AFTER UPDATE ON users
+    BEGIN UPDATE access_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS users_deleted AFTER DELETE ON users
+    BEGIN UPDATE access_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS user_emails_inserted AFTER INSERT ON user_emails
+    BEGIN UPDATE access_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS user_emails_deleted AFTER DELETE ON user_emails
+    BEGIN UPDATE access_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS folder_privileges_inserted AFTER INSERT ON folder_privileges
+    BEGIN UPDATE access_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS folder_privileges_updated AFTER UPDATE ON folder_privileges
+    BEGIN UPDATE access_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS folder_privileges_deleted AFTER DELETE ON folder_privileges
+    BEGIN UPDATE access_generation SET value = value + 1; END;
 
 -- One row, written at the first change; no row means every setting is off.
 CREATE TABLE IF NOT EXISTS compliance (

@@ -1,0 +1,90 @@
+//! Access is checked against the current privileges: before each command
+//! (and while idling) a session compares the catalog's access generation
+//! with the one it last saw, and only when it moved reads its user and
+//! view again. A user deleted, without `login`, or with a new password or
+//! way of signing in is logged out; a selected mailbox whose archive they
+//! may no longer read ends the session too (`* BYE [NOPERM]`: IMAP has no
+//! other way to take a mailbox away from a client, and every client
+//! reconnects after a BYE, then seeing its new view). Rights that merely
+//! shrank apply to the selected mailbox at once.
+
+use super::{Authenticated, Session, State};
+use crate::archive::{GlobalPrivileges, UserRecord};
+
+impl Session {
+    /// Brings the session's user and selected mailbox up to date if a user
+    /// or privilege changed since it last looked. Returns the `* BYE` line
+    /// when the session must end.
+    pub(super) fn recheck_access(&mut self) -> Option<String> {
+        let archives = self.shared.archives.clone();
+        let other_users = self.shared.other_users.clone();
+        let peer = self.peer;
+        let State::Authenticated(auth) = &mut self.state else {
+            return None;
+        };
+        let bye = match refresh(&archives, &other_users, auth) {
+            Ok(None) => return None,
+            Ok(Some(why)) => why,
+            Err(error) => {
+                // Access that cannot be checked is not granted.
+                tracing::error!(%peer, %error, "checking the session's access failed");
+                "* BYE [UNAVAILABLE] Your access could not be checked; the error is logged\r\n"
+                    .to_string()
+            }
+        };
+        tracing::info!(%peer, user = %auth.user.name, bye = bye.trim_end(), "session ended: access changed");
+        Some(bye)
+    }
+}
+
+/// Reads the user and their rights on the selected mailbox again if the
+/// access generation moved; `Some(bye)` when the session must end.
+fn refresh(
+    archives: &crate::archive::Archives,
+    other_users: &str,
+    auth: &mut Authenticated,
+) -> crate::error::Result<Option<String>> {
+    let generation = archives.access_generation()?;
+    if generation == auth.generation {
+        return Ok(None);
+    }
+    let Some(user) = archives.user_by_id(auth.user.id)? else {
+        return Ok(Some("* BYE [NOPERM] Your user was deleted\r\n".into()));
+    };
+    if let Some(bye) = sign_in_withdrawn(&auth.user, &user) {
+        return Ok(Some(bye.into()));
+    }
+    if let Some(selected) = &mut auth.selected
+        && let Some(folder) = &selected.folder
+    {
+        let view = archives.view(&user, other_users)?;
+        let rights = view
+            .mailboxes()
+            .iter()
+            .find(|m| m.folder.as_ref().is_some_and(|f| f.id == folder.id))
+            .map(|m| m.rights)
+            .filter(|rights| rights.may_read());
+        let Some(rights) = rights else {
+            return Ok(Some(format!(
+                "* BYE [NOPERM] You may no longer read archive {}\r\n",
+                selected.archive
+            )));
+        };
+        selected.rights = rights;
+        selected.read_only = selected.examined || rights.read_only();
+    }
+    auth.user = user;
+    auth.generation = generation;
+    Ok(None)
+}
+
+/// Why `now` may no longer use a session `then` signed in to, if so.
+fn sign_in_withdrawn(then: &UserRecord, now: &UserRecord) -> Option<&'static str> {
+    if !GlobalPrivileges::from_bits(now.privileges).has(GlobalPrivileges::LOGIN) {
+        return Some("* BYE [NOPERM] Your login privilege was withdrawn\r\n");
+    }
+    if now.password_hash != then.password_hash || now.authentication != then.authentication {
+        return Some("* BYE [EXPIRED] Your password was changed; log in again\r\n");
+    }
+    None
+}
