@@ -719,3 +719,58 @@ fn a_full_disk_is_answered_as_such() {
     drop(server);
     am.ok(&["verify"]);
 }
+
+/// One APPEND into a folder that many sessions watch in IDLE is answered
+/// at once, and each of them hears of it soon: a watching session reads
+/// the message added, not the whole folder again.
+#[test]
+fn an_append_watched_by_many_idle_sessions_is_quick() {
+    const WATCHERS: usize = 1500;
+    const MESSAGES: usize = 500;
+    let am = archive();
+    let mail = am.dir.path().join("many");
+    std::fs::create_dir_all(&mail).unwrap();
+    for i in 0..MESSAGES {
+        std::fs::write(
+            mail.join(format!("{i}.eml")),
+            format!("From: a@example.com\r\nSubject: many {i}\r\n\r\nBody {i}\r\n"),
+        )
+        .unwrap();
+    }
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Many",
+        mail.to_str().unwrap(),
+    ]);
+    let server = Server::start_with_config(
+        &am,
+        &format!("[limits]\nmax_connections_per_ip = {}\n", WATCHERS + 10),
+    );
+    let mut watchers: Vec<Client> = (0..WATCHERS)
+        .map(|_| {
+            let mut c = login(&server, "alice");
+            c.command("s", "SELECT Many");
+            c.send("i IDLE\r\n");
+            assert!(c.line().starts_with("+ "));
+            c
+        })
+        .collect();
+    let mut writer = login(&server, "alice");
+    let message = "From: a@example.com\r\nSubject: watched\r\n\r\nnew\r\n";
+    let started = std::time::Instant::now();
+    let answer = append(&mut writer, "a", "Many", "", message);
+    let answered = started.elapsed();
+    assert!(answer.last().unwrap().starts_with("a OK"), "{answer:?}");
+    for watcher in &mut watchers {
+        assert_eq!(watcher.line(), format!("* {} EXISTS\r\n", MESSAGES + 1));
+    }
+    let told = started.elapsed();
+    println!("APPEND answered in {answered:?}; {WATCHERS} IDLE sessions told in {told:?}");
+    assert!(
+        answered < std::time::Duration::from_millis(1000),
+        "{answered:?}"
+    );
+    assert!(told < std::time::Duration::from_secs(3), "{told:?}");
+}

@@ -372,7 +372,10 @@ impl Session {
         /// What ended one wait.
         enum Woken {
             Line(std::io::Result<Option<Vec<u8>>>),
+            /// The selected folder changed in this process.
             Changed,
+            /// Time to look at the catalog (other processes' changes).
+            Poll,
             AccessChanged,
             TimedOut,
         }
@@ -396,17 +399,21 @@ impl Session {
                 line = self.reader.line(stream, 1024) => Woken::Line(line),
                 () = changed => Woken::Changed,
                 Ok(()) = access.changed() => Woken::AccessChanged,
-                () = tokio::time::sleep(IDLE_POLL) => Woken::Changed,
+                () = tokio::time::sleep(IDLE_POLL) => Woken::Poll,
                 () = tokio::time::sleep_until(deadline) => Woken::TimedOut,
             };
-            if matches!(woken, Woken::Changed | Woken::AccessChanged)
+            // Not on every change of the folder: thousands of sessions may
+            // watch it, and access changes have their own wake-up.
+            if matches!(woken, Woken::Poll | Woken::AccessChanged)
                 && let Some(bye) = self.recheck_access()
             {
                 send(stream, &bye).await?;
                 return Ok(Some(Ended::Close));
             }
             match woken {
-                Woken::Changed => self.report_changes(stream, updates::Moment::Poll).await?,
+                Woken::Changed | Woken::Poll => {
+                    self.report_changes(stream, updates::Moment::Poll).await?
+                }
                 Woken::AccessChanged => {}
                 Woken::Line(Ok(Some(line))) if line.eq_ignore_ascii_case(b"DONE") => {
                     send(stream, &format!("{tag} OK IDLE terminated\r\n")).await?;
@@ -464,6 +471,13 @@ impl Session {
     fn selected_mut(&mut self) -> Option<&mut Selected> {
         match &mut self.state {
             State::Authenticated(auth) => auth.selected.as_mut(),
+            _ => None,
+        }
+    }
+
+    fn take_selected(&mut self) -> Option<Selected> {
+        match &mut self.state {
+            State::Authenticated(auth) => auth.selected.take(),
             _ => None,
         }
     }

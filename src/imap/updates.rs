@@ -90,59 +90,26 @@ impl Session {
             return Ok(());
         }
         selected.polled = Instant::now();
-        let outcome = match archives.folder(folder.id) {
-            Ok(Some(now))
-                if now.uidnext == folder.uidnext
-                    && now.highestmodseq == folder.highestmodseq
-                    && !(expunges && selected.expunges_pending) =>
-            {
-                if !others_changed {
-                    return Ok(());
-                }
-                // Only flags can have changed.
-                archives.user_flags(&user, &folder).map(|flags| {
-                    flag_updates(&mut selected.messages, |m| {
-                        flags.get(&m.uid).map(|f| (f.bits, f.keywords.clone()))
-                    })
-                })
-            }
-            // Only messages added (the usual case): those alone are read.
-            Ok(Some(now))
-                if !selected.expunges_pending
-                    && let Some(out) =
-                        only_added(&archives, &user, selected, &folder, &now, others_changed)
-                            .transpose() =>
-            {
-                if out.is_ok() {
-                    selected.folder = Some(now);
-                }
-                out
-            }
-            Ok(now) => {
-                let fresh = match &now {
-                    Some(now) => archives.mailbox_messages(&user, now).and_then(|mut fresh| {
-                        // The messages new to the client are \Recent for
-                        // this session if no other session has seen them.
-                        let last = selected.messages.last().map_or(0, |m| m.uid);
-                        let new = fresh.partition_point(|m| m.uid <= last);
-                        let read_only = selected.read_only;
-                        mark_recent(&archives, &user, now, read_only, &mut fresh[new..])?;
-                        Ok(fresh)
-                    }),
-                    // Deleted: every message is gone.
-                    None => Ok(Vec::new()),
-                };
-                if let Some(now) = now {
-                    selected.folder = Some(now);
-                }
-                fresh.map(|fresh| {
-                    let (out, pending) = merge(&mut selected.messages, fresh, expunges);
-                    selected.expunges_pending = pending;
-                    out
-                })
-            }
-            Err(e) => Err(e),
+        // The catalog is read on the blocking pool, not on the threads
+        // that serve every session: when thousands of sessions watching
+        // one folder wake at once, the session that made the change (and
+        // every other) is still answered at once.
+        let Some(mut selected) = self.take_selected() else {
+            return Ok(());
         };
+        let (mut selected, outcome) = tokio::task::spawn_blocking(move || {
+            let outcome = changes(
+                &archives,
+                &user,
+                &mut selected,
+                &folder,
+                others_changed,
+                expunges,
+            );
+            (selected, outcome)
+        })
+        .await
+        .map_err(std::io::Error::other)?;
         // A keyword new to the client is announced before it is used.
         let outcome = outcome.map(|out| {
             let in_use = selected.messages.iter().flat_map(|m| &m.keywords);
@@ -152,6 +119,7 @@ impl Session {
                 out
             }
         });
+        self.set_selected(Some(selected));
         match outcome {
             Ok(out) if out.is_empty() => Ok(()),
             Ok(out) => send(stream, &out).await,
@@ -161,6 +129,72 @@ impl Session {
                 Ok(())
             }
         }
+    }
+}
+
+/// What changed in the selected mailbox since the client last looked, as
+/// untagged answers, read from the catalog (blocking); `selected` is
+/// brought up to date. `expunges`: EXPUNGE may be told now.
+fn changes(
+    archives: &crate::archive::Archives,
+    user: &crate::archive::UserRecord,
+    selected: &mut super::Selected,
+    folder: &crate::store::FolderRecord,
+    others_changed: bool,
+    expunges: bool,
+) -> crate::error::Result<String> {
+    match archives.folder(folder.id) {
+        Ok(Some(now))
+            if now.uidnext == folder.uidnext
+                && now.highestmodseq == folder.highestmodseq
+                && !(expunges && selected.expunges_pending) =>
+        {
+            if !others_changed {
+                return Ok(String::new());
+            }
+            // Only flags can have changed.
+            archives.user_flags(user, folder).map(|flags| {
+                flag_updates(&mut selected.messages, |m| {
+                    flags.get(&m.uid).map(|f| (f.bits, f.keywords.clone()))
+                })
+            })
+        }
+        // Only messages added (the usual case): those alone are read.
+        Ok(Some(now))
+            if !selected.expunges_pending
+                && let Some(out) =
+                    only_added(archives, user, selected, folder, &now, others_changed)
+                        .transpose() =>
+        {
+            if out.is_ok() {
+                selected.folder = Some(now);
+            }
+            out
+        }
+        Ok(now) => {
+            let fresh = match &now {
+                Some(now) => archives.mailbox_messages(user, now).and_then(|mut fresh| {
+                    // The messages new to the client are \Recent for
+                    // this session if no other session has seen them.
+                    let last = selected.messages.last().map_or(0, |m| m.uid);
+                    let new = fresh.partition_point(|m| m.uid <= last);
+                    let read_only = selected.read_only;
+                    mark_recent(archives, user, now, read_only, &mut fresh[new..])?;
+                    Ok(fresh)
+                }),
+                // Deleted: every message is gone.
+                None => Ok(Vec::new()),
+            };
+            if let Some(now) = now {
+                selected.folder = Some(now);
+            }
+            fresh.map(|fresh| {
+                let (out, pending) = merge(&mut selected.messages, fresh, expunges);
+                selected.expunges_pending = pending;
+                out
+            })
+        }
+        Err(e) => Err(e),
     }
 }
 
