@@ -254,7 +254,7 @@ fn only_added(
     }
     if !added.is_empty() {
         selected.messages.extend(added);
-        out.push_str(&format!("* {} EXISTS\r\n", selected.messages.len()));
+        out.push_str(&exists(&selected.messages));
     }
     Ok(Some(out))
 }
@@ -313,11 +313,13 @@ fn merge(
     let before = known.len();
     known.extend(fresh.into_iter().filter(|m| m.uid > last));
     if known.len() > before {
-        let recent = known.iter().filter(|m| m.recent).count();
-        out.push_str(&format!(
-            "* {} EXISTS\r\n* {recent} RECENT\r\n",
-            known.len()
-        ));
+        out.push_str(&exists(known));
     }
     (out, pending)
+}
+
+/// EXISTS and RECENT once messages came.
+fn exists(messages: &[MailboxMessage]) -> String {
+    let recent = messages.iter().filter(|m| m.recent).count();
+    format!("* {} EXISTS\r\n* {recent} RECENT\r\n", messages.len())
 }
