@@ -55,7 +55,7 @@ for spec in $BINS; do
     label=${spec%%=*} bin=${spec#*=}
     [ -x "$bin" ] || die "no binary at $bin"
     rm -rf "$WORK/data" && cp -a "$WORK/template" "$WORK/data"
-    printf '[limits]\nfailed_login_delay_ms = 0\nmax_connections_per_ip = %d\n' $((USERS * 2 + 10)) > "$WORK/config.toml"
+    printf '[limits]\nfailed_login_delay_ms = 1\nmax_connections_per_ip = %d\n' $((USERS * 2 + 10)) > "$WORK/config.toml"
     RUST_LOG=error "$bin" --data-dir "$WORK/data" --config "$WORK/config.toml" serve \
         --imaps "127.0.0.1:$PORT" --starttls "127.0.0.1:$((PORT + 1))" --api "127.0.0.1:$((PORT + 2))" &
     A_PID=$!
