@@ -107,6 +107,14 @@ pub enum Command {
     /// Compliance settings: legal hold, and the audit of message retrieval.
     #[command(subcommand)]
     Compliance(ComplianceCommand),
+    /// Internal: a worker process that reads attachments' text for the
+    /// index, started by archimap itself with resource limits.
+    #[command(hide = true)]
+    ExtractWorker {
+        /// Exit after the reply once this much CPU time is used.
+        #[arg(long)]
+        retire_after_cpu_seconds: u64,
+    },
 }
 
 #[derive(Debug, Args)]

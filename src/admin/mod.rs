@@ -26,6 +26,15 @@ use progress::Progress;
 
 /// Runs one command line; the exit code is non-zero on any failure.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    // A worker reads nothing but its requests: no configuration, no data.
+    if let Command::ExtractWorker {
+        retire_after_cpu_seconds,
+    } = cli.command
+    {
+        crate::index::serve_worker(std::time::Duration::from_secs(retire_after_cpu_seconds))
+            .context("extraction worker")?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     crate::logging::init(&config.log);
     let mut archives = Archives::open(&config)
@@ -77,6 +86,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compliance(command) => {
             compliance::run(&archives, command).map(|()| ExitCode::SUCCESS)
         }
+        Command::ExtractWorker { .. } => unreachable!("served before the configuration is read"),
     }
 }
 
