@@ -169,7 +169,7 @@ Measured with \`bench/import.sh\` on $(date -u).
 - Build: $([ "$BIN" = "$BUILT" ] && echo "\`cargo build --release\` of commit $(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' plus uncommitted changes')" || echo "\`$BIN\`").
 - Machine: $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo) GiB RAM.
 - Command: \`N=$N USERS=$USERS SEED=$SEED RUNS=$RUNS WITH_DOVECOT=$WITH_DOVECOT bench/import.sh\`. Each run is
-  \`archimap --data-dir DATA import --bulk CORPUS --create-users\` (release build) into a fresh data
+  \`archimap --data-dir DATA import --bulk CORPUS --create-users\` (the build above) into a fresh data
   directory under \`/usr/bin/time -v\`, with the corpus in the page cache (read once beforehand, untimed).
 - Corpus: \`gen_corpus.py -n $N --users $USERS --seed $SEED\` (.eml files): $N entries, $(calc %.1f "$raw / 1e6") MB raw
   (sum of the .eml file sizes), $unique_filed distinct messages (Message-IDs in \`index.tsv\`), $unique_stored blobs
