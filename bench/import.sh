@@ -7,6 +7,7 @@
 #   N=2000 USERS=5 RUNS=1 bench/import.sh    # quick check
 #   WITH_DOVECOT=1 bench/import.sh           # also time Dovecot's `doveadm import`
 #   NOTE='...' bench/import.sh               # a remark to print with the figures
+#   BIN=/path/to/archimap bench/import.sh    # time this binary (not built here), e.g. to compare two builds
 #
 # The corpus is cached in $WORK/corpus-$N-$SEED; data directories are removed.
 set -euo pipefail
@@ -20,7 +21,8 @@ WITH_DOVECOT=${WITH_DOVECOT:-0}
 NOTE=${NOTE:-}
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/archimap
+BUILT=${CARGO_TARGET_DIR:-$REPO/target}/release/archimap
+BIN=${BIN:-$BUILT}
 CORPUS=$WORK/corpus-$N-$SEED
 DATA=$WORK/data
 DOVECOT=$WORK/dovecot
@@ -42,8 +44,8 @@ trap 'rm -rf "$DATA" "$DOVECOT"' EXIT
 mkdir -p "$WORK" "$LOGS"
 [ -x /usr/bin/time ] || apt_install time
 
-# 1. The release binary.
-(cd "$REPO" && cargo build --release)
+# 1. The release binary, unless BIN names another.
+[ "$BIN" != "$BUILT" ] || (cd "$REPO" && cargo build --release)
 
 # 2. The corpus, generated once. Its .done holds the generator's summary line.
 if [ ! -f "$CORPUS/.done" ] || ! grep -q " users=$USERS " "$CORPUS/.done"; then
@@ -164,10 +166,10 @@ section=$(cat <<EOF
 
 Measured with \`bench/import.sh\` on $(date -u).
 
-- Build: \`cargo build --release\` of commit $(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' plus uncommitted changes').
+- Build: $([ "$BIN" = "$BUILT" ] && echo "\`cargo build --release\` of commit $(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' plus uncommitted changes')" || echo "\`$BIN\`").
 - Machine: $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo) GiB RAM.
 - Command: \`N=$N USERS=$USERS SEED=$SEED RUNS=$RUNS WITH_DOVECOT=$WITH_DOVECOT bench/import.sh\`. Each run is
-  \`archimap --data-dir DATA import --bulk CORPUS --create-users\` (release build) into a fresh data
+  \`archimap --data-dir DATA import --bulk CORPUS --create-users\` (the build above) into a fresh data
   directory under \`/usr/bin/time -v\`, with the corpus in the page cache (read once beforehand, untimed).
 - Corpus: \`gen_corpus.py -n $N --users $USERS --seed $SEED\` (.eml files): $N entries, $(calc %.1f "$raw / 1e6") MB raw
   (sum of the .eml file sizes), $unique_filed distinct messages (Message-IDs in \`index.tsv\`), $unique_stored blobs

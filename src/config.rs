@@ -31,8 +31,12 @@ pub struct IndexConfig {
     pub writer_memory_mb: usize,
     /// Attachments larger than this (MiB) are not read for text.
     pub attachment_max_mb: usize,
-    /// Time one attachment's text may take, in seconds.
+    /// Time one attachment's text may take, in seconds (wall clock; the
+    /// worker process reading it is killed then).
     pub attachment_seconds: u64,
+    /// Memory (address space) of a worker process reading an attachment,
+    /// in MiB.
+    pub attachment_memory_mb: u64,
 }
 
 impl Default for IndexConfig {
@@ -41,6 +45,7 @@ impl Default for IndexConfig {
             writer_memory_mb: 256,
             attachment_max_mb: 32,
             attachment_seconds: 10,
+            attachment_memory_mb: 512,
         }
     }
 }

@@ -4,7 +4,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = archimap::admin::cli::Cli::parse();
-    match archimap::admin::run(cli) {
+    let result = archimap::admin::run(cli);
+    archimap::index::stop_idle_workers();
+    match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("archimap: {error:#}");

@@ -114,6 +114,14 @@ pub enum Command {
     /// Compliance settings: legal hold, and the audit of message retrieval.
     #[command(subcommand)]
     Compliance(ComplianceCommand),
+    /// Internal: a worker process that reads attachments' text for the
+    /// index, started by archimap itself with resource limits.
+    #[command(hide = true)]
+    ExtractWorker {
+        /// Exit after the reply once this much CPU time is used.
+        #[arg(long)]
+        retire_after_cpu_seconds: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -302,9 +310,11 @@ pub enum IndexCommand {
         #[arg(long, requires = "store")]
         folder: Option<String>,
     },
-    /// Compare each index with the catalog: messages missing from it,
-    /// documents of messages it should not have. Exits non-zero if they
-    /// differ (the server repairs that on start; so does `rebuild`).
+    /// Compare each index with the catalog: messages pending (not indexed
+    /// yet; the server and the next import add them), documents of messages
+    /// it should not have, attachments not extracted. Exits non-zero on
+    /// documents it should not have (the server repairs those; so does
+    /// `rebuild`).
     Verify {
         /// Only this archive store (default: all).
         #[arg(long)]

@@ -26,8 +26,8 @@ pub fn run(archives: &Archives, command: IndexCommand) -> Result<ExitCode> {
             progress.finish();
             for r in &reports {
                 println!(
-                    "store {}: {} messages indexed, {} unreadable",
-                    r.store, r.added, r.unreadable
+                    "store {}: {} messages indexed, {} unreadable, {}",
+                    r.store, r.added, r.unreadable, r.not_extracted
                 );
             }
             Ok(outcome(reports.iter().all(|r| r.unreadable == 0)))
@@ -42,7 +42,7 @@ pub fn run(archives: &Archives, command: IndexCommand) -> Result<ExitCode> {
         IndexCommand::List { store } => {
             for index in archives.index_info(store.as_deref())? {
                 println!(
-                    "store {}: {} documents, {} messages, {} bytes, {}",
+                    "store {}: {} documents, {} messages, {} bytes, {}{}",
                     index.store,
                     index
                         .documents
@@ -51,7 +51,11 @@ pub fn run(archives: &Archives, command: IndexCommand) -> Result<ExitCode> {
                     index
                         .size
                         .map_or_else(|| "?".to_string(), |s| s.to_string()),
-                    index.path.display()
+                    index.path.display(),
+                    index
+                        .not_extracted
+                        .map(|n| format!(", {n}"))
+                        .unwrap_or_default()
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -63,8 +67,8 @@ pub fn run(archives: &Archives, command: IndexCommand) -> Result<ExitCode> {
 pub(super) fn print_verified(reports: &[IndexReport]) {
     for r in reports {
         println!(
-            "store {}: {} messages pending (not indexed yet; searches read them, and the server or the next import indexes them), {} documents of unknown messages, {} repeated",
-            r.store, r.pending, r.extra, r.repeated
+            "store {}: {} messages pending (not indexed yet; searches read them, and the server or the next import indexes them), {} documents of unknown messages, {} repeated, {}",
+            r.store, r.pending, r.extra, r.repeated, r.not_extracted
         );
     }
 }

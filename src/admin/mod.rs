@@ -30,6 +30,15 @@ const INDEX_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs one command line; the exit code is non-zero on any failure.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    // A worker reads nothing but its requests: no configuration, no data.
+    if let Command::ExtractWorker {
+        retire_after_cpu_seconds,
+    } = cli.command
+    {
+        crate::index::serve_worker(std::time::Duration::from_secs(retire_after_cpu_seconds))
+            .context("extraction worker")?;
+        return Ok(ExitCode::SUCCESS);
+    }
     process::private_files();
     process::no_space_is_an_error();
     let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
@@ -103,6 +112,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compliance(command) => {
             compliance::run(&archives, command).map(|()| ExitCode::SUCCESS)
         }
+        Command::ExtractWorker { .. } => unreachable!("served before the configuration is read"),
     }
 }
 

@@ -21,7 +21,8 @@ use crate::config::IndexConfig;
 use crate::error::{Error, Result};
 use crate::index::reconcile::{self, Differences};
 use crate::index::{
-    BlobSet, Fingerprints, IndexDoc, Limits, StoreIndex, TextQuery, Writer, fingerprint,
+    BlobSet, Fingerprints, IndexDoc, Limits, NotExtractedCounts, StoreIndex, TextQuery, Writer,
+    fingerprint,
 };
 use crate::store::{BlobRecord, Removed, StoreRecord, StoreState};
 
@@ -54,6 +55,7 @@ impl Indexes {
         Limits {
             attachment_bytes: self.config.attachment_max_mb << 20,
             attachment_time: Duration::from_secs(self.config.attachment_seconds),
+            attachment_memory: self.config.attachment_memory_mb << 20,
         }
     }
 }
@@ -93,6 +95,8 @@ pub struct IndexReport {
     pub repeated: u64,
     pub added: u64,
     pub unreadable: u64,
+    /// Attachments whose text the index lacks, by reason (after a repair).
+    pub not_extracted: NotExtractedCounts,
 }
 
 /// A rebuild of one store's index, its arguments checked.
@@ -117,6 +121,9 @@ pub struct IndexInfo {
     pub documents: Option<u64>,
     /// Bytes on disk; `None` if the directory cannot be read.
     pub size: Option<u64>,
+    /// Attachments whose text the index lacks, by reason; `None` for a
+    /// disabled store.
+    pub not_extracted: Option<NotExtractedCounts>,
 }
 
 /// Called with (done, total) as blobs are indexed.
@@ -463,7 +470,8 @@ impl Archives {
             }
         };
         let added = self.add_documents(store, writer, &wanted, stop, progress)?;
-        self.store_index(store)?.refresh()?;
+        let index = self.store_index(store)?;
+        index.refresh()?;
         Ok(IndexReport {
             store: store.name.clone(),
             pending: 0,
@@ -471,6 +479,7 @@ impl Archives {
             repeated: 0,
             added: added.added,
             unreadable: added.unreadable,
+            not_extracted: index.snapshot()?.not_extracted()?,
         })
     }
 
@@ -487,13 +496,15 @@ impl Archives {
             stopped(stop)?;
             let index = self.store_index(&store)?;
             let differences = self.compare(&store, &index)?;
+            let snapshot = index.snapshot()?;
             reports.push(IndexReport {
                 store: store.name.clone(),
                 pending: differences.missing.len() as u64,
                 extra: differences.extra.len() as u64,
-                repeated: index.snapshot()?.repeated()?,
+                repeated: snapshot.repeated()?,
                 added: 0,
                 unreadable: 0,
+                not_extracted: snapshot.not_extracted()?,
             });
         }
         Ok(reports)
@@ -509,12 +520,16 @@ impl Archives {
         stores
             .into_iter()
             .map(|store| {
-                let documents = match store.state {
-                    StoreState::Disabled => None,
+                let (documents, not_extracted) = match store.state {
+                    StoreState::Disabled => (None, None),
                     _ => {
                         let index = self.store_index(&store)?;
                         index.refresh()?;
-                        Some(index.snapshot()?.covered().iter().count() as u64)
+                        let snapshot = index.snapshot()?;
+                        (
+                            Some(snapshot.covered().iter().count() as u64),
+                            Some(snapshot.not_extracted()?),
+                        )
                     }
                 };
                 let path = self.index_dir(&store);
@@ -523,6 +538,7 @@ impl Archives {
                     messages: self.catalog().store_blob_count(store.id)?,
                     documents,
                     size: dir_size(&path).ok(),
+                    not_extracted,
                     path,
                     store: store.name,
                 })

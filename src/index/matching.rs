@@ -38,6 +38,7 @@ mod tests {
             header_text: vec!["subject: quarterly réport".into()],
             body_text: vec!["please find the invoices attached.".into(), "x".into()],
             sent: None,
+            not_extracted: Vec::new(),
         };
         let q = |key: TextKey, needle: &str| doc.matches(&TextQuery::new(key, needle, false));
         assert!(q(TextKey::Header("subject".into()), "RLY RÉ"));

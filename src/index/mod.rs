@@ -28,7 +28,10 @@ use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 pub use blobset::{BlobSet, Fingerprints, fingerprint};
-pub use extract::{HeaderField, IndexDoc, Limits};
+pub use extract::{
+    HeaderField, IndexDoc, Limits, NotExtracted, NotExtractedCounts, serve_worker,
+    stop_idle_workers,
+};
 pub use query::{Hits, TextKey, TextQuery};
 pub use writer::Writer;
 
@@ -259,6 +262,24 @@ impl Snapshot {
         Ok(days)
     }
 
+    /// The attachments whose text the documents lack, by reason.
+    pub fn not_extracted(&self) -> Result<NotExtractedCounts> {
+        let mut counts = NotExtractedCounts::default();
+        for segment in self.searcher.segment_readers() {
+            let reasons = segment
+                .fast_fields()
+                .u64("not_extracted")
+                .map_err(failed("reading extraction outcomes"))?;
+            for doc in segment.doc_ids_alive() {
+                reasons
+                    .values_for_doc(doc)
+                    .filter_map(NotExtracted::from_code)
+                    .for_each(|reason| counts.add(reason));
+            }
+        }
+        Ok(counts)
+    }
+
     /// Documents beyond the first for the same blob (there should be none).
     pub fn repeated(&self) -> Result<u64> {
         Ok(indexed_blobs(&self.searcher)?.1)
@@ -294,6 +315,7 @@ mod tests {
             header_text: vec![format!("from: {}", from[0]), format!("subject: {subject}")],
             body_text: body.iter().map(|t| analysis::fold(t)).collect(),
             sent: None,
+            not_extracted: Vec::new(),
         }
     }
 

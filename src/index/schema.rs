@@ -13,7 +13,8 @@ use super::analysis::{
 /// Bumped whenever what is indexed, or how, changes: an index of another
 /// version is rebuilt (on open: the catalog has everything to fill it).
 /// 2: header and body text as grams (substrings), words for FUZZY only.
-pub const VERSION: u32 = 2;
+/// 3: why attachments' text is missing (`not_extracted`).
+pub const VERSION: u32 = 3;
 
 #[derive(Clone, Copy)]
 pub struct Fields {
@@ -35,6 +36,9 @@ pub struct Fields {
     pub body_words: Field,
     /// The day written in the Date header (days since 1970), when valid.
     pub sent: Field,
+    /// Why attachments' text is missing: a `NotExtracted` code per
+    /// attachment (version 3).
+    pub not_extracted: Field,
 }
 
 /// Grams need positions (a substring is a phrase of them); FUZZY's words
@@ -61,6 +65,7 @@ pub fn schema() -> (Schema, Fields) {
         header_words: builder.add_text_field("header_words", text(WORDS, FREQS)),
         body_words: builder.add_text_field("body_words", text(WORDS, FREQS)),
         sent: builder.add_i64_field("sent", INDEXED | FAST),
+        not_extracted: builder.add_u64_field("not_extracted", FAST),
     };
     (builder.build(), fields)
 }

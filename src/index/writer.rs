@@ -64,6 +64,9 @@ impl Writer {
         if let Some(sent) = doc.sent {
             d.add_i64(f.sent, days(sent));
         }
+        for reason in doc.not_extracted {
+            d.add_u64(f.not_extracted, reason.code());
+        }
         self.inner
             .add_document(d)
             .map(|_| ())

@@ -159,6 +159,22 @@ impl Server {
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
+    /// The server's peak resident memory so far (VmHWM) in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        super::peak_rss_kib(self.child.id()).expect("the server runs")
+    }
+
+    /// CPU time (user and system) the server has used so far, in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // Fields after the command name (which may hold spaces): utime is
+        // the 14th field of the line, stime the 15th; in clock ticks (100/s).
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        ticks as f64 / 100.0
+    }
+
     /// A TLS connection to the admin API.
     pub fn api_tls(&self) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
         self.wrap(TcpStream::connect(self.api).unwrap())

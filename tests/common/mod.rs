@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod dovecot;
+pub mod hostile;
 pub mod imap;
 pub mod slapd;
 
@@ -278,4 +279,11 @@ pub fn generated_corpus(n: usize, users: usize, seed: u64, extra: &[&str]) -> Pa
     std::fs::remove_file(dir.join("index.tsv")).unwrap();
     std::fs::write(dir.join(".done"), b"").unwrap();
     dir
+}
+
+/// A process's peak resident memory (VmHWM) in KiB; `None` once it is gone.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

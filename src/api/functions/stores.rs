@@ -271,6 +271,7 @@ fn get_store_indexes(call: &Call) -> Result<Outcome> {
                     "documents": index.documents,
                     "messages": index.messages,
                     "size": index.size,
+                    "notExtracted": index.not_extracted,
                 })
             })
             .collect::<Vec<_>>(),

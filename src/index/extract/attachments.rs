@@ -1,18 +1,15 @@
 //! Attachments: which to read, their file names, and their text (PDF,
-//! Office Open XML, OpenDocument), each within the configured bounds.
+//! Office Open XML, OpenDocument), read by a worker process within the
+//! configured bounds (`pool`).
 
 use mail_parser::MessageParser;
 
-use super::bounded::bounded;
 use super::headers::{decode_text, decoded};
+use super::outcome::NotExtracted;
+use super::pool::{self, WorkerLimits};
+use super::protocol::DocKind as Kind;
 use super::{Limits, MAX_TEXT};
 use crate::mime::{FileName, TextKind, TextPart};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Pdf,
-    Office,
-}
 
 fn extension(part: &TextPart) -> Option<String> {
     let name = &part.file_name.as_ref()?.value;
@@ -62,8 +59,9 @@ pub fn wanted(part: &TextPart, encoded: usize, limits: &Limits) -> bool {
     encoded / 4 * 3 <= limits.attachment_bytes && (generic || declared(part).is_some())
 }
 
-/// The text of a decoded attachment, if it is of a kind that has one.
-pub fn text(part: &TextPart, limits: &Limits) -> Option<String> {
+/// The text of a decoded attachment, if it is of a kind that has one; or
+/// why it could not be had (logged here, once per attachment).
+pub fn text(part: &TextPart, limits: &Limits) -> Option<Result<String, NotExtracted>> {
     let bytes = &part.bytes;
     if bytes.is_empty() || bytes.len() > limits.attachment_bytes {
         return None;
@@ -77,16 +75,30 @@ pub fn text(part: &TextPart, limits: &Limits) -> Option<String> {
             None
         }
     })?;
-    let bytes = bytes.clone();
-    let member_limit = limits.attachment_bytes as u64 * 4;
-    match kind {
-        Kind::Pdf => bounded("PDF", limits.attachment_time, move || {
-            pdf_extract::extract_text_from_mem(&bytes).ok()
+    let worker = WorkerLimits {
+        memory: limits.attachment_memory,
+        time: limits.attachment_time,
+    };
+    // Zip members are read to at most four times the attachment limit:
+    // a zip bomb's text stays small.
+    let max_member = limits.attachment_bytes as u64 * 4;
+    Some(
+        pool::extract(kind, bytes, max_member, MAX_TEXT, worker).map_err(|failed| {
+            let name = part
+                .file_name
+                .as_ref()
+                .map(|n| String::from_utf8_lossy(&n.value).into_owned());
+            tracing::warn!(
+                kind = kind.as_str(),
+                file_name = name.as_deref().unwrap_or(""),
+                bytes = bytes.len(),
+                reason = %failed.reason,
+                detail = %failed.detail,
+                "attachment text not extracted; the message is archived and its other text indexed"
+            );
+            failed.reason
         }),
-        Kind::Office => bounded("office document", limits.attachment_time, move || {
-            super::office::text(&bytes, member_limit, MAX_TEXT)
-        }),
-    }
+    )
 }
 
 /// A file name as text: RFC 2231 (`charset'lang'%XX`), RFC 2047 words, or

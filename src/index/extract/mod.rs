@@ -3,9 +3,12 @@
 //! and attachments.
 
 mod attachments;
-mod bounded;
 mod headers;
 mod office;
+mod outcome;
+mod pool;
+mod protocol;
+mod worker;
 
 use std::time::Duration;
 
@@ -15,6 +18,9 @@ use mail_parser::decoders::html::html_to_text;
 
 pub use headers::HeaderField;
 use headers::{decode_text, lines, split_fields};
+pub use outcome::{NotExtracted, NotExtractedCounts};
+pub use pool::stop_idle_workers;
+pub use worker::serve as serve_worker;
 
 use super::analysis::fold;
 
@@ -28,8 +34,10 @@ pub const MAX_TEXT: usize = 4 << 20;
 pub struct Limits {
     /// Larger attachments are not read.
     pub attachment_bytes: usize,
-    /// Time one attachment's text may take.
+    /// Time one attachment's text may take (wall clock).
     pub attachment_time: Duration,
+    /// Address space of the process that reads an attachment, bytes.
+    pub attachment_memory: u64,
 }
 
 /// A message as the index sees it.
@@ -46,11 +54,18 @@ pub struct IndexDoc {
     pub body_text: Vec<String>,
     /// The day written in the Date header.
     pub sent: Option<NaiveDate>,
+    /// Why the text of each attachment that has none here was not had.
+    pub not_extracted: Vec<NotExtracted>,
 }
 
-fn capped(mut text: String) -> String {
-    if text.len() > MAX_TEXT {
-        let mut end = MAX_TEXT;
+fn capped(text: String) -> String {
+    truncated(text, MAX_TEXT)
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn truncated(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
         while !text.is_char_boundary(end) {
             end -= 1;
         }
@@ -82,6 +97,7 @@ impl IndexDoc {
         let fields = headers::fields(&parser, &block);
         let mut header_text: Vec<String> = lines(&fields).collect();
         let mut body_text = Vec::new();
+        let mut not_extracted = Vec::new();
         let wanted =
             |part: &mime::TextPart, encoded: usize| attachments::wanted(part, encoded, limits);
         for part in message.text_parts(&wanted) {
@@ -101,9 +117,11 @@ impl IndexDoc {
                         text
                     })));
                 }
-                TextKind::Attachment => {
-                    body_text.extend(attachments::text(&part, limits).map(|t| fold(&capped(t))));
-                }
+                TextKind::Attachment => match attachments::text(&part, limits) {
+                    Some(Ok(text)) => body_text.push(fold(&text)),
+                    Some(Err(reason)) => not_extracted.push(reason),
+                    None => {}
+                },
             }
             if let Some(name) = &part.file_name {
                 body_text.push(fold(&attachments::file_name(&parser, name)));
@@ -114,6 +132,7 @@ impl IndexDoc {
             header_text,
             body_text,
             sent,
+            not_extracted,
         }
     }
 }
@@ -126,6 +145,7 @@ mod tests {
         Limits {
             attachment_bytes: 1 << 20,
             attachment_time: Duration::from_secs(10),
+            attachment_memory: 512 << 20,
         }
     }
 
