@@ -14,9 +14,11 @@ use tokio::sync::mpsc;
 
 use super::Session;
 use super::response::send;
+use super::updates::completed;
 use crate::archive::{
     Archives, AuditAction, AuditRecord, MailboxMessage, UserRecord, flags, folder_target,
 };
+use crate::error::Error;
 use crate::mime::Served;
 use crate::mime::{self, BinaryError, SectionSpec};
 use crate::store::BlobRecord;
@@ -84,6 +86,12 @@ impl Item {
                 | Item::Section { peek: false, .. }
                 | Item::Binary { peek: false, .. }
         )
+    }
+
+    /// Whether the item is read from the archive, not from what the
+    /// session holds.
+    fn reads_archive(&self) -> bool {
+        self.reads_content() || self.needs_structure()
     }
 
     fn needs_structure(&self) -> bool {
@@ -283,10 +291,15 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
     };
     let read_only = selected.read_only;
-    let positions = match selected.positions(sequence_set, uid) {
+    let mut positions = match selected.positions(sequence_set, uid) {
         Ok(positions) => positions,
         Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
     };
+    // A message expunged elsewhere that the client still numbers answers
+    // what the session holds of it (UID, FLAGS, INTERNALDATE, size), not
+    // what only the archive has: for that it is passed over.
+    let mut passed_over =
+        items.iter().any(Item::reads_archive) && selected.pass_over_expunged(&mut positions);
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
     // Retrievals are recorded before anything is handed out.
@@ -323,11 +336,18 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         if sets_seen {
             message.flags |= flags::SEEN;
             if let Some(folder) = &selected.folder {
-                if let Err(e) = archives.set_flags(&user, folder, message) {
-                    stream.write_all(&out).await?;
-                    return session.storage_error(stream, tag, e).await;
+                match archives.set_flags(&user, folder, message) {
+                    Ok(()) => selected.own_changes += 1,
+                    // Expunged by another session since this one looked.
+                    Err(Error::Expunged(_)) => {
+                        passed_over = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        stream.write_all(&out).await?;
+                        return session.storage_error(stream, tag, e).await;
+                    }
                 }
-                selected.own_changes += 1;
             }
         }
         // The answer carries the new FLAGS when reading set \Seen.
@@ -397,7 +417,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         }
     }
     stream.write_all(&out).await?;
-    send(stream, &format!("{tag} OK {verb} completed\r\n")).await
+    send(stream, &completed(tag, verb, passed_over)).await
 }
 
 /// One `message_retrieved` audit record per message at `positions`.
