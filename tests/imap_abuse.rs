@@ -39,8 +39,9 @@ fn abusive_clients_do_not_hurt_others() {
         flood
     });
     // A 2 GB literal announced with LITERAL+ (no invitation awaited), then
-    // a disconnect in the middle of it (before login the server may have
-    // closed the connection already, failing the write).
+    // a disconnect in the middle of it (the server may have closed the
+    // connection already, failing the write: it does not read a literal
+    // over the limit).
     let mut vanishing = server.raw_tls();
     vanishing.write_all(b"v1 LOGIN {2000000000+}\r\n").unwrap();
     let _ = vanishing.write_all(&vec![b'x'; 1 << 20]);
@@ -190,7 +191,7 @@ fn sets_cost_what_the_folder_holds() {
         (
             "u8",
             format!("UID STORE {pairs} +FLAGS (\\Flagged)"),
-            "* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n",
+            "* 1 FETCH (UID 1 FLAGS (\\Flagged",
         ),
         ("u9", "CREATE Other".to_string(), "u9 OK"),
         ("u10", format!("UID COPY {many} Other"), "u10 OK [COPYUID"),
