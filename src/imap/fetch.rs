@@ -291,15 +291,14 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
     };
     let read_only = selected.read_only;
-    let mut positions = match selected.positions(sequence_set, uid) {
+    let positions = match selected.positions(sequence_set, uid) {
         Ok(positions) => positions,
         Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
     };
-    // A message expunged elsewhere that the client still numbers answers
-    // what the session holds of it (UID, FLAGS, INTERNALDATE, size), not
-    // what only the archive has: for that it is passed over.
-    let mut passed_over =
-        items.iter().any(Item::reads_archive) && selected.pass_over_expunged(&mut positions);
+    // A message expunged elsewhere that the client still numbers is still
+    // answered (its bytes stay until the pack is compacted), as Dovecot
+    // answers what it has, but not marked \Seen; the answer says so.
+    let mut passed_over = false;
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
     // Retrievals are recorded before anything is handed out.
@@ -331,18 +330,19 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         };
         let message = &mut selected.messages[position];
         // Reading the body sets \Seen, except with PEEK or read-only.
-        let sets_seen =
-            !read_only && message.flags & flags::SEEN == 0 && items.iter().any(Item::sets_seen);
+        let gone = selected.expunged.contains(&message.uid);
+        passed_over |= gone && items.iter().any(Item::reads_archive);
+        let sets_seen = !gone
+            && !read_only
+            && message.flags & flags::SEEN == 0
+            && items.iter().any(Item::sets_seen);
         if sets_seen {
             message.flags |= flags::SEEN;
             if let Some(folder) = &selected.folder {
                 match archives.set_flags(&user, folder, message) {
                     Ok(()) => selected.own_changes += 1,
                     // Expunged by another session since this one looked.
-                    Err(Error::Expunged(_)) => {
-                        passed_over = true;
-                        continue;
-                    }
+                    Err(Error::Expunged(_)) => passed_over = true,
                     Err(e) => {
                         stream.write_all(&out).await?;
                         return session.storage_error(stream, tag, e).await;
