@@ -21,6 +21,10 @@ pub enum Error {
     NotFound(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// The message has left its folder (expunged or moved by another
+    /// session or process) since the caller looked: RFC 5530's EXPUNGEISSUED.
+    #[error("{0} is no longer in its folder")]
+    Expunged(String),
     /// The caller asked for something malformed (bad privilege string, bad name, ...).
     #[error("{0}")]
     Invalid(String),

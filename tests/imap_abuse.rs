@@ -39,8 +39,9 @@ fn abusive_clients_do_not_hurt_others() {
         flood
     });
     // A 2 GB literal announced with LITERAL+ (no invitation awaited), then
-    // a disconnect in the middle of it (before login the server may have
-    // closed the connection already, failing the write).
+    // a disconnect in the middle of it (the server may have closed the
+    // connection already, failing the write: it does not read a literal
+    // over the limit).
     let mut vanishing = server.raw_tls();
     vanishing.write_all(b"v1 LOGIN {2000000000+}\r\n").unwrap();
     let _ = vanishing.write_all(&vec![b'x'; 1 << 20]);
@@ -120,4 +121,162 @@ fn abusive_clients_do_not_hurt_others() {
     let mut after = server.connect_tls();
     after.line();
     assert!(after.answer("z1", "NOOP").starts_with("z1 OK"));
+}
+
+/// alice with one message in her Inbox, which she may change.
+fn one_message_archive() -> Archimap {
+    let am = Archimap::new();
+    am.ok(&["user", "add", "alice", "--password", "wonderland"]);
+    let mail = am.dir.path().join("one");
+    std::fs::create_dir_all(&mail).unwrap();
+    std::fs::write(mail.join("1.eml"), "Subject: one\r\n\r\none\r\n").unwrap();
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Inbox",
+        mail.to_str().unwrap(),
+    ]);
+    am.ok(&["grant", "alice", "alice", "read,write,delete"]);
+    am
+}
+
+/// Sequence and UID sets cost what the folder holds, not what their numbers
+/// say: a UID range to 4294967295 on a one-message folder, and sets of
+/// 10,000 ranges, in SEARCH, FETCH, STORE, COPY, MOVE and EXPUNGE.
+#[test]
+fn sets_cost_what_the_folder_holds() {
+    let am = one_message_archive();
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    c.command("s", "SELECT INBOX");
+    // 10,000 ranges (1,3,5,...,19999): 54 KB, under the command line
+    // limit; and 4,000 ranges of two.
+    let singles: Vec<String> = (0..10_000).map(|i| (2 * i + 1).to_string()).collect();
+    let many = singles.join(",");
+    let pairs: Vec<String> = (0..4_000)
+        .map(|i| format!("{}:{}", 3 * i + 1, 3 * i + 2))
+        .collect();
+    let pairs = pairs.join(",");
+    let commands = [
+        (
+            "u1",
+            "UID SEARCH UID 7:4294967295".to_string(),
+            "* SEARCH\r\n",
+        ),
+        (
+            "u2",
+            "UID SEARCH UID 1:4294967295".to_string(),
+            "* SEARCH 1\r\n",
+        ),
+        ("u3", "SEARCH 1:4294967295".to_string(), "* SEARCH 1\r\n"),
+        (
+            "u4",
+            "SEARCH NOT UID 4294967295:2".to_string(),
+            "* SEARCH 1\r\n",
+        ),
+        ("u5", format!("UID SEARCH UID {many}"), "* SEARCH 1\r\n"),
+        (
+            "u6",
+            format!("SEARCH OR UID {pairs} 4294967295"),
+            "* SEARCH 1\r\n",
+        ),
+        (
+            "u7",
+            format!("UID FETCH {many} (UID)"),
+            "* 1 FETCH (UID 1)\r\n",
+        ),
+        (
+            "u8",
+            format!("UID STORE {pairs} +FLAGS (\\Flagged)"),
+            "* 1 FETCH (UID 1 FLAGS (\\Flagged",
+        ),
+        ("u9", "CREATE Other".to_string(), "u9 OK"),
+        ("u10", format!("UID COPY {many} Other"), "u10 OK [COPYUID"),
+        ("u11", "SELECT Other".to_string(), "* 1 EXISTS"),
+        ("u12", format!("UID MOVE {pairs} INBOX"), "* OK [COPYUID"),
+        ("u13", "SELECT INBOX".to_string(), "u13 OK"),
+        (
+            "u14",
+            format!("UID STORE {many} +FLAGS.SILENT (\\Deleted)"),
+            "u14 OK",
+        ),
+        ("u15", format!("UID EXPUNGE {many}"), "* 1 EXPUNGE"),
+        ("u16", "EXPUNGE".to_string(), "u16 OK"),
+    ];
+    for (tag, command, expected) in commands {
+        let started = Instant::now();
+        let answer = c.command(tag, &command);
+        let took = started.elapsed();
+        assert!(
+            answer.iter().any(|l| l.starts_with(expected)),
+            "{tag}: {answer:?}"
+        );
+        assert!(
+            answer.last().unwrap().starts_with(&format!("{tag} OK")),
+            "{tag}: {answer:?}"
+        );
+        assert!(took < Duration::from_secs(2), "{tag} took {took:?}");
+    }
+}
+
+/// A non-synchronising literal over the configured limit (RFC 7888 4): the
+/// server answers `BAD [TOOBIG]` at once, without waiting for the literal,
+/// and closes the connection; other sessions go on.
+#[test]
+fn an_oversized_nonsynchronising_literal_is_refused_and_closes() {
+    let am = one_message_archive();
+    let server = Server::start_with_config(&am, "[limits]\nmax_literal_size = 4096\n");
+    let mut c = BufReader::new(server.raw_tls());
+    let mut line = String::new();
+    let mut exchange = |c: &mut BufReader<_>, send: &str, tag: &str| -> Vec<String> {
+        let stream: &mut rustls::StreamOwned<_, _> = c.get_mut();
+        stream.write_all(send.as_bytes()).unwrap();
+        stream.flush().unwrap();
+        let mut lines = Vec::new();
+        loop {
+            line.clear();
+            c.read_line(&mut line).unwrap();
+            lines.push(line.clone());
+            if line.is_empty() || line.starts_with(tag) {
+                return lines;
+            }
+        }
+    };
+    exchange(&mut c, "", "* OK");
+    let login = exchange(&mut c, "l LOGIN alice wonderland\r\n", "l ");
+    assert!(login.last().unwrap().starts_with("l OK"), "{login:?}");
+    let capability = exchange(&mut c, "c CAPABILITY\r\n", "c ");
+    assert!(capability[0].contains(" LITERAL+"), "{capability:?}");
+    // Within the limit, the literal is taken without an invitation.
+    let appended = exchange(
+        &mut c,
+        "a1 APPEND INBOX {21+}\r\nSubject: A 0\r\n\r\nA 0\r\n\r\n",
+        "a1 ",
+    );
+    assert!(
+        appended.last().unwrap().starts_with("a1 OK"),
+        "{appended:?}"
+    );
+    // Over it: answered before a byte of the literal is sent.
+    let refused = exchange(&mut c, "a2 APPEND INBOX {10000+}\r\n", "a2 ");
+    assert!(
+        refused.last().unwrap().starts_with("a2 BAD [TOOBIG]"),
+        "{refused:?}"
+    );
+    let mut rest = String::new();
+    let bye = c.read_line(&mut rest).map(|_| rest.clone());
+    assert!(bye.is_ok_and(|l| l.starts_with("* BYE")));
+    rest.clear();
+    let closed = c.read_line(&mut rest);
+    assert!(matches!(closed, Ok(0) | Err(_)), "{rest:?}");
+    let mut other = server.connect_tls();
+    other.line();
+    assert!(
+        other
+            .answer("o", "LOGIN alice wonderland")
+            .starts_with("o OK")
+    );
 }

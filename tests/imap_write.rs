@@ -774,3 +774,105 @@ fn an_append_watched_by_many_idle_sessions_is_quick() {
     );
     assert!(told < std::time::Duration::from_secs(3), "{told:?}");
 }
+
+/// A message another session expunged, which this session still numbers
+/// (it has not been told yet): FETCH still answers it (without marking it
+/// \Seen) and STORE passes it over, both with OK `[EXPUNGEISSUED]` (as
+/// Dovecot answers FETCH), never `NO [SERVERBUG]`, and nothing is logged as
+/// an error.
+#[test]
+fn a_message_expunged_elsewhere_is_passed_over() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut a = login(&server, "alice");
+    let mut b = login(&server, "alice");
+    a.command("s", "SELECT INBOX");
+    b.command("s", "SELECT INBOX");
+    b.command("d", "STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert!(has(&b.command("x", "EXPUNGE"), "* 1 EXPUNGE"));
+
+    // Reading the body sets \Seen, which a message no longer there cannot take.
+    let fetch = a.command("f1", "FETCH 1:2 (BODY[TEXT])");
+    assert!(
+        fetch.last().unwrap().starts_with("f1 OK [EXPUNGEISSUED]"),
+        "{fetch:?}"
+    );
+    assert!(
+        has(&fetch, "* 1 FETCH") && has(&fetch, "* 2 FETCH"),
+        "{fetch:?}"
+    );
+    let store = a.command("f2", "STORE 1 +FLAGS (\\Flagged)");
+    assert!(
+        store.last().unwrap().starts_with("f2 OK [EXPUNGEISSUED]"),
+        "{store:?}"
+    );
+    let store = a.command("f3", "STORE 1:2 +FLAGS (\\Answered)");
+    assert!(has(&store, "* 2 FETCH (FLAGS (\\Answered"), "{store:?}");
+    let held = a.command("f4", "FETCH 1 (UID FLAGS)");
+    assert!(has(&held, "* 1 FETCH (UID 1 FLAGS ("), "{held:?}");
+    assert!(held.last().unwrap().starts_with("f4 OK"), "{held:?}");
+    assert!(has(&a.command("n", "NOOP"), "* 1 EXPUNGE"));
+    assert!(
+        !server.logged(" ERROR "),
+        "{:?}",
+        server.log.lock().unwrap()
+    );
+}
+
+/// Under concurrent changes (messages appended and expunged by one session
+/// while another reads and flags all of them) every answer is OK.
+#[test]
+fn concurrent_expunges_never_fail_fetch_or_store() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut a = login(&server, "alice");
+    let mut b = login(&server, "alice");
+    a.command("s", "SELECT INBOX");
+    let changer = std::thread::spawn(move || {
+        b.command("s", "SELECT INBOX");
+        for i in 0..30 {
+            let appended = append(
+                &mut b,
+                &format!("a{i}"),
+                "INBOX",
+                "",
+                &format!("Subject: {i}\r\n\r\n{i}\r\n"),
+            );
+            let ok = appended.last().unwrap();
+            let uid = ok.split_whitespace().nth(4).unwrap().trim_end_matches(']');
+            b.command(
+                &format!("d{i}"),
+                &format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"),
+            );
+            let expunged = b.answer(&format!("x{i}"), &format!("UID EXPUNGE {uid}"));
+            assert!(expunged.starts_with(&format!("x{i} OK")), "{expunged}");
+        }
+    });
+    let mut round = 0;
+    while !changer.is_finished() {
+        round += 1;
+        for (tag, command) in [
+            (
+                format!("f{round}"),
+                "FETCH 1:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])",
+            ),
+            (format!("t{round}"), "STORE 1:* FLAGS (\\Flagged)"),
+            (
+                format!("u{round}"),
+                "UID STORE 1:* -FLAGS (\\Flagged \\Seen)",
+            ),
+        ] {
+            let answer = a.command(&tag, command);
+            assert!(
+                answer.last().unwrap().starts_with(&format!("{tag} OK")),
+                "{answer:?}"
+            );
+        }
+    }
+    changer.join().unwrap();
+    assert!(
+        !server.logged(" ERROR "),
+        "{:?}",
+        server.log.lock().unwrap()
+    );
+}

@@ -63,10 +63,10 @@ fn before_tls_no_literal_is_invited_and_id_is_refused() {
     assert_eq!(id.len(), 1, "{id:?}");
     assert!(id[0].starts_with("l3 BAD [PRIVACYREQUIRED]"), "{id:?}");
     // A literal sent uninvited (LITERAL+) ends the connection instead of
-    // being read.
+    // being read (RFC 7888's TOOBIG).
     c.send("l4 LOGIN {67108864+}\r\n");
-    assert!(c.line().starts_with("l4 BAD [LIMIT]"));
-    assert!(c.line().starts_with("* BYE [LIMIT]"));
+    assert!(c.line().starts_with("l4 BAD [TOOBIG]"));
+    assert!(c.line().starts_with("* BYE [TOOBIG]"));
     let mut tcp = tcp;
     let _ = tcp.write_all(&vec![b'x'; 1 << 20]);
     assert!(closed_within(&mut tcp, Duration::from_secs(5)));

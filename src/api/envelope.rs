@@ -33,7 +33,7 @@ impl ErrorBody {
 impl From<&Error> for ErrorBody {
     fn from(error: &Error) -> ErrorBody {
         let kind = match error {
-            Error::NotFound(_) => "notFound",
+            Error::NotFound(_) | Error::Expunged(_) => "notFound",
             Error::AlreadyExists(_) => "alreadyExists",
             Error::Invalid(_) => "invalidArgument",
             Error::NotPermitted(_) => "notPermitted",

@@ -166,11 +166,6 @@ impl Archives {
                 "Messages can only be copied or moved within one archive".into(),
             ));
         }
-        if remove_source && from.id == to.id {
-            return Err(Error::Refused(
-                "The messages are in that folder already".into(),
-            ));
-        }
         let _guard = self.change_lock();
         let access = self.checked(caller, to, Need::Insert)?;
         if remove_source {

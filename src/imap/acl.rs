@@ -1,8 +1,9 @@
-//! The read side of RFC 4314 ACLs: MYRIGHTS, GETACL, LISTRIGHTS. Rights
-//! come from archive privileges (see `archive::Rights`). GETACL shows only
-//! the asking user's own entry: who else may read an archive is not for
-//! every reader to know. The other users' namespace root has no ACL: it
-//! answers as a name that does not exist, as Dovecot's does.
+//! RFC 4314 ACLs: MYRIGHTS, GETACL, LISTRIGHTS. Rights come from archive
+//! privileges (see `archive::Rights`), which administrators grant, so
+//! SETACL and DELETEACL are refused with `[NOPERM]`. GETACL shows only the
+//! asking user's own entry: who else may read an archive is not for every
+//! reader to know. The other users' namespace root has no ACL: it answers
+//! as a name that does not exist, as Dovecot's does.
 
 use tokio::io::AsyncWrite;
 
@@ -23,6 +24,7 @@ pub async fn acl<S: AsyncWrite + Unpin>(
         AclCommand::MyRights { mailbox } => ("MYRIGHTS", mailbox),
         AclCommand::GetAcl { mailbox } => ("GETACL", mailbox),
         AclCommand::ListRights { mailbox, .. } => ("LISTRIGHTS", mailbox),
+        AclCommand::Change { verb, mailbox } => (*verb, mailbox),
     };
     let Some(view) = session.answered_view(stream, tag).await? else {
         return Ok(());
@@ -49,6 +51,12 @@ pub async fn acl<S: AsyncWrite + Unpin>(
                 "* LISTRIGHTS {name} {} \"\" lrsw ikx te\r\n",
                 quoted(&identifier)
             )
+        }
+        AclCommand::Change { .. } => {
+            let refusal = crate::error::Error::NotPermitted(format!(
+                "{verb}: rights are the archive's privileges, which an administrator grants"
+            ));
+            return session.refuse(stream, tag, refusal).await;
         }
     };
     send(stream, &format!("{line}{tag} OK {verb} completed\r\n")).await

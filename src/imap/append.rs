@@ -12,6 +12,7 @@ use super::Session;
 use super::mailboxes::mailbox_name;
 use super::response::send;
 use super::store::flag_bits;
+use super::updates::Moment;
 use crate::store::FlagState;
 
 pub async fn append<S: AsyncWrite + Unpin>(
@@ -53,6 +54,7 @@ pub async fn append<S: AsyncWrite + Unpin>(
     };
     let user = session.user().expect("authenticated").clone();
     let ip = session.peer.ip();
+    let folder_id = folder.id;
     let archives = session.shared.archives.clone();
     let (bytes, date) = (bytes.to_vec(), date.map(|d| d.as_ref().timestamp()));
     let flags = FlagState { bits, keywords };
@@ -65,6 +67,9 @@ pub async fn append<S: AsyncWrite + Unpin>(
     .map_err(std::io::Error::other)?;
     match appended {
         Ok((uidvalidity, uid)) => {
+            session
+                .report_added(stream, folder_id, Moment::Command)
+                .await?;
             send(
                 stream,
                 &format!("{tag} OK [APPENDUID {uidvalidity} {uid}] APPEND completed\r\n"),

@@ -11,6 +11,7 @@ use tokio::io::AsyncWrite;
 use super::Session;
 use super::mailboxes::mailbox_name;
 use super::response::send;
+use super::updates::Moment;
 
 pub async fn copy<S: AsyncWrite + Unpin>(
     session: &mut Session,
@@ -90,15 +91,25 @@ pub async fn copy<S: AsyncWrite + Unpin>(
         )
     };
     if !remove_source {
+        let moment = if uid {
+            Moment::Command
+        } else {
+            Moment::NumberedCommand
+        };
+        session.report_added(stream, target.id, moment).await?;
         return send(stream, &format!("{tag} OK {copyuid}{verb} completed\r\n")).await;
     }
     // The moved messages leave the selected mailbox: EXPUNGE for each,
-    // from the highest number down.
+    // from the highest number down; moved into itself, they come back
+    // with new UIDs (EXISTS).
     let moved: HashSet<u32> = pairs.iter().map(|&(from, _)| from).collect();
     let mut out = format!("* OK {copyuid}Moved\r\n");
     out.push_str(&session.forget(&moved));
-    out.push_str(&format!("{tag} OK {verb} completed\r\n"));
-    send(stream, &out).await
+    send(stream, &out).await?;
+    session
+        .report_added(stream, target.id, Moment::Command)
+        .await?;
+    send(stream, &format!("{tag} OK {verb} completed\r\n")).await
 }
 
 /// UIDs in the given order, consecutive runs written `a:b`.

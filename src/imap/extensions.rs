@@ -1,8 +1,8 @@
 //! Commands imap-codec does not parse, handled beside it: LIST in its
 //! RFC 5258 (LIST-EXTENDED) forms, which iOS Mail sends as
-//! `LIST "" "*" RETURN (SPECIAL-USE)`, and the read side of ACL (RFC 4314:
-//! MYRIGHTS, GETACL, LISTRIGHTS). Only lines without literals are taken
-//! here.
+//! `LIST "" "*" RETURN (SPECIAL-USE)`, and ACL (RFC 4314: MYRIGHTS,
+//! GETACL, LISTRIGHTS, and SETACL and DELETEACL, which are refused). Only
+//! lines without literals are taken here.
 
 /// One argument: an atom or string, or a parenthesised list of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +31,87 @@ pub struct ListCommand {
     pub returns: Vec<Token>,
 }
 
-/// The read side of RFC 4314.
+/// The selection and return options archimap knows (RFC 5258, RFC 5819
+/// LIST-STATUS, RFC 6154 SPECIAL-USE), and STATUS's items.
+const SELECTION_OPTIONS: [&str; 4] = ["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"];
+const RETURN_OPTIONS: [&str; 4] = ["SUBSCRIBED", "CHILDREN", "STATUS", "SPECIAL-USE"];
+const STATUS_ITEMS: [&str; 6] = [
+    "MESSAGES",
+    "RECENT",
+    "UIDNEXT",
+    "UIDVALIDITY",
+    "UNSEEN",
+    "SIZE",
+];
+
+impl ListCommand {
+    /// RFC 5258 3: unknown options, and RECURSIVEMATCH without a selection
+    /// option it could apply to, are errors (`BAD`); the text says which.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if !self
+            .selection
+            .iter()
+            .all(|o| SELECTION_OPTIONS.contains(&o.as_str()))
+        {
+            return Err("Unknown LIST selection option");
+        }
+        let recursive = self.selection.iter().any(|o| o == "RECURSIVEMATCH");
+        if recursive
+            && self
+                .selection
+                .iter()
+                .all(|o| o == "RECURSIVEMATCH" || o == "REMOTE")
+        {
+            return Err("RECURSIVEMATCH needs another selection option besides REMOTE");
+        }
+        let mut returns = self.returns.iter().peekable();
+        while let Some(option) = returns.next() {
+            match option.word() {
+                Some("STATUS") => {
+                    let Some(Token::List(items)) = returns.next() else {
+                        return Err("RETURN STATUS needs a list of status items");
+                    };
+                    let known = |t: &Token| {
+                        t.word().is_some_and(|w| {
+                            STATUS_ITEMS.contains(&w.to_ascii_uppercase().as_str())
+                        })
+                    };
+                    if !items.iter().all(known) {
+                        return Err("Unknown STATUS item in RETURN");
+                    }
+                }
+                Some(word) if RETURN_OPTIONS.contains(&word) => {}
+                _ => return Err("Unknown LIST return option"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether parents of matching mailboxes are reported (RECURSIVEMATCH).
+    pub fn recursive(&self) -> bool {
+        self.selection.iter().any(|o| o == "RECURSIVEMATCH")
+    }
+}
+
+/// The commands of RFC 4314.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AclCommand {
-    MyRights { mailbox: String },
-    GetAcl { mailbox: String },
-    ListRights { mailbox: String, identifier: String },
+    MyRights {
+        mailbox: String,
+    },
+    GetAcl {
+        mailbox: String,
+    },
+    ListRights {
+        mailbox: String,
+        identifier: String,
+    },
+    /// SETACL and DELETEACL: rights come from archive privileges, so these
+    /// are parsed only to be refused.
+    Change {
+        verb: &'static str,
+        mailbox: String,
+    },
 }
 
 /// Parses `verb args` of an ACL command (`verb` case-insensitive).
@@ -53,6 +128,14 @@ pub fn parse_acl(verb: &str, args: &str) -> Option<AclCommand> {
         ("LISTRIGHTS", [mailbox, identifier]) => Some(AclCommand::ListRights {
             mailbox: mailbox.to_string(),
             identifier: identifier.to_string(),
+        }),
+        ("SETACL", [mailbox, _identifier, _rights]) => Some(AclCommand::Change {
+            verb: "SETACL",
+            mailbox: mailbox.to_string(),
+        }),
+        ("DELETEACL", [mailbox, _identifier]) => Some(AclCommand::Change {
+            verb: "DELETEACL",
+            mailbox: mailbox.to_string(),
         }),
         _ => None,
     }
@@ -198,7 +281,41 @@ mod tests {
             })
         );
         assert_eq!(parse_acl("GETACL", ""), None);
-        assert_eq!(parse_acl("SETACL", "INBOX bob lr"), None);
+        assert_eq!(
+            parse_acl("setacl", "INBOX bob +lr"),
+            Some(AclCommand::Change {
+                verb: "SETACL",
+                mailbox: "INBOX".into()
+            })
+        );
+        assert_eq!(parse_acl("SETACL", "INBOX bob"), None);
+        assert_eq!(parse_acl("DELETEACL", "INBOX bob extra"), None);
+    }
+
+    #[test]
+    fn checks_list_options() {
+        let check = |args: &str| parse_list(args).unwrap().check();
+        for good in [
+            "\"\" *",
+            "() \"\" * RETURN ()",
+            "(SUBSCRIBED RECURSIVEMATCH) \"\" %",
+            "(REMOTE SPECIAL-USE RECURSIVEMATCH) \"\" %",
+            "\"\" * RETURN (SUBSCRIBED CHILDREN SPECIAL-USE STATUS (MESSAGES size))",
+        ] {
+            assert_eq!(check(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "(RECURSIVEMATCH) \"\" *",
+            "(RECURSIVEMATCH REMOTE) \"\" *",
+            "(FOO) \"\" *",
+            "(SUBSCRIBED FOO) \"\" *",
+            "\"\" * RETURN (FOO)",
+            "\"\" * RETURN (CHILDREN FOO)",
+            "\"\" * RETURN (STATUS (FOO))",
+            "\"\" * RETURN (STATUS)",
+        ] {
+            assert!(check(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -14,9 +14,11 @@ use tokio::sync::mpsc;
 
 use super::Session;
 use super::response::send;
+use super::updates::completed;
 use crate::archive::{
     Archives, AuditAction, AuditRecord, MailboxMessage, UserRecord, flags, folder_target,
 };
+use crate::error::Error;
 use crate::mime::Served;
 use crate::mime::{self, BinaryError, SectionSpec};
 use crate::store::BlobRecord;
@@ -84,6 +86,12 @@ impl Item {
                 | Item::Section { peek: false, .. }
                 | Item::Binary { peek: false, .. }
         )
+    }
+
+    /// Whether the item is read from the archive, not from what the
+    /// session holds.
+    fn reads_archive(&self) -> bool {
+        self.reads_content() || self.needs_structure()
     }
 
     fn needs_structure(&self) -> bool {
@@ -287,6 +295,10 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         Ok(positions) => positions,
         Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
     };
+    // A message expunged elsewhere that the client still numbers is still
+    // answered (its bytes stay until the pack is compacted), as Dovecot
+    // answers what it has, but not marked \Seen; the answer says so.
+    let mut passed_over = false;
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
     // Retrievals are recorded before anything is handed out.
@@ -318,16 +330,24 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         };
         let message = &mut selected.messages[position];
         // Reading the body sets \Seen, except with PEEK or read-only.
-        let sets_seen =
-            !read_only && message.flags & flags::SEEN == 0 && items.iter().any(Item::sets_seen);
+        let gone = selected.expunged.contains(&message.uid);
+        passed_over |= gone && items.iter().any(Item::reads_archive);
+        let sets_seen = !gone
+            && !read_only
+            && message.flags & flags::SEEN == 0
+            && items.iter().any(Item::sets_seen);
         if sets_seen {
             message.flags |= flags::SEEN;
             if let Some(folder) = &selected.folder {
-                if let Err(e) = archives.set_flags(&user, folder, message) {
-                    stream.write_all(&out).await?;
-                    return session.storage_error(stream, tag, e).await;
+                match archives.set_flags(&user, folder, message) {
+                    Ok(()) => selected.own_changes += 1,
+                    // Expunged by another session since this one looked.
+                    Err(Error::Expunged(_)) => passed_over = true,
+                    Err(e) => {
+                        stream.write_all(&out).await?;
+                        return session.storage_error(stream, tag, e).await;
+                    }
                 }
-                selected.own_changes += 1;
             }
         }
         // The answer carries the new FLAGS when reading set \Seen.
@@ -397,7 +417,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         }
     }
     stream.write_all(&out).await?;
-    send(stream, &format!("{tag} OK {verb} completed\r\n")).await
+    send(stream, &completed(tag, verb, passed_over)).await
 }
 
 /// One `message_retrieved` audit record per message at `positions`.

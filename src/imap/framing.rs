@@ -46,12 +46,6 @@ impl Literals {
             _ => None,
         }
     }
-
-    /// Before login a refused literal sent uninvited ends the connection
-    /// instead of being read to nowhere: nobody has earned that bandwidth.
-    fn close_on_uninvited(self) -> bool {
-        !matches!(self, Literals::Any(_))
-    }
 }
 
 pub enum Frame {
@@ -201,13 +195,11 @@ impl Reader {
                     if let Some(reason) = refusal {
                         let tag = Some(tag.inner().to_string());
                         self.buf.clear();
-                        let uninvited = mode == LiteralMode::NonSync;
-                        let close = uninvited && limits.literals.close_on_uninvited();
-                        if uninvited && !close {
-                            // The client sends it uninvited: read it to nowhere.
-                            self.skip(stream, length).await?;
-                            self.skip_line(stream).await?;
-                        }
+                        // RFC 7888 4: a refused literal sent uninvited is on
+                        // its way whatever the answer; it is not read (in any
+                        // state: nobody has earned that bandwidth), the
+                        // connection ends after the answer.
+                        let close = mode == LiteralMode::NonSync;
                         return Ok(Frame::TooBig { tag, reason, close });
                     }
                     if mode == LiteralMode::Sync {
@@ -298,18 +290,6 @@ impl Reader {
             let keep = usize::from(self.buf.last() == Some(&b'\r'));
             self.buf.drain(..self.buf.len() - keep);
             if !self.fill(stream).await? {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Drops `n` bytes of input.
-    async fn skip<S: AsyncRead + Unpin>(&mut self, stream: &mut S, mut n: usize) -> io::Result<()> {
-        loop {
-            let here = n.min(self.buf.len());
-            self.buf.drain(..here);
-            n -= here;
-            if n == 0 || !self.fill(stream).await? {
                 return Ok(());
             }
         }

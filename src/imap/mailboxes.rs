@@ -139,6 +139,9 @@ pub async fn list<S: AsyncWrite + Unpin>(
     lsub: bool,
 ) -> std::io::Result<()> {
     let verb = if lsub { "LSUB" } else { "LIST" };
+    if let Err(reason) = command.check() {
+        return send(stream, &format!("{tag} BAD [CLIENTBUG] {reason}\r\n")).await;
+    }
     if command.patterns == [""] && command.selection.is_empty() && command.returns.is_empty() {
         // The hierarchy delimiter and root (RFC 3501 6.3.8).
         return send(
@@ -185,13 +188,27 @@ pub async fn list<S: AsyncWrite + Unpin>(
         Ok((subscribed, view)) => (view, subscribed),
         Err(e) => return session.storage_error(stream, tag, e).await,
     };
+    // RECURSIVEMATCH (RFC 5258 3.5): a matching mailbox is also listed,
+    // with CHILDINFO, for a subscribed descendant the patterns do not match.
+    let parents_of_subscribed: HashSet<&str> = if only_subscribed && command.recursive() && !lsub {
+        subscribed
+            .iter()
+            .filter(|name| !patterns.iter().any(|p| matches(p, name)))
+            .flat_map(|name| name.match_indices('/').map(|(i, _)| &name[..i]))
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let mut out = String::new();
     for mailbox in view.mailboxes() {
         if !patterns.iter().any(|p| pattern_matches(p, mailbox)) {
             continue;
         }
         let is_subscribed = subscribed.contains(&mailbox.name);
-        if (only_subscribed && !is_subscribed) || (only_special && mailbox.special_use.is_none()) {
+        let child_info = parents_of_subscribed.contains(mailbox.name.as_str());
+        if (only_subscribed && !is_subscribed && !child_info)
+            || (only_special && mailbox.special_use.is_none())
+        {
             continue;
         }
         let mut attributes = Vec::new();
@@ -210,9 +227,14 @@ pub async fn list<S: AsyncWrite + Unpin>(
             attributes.push("\\Subscribed");
         }
         out.push_str(&format!(
-            "* {verb} ({}) \"/\" {}\r\n",
+            "* {verb} ({}) \"/\" {}{}\r\n",
             attributes.join(" "),
-            wire_name(&mailbox.name)
+            wire_name(&mailbox.name),
+            if child_info {
+                " (\"CHILDINFO\" (\"SUBSCRIBED\"))"
+            } else {
+                ""
+            }
         ));
         if let (Some(items), true) = (&status_items, mailbox.selectable) {
             match status_line(session, &view, mailbox, items) {

@@ -16,6 +16,7 @@ mod framing;
 mod login;
 mod mailboxes;
 mod mutf7;
+mod numbers;
 mod response;
 mod search;
 mod select;
@@ -92,8 +93,9 @@ pub struct Selected {
     /// the changes since were this session's own (already answered).
     seen: u64,
     own_changes: u64,
-    /// Expunges not yet told to the client.
-    expunges_pending: bool,
+    /// UIDs of messages expunged elsewhere that the client has not been
+    /// told of yet: FETCH and STORE pass over them (`[EXPUNGEISSUED]`).
+    expunged: std::collections::HashSet<u32>,
     /// When the catalog was last asked whether the folder changed (another
     /// process, such as an import, may change it).
     polled: std::time::Instant,
@@ -214,15 +216,19 @@ impl Session {
                 Frame::TooBig { tag, reason, close } => {
                     tracing::warn!(peer = %self.peer, reason, "over the limits");
                     let tag = tag.as_deref().unwrap_or("*");
-                    send(stream, &format!("{tag} BAD [LIMIT] {reason}\r\n")).await?;
                     if close {
+                        // A literal sent uninvited (RFC 7888 4).
                         send(
                             stream,
-                            "* BYE [LIMIT] Closing: the literal is sent regardless\r\n",
+                            &format!(
+                                "{tag} BAD [TOOBIG] {reason}\r\n\
+                                 * BYE [TOOBIG] Closing: the literal is sent regardless\r\n"
+                            ),
                         )
                         .await?;
                         return Ok(Ended::Close);
                     }
+                    send(stream, &format!("{tag} BAD [LIMIT] {reason}\r\n")).await?;
                 }
                 Frame::Command(command, extension) => {
                     let dispatched = self.dispatch(stream, command, extension);
@@ -544,6 +550,7 @@ impl Session {
             Error::Refused(text) | Error::Invalid(text) => ("CANNOT", text),
             Error::NotFound(_) => ("NONEXISTENT", "No such mailbox".to_string()),
             Error::AlreadyExists(what) => ("ALREADYEXISTS", format!("{what} exists already")),
+            Error::Expunged(what) => ("EXPUNGEISSUED", format!("{what} was expunged meanwhile")),
             error => return self.storage_error(stream, tag, error).await,
         };
         tracing::info!(peer = %self.peer, code, text, "refused");
@@ -554,9 +561,9 @@ impl Session {
     fn capabilities(&self) -> &'static str {
         match (&self.state, self.tls) {
             (_, false) => "IMAP4rev1 STARTTLS LOGINDISABLED",
-            (State::NotAuthenticated, true) => "IMAP4rev1 SASL-IR AUTH=PLAIN ID",
+            (State::NotAuthenticated, true) => "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID",
             (_, true) => {
-                "IMAP4rev1 ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY"
             }
         }
     }

@@ -10,7 +10,6 @@
 //! day written in the Date header (SENT*).
 
 use std::cell::OnceCell;
-use std::num::NonZeroU32;
 
 use chrono::{DateTime, NaiveDate};
 use imap_codec::imap_types::core::Charset;
@@ -20,6 +19,7 @@ use tokio::io::AsyncWrite;
 
 use super::Session;
 use super::esearch::{ReturnOption, SearchExtension};
+use super::numbers::NumberSet;
 use super::response::send;
 use crate::archive::{Archives, IndexDoc, MailboxMessage, TextKey, TextQuery, TextSearch, flags};
 
@@ -55,6 +55,11 @@ fn decoder(charset: Option<&Charset>) -> Option<Decode> {
 enum Criterion<'a> {
     Key(&'a SearchKey<'static>),
     Text(usize),
+    /// A sequence set (`uid` false) or UID set, as ranges.
+    Numbers {
+        set: NumberSet,
+        uid: bool,
+    },
     And(Vec<Criterion<'a>>),
     Or(Box<Criterion<'a>>, Box<Criterion<'a>>),
     Not(Box<Criterion<'a>>),
@@ -68,6 +73,9 @@ struct Planner<'e> {
     nots: usize,
     queries: Vec<TextQuery>,
     sent: bool,
+    /// What `*` stands for in sequence sets and UID sets.
+    count: u32,
+    largest_uid: u32,
 }
 
 impl Planner<'_> {
@@ -108,6 +116,14 @@ impl Planner<'_> {
                     _ => Criterion::Not(Box::new(self.plan(inner, fuzzy))),
                 }
             }
+            SearchKey::SequenceSet(set) => Criterion::Numbers {
+                set: NumberSet::new(set, self.count),
+                uid: false,
+            },
+            SearchKey::Uid(set) => Criterion::Numbers {
+                set: NumberSet::new(set, self.largest_uid),
+                uid: true,
+            },
             SearchKey::SentBefore(_) | SearchKey::SentOn(_) | SearchKey::SentSince(_) => {
                 self.sent = true;
                 Criterion::Key(key)
@@ -128,8 +144,6 @@ struct Context<'a> {
     archives: &'a Archives,
     queries: &'a [TextQuery],
     found: &'a TextSearch,
-    count: u32,
-    largest_uid: u32,
 }
 
 /// One message being evaluated; its text is read only if a key needs it.
@@ -173,6 +187,7 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
         }
         Criterion::Or(a, b) => eval(a, c, cx)? || eval(b, c, cx)?,
         Criterion::Not(k) => !eval(k, c, cx)?,
+        Criterion::Numbers { set, uid } => set.contains(if *uid { m.uid } else { c.seq }),
         Criterion::Text(i) => {
             let answer = &cx.found.answers[*i];
             if answer.check.contains(m.blob.id) {
@@ -183,11 +198,6 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
         }
         Criterion::Key(key) => match key {
             SearchKey::All => true,
-            SearchKey::SequenceSet(set) => {
-                NonZeroU32::new(cx.count).is_some_and(|n| set.iter(n).any(|s| s.get() == c.seq))
-            }
-            SearchKey::Uid(set) => NonZeroU32::new(cx.largest_uid)
-                .is_some_and(|n| set.iter(n).any(|u| u.get() == m.uid)),
             SearchKey::Answered => m.flags & flags::ANSWERED != 0,
             SearchKey::Unanswered => m.flags & flags::ANSWERED == 0,
             SearchKey::Deleted => m.flags & flags::DELETED != 0,
@@ -214,7 +224,7 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
             // RFC822.SIZE: the served (CRLF) size.
             SearchKey::Larger(n) => m.blob.crlf_size > u64::from(*n),
             SearchKey::Smaller(n) => m.blob.crlf_size < u64::from(*n),
-            // Text keys and the combinators are planned into the other criteria.
+            // Text keys, sets and the combinators are planned into the other criteria.
             _ => false,
         },
     })
@@ -241,6 +251,8 @@ fn run(
         nots: 0,
         queries: Vec::new(),
         sent: false,
+        count: messages.len() as u32,
+        largest_uid: messages.last().map_or(0, |m| m.uid),
     };
     let criteria = Criterion::And(keys.iter().map(|k| planner.plan(k, false)).collect());
     let scored = extension
@@ -252,8 +264,6 @@ fn run(
         archives,
         queries: &planner.queries,
         found: &found,
-        count: messages.len() as u32,
-        largest_uid: messages.last().map_or(0, |m| m.uid),
     };
     let mut result = Found {
         numbers: Vec::new(),

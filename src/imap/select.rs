@@ -1,12 +1,11 @@
 //! Opening and closing a mailbox: SELECT, EXAMINE, CLOSE, UNSELECT, CHECK.
 
-use std::num::NonZeroU32;
-
 use imap_codec::imap_types::mailbox::Mailbox;
-use imap_codec::imap_types::sequence::{Sequence, SequenceSet};
+use imap_codec::imap_types::sequence::SequenceSet;
 use tokio::io::AsyncWrite;
 
 use super::mailboxes::mailbox_name;
+use super::numbers::NumberSet;
 use super::response::send;
 use super::{Selected, Session};
 use crate::archive::{Archives, MailboxMessage, Rights, UserRecord, flags};
@@ -87,7 +86,7 @@ pub async fn select<S: AsyncWrite + Unpin>(
         keywords,
         seen,
         own_changes: 0,
-        expunges_pending: false,
+        expunged: Default::default(),
         polled: std::time::Instant::now(),
     }));
     send(stream, &out).await
@@ -181,54 +180,29 @@ impl Selected {
     /// ascending, each once; an error text for a sequence number out of
     /// range. Works on ranges, so `1:4294967295` costs no more than `1:*`.
     pub fn positions(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, &'static str> {
-        // Half-open ranges of positions.
-        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(set.0.as_ref().len());
+        let mut positions = Vec::new();
         if uid {
             let Some(last) = self.messages.last() else {
-                return Ok(Vec::new());
+                return Ok(positions);
             };
-            for (low, high) in bounds(set, last.uid) {
+            for &(low, high) in NumberSet::new(set, last.uid).ranges() {
                 let from = self.messages.partition_point(|m| m.uid < low);
                 let to = self.messages.partition_point(|m| m.uid <= high);
-                spans.push((from, to));
+                positions.extend(from..to);
             }
         } else {
             let count = self.messages.len() as u32;
             if count == 0 {
                 return Err("No messages in this mailbox");
             }
-            for (low, high) in bounds(set, count) {
-                if high > count {
-                    return Err("Message sequence number out of range");
-                }
-                spans.push((low as usize - 1, high as usize));
+            let numbers = NumberSet::new(set, count);
+            if numbers.highest() > Some(count) {
+                return Err("Message sequence number out of range");
             }
-        }
-        spans.sort_unstable();
-        let mut positions = Vec::new();
-        let mut next = 0;
-        for (from, to) in spans {
-            let from = from.max(next);
-            if from < to {
-                positions.extend(from..to);
-                next = to;
+            for &(low, high) in numbers.ranges() {
+                positions.extend(low as usize - 1..high as usize);
             }
         }
         Ok(positions)
     }
-}
-
-/// Each element of a set as (low, high), `*` standing for `largest`.
-fn bounds(set: &SequenceSet, largest: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-    let largest = NonZeroU32::new(largest).unwrap_or(NonZeroU32::MIN);
-    set.0.as_ref().iter().map(move |element| match element {
-        Sequence::Single(x) => {
-            let x = x.expand(largest).get();
-            (x, x)
-        }
-        Sequence::Range(a, b) => {
-            let (a, b) = (a.expand(largest).get(), b.expand(largest).get());
-            (a.min(b), a.max(b))
-        }
-    })
 }

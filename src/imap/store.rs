@@ -11,7 +11,9 @@ use super::Session;
 use super::fetch::flag_list;
 use super::response::send;
 use super::select::{add_new_keywords, flags_announcement};
+use super::updates::completed;
 use crate::archive::flags;
+use crate::error::Error;
 
 pub struct StoreRequest<'a> {
     pub set: &'a SequenceSet,
@@ -79,10 +81,11 @@ pub async fn store<S: AsyncWrite + Unpin>(
         )
         .await;
     }
-    let positions = match selected.positions(request.set, request.uid) {
+    let mut positions = match selected.positions(request.set, request.uid) {
         Ok(positions) => positions,
         Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
     };
+    let mut passed_over = selected.pass_over_expunged(&mut positions);
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
     let mut out = String::new();
@@ -112,11 +115,18 @@ pub async fn store<S: AsyncWrite + Unpin>(
             message.flags = new;
             message.keywords = new_keywords;
             if let Some(folder) = &selected.folder {
-                if let Err(e) = archives.set_flags(&user, folder, message) {
-                    selected.own_changes += changed;
-                    return session.storage_error(stream, tag, e).await;
+                match archives.set_flags(&user, folder, message) {
+                    Ok(()) => changed += 1,
+                    // Expunged by another session since this one looked.
+                    Err(Error::Expunged(_)) => {
+                        passed_over = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        selected.own_changes += changed;
+                        return session.storage_error(stream, tag, e).await;
+                    }
                 }
-                changed += 1;
             }
         }
         if !request.silent {
@@ -146,7 +156,7 @@ pub async fn store<S: AsyncWrite + Unpin>(
             &flags_announcement(&selected.keywords, selected.rights, selected.read_only),
         );
     }
-    out.push_str(&format!("{tag} OK {verb} completed\r\n"));
+    out.push_str(&completed(tag, verb, passed_over));
     send(stream, &out).await
 }
 

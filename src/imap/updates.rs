@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use imap_codec::imap_types::command::CommandBody;
 use tokio::io::AsyncWrite;
 
-use super::Session;
 use super::fetch::flag_list;
 use super::response::send;
 use super::select::{add_new_keywords, flags_announcement, mark_recent};
+use super::{Selected, Session};
 use crate::archive::MailboxMessage;
 
 /// How often a session asks the catalog whether another process (an
@@ -85,7 +85,7 @@ impl Session {
         selected.seen = version;
         selected.own_changes = 0;
         let poll = moment == Moment::Poll || selected.polled.elapsed() >= POLL_EVERY;
-        let expunges_due = expunges && selected.expunges_pending;
+        let expunges_due = expunges && !selected.expunged.is_empty();
         if !(others_changed || poll || expunges_due) {
             return Ok(());
         }
@@ -147,7 +147,7 @@ fn changes(
         Ok(Some(now))
             if now.uidnext == folder.uidnext
                 && now.highestmodseq == folder.highestmodseq
-                && !(expunges && selected.expunges_pending) =>
+                && !(expunges && !selected.expunged.is_empty()) =>
         {
             if !others_changed {
                 return Ok(String::new());
@@ -161,7 +161,7 @@ fn changes(
         }
         // Only messages added (the usual case): those alone are read.
         Ok(Some(now))
-            if !selected.expunges_pending
+            if selected.expunged.is_empty()
                 && let Some(out) =
                     only_added(archives, user, selected, folder, &now, others_changed)
                         .transpose() =>
@@ -190,7 +190,7 @@ fn changes(
             }
             fresh.map(|fresh| {
                 let (out, pending) = merge(&mut selected.messages, fresh, expunges);
-                selected.expunges_pending = pending;
+                selected.expunged = pending;
                 out
             })
         }
@@ -199,6 +199,27 @@ fn changes(
 }
 
 impl Session {
+    /// After this session added messages to folder `folder_id` (APPEND,
+    /// COPY, MOVE): when that is the selected mailbox, the client hears of
+    /// them (`EXISTS`) within the command's response, as Dovecot does, not
+    /// only at its next command; `moment` is the command's (no other
+    /// EXPUNGE within a COPY by sequence numbers).
+    pub(super) async fn report_added<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        folder_id: i64,
+        moment: Moment,
+    ) -> std::io::Result<()> {
+        let here = self
+            .selected()
+            .and_then(|s| s.folder.as_ref())
+            .is_some_and(|f| f.id == folder_id);
+        if here {
+            self.report_changes(stream, moment).await?;
+        }
+        Ok(())
+    }
+
     /// Takes messages this session removed (EXPUNGE, MOVE) out of the
     /// selected mailbox; returns their EXPUNGE answers.
     pub(super) fn forget(&mut self, uids: &HashSet<u32>) -> String {
@@ -259,6 +280,28 @@ fn only_added(
     Ok(Some(out))
 }
 
+/// The tagged OK of a FETCH or STORE, which passes over messages another
+/// session expunged and says so (RFC 5530 `EXPUNGEISSUED`, as Dovecot).
+pub fn completed(tag: &str, verb: &str, passed_over_expunged: bool) -> String {
+    if passed_over_expunged {
+        format!(
+            "{tag} OK [EXPUNGEISSUED] {verb} completed; some messages were expunged meanwhile\r\n"
+        )
+    } else {
+        format!("{tag} OK {verb} completed\r\n")
+    }
+}
+
+impl Selected {
+    /// Drops from `positions` the messages expunged elsewhere that the
+    /// client still numbers; true if there were any.
+    pub(super) fn pass_over_expunged(&self, positions: &mut Vec<usize>) -> bool {
+        let before = positions.len();
+        positions.retain(|&p| !self.expunged.contains(&self.messages[p].uid));
+        positions.len() < before
+    }
+}
+
 /// `FETCH (FLAGS ...)` for every message whose flags differ from `now`'s
 /// (`None`: no flags set), updating `messages`.
 fn flag_updates(
@@ -282,15 +325,15 @@ fn flag_updates(
 }
 
 /// Brings `known` (what the client knows) up to `fresh` (both in UID
-/// order) and returns the answers; the `bool` says some expunges wait.
+/// order) and returns the answers, and the UIDs of the expunges that wait.
 fn merge(
     known: &mut Vec<MailboxMessage>,
     fresh: Vec<MailboxMessage>,
     expunges: bool,
-) -> (String, bool) {
+) -> (String, HashSet<u32>) {
     let present = |uid: u32| fresh.binary_search_by_key(&uid, |m| m.uid).ok();
     let mut out = String::new();
-    let mut pending = false;
+    let mut pending = HashSet::new();
     let gone: Vec<bool> = known.iter().map(|m| present(m.uid).is_none()).collect();
     if gone.contains(&true) {
         if expunges {
@@ -301,7 +344,12 @@ fn merge(
             }
             known.retain(|m| present(m.uid).is_some());
         } else {
-            pending = true;
+            pending = known
+                .iter()
+                .zip(&gone)
+                .filter(|(_, gone)| **gone)
+                .map(|(m, _)| m.uid)
+                .collect();
         }
     }
     out.push_str(&flag_updates(known, |m| {

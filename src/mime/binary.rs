@@ -211,8 +211,36 @@ pub fn decode(s: &[u8], part: &Part) -> Result<Vec<u8>, BinaryError> {
     }
     let mut leaves = Vec::new();
     encoded_leaves(s, part, &mut leaves)?;
-    let mut out = Vec::with_capacity(part.body_end - part.hdr_end);
-    let mut pos = part.hdr_end;
+    convert(s, part.hdr_end..part.body_end, leaves)
+}
+
+/// BINARY[] (RFC 3516): the whole message, its top-level header included,
+/// converted like a multipart's body (a single encoded part has its own
+/// header's Content-Transfer-Encoding replaced), as Dovecot does.
+pub fn whole(s: &[u8], root: &Part) -> Result<Vec<u8>, BinaryError> {
+    let mut leaves = Vec::new();
+    if root.kind == Kind::Leaf {
+        match cte(s, &root.fields) {
+            Cte::Identity => {}
+            Cte::Unknown => return Err(BinaryError::UnknownCte),
+            e => leaves.push((root, e)),
+        }
+    } else {
+        encoded_leaves(s, root, &mut leaves)?;
+    }
+    convert(s, root.hdr_start..root.body_end, leaves)
+}
+
+/// The bytes of `range` with each of `leaves` (in order, inside the range)
+/// decoded: its Content-Transfer-Encoding fields dropped, `binary` added
+/// at the end of its header, its body decoded.
+fn convert(
+    s: &[u8],
+    range: std::ops::Range<usize>,
+    leaves: Vec<(&Part, Cte)>,
+) -> Result<Vec<u8>, BinaryError> {
+    let mut out = Vec::with_capacity(range.len());
+    let mut pos = range.start;
     for (leaf, e) in leaves {
         // the old field goes; `binary` is added at the end of the header
         let mut hdr_end = leaf.hdr_end;
@@ -233,7 +261,7 @@ pub fn decode(s: &[u8], part: &Part) -> Result<Vec<u8>, BinaryError> {
         out.extend_from_slice(&decode_body(s, leaf, e)?);
         pos = leaf.body_end;
     }
-    out.extend_from_slice(&s[pos..part.body_end]);
+    out.extend_from_slice(&s[pos..range.end]);
     Ok(out)
 }
 

@@ -68,11 +68,14 @@ impl<'a> Message<'a> {
 }
 
 impl Message<'_> {
-    /// BINARY[part] (`path` non-empty; empty: the message as a whole, which
-    /// Dovecot treats like its part 1 when it is not multipart): the
-    /// decoded body, NUL bytes kept. `Ok(None)` when the part does not
+    /// BINARY[part]: the decoded body, NUL bytes kept; for an empty `path`
+    /// (BINARY[]) the whole message, top-level header included (RFC 3516),
+    /// with every encoded part decoded. `Ok(None)` when the part does not
     /// exist (Dovecot sends an empty string).
     pub fn binary(&self, path: &[u32]) -> Result<Option<Vec<u8>>, BinaryError> {
+        if path.is_empty() {
+            return binary::whole(&self.crlf, &self.root).map(Some);
+        }
         let Some(part) = section::find(&self.root, path) else {
             return Ok(None);
         };
@@ -129,5 +132,37 @@ mod tests {
         assert_eq!(m.section(&SectionSpec::Text(vec![])).unwrap(), b"body\r\n");
         assert_eq!(m.binary(&[1]).unwrap().unwrap(), b"body\r\n");
         assert_eq!(m.binary_size(&[1]).unwrap(), 6);
+    }
+
+    /// BINARY[] is the whole message, header first (expectations from
+    /// Dovecot 2.3.19).
+    #[test]
+    fn binary_of_the_whole_message() {
+        let multipart = b"From: a@example.com\r\nSubject: multi\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\nprologue\r\n--b\r\n\
+            Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+            aGVsbG8gd29ybGQ=\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b--\r\n";
+        let m = Message::parse(multipart);
+        let whole = m.binary(&[]).unwrap().unwrap();
+        assert_eq!(
+            whole,
+            b"From: a@example.com\r\nSubject: multi\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\nprologue\r\n--b\r\n\
+            Content-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n\r\n\
+            hello world\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b--\r\n"
+        );
+        assert_eq!(m.binary_size(&[]).unwrap(), 241);
+        let single = b"From: a@example.com\r\nContent-Transfer-Encoding: base64\r\n\
+            Subject: single\r\nContent-Type: text/plain\r\n\r\naGVsbG8gd29ybGQ=\r\n";
+        assert_eq!(
+            Message::parse(single).binary(&[]).unwrap().unwrap(),
+            b"From: a@example.com\r\nSubject: single\r\nContent-Type: text/plain\r\n\
+            Content-Transfer-Encoding: binary\r\n\r\nhello world"
+        );
+        let plain = b"From: a@example.com\nSubject: plain\n\nbody\n";
+        assert_eq!(
+            Message::parse(plain).binary(&[]).unwrap().unwrap(),
+            b"From: a@example.com\r\nSubject: plain\r\n\r\nbody\r\n"
+        );
     }
 }

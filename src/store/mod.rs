@@ -411,6 +411,7 @@ pub trait Catalog: Send + Sync {
     // Per-user state.
     /// The user's flags on the messages of a folder, by UID (only set ones).
     fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>>;
+    /// `Error::Expunged` when the folder no longer holds the message.
     fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, flags: &FlagState) -> Result<()>;
     /// The user's subscribed names, as (archive id, folder path); such a
     /// folder need not exist (a subscription survives its deletion).

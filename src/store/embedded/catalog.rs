@@ -1056,7 +1056,7 @@ impl Catalog for SqliteCatalog {
                 |r| r.get(0),
             )
             .optional()?
-            .ok_or_else(|| Error::NotFound(format!("message UID {uid}")))?;
+            .ok_or_else(|| Error::Expunged(format!("message UID {uid}")))?;
         conn.execute(
             "INSERT INTO flags(user_id, message_id, flags, keywords) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(user_id, message_id) DO UPDATE SET flags = excluded.flags, keywords = excluded.keywords",
