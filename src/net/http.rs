@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::server::conn::http1;
@@ -102,15 +102,15 @@ async fn answer(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let body = tokio::time::timeout(patience, Limited::new(body, MAX_BODY).collect()).await;
+    let body = tokio::time::timeout(patience, read_body(body)).await;
     let reply = match body {
-        Ok(Ok(body)) => {
+        Ok(Body::Read(body)) => {
             api.handle(Request {
                 method: parts.method.to_string(),
                 path: parts.uri.path().to_string(),
                 authorization: header(AUTHORIZATION),
                 content_type: header(CONTENT_TYPE),
-                body: body.to_bytes().to_vec(),
+                body,
                 ip: peer.ip(),
             })
             .await
@@ -120,14 +120,14 @@ async fn answer(
             "timeout",
             format!("the request body did not arrive within {patience:?}"),
         ),
-        Ok(Err(error)) if error.is::<LengthLimitError>() => Reply::refused(
+        Ok(Body::TooLarge) => Reply::refused(
             413,
             "tooLarge",
             format!("the request body is over {MAX_BODY} bytes"),
         ),
         // Malformed framing (a bad chunk size, a body cut short): the
         // client's mistake, not a size.
-        Ok(Err(error)) => Reply::refused(
+        Ok(Body::Broken(error)) => Reply::refused(
             400,
             "badRequest",
             format!("the request body could not be read: {error}"),
@@ -146,4 +146,43 @@ async fn answer(
     response
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+}
+
+/// What reading a request body gave.
+enum Body {
+    Read(Vec<u8>),
+    TooLarge,
+    Broken(hyper::Error),
+}
+
+/// A body over `MAX_BODY` is still read, to nowhere, up to this many bytes
+/// before the 413 goes out: a connection closed with unread input is reset
+/// by TCP, and the client may then lose the answer it is about to read.
+const LINGER: usize = 8 * MAX_BODY;
+
+/// Reads a request body of at most `MAX_BODY` bytes; holds no more than
+/// that, whatever the client sends.
+async fn read_body(mut body: Incoming) -> Body {
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(_) if seen > MAX_BODY => return Body::TooLarge,
+            Err(error) => return Body::Broken(error),
+        };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= MAX_BODY {
+                bytes.extend_from_slice(&data);
+            } else if seen > LINGER {
+                return Body::TooLarge;
+            }
+        }
+    }
+    if seen > MAX_BODY {
+        Body::TooLarge
+    } else {
+        Body::Read(bytes)
+    }
 }
