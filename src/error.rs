@@ -35,6 +35,9 @@ pub enum Error {
     /// the archive such as "moves stay inside one archive").
     #[error("{0}")]
     Refused(String),
+    /// It would exceed a limit the server sets (keywords per message, ...).
+    #[error("{0}")]
+    Limit(String),
     /// A service archimap depends on (the directory) could not be reached
     /// or answered with an error; trying again later may work.
     #[error("{0}")]

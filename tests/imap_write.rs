@@ -427,6 +427,80 @@ fn other_sessions_hear_of_changes() {
     am.ok(&["verify"]);
 }
 
+/// alice's folder Bulk: `count` messages of about `size` bytes each.
+fn with_bulk_folder(am: &Archimap, count: usize, size: usize) {
+    let dir = am.dir.path().join("mail").join("bulk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = "x".repeat(76) + "\r\n";
+    let body = line.repeat(size / line.len());
+    for i in 1..=count {
+        std::fs::write(
+            dir.join(format!("{i}.eml")),
+            format!("From: alice@example.com\r\nSubject: Bulk {i}\r\nMessage-ID: <bulk.{i}@example.com>\r\n\r\n{body}"),
+        )
+        .unwrap();
+    }
+    am.import(&["--user", "alice", "--folder", "Bulk", dir.to_str().unwrap()]);
+}
+
+/// The flags of message `number` in alice's Bulk, seen by a fresh session.
+fn stored_flags(server: &Server, number: usize) -> String {
+    let mut fresh = login(server, "alice");
+    fresh.command("s", "EXAMINE Bulk");
+    let fetch = fresh.command("f", &format!("FETCH {number} (FLAGS)"));
+    let prefix = format!("* {number} FETCH");
+    fetch
+        .into_iter()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no FETCH for message {number}"))
+}
+
+#[test]
+fn flags_set_while_another_session_works_on_the_message_are_kept() {
+    const COUNT: usize = 2000;
+    let am = archive();
+    with_bulk_folder(&am, COUNT, 8 * 1024);
+    let server = Server::start(&am);
+    let mut a = login(&server, "alice");
+    let mut b = login(&server, "alice");
+    a.command("s", "SELECT Bulk");
+    b.command("s", "SELECT Bulk");
+
+    // Reading every body sets \Seen; `a`'s server side stalls on 16 MB
+    // the client has not read yet, long before the last message, while
+    // `b` sets \Deleted on it. The \Seen that follows keeps \Deleted.
+    a.send("r FETCH 1:* BODY[]\r\n");
+    assert!(a.line().starts_with("* 1 FETCH"));
+    let last = format!("STORE {COUNT} +FLAGS (\\Deleted)");
+    assert!(b.answer("d", &last).starts_with("d OK"));
+    assert!(a.until("r").last().unwrap().starts_with("r OK"));
+    let stored = stored_flags(&server, COUNT);
+    assert!(
+        stored.contains("\\Seen") && stored.contains("\\Deleted"),
+        "{stored}"
+    );
+
+    // `a` adds a keyword to every message while `b` flags the last one,
+    // which `a` reaches last: both stay, and even .SILENT tells `a` the
+    // flag it could not foresee.
+    a.send("k STORE 1:* +FLAGS.SILENT ($kw)\r\n");
+    let last = format!("STORE {COUNT} +FLAGS (\\Flagged)");
+    assert!(b.answer("g", &last).starts_with("g OK"));
+    let store = a.until("k");
+    assert!(store.last().unwrap().starts_with("k OK"), "{store:?}");
+    let stored = stored_flags(&server, COUNT);
+    assert!(
+        stored.contains("$kw") && stored.contains("\\Flagged"),
+        "{stored}"
+    );
+    let prefix = format!("* {COUNT} FETCH");
+    let told = store.iter().rfind(|l| l.starts_with(&prefix));
+    assert!(
+        told.is_some_and(|l| l.contains("$kw") && l.contains("\\Flagged")),
+        "{store:?}"
+    );
+}
+
 /// Sends `APPEND mailbox flags {n}` with `message` as a synchronising literal.
 fn append(c: &mut Client, tag: &str, mailbox: &str, flags: &str, message: &str) -> Vec<String> {
     c.send(&format!(

@@ -37,7 +37,7 @@ impl From<&Error> for ErrorBody {
             Error::AlreadyExists(_) => "alreadyExists",
             Error::Invalid(_) => "invalidArgument",
             Error::NotPermitted(_) => "notPermitted",
-            Error::Refused(_) => "refused",
+            Error::Refused(_) | Error::Limit(_) => "refused",
             Error::Unavailable(_) | Error::NoSpace(_) => "unavailable",
             Error::Io { .. } | Error::Storage(_) | Error::Corrupt(_) => "internal",
         };

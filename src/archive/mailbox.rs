@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::{Archives, UserRecord};
 use crate::error::Result;
-use crate::store::{BlobRecord, FlagState, FolderRecord};
+use crate::store::{BlobRecord, ChangedFlags, FlagChange, FlagState, FolderRecord};
 
 /// One message of a folder, as one user sees it.
 #[derive(Debug, Clone)]
@@ -93,22 +93,24 @@ impl Archives {
             .collect())
     }
 
-    /// Sets `user`'s flags and keywords on one message. Flags are private
-    /// to each user: they never change the archive itself.
-    pub fn set_flags(
+    /// Changes `user`'s flags and keywords on one message as they are
+    /// stored now (another session's change since this one read them is
+    /// kept). Flags are private to each user: they never change the
+    /// archive itself.
+    pub fn change_flags(
         &self,
         user: &UserRecord,
         folder: &FolderRecord,
-        message: &MailboxMessage,
-    ) -> Result<()> {
-        let state = FlagState {
-            bits: message.flags,
-            keywords: message.keywords.clone(),
-        };
-        self.catalog()
-            .set_flags(user.id, folder.id, message.uid, &state)?;
-        self.changes.changed(folder.id);
-        Ok(())
+        uid: u32,
+        change: &FlagChange,
+    ) -> Result<ChangedFlags> {
+        let changed = self
+            .catalog()
+            .change_flags(user.id, folder.id, uid, change)?;
+        if changed.altered {
+            self.changes.changed(folder.id);
+        }
+        Ok(changed)
     }
 
     /// The stored header blocks of these messages, by blob id.

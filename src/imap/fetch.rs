@@ -21,7 +21,7 @@ use crate::archive::{
 use crate::error::Error;
 use crate::mime::Served;
 use crate::mime::{self, BinaryError, SectionSpec};
-use crate::store::BlobRecord;
+use crate::store::{BlobRecord, FlagChange};
 
 const CHUNK: usize = 64 * 1024;
 /// Messages up to this size are read and converted whole, in one trip to
@@ -336,17 +336,25 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             && !read_only
             && message.flags & flags::SEEN == 0
             && items.iter().any(Item::sets_seen);
-        if sets_seen {
-            message.flags |= flags::SEEN;
-            if let Some(folder) = &selected.folder {
-                match archives.set_flags(&user, folder, message) {
-                    Ok(()) => selected.own_changes += 1,
-                    // Expunged by another session since this one looked.
-                    Err(Error::Expunged(_)) => passed_over = true,
-                    Err(e) => {
-                        stream.write_all(&out).await?;
-                        return session.storage_error(stream, tag, e).await;
-                    }
+        if sets_seen && let Some(folder) = &selected.folder {
+            // Set on the flags as stored: another session may have changed
+            // others since this one read them.
+            let seen = FlagChange {
+                set: flags::SEEN,
+                ..FlagChange::default()
+            };
+            match archives.change_flags(&user, folder, message.uid, &seen) {
+                // The session's copy stays what its client knows: the
+                // other session's changes are told by `updates`.
+                Ok(changed) => {
+                    selected.own_changes += u64::from(changed.altered);
+                    message.flags |= flags::SEEN;
+                }
+                // Expunged by another session since this one looked.
+                Err(Error::Expunged(_)) => passed_over = true,
+                Err(e) => {
+                    stream.write_all(&out).await?;
+                    return session.storage_error(stream, tag, e).await;
                 }
             }
         }

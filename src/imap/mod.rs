@@ -547,6 +547,7 @@ impl Session {
         use crate::error::Error;
         let (code, text) = match error {
             Error::NotPermitted(text) => ("NOPERM", text),
+            Error::Limit(text) => ("LIMIT", text),
             Error::Refused(text) | Error::Invalid(text) => ("CANNOT", text),
             Error::NotFound(_) => ("NONEXISTENT", "No such mailbox".to_string()),
             Error::AlreadyExists(what) => ("ALREADYEXISTS", format!("{what} exists already")),

@@ -14,6 +14,7 @@ use super::select::{add_new_keywords, flags_announcement};
 use super::updates::completed;
 use crate::archive::flags;
 use crate::error::Error;
+use crate::store::{FlagChange, FlagState, KeywordChange};
 
 pub struct StoreRequest<'a> {
     pub set: &'a SequenceSet,
@@ -86,50 +87,55 @@ pub async fn store<S: AsyncWrite + Unpin>(
         Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
     };
     let mut passed_over = selected.pass_over_expunged(&mut positions);
+    let change = flag_change(
+        request.kind,
+        bits & allowed,
+        allowed,
+        keywords_allowed,
+        keywords,
+    );
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
     let mut out = String::new();
     let selected = session.selected_mut().expect("checked above");
-    let mut changed = 0;
+    let mut altered = 0;
+    let mut new_keywords = false;
     for position in positions {
         let message = &mut selected.messages[position];
-        let wanted = match request.kind {
-            StoreType::Add => message.flags | bits,
-            StoreType::Remove => message.flags & !bits,
-            StoreType::Replace => bits,
+        // Only the empty INBOX of a user without one has no folder.
+        let Some(folder) = &selected.folder else {
+            break;
         };
-        let new = (message.flags & !allowed) | (wanted & allowed);
-        let new_keywords = if keywords_allowed {
-            changed_keywords(&message.keywords, &keywords, request.kind)
-        } else {
-            message.keywords.clone()
+        let known = FlagState {
+            bits: message.flags,
+            keywords: std::mem::take(&mut message.keywords),
         };
-        if new_keywords.len() > MAX_KEYWORDS {
-            return send(
-                stream,
-                &format!("{tag} NO [LIMIT] At most {MAX_KEYWORDS} keywords per message\r\n"),
-            )
-            .await;
-        }
-        if new != message.flags || new_keywords != message.keywords {
-            message.flags = new;
-            message.keywords = new_keywords;
-            if let Some(folder) = &selected.folder {
-                match archives.set_flags(&user, folder, message) {
-                    Ok(()) => changed += 1,
-                    // Expunged by another session since this one looked.
-                    Err(Error::Expunged(_)) => {
-                        passed_over = true;
-                        continue;
-                    }
-                    Err(e) => {
-                        selected.own_changes += changed;
-                        return session.storage_error(stream, tag, e).await;
-                    }
-                }
+        // Applied to the flags as stored, which another session may have
+        // changed since this one last read them.
+        let changed = match archives.change_flags(&user, folder, message.uid, &change) {
+            Ok(changed) => changed,
+            // Expunged by another session since this one looked.
+            Err(Error::Expunged(_)) => {
+                message.keywords = known.keywords;
+                passed_over = true;
+                continue;
             }
-        }
-        if !request.silent {
+            Err(e) => {
+                message.keywords = known.keywords;
+                selected.own_changes += altered;
+                return match e {
+                    Error::Limit(_) => session.refuse(stream, tag, e).await,
+                    e => session.storage_error(stream, tag, e).await,
+                };
+            }
+        };
+        altered += u64::from(changed.altered);
+        // Even .SILENT tells of flags the client could not foresee.
+        let foreseen = change.apply(&known).is_ok_and(|f| f == changed.flags);
+        message.flags = changed.flags.bits;
+        message.keywords = changed.flags.keywords;
+        new_keywords |= add_new_keywords(&mut selected.keywords, &message.keywords);
+        if !request.silent || !foreseen {
             let uid = if request.uid {
                 format!("UID {} ", message.uid)
             } else {
@@ -142,15 +148,10 @@ pub async fn store<S: AsyncWrite + Unpin>(
             ));
         }
     }
-    selected.own_changes += changed;
+    selected.own_changes += altered;
     // A keyword that comes into use is announced before the flags that
     // carry it (RFC 3501 7.2.6); other sessions hear of it in `updates`.
-    let in_use = if changed > 0 && keywords_allowed && request.kind != StoreType::Remove {
-        keywords.iter()
-    } else {
-        [].iter()
-    };
-    if add_new_keywords(&mut selected.keywords, in_use) {
+    if new_keywords {
         out.insert_str(
             0,
             &flags_announcement(&selected.keywords, selected.rights, selected.read_only),
@@ -182,47 +183,30 @@ pub fn flag_bits(list: &[Flag]) -> Option<(u32, Vec<String>)> {
     Some((bits, keywords))
 }
 
-/// Keywords per message; more is abuse, not mail handling.
-const MAX_KEYWORDS: usize = 64;
-
-/// The keywords after a STORE: keywords compare case-insensitively and
-/// keep the spelling they were first set with.
-fn changed_keywords(current: &[String], given: &[String], kind: StoreType) -> Vec<String> {
-    let has = |list: &[String], k: &str| list.iter().any(|x| x.eq_ignore_ascii_case(k));
-    let mut result: Vec<String> = match kind {
-        StoreType::Replace => Vec::new(),
-        StoreType::Add => current.to_vec(),
-        StoreType::Remove => current.iter().filter(|k| !has(given, k)).cloned().collect(),
+/// What a STORE does to each message's flags: `allowed` are the system
+/// flags this user may change here, `bits` those named (and allowed); the
+/// keywords change only with the `w` right.
+fn flag_change(
+    kind: StoreType,
+    bits: u32,
+    allowed: u32,
+    keywords_allowed: bool,
+    keywords: Vec<String>,
+) -> FlagChange {
+    let (set, clear) = match kind {
+        StoreType::Add => (bits, 0),
+        StoreType::Remove => (0, bits),
+        StoreType::Replace => (bits, allowed & !bits),
     };
-    if kind != StoreType::Remove {
-        for keyword in given {
-            if !has(&result, keyword) {
-                result.push(keyword.clone());
-            }
-        }
-    }
-    result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keywords_add_remove_replace() {
-        let current = vec!["$Forwarded".to_string(), "Junk".to_string()];
-        let given = vec!["junk".to_string(), "$label1".to_string()];
-        assert_eq!(
-            changed_keywords(&current, &given, StoreType::Add),
-            ["$Forwarded", "Junk", "$label1"]
-        );
-        assert_eq!(
-            changed_keywords(&current, &given, StoreType::Remove),
-            ["$Forwarded"]
-        );
-        assert_eq!(
-            changed_keywords(&current, &given, StoreType::Replace),
-            ["junk", "$label1"]
-        );
+    let keywords = match kind {
+        _ if !keywords_allowed => KeywordChange::Keep,
+        StoreType::Add => KeywordChange::Add(keywords),
+        StoreType::Remove => KeywordChange::Remove(keywords),
+        StoreType::Replace => KeywordChange::Replace(keywords),
+    };
+    FlagChange {
+        set,
+        clear,
+        keywords,
     }
 }

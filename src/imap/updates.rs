@@ -153,11 +153,9 @@ fn changes(
                 return Ok(String::new());
             }
             // Only flags can have changed.
-            archives.user_flags(user, folder).map(|flags| {
-                flag_updates(&mut selected.messages, |m| {
-                    flags.get(&m.uid).map(|f| (f.bits, f.keywords.clone()))
-                })
-            })
+            archives
+                .user_flags(user, folder)
+                .map(|stored| stored_flag_updates(selected, &stored))
         }
         // Only messages added (the usual case): those alone are read.
         Ok(Some(now))
@@ -268,10 +266,7 @@ fn only_added(
     let mut out = String::new();
     if flags_may_differ {
         // The same user may have set flags elsewhere in this process.
-        let flags = archives.user_flags(user, now)?;
-        out = flag_updates(&mut selected.messages, |m| {
-            flags.get(&m.uid).map(|f| (f.bits, f.keywords.clone()))
-        });
+        out = stored_flag_updates(selected, &archives.user_flags(user, now)?);
     }
     if !added.is_empty() {
         selected.messages.extend(added);
@@ -300,6 +295,26 @@ impl Selected {
         positions.retain(|&p| !self.expunged.contains(&self.messages[p].uid));
         positions.len() < before
     }
+}
+
+/// `FETCH (FLAGS ...)` for the messages whose stored flags (`stored`; a
+/// message without an entry has none set) differ from what the client
+/// knows. A message another session expunged, which the client still
+/// numbers, keeps what the client knows: it has no stored flags any more,
+/// and told `FLAGS ()` the client would see flags vanish that nobody
+/// cleared.
+fn stored_flag_updates(
+    selected: &mut super::Selected,
+    stored: &std::collections::HashMap<u32, crate::store::FlagState>,
+) -> String {
+    let expunged = &selected.expunged;
+    flag_updates(&mut selected.messages, |m| {
+        if expunged.contains(&m.uid) {
+            Some((m.flags, m.keywords.clone()))
+        } else {
+            stored.get(&m.uid).map(|f| (f.bits, f.keywords.clone()))
+        }
+    })
 }
 
 /// `FETCH (FLAGS ...)` for every message whose flags differ from `now`'s

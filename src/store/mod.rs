@@ -12,8 +12,10 @@
 
 mod audit;
 pub mod embedded;
+mod flag_change;
 
 pub use audit::{AuditAction, AuditFilter, AuditRecord, ComplianceSettings};
+pub use flag_change::{ChangedFlags, FlagChange, KeywordChange};
 
 use std::fmt;
 use std::io::Read;
@@ -413,6 +415,16 @@ pub trait Catalog: Send + Sync {
     fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>>;
     /// `Error::Expunged` when the folder no longer holds the message.
     fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, flags: &FlagState) -> Result<()>;
+    /// Applies `change` to the user's flags on one message as they are
+    /// stored, atomically (another session's change in between is kept),
+    /// and returns the result.
+    fn change_flags(
+        &self,
+        user_id: i64,
+        folder_id: i64,
+        uid: u32,
+        change: &FlagChange,
+    ) -> Result<ChangedFlags>;
     /// The user's subscribed names, as (archive id, folder path); such a
     /// folder need not exist (a subscription survives its deletion).
     fn subscriptions(&self, user_id: i64) -> Result<Vec<(i64, String)>>;

@@ -10,8 +10,9 @@ use super::{audit, changes, folder_admin, schema, upgrade, user_state};
 use crate::error::{Error, Result};
 use crate::store::{
     ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication, BatchEntry,
-    BlobLocation, BlobRecord, Catalog, ComplianceSettings, EntryOutcome, FlagState, FolderRecord,
-    MessageRecord, NewUser, PackCommit, Removed, Sha256, StoreRecord, StoreState, UserRecord,
+    BlobLocation, BlobRecord, Catalog, ChangedFlags, ComplianceSettings, EntryOutcome, FlagChange,
+    FlagState, FolderRecord, MessageRecord, NewUser, PackCommit, Removed, Sha256, StoreRecord,
+    StoreState, UserRecord,
 };
 
 impl From<rusqlite::Error> for Error {
@@ -1029,19 +1030,7 @@ impl Catalog for SqliteCatalog {
         )?;
         let flags = stmt
             .query_map(params![user_id, folder_id], |r| {
-                let keywords: Option<String> = r.get(2)?;
-                let keywords = keywords
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect();
-                Ok((
-                    r.get(0)?,
-                    FlagState {
-                        bits: r.get(1)?,
-                        keywords,
-                    },
-                ))
+                Ok((r.get(0)?, flag_state(r.get(1)?, r.get(2)?)))
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(flags)
@@ -1049,20 +1038,34 @@ impl Catalog for SqliteCatalog {
 
     fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, flags: &FlagState) -> Result<()> {
         let conn = self.conn();
-        let message_id: i64 = conn
-            .query_row(
-                "SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2",
-                params![folder_id, uid],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| Error::Expunged(format!("message UID {uid}")))?;
-        conn.execute(
-            "INSERT INTO flags(user_id, message_id, flags, keywords) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(user_id, message_id) DO UPDATE SET flags = excluded.flags, keywords = excluded.keywords",
-            params![user_id, message_id, flags.bits, flags.keywords.join(" ")],
-        )?;
-        Ok(())
+        let message_id = message_id(&conn, folder_id, uid)?;
+        write_flags(&conn, user_id, message_id, flags)
+    }
+
+    fn change_flags(
+        &self,
+        user_id: i64,
+        folder_id: i64,
+        uid: u32,
+        change: &FlagChange,
+    ) -> Result<ChangedFlags> {
+        self.in_transaction(|tx| {
+            let message_id = message_id(tx, folder_id, uid)?;
+            let current = tx
+                .query_row(
+                    "SELECT flags, keywords FROM flags WHERE user_id = ?1 AND message_id = ?2",
+                    params![user_id, message_id],
+                    |r| Ok(flag_state(r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .unwrap_or_default();
+            let flags = change.apply(&current)?;
+            let altered = flags != current;
+            if altered {
+                write_flags(tx, user_id, message_id, &flags)?;
+            }
+            Ok(ChangedFlags { flags, altered })
+        })
     }
 
     fn subscriptions(&self, user_id: i64) -> Result<Vec<(i64, String)>> {
@@ -1203,4 +1206,37 @@ impl Catalog for SqliteCatalog {
         }
         Ok(problems)
     }
+}
+
+/// The catalog id of the message with this UID in the folder.
+fn message_id(conn: &Connection, folder_id: i64, uid: u32) -> Result<i64> {
+    conn.query_row(
+        "SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2",
+        params![folder_id, uid],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| Error::Expunged(format!("message UID {uid}")))
+}
+
+/// A row of `flags`: the bits, and the keywords separated by spaces.
+fn flag_state(bits: u32, keywords: Option<String>) -> FlagState {
+    FlagState {
+        bits,
+        keywords: keywords
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// Stores a user's flags on a message, replacing what was there.
+fn write_flags(conn: &Connection, user_id: i64, message_id: i64, flags: &FlagState) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO flags(user_id, message_id, flags, keywords) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(user_id, message_id) DO UPDATE SET flags = excluded.flags, keywords = excluded.keywords",
+    )?
+    .execute(params![user_id, message_id, flags.bits, flags.keywords.join(" ")])?;
+    Ok(())
 }
