@@ -181,7 +181,8 @@ impl Reader {
                         self.buf.drain(..used);
                         return Ok(Frame::TooBig {
                             tag,
-                            what: "command line",
+                            reason: "The command line is too long",
+                            close: false,
                         });
                     }
                     let command = command.into_static();

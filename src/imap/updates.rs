@@ -147,7 +147,7 @@ fn changes(
         Ok(Some(now))
             if now.uidnext == folder.uidnext
                 && now.highestmodseq == folder.highestmodseq
-                && !(expunges && !selected.expunged.is_empty()) =>
+                && (!expunges || selected.expunged.is_empty()) =>
         {
             if !others_changed {
                 return Ok(String::new());
