@@ -106,8 +106,20 @@ pub struct TlsConfig {
 pub struct Limits {
     /// Largest message the importer accepts, in bytes.
     pub max_message_size: u64,
+    /// Longest command, not counting literal data (a hard limit).
     pub max_command_line: usize,
+    /// Largest literal, and the most literal data one command may carry.
     pub max_literal_size: u64,
+    /// Search keys in one SEARCH, counting those inside NOT, OR and
+    /// parentheses: each is evaluated for every message of the mailbox.
+    pub max_search_keys: usize,
+    /// Words in the text keys of one SEARCH: each becomes an index query.
+    pub max_search_words: usize,
+    /// Words in the FUZZY keys of one SEARCH: each builds an automaton that
+    /// takes memory and time while the index is searched.
+    pub max_fuzzy_words: usize,
+    /// Time one SEARCH may take going through the mailbox's messages.
+    pub search_timeout_secs: u64,
     pub max_connections: usize,
     /// Connections from one address, counted from accept (before the TLS
     /// handshake) until closed.
@@ -275,6 +287,10 @@ impl Default for Limits {
             max_message_size: 512 * 1024 * 1024,
             max_command_line: 64 * 1024,
             max_literal_size: 64 * 1024 * 1024,
+            max_search_keys: 1000,
+            max_search_words: 1000,
+            max_fuzzy_words: 32,
+            search_timeout_secs: 60,
             max_connections: 10_000,
             max_connections_per_ip: 100,
             handshake_timeout_secs: 30,

@@ -35,7 +35,8 @@ pub enum Error {
     /// the archive such as "moves stay inside one archive").
     #[error("{0}")]
     Refused(String),
-    /// It would exceed a limit the server sets (keywords per message, ...).
+    /// It would exceed a limit the server sets (keywords per message,
+    /// search keys, ...; the text says which); a smaller request may work.
     #[error("{0}")]
     Limit(String),
     /// A service archimap depends on (the directory) could not be reached

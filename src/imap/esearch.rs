@@ -105,6 +105,8 @@ pub struct Rewriter {
     keys: usize,
     /// NOT keys seen (the client's and ours).
     nots: usize,
+    /// Bytes the rewriting added to the command (less those it took out).
+    growth: isize,
     pub extension: SearchExtension,
 }
 
@@ -121,6 +123,12 @@ impl Rewriter {
             }
         }
         Ok(())
+    }
+
+    /// Bytes the rewriting added to the command; negative when it took
+    /// more out (a RETURN list) than it added (a FUZZY becomes `NOT NOT`).
+    pub fn growth(&self) -> isize {
+        self.growth
     }
 
     /// Whether more input is needed before the command can be read: its
@@ -170,6 +178,7 @@ impl Rewriter {
                 .ok_or("Unknown SEARCH RETURN option")?;
             self.extension.returns = Some(options);
             buf.drain(at..close + 1);
+            self.growth -= (close + 1 - at) as isize;
         }
         self.pos = at;
         self.stage = Stage::Keys;
@@ -232,6 +241,7 @@ impl Rewriter {
                 if self.argument_or_key(Some(&buf[start..end])) {
                     buf.splice(start..end, b"NOT NOT".iter().copied());
                     self.pos = start + 7;
+                    self.growth += 7 - (end - start) as isize;
                 }
                 true
             }
@@ -297,6 +307,16 @@ mod tests {
         assert_eq!(ext.fuzzy, vec![0]);
         assert_eq!(rewrite("t FETCH 1 FUZZY\r\n").0, "t FETCH 1 FUZZY\r\n");
         assert_eq!(rewrite("t SEARCH ALL\r\n").1, SearchExtension::default());
+    }
+
+    #[test]
+    fn counts_what_the_rewriting_changed() {
+        let input = b"t SEARCH RETURN (MIN) FUZZY TEXT x NOT FUZZY BODY y\r\n";
+        let mut buf = input.to_vec();
+        let mut r = Rewriter::default();
+        r.rewrite(&mut buf).unwrap();
+        assert_eq!(r.growth(), buf.len() as isize - input.len() as isize);
+        assert_eq!(r.growth(), 2 + 2 - " RETURN (MIN)".len() as isize);
     }
 
     #[test]

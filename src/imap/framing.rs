@@ -163,7 +163,7 @@ impl Reader {
                 return Ok(Frame::Bad { tag, reason });
             }
             if self.search.waiting(self.buf.len())
-                && self.buf.len() - literal_bytes <= limits.max_line
+                && self.line_length(self.buf.len(), literal_bytes) <= limits.max_line
             {
                 if !self.fill(stream).await? {
                     return Ok(Frame::Closed);
@@ -173,13 +173,24 @@ impl Reader {
             let outcome = CommandCodec::default().decode(&self.buf);
             match outcome {
                 Ok((rest, command)) => {
-                    let command = command.into_static();
                     let used = self.buf.len() - rest.len();
+                    // A command read whole in one go was not measured on
+                    // the way: measure it now.
+                    if self.line_length(used, literal_bytes) > limits.max_line {
+                        let tag = Some(command.tag.inner().to_string());
+                        self.buf.drain(..used);
+                        return Ok(Frame::TooBig {
+                            tag,
+                            reason: "The command line is too long",
+                            close: false,
+                        });
+                    }
+                    let command = command.into_static();
                     self.buf.drain(..used);
                     return Ok(Frame::Command(command, SearchExtension::default()));
                 }
                 Err(CommandDecodeError::Incomplete) => {
-                    if self.buf.len() - literal_bytes > limits.max_line {
+                    if self.line_length(self.buf.len(), literal_bytes) > limits.max_line {
                         let tag = self.tag();
                         self.skip_line(stream).await?;
                         return Ok(Frame::TooBig {
@@ -190,8 +201,12 @@ impl Reader {
                     }
                 }
                 Err(CommandDecodeError::LiteralFound { tag, length, mode }) => {
-                    let refusal = limits.literals.refusal(self.verb(), length.into());
                     let length = length as usize;
+                    // The literal limit holds for all literals of a command
+                    // together, so that many of them cannot add up.
+                    let refusal = limits
+                        .literals
+                        .refusal(self.verb(), (literal_bytes + length) as u64);
                     if let Some(reason) = refusal {
                         let tag = Some(tag.inner().to_string());
                         self.buf.clear();
@@ -239,6 +254,13 @@ impl Reader {
                 return Ok(Frame::Closed);
             }
         }
+    }
+
+    /// The length of the command in the first `end` buffered bytes as the
+    /// client sent it: without its literal data, and before the SEARCH
+    /// rewriting.
+    fn line_length(&self, end: usize, literal_bytes: usize) -> usize {
+        (end - literal_bytes).saturating_add_signed(-self.search.growth())
     }
 
     /// The first word of the pending input, if it is a plausible tag.

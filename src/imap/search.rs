@@ -10,6 +10,7 @@
 //! day written in the Date header (SENT*).
 
 use std::cell::OnceCell;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate};
 use imap_codec::imap_types::core::Charset;
@@ -22,6 +23,8 @@ use super::esearch::{ReturnOption, SearchExtension};
 use super::numbers::NumberSet;
 use super::response::send;
 use crate::archive::{Archives, IndexDoc, MailboxMessage, TextKey, TextQuery, TextSearch, flags};
+use crate::config::Limits;
+use crate::error::Error;
 
 /// The charsets BADCHARSET names (others mail-parser knows work too).
 const CHARSETS: &str = "UTF-8 US-ASCII ISO-8859-1 ISO-8859-2 ISO-8859-3 ISO-8859-4 ISO-8859-5 \
@@ -71,6 +74,8 @@ struct Planner<'e> {
     /// Order numbers of the NOT keys that stand for FUZZY.
     fuzzy: &'e [usize],
     nots: usize,
+    /// Search keys planned, at every depth.
+    keys: usize,
     queries: Vec<TextQuery>,
     sent: bool,
     /// What `*` stands for in sequence sets and UID sets.
@@ -80,6 +85,7 @@ struct Planner<'e> {
 
 impl Planner<'_> {
     fn plan<'a>(&mut self, key: &'a SearchKey<'static>, fuzzy: bool) -> Criterion<'a> {
+        self.keys += 1;
         let mut text = |k: TextKey, needle: &[u8]| {
             self.queries
                 .push(TextQuery::new(k, &(self.decode)(needle), fuzzy));
@@ -130,6 +136,34 @@ impl Planner<'_> {
             }
             other => Criterion::Key(other),
         }
+    }
+
+    /// Refuses a search over the limits on keys and words, before the
+    /// index is asked: the cost of a search grows with both.
+    fn within(&self, limits: &Limits) -> crate::error::Result<()> {
+        let over = |n: usize, what: &str, max: usize| {
+            Err(Error::Limit(format!(
+                "The search has {n} {what}; at most {max} are allowed"
+            )))
+        };
+        if self.keys > limits.max_search_keys {
+            return over(self.keys, "search keys", limits.max_search_keys);
+        }
+        let (mut words, mut fuzzy) = (0, 0);
+        for query in &self.queries {
+            let n = query.word_count();
+            words += n;
+            if query.fuzzy {
+                fuzzy += n;
+            }
+        }
+        if fuzzy > limits.max_fuzzy_words {
+            return over(fuzzy, "FUZZY words", limits.max_fuzzy_words);
+        }
+        if words > limits.max_search_words {
+            return over(words, "words in text keys", limits.max_search_words);
+        }
+        Ok(())
     }
 }
 
@@ -244,17 +278,22 @@ fn run(
     decode: Decode,
     extension: &SearchExtension,
     uid: bool,
+    limits: &Limits,
 ) -> crate::error::Result<Found> {
+    let started = Instant::now();
     let mut planner = Planner {
         decode,
         fuzzy: &extension.fuzzy,
         nots: 0,
+        keys: 0,
         queries: Vec::new(),
         sent: false,
         count: messages.len() as u32,
         largest_uid: messages.last().map_or(0, |m| m.uid),
     };
     let criteria = Criterion::And(keys.iter().map(|k| planner.plan(k, false)).collect());
+    planner.within(limits)?;
+    let budget = Duration::from_secs(limits.search_timeout_secs);
     let scored = extension
         .returns
         .as_ref()
@@ -270,6 +309,14 @@ fn run(
         scores: Vec::new(),
     };
     for (i, message) in messages.iter().enumerate() {
+        // Keys times messages, and the messages read for keys the index
+        // cannot answer alone, are bounded by time.
+        if started.elapsed() >= budget {
+            return Err(Error::Limit(format!(
+                "The search took longer than {} s; narrow it down",
+                limits.search_timeout_secs
+            )));
+        }
         let candidate = Candidate {
             seq: i as u32 + 1,
             message,
@@ -407,8 +454,11 @@ pub async fn search<S: AsyncWrite + Unpin>(
     let messages = selected.messages.clone();
     let archives = session.shared.archives.clone();
     let returns = extension.returns.clone();
+    let limits = session.shared.limits.clone();
     let found = tokio::task::spawn_blocking(move || {
-        run(&archives, &messages, &keys, decode, &extension, uid)
+        run(
+            &archives, &messages, &keys, decode, &extension, uid, &limits,
+        )
     })
     .await;
     match found {
@@ -416,7 +466,7 @@ pub async fn search<S: AsyncWrite + Unpin>(
             let line = answer(tag, uid, returns.as_deref(), &found);
             send(stream, &format!("{line}{tag} OK {verb} completed\r\n")).await
         }
-        Ok(Err(e)) => session.storage_error(stream, tag, e).await,
+        Ok(Err(e)) => session.refuse(stream, tag, e).await,
         Err(e) => {
             tracing::error!(error = %e, "search panicked");
             send(

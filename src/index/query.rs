@@ -56,6 +56,12 @@ impl TextQuery {
         }
     }
 
+    /// The words of the needle as the index splits them: what the cost of
+    /// the query grows with.
+    pub fn word_count(&self) -> usize {
+        words(&mut words_analyzer(), &self.needle).len()
+    }
+
     /// Whether the last word of a FUZZY string matches as a prefix.
     fn prefix(&self) -> bool {
         self.needle.chars().last().is_some_and(word_char)
