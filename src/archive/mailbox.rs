@@ -31,8 +31,7 @@ impl Archives {
         user: &UserRecord,
         folder: &FolderRecord,
     ) -> Result<Vec<MailboxMessage>> {
-        let messages = self.catalog().messages(folder.id)?;
-        self.with_flags(user, folder, messages)
+        self.with_flags(user, folder, || self.catalog().messages(folder.id))
     }
 
     /// The messages of `folder` with these UIDs (those it holds), in UID
@@ -44,35 +43,55 @@ impl Archives {
         folder: &FolderRecord,
         uids: &[u32],
     ) -> Result<Vec<MailboxMessage>> {
-        let messages = self.catalog().messages_with_uids(folder.id, uids)?;
-        self.with_flags(user, folder, messages)
+        self.with_flags(user, folder, || {
+            self.catalog().messages_with_uids(folder.id, uids)
+        })
     }
 
+    /// Messages (`read`) with `user`'s flags, read again until no message
+    /// came or went between the two reads (HIGHESTMODSEQ the same before
+    /// and after): a message expunged in between would otherwise show
+    /// without its flags. After a few tries the last read is taken.
     fn with_flags(
         &self,
         user: &UserRecord,
         folder: &FolderRecord,
-        messages: Vec<crate::store::MessageRecord>,
+        read: impl Fn() -> Result<Vec<crate::store::MessageRecord>>,
     ) -> Result<Vec<MailboxMessage>> {
-        let mut flags: HashMap<u32, FlagState> = self
-            .catalog()
-            .flags(user.id, folder.id)?
-            .into_iter()
-            .collect();
-        Ok(messages
-            .into_iter()
-            .map(|m| {
-                let state = flags.remove(&m.uid).unwrap_or_default();
-                MailboxMessage {
-                    uid: m.uid,
-                    internal_date: m.internal_date,
-                    flags: state.bits,
-                    keywords: state.keywords,
-                    blob: m.blob,
-                    recent: false,
-                }
-            })
-            .collect())
+        const TRIES: usize = 5;
+        for tried in 1.. {
+            let before = self.highest_modseq(folder)?;
+            let messages = read()?;
+            let mut flags: HashMap<u32, FlagState> = self
+                .catalog()
+                .flags(user.id, folder.id)?
+                .into_iter()
+                .collect();
+            if before != self.highest_modseq(folder)? && tried < TRIES {
+                continue;
+            }
+            return Ok(messages
+                .into_iter()
+                .map(|m| {
+                    let state = flags.remove(&m.uid).unwrap_or_default();
+                    MailboxMessage {
+                        uid: m.uid,
+                        internal_date: m.internal_date,
+                        flags: state.bits,
+                        keywords: state.keywords,
+                        blob: m.blob,
+                        recent: false,
+                    }
+                })
+                .collect());
+        }
+        unreachable!("the loop returns by its last try")
+    }
+
+    /// HIGHESTMODSEQ of `folder` as it is now (`None`: deleted); it moves
+    /// with every message added or removed.
+    fn highest_modseq(&self, folder: &FolderRecord) -> Result<Option<u64>> {
+        Ok(self.catalog().folder(folder.id)?.map(|f| f.highestmodseq))
     }
 
     /// A folder as it is now; `None` once deleted.
@@ -80,17 +99,22 @@ impl Archives {
         self.catalog().folder(id)
     }
 
-    /// `user`'s flags on the messages of `folder` that have any, by UID.
+    /// `user`'s flags on the messages of `folder` that have any, by UID;
+    /// `None` when a message came or went since `folder` was read (its
+    /// HIGHESTMODSEQ moved): the flags may then not be those of the
+    /// messages the caller knows (an expunged message has none left).
     pub fn user_flags(
         &self,
         user: &UserRecord,
         folder: &FolderRecord,
-    ) -> Result<HashMap<u32, FlagState>> {
-        Ok(self
+    ) -> Result<Option<HashMap<u32, FlagState>>> {
+        let flags = self
             .catalog()
             .flags(user.id, folder.id)?
             .into_iter()
-            .collect())
+            .collect();
+        let unchanged = self.highest_modseq(folder)? == Some(folder.highestmodseq);
+        Ok(unchanged.then_some(flags))
     }
 
     /// Changes `user`'s flags and keywords on one message as they are

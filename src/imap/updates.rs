@@ -153,9 +153,12 @@ fn changes(
                 return Ok(String::new());
             }
             // Only flags can have changed.
-            archives
-                .user_flags(user, folder)
-                .map(|stored| stored_flag_updates(selected, &stored))
+            match archives.user_flags(user, folder)? {
+                Some(stored) => Ok(stored_flag_updates(selected, &stored)),
+                // A message came or went meanwhile: look again (the folder
+                // no longer matches `folder`, so not by this way).
+                None => changes(archives, user, selected, folder, others_changed, expunges),
+            }
         }
         // Only messages added (the usual case): those alone are read.
         Ok(Some(now))
@@ -261,13 +264,18 @@ fn only_added(
     if selected.messages.len() + added.len() != now.messages as usize {
         return Ok(None);
     }
-    // New to the client: \Recent for this session unless another has them.
-    mark_recent(archives, user, now, selected.read_only, &mut added)?;
     let mut out = String::new();
     if flags_may_differ {
         // The same user may have set flags elsewhere in this process.
-        out = stored_flag_updates(selected, &archives.user_flags(user, now)?);
+        match archives.user_flags(user, now)? {
+            Some(stored) => out = stored_flag_updates(selected, &stored),
+            // A message came or went since `now`: read the whole folder.
+            None => return Ok(None),
+        }
     }
+    // New to the client: \Recent for this session unless another has them
+    // (claimed only now that these answers will be given).
+    mark_recent(archives, user, now, selected.read_only, &mut added)?;
     if !added.is_empty() {
         selected.messages.extend(added);
         out.push_str(&exists(&selected.messages));
