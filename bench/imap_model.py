@@ -539,6 +539,16 @@ class Session:
             uid = int(items["UID"]) if "UID" in items else (sel.msgs[seq - 1].uid if by_seq else None)
             if uid in targets:
                 last[uid] = {f.decode() for f in items["FLAGS"]}
+        # RFC 5530 EXPUNGEISSUED: messages expunged meanwhile were passed
+        # over, and what was last told of those is from before the STORE;
+        # which ones is not said, so the session's keyword on the whole set
+        # is unknown until it is told again.
+        if answer.code == "EXPUNGEISSUED":
+            for uid in targets:
+                sel.must_have.get(uid, set()).discard(self.keyword)
+                sel.must_lack.get(uid, set()).discard(self.keyword)
+            answer.flags_after = last
+            return answer
         for uid, have in last.items():
             if op == "+FLAGS" and not owned <= have:
                 self.fault("after STORE +FLAGS %s, UID %d has FLAGS %s" % (" ".join(sorted(owned)), uid, sorted(have)))

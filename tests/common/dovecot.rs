@@ -111,7 +111,14 @@ impl Dovecot {
 impl Drop for Dovecot {
     fn drop(&mut self) {
         if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
+            let pid = pid.trim();
+            let _ = Command::new("kill").arg(pid).status();
+            // Its ports are free once the master is gone: a test started
+            // right after (the same binary run again) binds them.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while Path::new("/proc").join(pid).exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
         }
     }
 }
