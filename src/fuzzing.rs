@@ -3,7 +3,7 @@
 //! public API. Each takes arbitrary bytes and must return; a panic, a hang
 //! or unbounded memory is a finding.
 
-use crate::imap::framing::{Frame, Limits, Reader};
+use crate::imap::framing::{Frame, Limits, Literals, Reader};
 use crate::import::mbox::{self, MboxFormat};
 
 /// Reads commands off `data` as a session's reader does, with small
@@ -17,7 +17,7 @@ pub fn imap_frames(data: &[u8]) {
         let mut reader = Reader::default();
         let limits = Limits {
             max_line: 4096,
-            max_literal: 64 * 1024,
+            literals: Literals::Any(64 * 1024),
         };
         while let Ok(frame) = reader.command(&mut stream, limits).await {
             if matches!(frame, Frame::Closed) {

@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use archimap::archive::{Archives, FolderPrivileges, GlobalPrivileges, NewUserRequest};
-use archimap::auth::{Authenticator, Throttle};
+use archimap::auth::{Authenticator, PasswordChecks, Throttle};
 use archimap::config::Config;
 use archimap::imap::{Session, Shared};
 use archimap::store::Authentication;
@@ -55,6 +55,7 @@ fn world() -> &'static World {
             archives.clone(),
             None,
             Throttle::new(Duration::from_millis(1)),
+            PasswordChecks::new(1, 16),
         ));
         let shared = Arc::new(Shared {
             archives,
