@@ -16,6 +16,8 @@ pub mod auth;
 pub mod config;
 pub mod directory;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod imap;
 pub mod import;
 pub mod index;

@@ -8,10 +8,10 @@
 //! This module knows nothing of HTTP's wire format: `net::http` hands it
 //! a [`Request`] and sends back the [`Reply`].
 
-mod args;
+pub(crate) mod args;
 mod basic;
 mod envelope;
-mod functions;
+pub(crate) mod functions;
 mod jobs;
 
 use std::net::IpAddr;

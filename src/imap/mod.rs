@@ -12,7 +12,7 @@ mod expunge;
 mod extensions;
 mod fetch;
 mod folders;
-mod framing;
+pub(crate) mod framing;
 mod login;
 mod mailboxes;
 mod mutf7;

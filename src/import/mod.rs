@@ -10,7 +10,7 @@
 //! it again.
 
 mod maildir;
-mod mbox;
+pub(crate) mod mbox;
 mod plan;
 
 use std::borrow::Cow;
