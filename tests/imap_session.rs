@@ -11,16 +11,7 @@ use common::Archimap;
 use common::imap::Server;
 
 fn archive() -> Archimap {
-    let am = Archimap::new();
-    am.ok(&[
-        "user",
-        "add",
-        "alice",
-        "--password",
-        "wonderland",
-        "--email",
-        "Alice@Example.com",
-    ]);
+    let am = Archimap::with_alice();
     am.ok(&[
         "user",
         "add",

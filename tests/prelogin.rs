@@ -16,20 +16,6 @@ fn loopback(last: u8) -> IpAddr {
     IpAddr::from([127, 0, 0, last])
 }
 
-fn archive() -> Archimap {
-    let am = Archimap::new();
-    am.ok(&[
-        "user",
-        "add",
-        "alice",
-        "--password",
-        "wonderland",
-        "--email",
-        "Alice@Example.com",
-    ]);
-    am
-}
-
 /// Whether the server closes `tcp` within `within` (whatever it sends first).
 fn closed_within(tcp: &mut TcpStream, within: Duration) -> bool {
     tcp.set_read_timeout(Some(within)).unwrap();
@@ -46,7 +32,7 @@ fn closed_within(tcp: &mut TcpStream, within: Duration) -> bool {
 
 #[test]
 fn before_tls_no_literal_is_invited_and_id_is_refused() {
-    let am = archive();
+    let am = Archimap::with_alice();
     let server = Server::start(&am);
     let tcp = TcpStream::connect(server.starttls).unwrap();
     let mut c = server.connect_plain_from(tcp.try_clone().unwrap());
@@ -74,7 +60,7 @@ fn before_tls_no_literal_is_invited_and_id_is_refused() {
 
 #[test]
 fn before_login_only_short_login_literals_are_invited() {
-    let am = archive();
+    let am = Archimap::with_alice();
     let server = Server::start(&am);
     let mut c = server.connect_tls();
     c.line();
@@ -99,7 +85,7 @@ fn before_login_only_short_login_literals_are_invited() {
 
 #[test]
 fn connections_count_from_accept_and_handshakes_time_out() {
-    let am = archive();
+    let am = Archimap::with_alice();
     let server = Server::start_with_config(
         &am,
         "[limits]\nmax_connections_per_ip = 3\nhandshake_timeout_secs = 2\n",
@@ -136,7 +122,7 @@ fn connections_count_from_accept_and_handshakes_time_out() {
 
 #[test]
 fn a_session_not_logged_in_ends_at_the_deadline_whatever_it_sends() {
-    let am = archive();
+    let am = Archimap::with_alice();
     let server =
         Server::start_with_config(&am, "[limits]\nidle_timeout_unauthenticated_secs = 2\n");
     let mut c = server.connect_tls();
@@ -192,7 +178,7 @@ fn failure_medians(server: &Server, login: &str, other: &str, n: usize) -> (Dura
 
 #[test]
 fn unknown_users_fail_as_slowly_as_known_ones() {
-    let am = archive();
+    let am = Archimap::with_alice();
     let server = Server::start_with_config(&am, "[limits]\nfailed_login_delay_ms = 1\n");
     let (known, unknown) = failure_medians(&server, "alice", "nobody", 15);
     let (slow, fast) = (known.max(unknown), known.min(unknown));
@@ -204,7 +190,7 @@ fn unknown_users_fail_as_slowly_as_known_ones() {
 
 #[test]
 fn failures_under_an_alias_count_for_the_user() {
-    let am = archive();
+    let am = Archimap::with_alice();
     let server = Server::start_with_config(&am, "[limits]\nfailed_login_delay_ms = 400\n");
     let mut first = server.connect_tls_from(loopback(2));
     first.line();
@@ -224,7 +210,7 @@ fn failures_under_an_alias_count_for_the_user() {
 
 #[test]
 fn many_failed_logins_take_bounded_memory_and_do_not_lock_others_out() {
-    let am = archive();
+    let am = Archimap::with_alice();
     am.ok(&["user", "add", "bob", "--password", "builder"]);
     let server = Arc::new(Server::start_with_config(
         &am,

@@ -26,6 +26,22 @@ impl Archimap {
         }
     }
 
+    /// A new data directory with alice (password `wonderland`, address
+    /// `Alice@Example.com`), the user most tests log in as.
+    pub fn with_alice() -> Archimap {
+        let am = Archimap::new();
+        am.ok(&[
+            "user",
+            "add",
+            "alice",
+            "--password",
+            "wonderland",
+            "--email",
+            "Alice@Example.com",
+        ]);
+        am
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
