@@ -8,14 +8,15 @@
 //! reconnects after a BYE, then seeing its new view). Rights that merely
 //! shrank apply to the selected mailbox at once.
 
+use super::reply::{Code, Reply};
 use super::{Authenticated, Session, State};
 use crate::archive::{GlobalPrivileges, UserRecord};
 
 impl Session {
     /// Brings the session's user and selected mailbox up to date if a user
-    /// or privilege changed since it last looked. Returns the `* BYE` line
-    /// when the session must end.
-    pub(super) fn recheck_access(&mut self) -> Option<String> {
+    /// or privilege changed since it last looked. Returns the `BYE` when
+    /// the session must end.
+    pub(super) fn recheck_access(&mut self) -> Option<Reply> {
         let archives = self.shared.archives.clone();
         let other_users = self.shared.other_users.clone();
         let peer = self.peer;
@@ -28,11 +29,13 @@ impl Session {
             Err(error) => {
                 // Access that cannot be checked is not granted.
                 tracing::error!(%peer, %error, "checking the session's access failed");
-                "* BYE [UNAVAILABLE] Your access could not be checked; the error is logged\r\n"
-                    .to_string()
+                Reply::bye(
+                    Some(Code::Unavailable),
+                    "Your access could not be checked; the error is logged",
+                )
             }
         };
-        tracing::info!(%peer, user = %auth.user.name, bye = bye.trim_end(), "session ended: access changed");
+        tracing::info!(%peer, user = %auth.user.name, bye = %bye.text, "session ended: access changed");
         Some(bye)
     }
 }
@@ -43,16 +46,19 @@ fn refresh(
     archives: &crate::archive::Archives,
     other_users: &str,
     auth: &mut Authenticated,
-) -> crate::error::Result<Option<String>> {
+) -> crate::error::Result<Option<Reply>> {
     let generation = archives.access_generation()?;
     if generation == auth.generation {
         return Ok(None);
     }
     let Some(user) = archives.user_by_id(auth.user.id)? else {
-        return Ok(Some("* BYE [NOPERM] Your user was deleted\r\n".into()));
+        return Ok(Some(Reply::bye(
+            Some(Code::NoPerm),
+            "Your user was deleted",
+        )));
     };
     if let Some(bye) = sign_in_withdrawn(&auth.user, &user) {
-        return Ok(Some(bye.into()));
+        return Ok(Some(bye));
     }
     if let Some(selected) = &mut auth.selected
         && let Some(folder) = &selected.folder
@@ -65,9 +71,9 @@ fn refresh(
             .map(|m| m.rights)
             .filter(|rights| rights.may_read());
         let Some(rights) = rights else {
-            return Ok(Some(format!(
-                "* BYE [NOPERM] You may no longer read archive {}\r\n",
-                selected.archive
+            return Ok(Some(Reply::bye(
+                Some(Code::NoPerm),
+                format!("You may no longer read archive {}", selected.archive),
             )));
         };
         selected.rights = rights;
@@ -79,12 +85,14 @@ fn refresh(
 }
 
 /// Why `now` may no longer use a session `then` signed in to, if so.
-fn sign_in_withdrawn(then: &UserRecord, now: &UserRecord) -> Option<&'static str> {
+fn sign_in_withdrawn(then: &UserRecord, now: &UserRecord) -> Option<Reply> {
     if !GlobalPrivileges::from_bits(now.privileges).has(GlobalPrivileges::LOGIN) {
-        return Some("* BYE [NOPERM] Your login privilege was withdrawn\r\n");
+        let text = "Your login privilege was withdrawn";
+        return Some(Reply::bye(Some(Code::NoPerm), text));
     }
     if now.password_hash != then.password_hash || now.authentication != then.authentication {
-        return Some("* BYE [EXPIRED] Your password was changed; log in again\r\n");
+        let text = "Your password was changed; log in again";
+        return Some(Reply::bye(Some(Code::Expired), text));
     }
     None
 }

@@ -5,38 +5,28 @@
 //! reader to know. The other users' namespace root has no ACL: it answers
 //! as a name that does not exist, as Dovecot's does.
 
-use tokio::io::AsyncWrite;
-
 use super::Session;
 use super::extensions::AclCommand;
 use super::mailboxes::wire_name;
 use super::mutf7;
-use super::response::{quoted, send};
+use super::reply::{Handled, Reply};
+use super::response::quoted;
 use crate::error::Error;
 
-pub async fn acl<S: AsyncWrite + Unpin>(
-    session: &mut Session,
-    stream: &mut S,
-    tag: &str,
-    command: AclCommand,
-) -> std::io::Result<()> {
+pub fn acl(session: &mut Session, command: AclCommand) -> Handled {
     let (verb, name) = match &command {
         AclCommand::MyRights { mailbox } => ("MYRIGHTS", mailbox),
         AclCommand::GetAcl { mailbox } => ("GETACL", mailbox),
         AclCommand::ListRights { mailbox, .. } => ("LISTRIGHTS", mailbox),
         AclCommand::Change { verb, mailbox } => (*verb, mailbox),
     };
-    let Some(view) = session.answered_view(stream, tag).await? else {
-        return Ok(());
-    };
+    let view = session.view()?;
     // The namespace root is a prefix, not a mailbox (as in Dovecot).
     let Some(mailbox) = mutf7::decode(name)
         .and_then(|n| view.resolve(&n))
         .filter(|m| !m.is_namespace_root())
     else {
-        return session
-            .refuse(stream, tag, Error::NotFound(name.to_string()))
-            .await;
+        return Err(Error::NotFound(name.to_string()).into());
     };
     let user = session.user().expect("authenticated").name.clone();
     let name = wire_name(&mailbox.name);
@@ -53,11 +43,11 @@ pub async fn acl<S: AsyncWrite + Unpin>(
             )
         }
         AclCommand::Change { .. } => {
-            let refusal = crate::error::Error::NotPermitted(format!(
+            return Err(Error::NotPermitted(format!(
                 "{verb}: rights are the archive's privileges, which an administrator grants"
-            ));
-            return session.refuse(stream, tag, refusal).await;
+            ))
+            .into());
         }
     };
-    send(stream, &format!("{line}{tag} OK {verb} completed\r\n")).await
+    Ok(Reply::completed(verb).after(line))
 }

@@ -10,18 +10,18 @@ use tokio::io::AsyncWrite;
 
 use super::Session;
 use super::mailboxes::mailbox_name;
+use super::reply::{Code, Handled, Reply};
 use super::response::send;
 use super::updates::Moment;
 
 pub async fn copy<S: AsyncWrite + Unpin>(
     session: &mut Session,
     stream: &mut S,
-    tag: &str,
     set: &SequenceSet,
     mailbox: &Mailbox<'_>,
     uid: bool,
     remove_source: bool,
-) -> std::io::Result<()> {
+) -> Handled {
     let verb = match (uid, remove_source) {
         (false, false) => "COPY",
         (false, true) => "MOVE",
@@ -31,65 +31,42 @@ pub async fn copy<S: AsyncWrite + Unpin>(
     let selected = if remove_source {
         // MOVE takes messages out of the selected mailbox: it must be open
         // read-write (not EXAMINEd), as for STORE and EXPUNGE.
-        match session.writable(stream, tag).await? {
-            Some(selected) => selected,
-            None => return Ok(()),
-        }
+        session.writable()?
     } else {
-        match session.selected() {
-            Some(selected) => selected,
-            None => return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await,
-        }
+        session.selected_or_bad()?
     };
-    let positions = match selected.positions(set, uid) {
-        Ok(positions) => positions,
-        Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
-    };
-    let Some(view) = session.answered_view(stream, tag).await? else {
-        return Ok(());
-    };
+    let positions = selected.positions(set, uid).map_err(Reply::bad)?;
+    let view = session.view()?;
     // RFC 3501: a target that does not exist answers TRYCREATE; an
     // invisible archive's folder answers exactly the same.
-    let Some(target) = mailbox_name(mailbox)
+    let target = mailbox_name(mailbox)
         .and_then(|name| view.resolve(&name))
         .filter(|m| m.selectable)
         .and_then(|m| m.folder.clone())
-    else {
-        return send(stream, &format!("{tag} NO [TRYCREATE] No such mailbox\r\n")).await;
-    };
+        .ok_or_else(Reply::try_create)?;
     let (Some(source), false) = (selected.folder.clone(), positions.is_empty()) else {
-        return send(
-            stream,
-            &format!("{tag} OK {verb} completed (no messages)\r\n"),
-        )
-        .await;
+        return Ok(Reply::ok(format!("{verb} completed (no messages)")));
     };
     let uids: Vec<u32> = positions
         .iter()
         .map(|&p| selected.messages[p].uid)
         .collect();
     let user = session.user().expect("authenticated").clone();
-    let pairs = match session.shared.archives.copy_messages(
+    let pairs = session.shared.archives.copy_messages(
         session.caller(&user),
         &source,
         &uids,
         &target,
         remove_source,
-    ) {
-        Ok(pairs) => pairs,
-        Err(e) => return session.refuse(stream, tag, e).await,
-    };
-    let copyuid = if pairs.is_empty() {
-        String::new()
-    } else {
+    )?;
+    let copyuid = (!pairs.is_empty()).then(|| {
         let (from, to): (Vec<u32>, Vec<u32>) = pairs.iter().copied().unzip();
-        format!(
-            "[COPYUID {} {} {}] ",
-            target.uidvalidity,
-            uid_list(&from),
-            uid_list(&to)
-        )
-    };
+        Code::CopyUid {
+            uidvalidity: target.uidvalidity,
+            from: uid_list(&from),
+            to: uid_list(&to),
+        }
+    });
     if !remove_source {
         let moment = if uid {
             Moment::Command
@@ -97,19 +74,26 @@ pub async fn copy<S: AsyncWrite + Unpin>(
             Moment::NumberedCommand
         };
         session.report_added(stream, target.id, moment).await?;
-        return send(stream, &format!("{tag} OK {copyuid}{verb} completed\r\n")).await;
+        let reply = Reply::completed(verb);
+        return Ok(match copyuid {
+            Some(code) => reply.with_code(code),
+            None => reply,
+        });
     }
     // The moved messages leave the selected mailbox: EXPUNGE for each,
     // from the highest number down; moved into itself, they come back
-    // with new UIDs (EXISTS).
+    // with new UIDs (EXISTS). COPYUID comes first, untagged (RFC 6851).
     let moved: HashSet<u32> = pairs.iter().map(|&(from, _)| from).collect();
-    let mut out = format!("* OK {copyuid}Moved\r\n");
+    let mut out = match copyuid {
+        Some(code) => Reply::ok("Moved").with_code(code).line("*"),
+        None => Reply::ok("Moved").line("*"),
+    };
     out.push_str(&session.forget(&moved));
     send(stream, &out).await?;
     session
         .report_added(stream, target.id, Moment::Command)
         .await?;
-    send(stream, &format!("{tag} OK {verb} completed\r\n")).await
+    Ok(Reply::completed(verb))
 }
 
 /// UIDs in the given order, consecutive runs written `a:b`.

@@ -6,58 +6,37 @@
 use std::collections::HashSet;
 
 use imap_codec::imap_types::sequence::SequenceSet;
-use tokio::io::AsyncWrite;
 
 use super::Session;
-use super::response::send;
+use super::reply::{Handled, Reply};
 use crate::archive::flags;
 use crate::error::Result;
 
-pub async fn expunge<S: AsyncWrite + Unpin>(
-    session: &mut Session,
-    stream: &mut S,
-    tag: &str,
-    only: Option<&SequenceSet>,
-) -> std::io::Result<()> {
+pub fn expunge(session: &mut Session, only: Option<&SequenceSet>) -> Handled {
     let verb = if only.is_some() {
         "UID EXPUNGE"
     } else {
         "EXPUNGE"
     };
-    let Some(selected) = session.writable(stream, tag).await? else {
-        return Ok(());
-    };
+    let selected = session.writable()?;
     let allowed = match only {
-        Some(set) => match selected.positions(set, true) {
-            Ok(positions) => Some(
-                positions
-                    .iter()
-                    .map(|&p| selected.messages[p].uid)
-                    .collect(),
-            ),
-            Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
-        },
+        Some(set) => Some(
+            selected
+                .positions(set, true)
+                .map_err(Reply::bad)?
+                .iter()
+                .map(|&p| selected.messages[p].uid)
+                .collect(),
+        ),
         None => None,
     };
-    match remove_deleted(session, allowed.as_ref()) {
-        Ok(removed) => {
-            let mut out = session.forget(&removed);
-            out.push_str(&format!("{tag} OK {verb} completed\r\n"));
-            send(stream, &out).await
-        }
-        Err(e) => session.refuse(stream, tag, e).await,
-    }
+    let removed = remove_deleted(session, allowed.as_ref())?;
+    Ok(Reply::completed(verb).after(session.forget(&removed)))
 }
 
 /// CLOSE: expunges silently where the user may delete, then closes.
-pub async fn close<S: AsyncWrite + Unpin>(
-    session: &mut Session,
-    stream: &mut S,
-    tag: &str,
-) -> std::io::Result<()> {
-    let Some(selected) = session.selected() else {
-        return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
-    };
+pub fn close(session: &mut Session) -> Handled {
+    let selected = session.selected_or_bad()?;
     if !selected.read_only
         && selected.rights.contains('e')
         && let Err(e) = remove_deleted(session, None)
@@ -65,7 +44,7 @@ pub async fn close<S: AsyncWrite + Unpin>(
         tracing::warn!(peer = %session.peer, error = %e, "CLOSE left \\Deleted messages in place");
     }
     session.set_selected(None);
-    send(stream, &format!("{tag} OK CLOSE completed\r\n")).await
+    Ok(Reply::completed("CLOSE"))
 }
 
 /// Expunges the selected mailbox's messages flagged \Deleted (only those

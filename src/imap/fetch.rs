@@ -13,8 +13,8 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::Session;
+use super::reply::{Code, Handled, Reply};
 use super::response::send;
-use super::updates::completed;
 use crate::archive::{
     Archives, AuditAction, AuditRecord, MailboxMessage, UserRecord, flags, folder_target,
 };
@@ -268,11 +268,10 @@ fn open(archives: &Archives, blob: &BlobRecord) -> std::io::Result<Box<dyn Read 
 pub async fn fetch<S: AsyncWrite + Unpin>(
     session: &mut Session,
     stream: &mut S,
-    tag: &str,
     sequence_set: &SequenceSet,
     names: &MacroOrMessageDataItemNames<'_>,
     uid: bool,
-) -> std::io::Result<()> {
+) -> Handled {
     let verb = if uid { "UID FETCH" } else { "FETCH" };
     let mut items = items_of(names);
     if uid && !items.contains(&Item::Uid) {
@@ -287,14 +286,9 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             .filter(|i| i.needs_structure())
             .all(|i| *i == Item::Envelope);
     let mut headers: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
-    let Some(selected) = session.selected() else {
-        return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
-    };
+    let selected = session.selected_or_bad()?;
     let read_only = selected.read_only;
-    let positions = match selected.positions(sequence_set, uid) {
-        Ok(positions) => positions,
-        Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
-    };
+    let positions = selected.positions(sequence_set, uid).map_err(Reply::bad)?;
     // A message expunged elsewhere that the client still numbers is still
     // answered (its bytes stay until the pack is compacted), as Dovecot
     // answers what it has, but not marked \Seen; the answer says so.
@@ -302,11 +296,8 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
     // Retrievals are recorded before anything is handed out.
-    if items.iter().any(Item::reads_content)
-        && archives.audit_retrievals()
-        && let Err(e) = archives.audit(&retrievals(session, &user, &positions))
-    {
-        return session.storage_error(stream, tag, e).await;
+    if items.iter().any(Item::reads_content) && archives.audit_retrievals() {
+        archives.audit(&retrievals(session, &user, &positions))?;
     }
     let mut out = Vec::with_capacity(OUTPUT_BATCH);
     for (n, &position) in positions.iter().enumerate() {
@@ -319,10 +310,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
                 .collect();
             headers = match archives.message_headers(&batch) {
                 Ok(headers) => headers,
-                Err(e) => {
-                    stream.write_all(&out).await?;
-                    return session.storage_error(stream, tag, e).await;
-                }
+                Err(e) => return Ok(Reply::from(e).after(out)),
             };
         }
         let Some(selected) = session.selected_mut() else {
@@ -352,10 +340,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
                 }
                 // Expunged by another session since this one looked.
                 Err(Error::Expunged(_)) => passed_over = true,
-                Err(e) => {
-                    stream.write_all(&out).await?;
-                    return session.storage_error(stream, tag, e).await;
-                }
+                Err(e) => return Ok(Reply::from(e).after(out)),
             }
         }
         // The answer carries the new FLAGS when reading set \Seen.
@@ -388,18 +373,12 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         } else if needs_structure {
             match render(&archives, &message.blob, &items).await {
                 Ok(Ok(rendered)) => rendered,
-                Ok(Err(refusal)) => {
-                    stream.write_all(&out).await?;
-                    return send(stream, &format!("{tag} {refusal}\r\n")).await;
-                }
+                Ok(Err(refusal)) => return Ok(refusal.after(out)),
                 Err(e) => {
-                    tracing::error!(error = %e, uid = message.uid, "reading a message failed");
-                    stream.write_all(&out).await?;
-                    return send(
-                        stream,
-                        &format!("{tag} NO [SERVERBUG] The message could not be read\r\n"),
-                    )
-                    .await;
+                    let cause = format_args!("reading message {} failed: {e}", message.uid);
+                    let failed =
+                        Reply::failed(Code::ServerBug, "The message could not be read", &cause);
+                    return Ok(failed.after(out));
                 }
             }
         } else {
@@ -419,13 +398,13 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             if e.kind() == std::io::ErrorKind::Other {
                 // The store failed mid-response: the connection cannot go on.
                 tracing::error!(error = %e, uid = message.uid, "reading a message failed");
-                send(stream, "* BYE [UNAVAILABLE] The archive store failed\r\n").await?;
+                let bye = Reply::bye(Some(Code::Unavailable), "The archive store failed");
+                send(stream, bye.line("*")).await?;
             }
-            return Err(e);
+            return Err(e.into());
         }
     }
-    stream.write_all(&out).await?;
-    send(stream, &completed(tag, verb, passed_over)).await
+    Ok(Reply::completed_passing_over(verb, passed_over).after(out))
 }
 
 /// One `message_retrieved` audit record per message at `positions`.
@@ -540,12 +519,12 @@ fn literal(name: &str, data: &[u8], partial: Option<(u32, u32)>) -> Vec<u8> {
 }
 
 /// Reads a message once and renders every item that needs its structure;
-/// `Err(text)` is the tagged refusal of a BINARY that cannot be decoded.
+/// `Err(reply)` is the refusal of a BINARY that cannot be decoded.
 async fn render(
     archives: &Arc<Archives>,
     blob: &BlobRecord,
     items: &[Item],
-) -> std::io::Result<Result<Vec<Option<Vec<u8>>>, String>> {
+) -> std::io::Result<Result<Vec<Option<Vec<u8>>>, Reply>> {
     let (archives, blob, items) = (archives.clone(), blob.clone(), items.to_vec());
     tokio::task::spawn_blocking(move || {
         let raw = archives
@@ -553,15 +532,17 @@ async fn render(
             .map_err(std::io::Error::other)?;
         let message = mime::Message::parse(&raw);
         let refusal = |e: BinaryError| match e {
-            BinaryError::UnknownCte => {
-                "NO [UNKNOWN-CTE] The part's Content-Transfer-Encoding is not known".to_string()
-            }
+            BinaryError::UnknownCte => Reply::no(
+                Code::UnknownCte,
+                "The part's Content-Transfer-Encoding is not known",
+            ),
             BinaryError::Parse | BinaryError::Broken => {
-                "NO [PARSE] The part's encoded content is broken".to_string()
+                Reply::no(Code::Parse, "The part's encoded content is broken")
             }
-            BinaryError::Unsupported => {
-                "NO [CANNOT] BINARY of a multipart or message part is not supported".to_string()
-            }
+            BinaryError::Unsupported => Reply::no(
+                Code::Cannot,
+                "BINARY of a multipart or message part is not supported",
+            ),
         };
         let mut rendered = Vec::with_capacity(items.len());
         for item in &items {

@@ -3,15 +3,14 @@
 
 use std::collections::HashSet;
 
-use imap_codec::imap_types::mailbox::Mailbox;
-use imap_codec::imap_types::status::StatusDataItemName;
-use tokio::io::AsyncWrite;
-
 use super::extensions::{ListCommand, Token};
-use super::response::{quoted, send};
+use super::reply::{Code, Handled, Reply};
+use super::response::quoted;
 use super::{Session, mutf7};
 use crate::archive::{INBOX, View, ViewMailbox};
 use crate::error::{Error, Result};
+use imap_codec::imap_types::mailbox::Mailbox;
+use imap_codec::imap_types::status::StatusDataItemName;
 
 /// The UTF-8 name of a mailbox argument, or `None` if it is not valid
 /// modified UTF-7 (which then matches nothing).
@@ -27,19 +26,10 @@ pub fn wire_name(name: &str) -> String {
     quoted(&mutf7::encode(name))
 }
 
-pub async fn namespace<S: AsyncWrite + Unpin>(
-    session: &Session,
-    stream: &mut S,
-    tag: &str,
-) -> std::io::Result<()> {
+pub fn namespace(session: &Session) -> Reply {
     let prefix = wire_name(&format!("{}/", session.shared.other_users));
-    send(
-        stream,
-        &format!(
-            "* NAMESPACE ((\"\" \"/\")) (({prefix} \"/\")) NIL\r\n{tag} OK NAMESPACE completed\r\n"
-        ),
-    )
-    .await
+    let data = format!("* NAMESPACE ((\"\" \"/\")) (({prefix} \"/\")) NIL\r\n");
+    Reply::completed("NAMESPACE").after(data)
 }
 
 /// Does `name` match the LIST pattern (`*` anything, `%` anything but `/`)?
@@ -131,24 +121,15 @@ fn unsubscribed_parents(patterns: &[String], subscribed: &HashSet<String>) -> Ve
     parents
 }
 
-pub async fn list<S: AsyncWrite + Unpin>(
-    session: &mut Session,
-    stream: &mut S,
-    tag: &str,
-    command: ListCommand,
-    lsub: bool,
-) -> std::io::Result<()> {
+pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled {
     let verb = if lsub { "LSUB" } else { "LIST" };
     if let Err(reason) = command.check() {
-        return send(stream, &format!("{tag} BAD [CLIENTBUG] {reason}\r\n")).await;
+        return Ok(Reply::bad(reason).with_code(Code::ClientBug));
     }
     if command.patterns == [""] && command.selection.is_empty() && command.returns.is_empty() {
         // The hierarchy delimiter and root (RFC 3501 6.3.8).
-        return send(
-            stream,
-            &format!("* {verb} (\\Noselect) \"/\" \"\"\r\n{tag} OK {verb} completed\r\n"),
-        )
-        .await;
+        let data = format!("* {verb} (\\Noselect) \"/\" \"\"\r\n");
+        return Ok(Reply::completed(verb).after(data));
     }
     let words = |tokens: &[Token]| -> Vec<String> {
         tokens
@@ -173,7 +154,7 @@ pub async fn list<S: AsyncWrite + Unpin>(
     let only_special = command.selection.iter().any(|o| o == "SPECIAL-USE");
 
     let Some(reference) = mutf7::decode(&command.reference) else {
-        return send(stream, &format!("{tag} OK {verb} completed\r\n")).await;
+        return Ok(Reply::completed(verb));
     };
     let patterns: Vec<String> = command
         .patterns
@@ -181,13 +162,8 @@ pub async fn list<S: AsyncWrite + Unpin>(
         .filter_map(|p| mutf7::decode(p))
         .map(|p| format!("{reference}{p}"))
         .collect();
-    let (view, subscribed) = match session
-        .view()
-        .and_then(|v| Ok((subscribed_names(session, &v)?, v)))
-    {
-        Ok((subscribed, view)) => (view, subscribed),
-        Err(e) => return session.storage_error(stream, tag, e).await,
-    };
+    let view = session.view()?;
+    let subscribed = subscribed_names(session, &view)?;
     // RECURSIVEMATCH (RFC 5258 3.5): a matching mailbox is also listed,
     // with CHILDINFO, for a subscribed descendant the patterns do not match.
     let parents_of_subscribed: HashSet<&str> = if only_subscribed && command.recursive() && !lsub {
@@ -237,10 +213,7 @@ pub async fn list<S: AsyncWrite + Unpin>(
             }
         ));
         if let (Some(items), true) = (&status_items, mailbox.selectable) {
-            match status_line(session, &view, mailbox, items) {
-                Ok(line) => out.push_str(&line),
-                Err(e) => return session.storage_error(stream, tag, e).await,
-            }
+            out.push_str(&status_line(session, mailbox, items)?);
         }
     }
     if only_subscribed && !only_special {
@@ -272,17 +245,11 @@ pub async fn list<S: AsyncWrite + Unpin>(
             ));
         }
     }
-    out.push_str(&format!("{tag} OK {verb} completed\r\n"));
-    send(stream, &out).await
+    Ok(Reply::completed(verb).after(out))
 }
 
 /// `* STATUS name (...)` for the named items (upper-case words).
-fn status_line(
-    session: &Session,
-    _view: &View,
-    mailbox: &ViewMailbox,
-    items: &[String],
-) -> Result<String> {
+fn status_line(session: &Session, mailbox: &ViewMailbox, items: &[String]) -> Result<String> {
     let user = session.user().expect("authenticated");
     let archives = &session.shared.archives;
     let (messages, recent, unseen, size, uidnext, uidvalidity) = match &mailbox.folder {
@@ -333,26 +300,16 @@ fn status_line(
     ))
 }
 
-pub async fn status<S: AsyncWrite + Unpin>(
+pub fn status(
     session: &mut Session,
-    stream: &mut S,
-    tag: &str,
     mailbox: &Mailbox<'_>,
     items: &[StatusDataItemName],
-) -> std::io::Result<()> {
-    let Some(view) = session.answered_view(stream, tag).await? else {
-        return Ok(());
-    };
-    let Some(target) = mailbox_name(mailbox)
+) -> Handled {
+    let view = session.view()?;
+    let target = mailbox_name(mailbox)
         .and_then(|n| view.resolve(&n))
         .filter(|m| m.selectable)
-    else {
-        return send(
-            stream,
-            &format!("{tag} NO [NONEXISTENT] No such mailbox\r\n"),
-        )
-        .await;
-    };
+        .ok_or_else(Reply::no_mailbox)?;
     let names: Vec<String> = items
         .iter()
         .map(|item| {
@@ -369,27 +326,16 @@ pub async fn status<S: AsyncWrite + Unpin>(
         })
         .filter(|s| !s.is_empty())
         .collect();
-    match status_line(session, &view, target, &names) {
-        Ok(line) => send(stream, &format!("{line}{tag} OK STATUS completed\r\n")).await,
-        Err(e) => session.storage_error(stream, tag, e).await,
-    }
+    Ok(Reply::completed("STATUS").after(status_line(session, target, &names)?))
 }
 
-pub async fn subscribe<S: AsyncWrite + Unpin>(
-    session: &mut Session,
-    stream: &mut S,
-    tag: &str,
-    mailbox: &Mailbox<'_>,
-    subscribe: bool,
-) -> std::io::Result<()> {
+pub fn subscribe(session: &mut Session, mailbox: &Mailbox<'_>, subscribe: bool) -> Handled {
     let verb = if subscribe {
         "SUBSCRIBE"
     } else {
         "UNSUBSCRIBE"
     };
-    let Some(view) = session.answered_view(stream, tag).await? else {
-        return Ok(());
-    };
+    let view = session.view()?;
     let user = session.user().expect("authenticated").clone();
     let archives = session.shared.archives.clone();
     let name = mailbox_name(mailbox);
@@ -402,7 +348,7 @@ pub async fn subscribe<S: AsyncWrite + Unpin>(
             .map(|f| (m.archive.clone(), f.path.clone())),
         None => name.as_deref().and_then(|n| view.place(n)),
     };
-    let changed = match (subscribe, existing, place) {
+    match (subscribe, existing, place) {
         // The virtual INBOX is always subscribed: nothing to record.
         (_, Some(m), None) if m.name == INBOX => Ok(()),
         (true, Some(_), None) => Err(Error::Refused(format!(
@@ -417,11 +363,8 @@ pub async fn subscribe<S: AsyncWrite + Unpin>(
         }
         // Unsubscribing a name that is not subscribed changes nothing.
         (false, _, None) => Ok(()),
-    };
-    match changed {
-        Ok(()) => send(stream, &format!("{tag} OK {verb} completed\r\n")).await,
-        Err(e) => session.refuse(stream, tag, e).await,
-    }
+    }?;
+    Ok(Reply::completed(verb))
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod login;
 mod mailboxes;
 mod mutf7;
 mod numbers;
+mod reply;
 mod response;
 mod search;
 mod select;
@@ -37,6 +38,7 @@ use crate::config::Limits;
 use esearch::SearchExtension;
 use framing::{Frame, Literals, Reader};
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
+use reply::{Code, Condition, Failure, Handled, Reply};
 use response::send;
 
 /// How often an idling session asks the catalog for changes made by other
@@ -133,14 +135,8 @@ impl Session {
     }
 
     pub async fn greet<S: AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<()> {
-        send(
-            stream,
-            &format!(
-                "* OK [CAPABILITY {}] archimap ready\r\n",
-                self.capabilities()
-            ),
-        )
-        .await
+        let greeting = Reply::ok("archimap ready").with_code(Code::Capability(self.capabilities()));
+        send(stream, greeting.line("*")).await
     }
 
     /// The session has moved to TLS: what was buffered in plaintext is
@@ -172,7 +168,8 @@ impl Session {
             let frame = tokio::select! {
                 frame = tokio::time::timeout_at(deadline, self.reader.command(stream, limits)) => frame,
                 _ = shutdown.changed() => {
-                    send(stream, "* BYE [UNAVAILABLE] Server shutting down\r\n").await?;
+                    let bye = Reply::bye(Some(Code::Unavailable), "Server shutting down");
+                    send(stream, bye.line("*")).await?;
                     return Ok(Ended::Close);
                 }
             };
@@ -183,52 +180,44 @@ impl Session {
             if !matches!(frame, Frame::Closed)
                 && let Some(bye) = self.recheck_access()
             {
-                send(stream, &bye).await?;
+                send(stream, bye.line("*")).await?;
                 return Ok(Ended::Close);
             }
             match frame {
                 Frame::Closed => return Ok(Ended::Close),
                 Frame::Acl { tag, command } => {
-                    if self.user().is_some() {
-                        acl::acl(self, stream, &tag, command).await?;
-                    } else {
-                        send(stream, &format!("{tag} BAD Log in first\r\n")).await?;
-                    }
+                    let handled = match self.user() {
+                        Some(_) => acl::acl(self, command),
+                        None => Ok(Reply::bad("Log in first")),
+                    };
+                    self.answer(stream, &tag, handled).await?;
                 }
                 Frame::List { tag, command, lsub } => {
-                    if self.user().is_some() {
-                        mailboxes::list(self, stream, &tag, command, lsub).await?;
-                    } else {
-                        send(stream, &format!("{tag} BAD Log in first\r\n")).await?;
-                    }
+                    let handled = match self.user() {
+                        Some(_) => mailboxes::list(self, command, lsub),
+                        None => Ok(Reply::bad("Log in first")),
+                    };
+                    self.answer(stream, &tag, handled).await?;
                 }
                 Frame::Bad { tag, reason } => {
                     tracing::debug!(peer = %self.peer, reason, "bad command");
-                    send(
-                        stream,
-                        &format!(
-                            "{} BAD [CLIENTBUG] {reason}\r\n",
-                            tag.as_deref().unwrap_or("*")
-                        ),
-                    )
-                    .await?;
+                    let reply = Reply::bad(reason).with_code(Code::ClientBug);
+                    send(stream, reply.line(tag.as_deref().unwrap_or("*"))).await?;
                 }
                 Frame::TooBig { tag, reason, close } => {
                     tracing::warn!(peer = %self.peer, reason, "over the limits");
                     let tag = tag.as_deref().unwrap_or("*");
                     if close {
                         // A literal sent uninvited (RFC 7888 4).
-                        send(
-                            stream,
-                            &format!(
-                                "{tag} BAD [TOOBIG] {reason}\r\n\
-                                 * BYE [TOOBIG] Closing: the literal is sent regardless\r\n"
-                            ),
-                        )
-                        .await?;
+                        let bye = Reply::bye(
+                            Some(Code::TooBig),
+                            "Closing: the literal is sent regardless",
+                        );
+                        let reply = Reply::bad(reason).with_code(Code::TooBig);
+                        send(stream, reply.line(tag) + &bye.line("*")).await?;
                         return Ok(Ended::Close);
                     }
-                    send(stream, &format!("{tag} BAD [LIMIT] {reason}\r\n")).await?;
+                    send(stream, Reply::bad(reason).with_code(Code::Limit).line(tag)).await?;
                 }
                 Frame::Command(command, extension) => {
                     let dispatched = self.dispatch(stream, command, extension);
@@ -267,10 +256,10 @@ impl Session {
     /// Says goodbye to a session idle for too long, or not logged in in time.
     async fn time_is_up<S: AsyncWrite + Unpin>(&self, stream: &mut S) -> std::io::Result<Ended> {
         let bye = match self.state {
-            State::NotAuthenticated => "* BYE Not logged in in time, closing\r\n",
-            _ => "* BYE Idle for too long, closing\r\n",
+            State::NotAuthenticated => Reply::bye(None, "Not logged in in time, closing"),
+            _ => Reply::bye(None, "Idle for too long, closing"),
         };
-        send(stream, bye).await?;
+        send(stream, bye.line("*")).await?;
         Ok(Ended::Close)
     }
 
@@ -287,94 +276,149 @@ impl Session {
         {
             self.report_changes(stream, moment).await?;
         }
-        match command.body {
-            CommandBody::Capability => any::capability(self, stream, &tag).await?,
-            CommandBody::Noop => send(stream, &format!("{tag} OK NOOP completed\r\n")).await?,
+        let handled: Handled = match command.body {
+            CommandBody::Capability => Ok(any::capability(self)),
+            CommandBody::Noop => Ok(Reply::completed("NOOP")),
             CommandBody::Logout => {
                 self.state = State::Logout;
-                send(stream, &format!("* BYE Logging out\r\n{tag} OK LOGOUT completed\r\n")).await?;
+                let bye = Reply::bye(None, "Logging out").line("*");
+                self.answer(stream, &tag, Ok(Reply::completed("LOGOUT").after(bye)))
+                    .await?;
                 return Ok(Some(Ended::Close));
             }
-            CommandBody::StartTLS => return any::starttls(self, stream, &tag).await,
+            CommandBody::StartTLS => {
+                let (reply, ended) = any::starttls(self);
+                self.answer(stream, &tag, Ok(reply)).await?;
+                return Ok(ended);
+            }
             CommandBody::Login { username, password } => {
-                login::login(self, stream, &tag, username.as_ref(), password.declassify().as_ref()).await?
+                login::login(self, username.as_ref(), password.declassify().as_ref()).await
             }
-            CommandBody::Authenticate { mechanism, initial_response } => {
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => {
                 let initial = initial_response.map(|r| r.declassify().to_vec());
-                login::authenticate(self, stream, &tag, &mechanism, initial).await?
+                login::authenticate(self, stream, &mechanism, initial).await
             }
-            _ if !self.tls => {
-                send(stream, &format!("{tag} BAD [PRIVACYREQUIRED] Only CAPABILITY, NOOP, LOGOUT and STARTTLS before TLS\r\n")).await?
-            }
-            CommandBody::Id { .. } => any::id(self, stream, &tag).await?,
-            _ if self.user().is_none() => send(stream, &format!("{tag} BAD Log in first\r\n")).await?,
-            CommandBody::Namespace => mailboxes::namespace(self, stream, &tag).await?,
-            CommandBody::List { reference, mailbox_wildcard } => {
-                mailboxes::list(self, stream, &tag, plain_list(&reference, &mailbox_wildcard), false).await?
-            }
-            CommandBody::Lsub { reference, mailbox_wildcard } => {
-                mailboxes::list(self, stream, &tag, plain_list(&reference, &mailbox_wildcard), true).await?
-            }
-            CommandBody::Status { mailbox, item_names } => {
-                mailboxes::status(self, stream, &tag, &mailbox, &item_names).await?
-            }
-            CommandBody::Subscribe { mailbox } => mailboxes::subscribe(self, stream, &tag, &mailbox, true).await?,
-            CommandBody::Unsubscribe { mailbox } => mailboxes::subscribe(self, stream, &tag, &mailbox, false).await?,
-            CommandBody::Select { mailbox, .. } => select::select(self, stream, &tag, &mailbox, false).await?,
-            CommandBody::Examine { mailbox, .. } => select::select(self, stream, &tag, &mailbox, true).await?,
-            CommandBody::Close => expunge::close(self, stream, &tag).await?,
-            CommandBody::Expunge => expunge::expunge(self, stream, &tag, None).await?,
-            CommandBody::ExpungeUid { sequence_set } => {
-                expunge::expunge(self, stream, &tag, Some(&sequence_set)).await?
-            }
-            CommandBody::Copy { sequence_set, mailbox, uid } => {
-                copy::copy(self, stream, &tag, &sequence_set, &mailbox, uid, false).await?
-            }
-            CommandBody::Move { sequence_set, mailbox, uid } => {
-                copy::copy(self, stream, &tag, &sequence_set, &mailbox, uid, true).await?
-            }
-            CommandBody::Append { mailbox, flags, date, message } => {
-                append::append(self, stream, &tag, &mailbox, &flags, date.as_ref(), &message).await?
-            }
-            CommandBody::Create { mailbox } => folders::create(self, stream, &tag, &mailbox).await?,
-            CommandBody::Delete { mailbox } => folders::delete(self, stream, &tag, &mailbox).await?,
-            CommandBody::Rename { from, to } => folders::rename(self, stream, &tag, &from, &to).await?,
-            CommandBody::Unselect => select::close(self, stream, &tag, "UNSELECT").await?,
-            CommandBody::Check if self.selected().is_some() => {
-                send(stream, &format!("{tag} OK CHECK completed\r\n")).await?
-            }
-            CommandBody::Fetch { sequence_set, macro_or_item_names, uid, .. } => {
-                fetch::fetch(self, stream, &tag, &sequence_set, &macro_or_item_names, uid).await?
-            }
-            CommandBody::Store { sequence_set, kind, response, flags, uid, .. } => {
-                let request = store::StoreRequest::new(&sequence_set, kind, response, &flags, uid);
-                store::store(self, stream, &tag, request).await?
-            }
-            CommandBody::Search { charset, criteria, uid } => {
+            _ if !self.tls => Ok(Reply::bad(
+                "Only CAPABILITY, NOOP, LOGOUT and STARTTLS before TLS",
+            )
+            .with_code(Code::PrivacyRequired)),
+            CommandBody::Id { .. } => Ok(any::id(self)),
+            _ if self.user().is_none() => Ok(Reply::bad("Log in first")),
+            CommandBody::Namespace => Ok(mailboxes::namespace(self)),
+            CommandBody::List {
+                reference,
+                mailbox_wildcard,
+            } => mailboxes::list(self, plain_list(&reference, &mailbox_wildcard), false),
+            CommandBody::Lsub {
+                reference,
+                mailbox_wildcard,
+            } => mailboxes::list(self, plain_list(&reference, &mailbox_wildcard), true),
+            CommandBody::Status {
+                mailbox,
+                item_names,
+            } => mailboxes::status(self, &mailbox, &item_names),
+            CommandBody::Subscribe { mailbox } => mailboxes::subscribe(self, &mailbox, true),
+            CommandBody::Unsubscribe { mailbox } => mailboxes::subscribe(self, &mailbox, false),
+            CommandBody::Select { mailbox, .. } => select::select(self, &mailbox, false),
+            CommandBody::Examine { mailbox, .. } => select::select(self, &mailbox, true),
+            CommandBody::Close => expunge::close(self),
+            CommandBody::Expunge => expunge::expunge(self, None),
+            CommandBody::ExpungeUid { sequence_set } => expunge::expunge(self, Some(&sequence_set)),
+            CommandBody::Copy {
+                sequence_set,
+                mailbox,
+                uid,
+            } => copy::copy(self, stream, &sequence_set, &mailbox, uid, false).await,
+            CommandBody::Move {
+                sequence_set,
+                mailbox,
+                uid,
+            } => copy::copy(self, stream, &sequence_set, &mailbox, uid, true).await,
+            CommandBody::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+            } => append::append(self, stream, &mailbox, &flags, date.as_ref(), &message).await,
+            CommandBody::Create { mailbox } => folders::create(self, &mailbox),
+            CommandBody::Delete { mailbox } => folders::delete(self, &mailbox),
+            CommandBody::Rename { from, to } => folders::rename(self, &from, &to),
+            CommandBody::Unselect => select::unselect(self),
+            CommandBody::Check if self.selected().is_some() => Ok(Reply::completed("CHECK")),
+            CommandBody::Fetch {
+                sequence_set,
+                macro_or_item_names,
+                uid,
+                ..
+            } => fetch::fetch(self, stream, &sequence_set, &macro_or_item_names, uid).await,
+            CommandBody::Store {
+                sequence_set,
+                kind,
+                response,
+                flags,
+                uid,
+                ..
+            } => store::store(
+                self,
+                store::StoreRequest::new(&sequence_set, kind, response, &flags, uid),
+            ),
+            CommandBody::Search {
+                charset,
+                criteria,
+                uid,
+            } => {
                 let keys = criteria.into_inner();
-                search::search(self, stream, &tag, charset.as_ref(), keys, uid, extension).await?
+                search::search(self, &tag, charset.as_ref(), keys, uid, extension).await
             }
-            CommandBody::Idle => return self.idle(stream, &tag).await,
-            CommandBody::Enable { .. } => {
-                // Nothing archimap offers needs enabling yet (RFC 5161: list none).
-                send(stream, &format!("* ENABLED\r\n{tag} OK ENABLE completed\r\n")).await?
-            }
-            other => {
-                send(stream, &format!("{tag} BAD [CANNOT] {} is not supported here\r\n", other.name())).await?
-            }
-        }
+            CommandBody::Idle => match self.idle(stream).await? {
+                Some(reply) => Ok(reply),
+                None => return Ok(Some(Ended::Close)),
+            },
+            // Nothing archimap offers needs enabling yet (RFC 5161: list none).
+            CommandBody::Enable { .. } => Ok(Reply::completed("ENABLE").after("* ENABLED\r\n")),
+            other => Ok(
+                Reply::bad(format!("{} is not supported here", other.name()))
+                    .with_code(Code::Cannot),
+            ),
+        };
+        self.answer(stream, &tag, handled).await?;
         Ok(None)
+    }
+
+    /// Writes a command's reply under its tag, with the untagged data that
+    /// comes with it; what the server failed at, and what it refused, goes
+    /// to the log.
+    async fn answer<S: AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+        tag: &str,
+        handled: Handled,
+    ) -> std::io::Result<()> {
+        let reply = match handled {
+            Ok(reply) => reply,
+            Err(Failure::Reply(reply)) => *reply,
+            Err(Failure::Io(error)) => return Err(error),
+        };
+        if let Some(cause) = reply.cause() {
+            tracing::error!(peer = %self.peer, cause, "command failed");
+        } else if let (Condition::No, Some(code)) = (reply.condition, &reply.code) {
+            tracing::info!(peer = %self.peer, %code, text = %reply.text, "refused");
+        }
+        send(stream, reply.into_bytes(tag)).await
     }
 
     /// IDLE: changes to the selected mailbox are reported as they happen
     /// in this process, and every `IDLE_POLL` from the catalog (imports run
     /// in other processes), until DONE. Access is checked again at the same
     /// moments, and at once when this process changes a user or a grant.
+    /// `None` when the session ends (its BYE written).
     async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         stream: &mut S,
-        tag: &str,
-    ) -> std::io::Result<Option<Ended>> {
+    ) -> std::io::Result<Option<Reply>> {
         /// What ended one wait.
         enum Woken {
             Line(std::io::Result<Option<Vec<u8>>>),
@@ -413,8 +457,8 @@ impl Session {
             if matches!(woken, Woken::Poll | Woken::AccessChanged)
                 && let Some(bye) = self.recheck_access()
             {
-                send(stream, &bye).await?;
-                return Ok(Some(Ended::Close));
+                send(stream, bye.line("*")).await?;
+                return Ok(None);
             }
             match woken {
                 Woken::Changed | Woken::Poll => {
@@ -422,18 +466,15 @@ impl Session {
                 }
                 Woken::AccessChanged => {}
                 Woken::Line(Ok(Some(line))) if line.eq_ignore_ascii_case(b"DONE") => {
-                    send(stream, &format!("{tag} OK IDLE terminated\r\n")).await?;
-                    return Ok(None);
+                    return Ok(Some(Reply::ok("IDLE terminated")));
                 }
-                Woken::Line(Ok(Some(_))) => {
-                    send(stream, &format!("{tag} BAD Expected DONE\r\n")).await?;
-                    return Ok(None);
-                }
-                Woken::Line(Ok(None)) => return Ok(Some(Ended::Close)),
+                Woken::Line(Ok(Some(_))) => return Ok(Some(Reply::bad("Expected DONE"))),
+                Woken::Line(Ok(None)) => return Ok(None),
                 Woken::Line(Err(e)) => return Err(e),
                 Woken::TimedOut => {
-                    send(stream, "* BYE Idle for too long, closing\r\n").await?;
-                    return Ok(Some(Ended::Close));
+                    let bye = Reply::bye(None, "Idle for too long, closing");
+                    send(stream, bye.line("*")).await?;
+                    return Ok(None);
                 }
             }
         }
@@ -453,24 +494,19 @@ impl Session {
         }
     }
 
-    /// The selected mailbox for a command that changes it, or `None` once
-    /// the answer is sent: none selected, or selected read-only.
-    async fn writable<S: AsyncWrite + Unpin>(
-        &self,
-        stream: &mut S,
-        tag: &str,
-    ) -> std::io::Result<Option<&Selected>> {
-        match self.selected() {
-            None => send(stream, &format!("{tag} BAD No mailbox selected\r\n"))
-                .await
-                .map(|()| None),
-            Some(selected) if selected.read_only => send(
-                stream,
-                &format!("{tag} NO [READ-ONLY] The mailbox is open read-only\r\n"),
-            )
-            .await
-            .map(|()| None),
-            Some(selected) => Ok(Some(selected)),
+    /// The selected mailbox, or the answer to a command that needs one.
+    fn selected_or_bad(&self) -> Result<&Selected, Failure> {
+        Ok(self.selected().ok_or_else(Reply::not_selected)?)
+    }
+
+    /// The selected mailbox for a command that changes it, or the answer:
+    /// none selected, or selected read-only.
+    fn writable(&self) -> Result<&Selected, Failure> {
+        match self.selected_or_bad()? {
+            selected if selected.read_only => {
+                Err(Reply::no(Code::ReadOnly, "The mailbox is open read-only").into())
+            }
+            selected => Ok(selected),
         }
     }
 
@@ -505,59 +541,6 @@ impl Session {
         self.shared.archives.view(user, &self.shared.other_users)
     }
 
-    /// The user's view, or `None` once a failure to build it is answered
-    /// (`storage_error`).
-    async fn answered_view<S: AsyncWrite + Unpin>(
-        &self,
-        stream: &mut S,
-        tag: &str,
-    ) -> std::io::Result<Option<View>> {
-        match self.view() {
-            Ok(view) => Ok(Some(view)),
-            Err(e) => self.storage_error(stream, tag, e).await.map(|()| None),
-        }
-    }
-
-    /// Answers a command whose storage access failed; the session lives on.
-    async fn storage_error<S: AsyncWrite + Unpin>(
-        &self,
-        stream: &mut S,
-        tag: &str,
-        error: crate::error::Error,
-    ) -> std::io::Result<()> {
-        tracing::error!(peer = %self.peer, %error, "storage error");
-        let answer = match error {
-            // The server's condition, not a bug, and it passes.
-            crate::error::Error::NoSpace(_) => {
-                "NO [UNAVAILABLE] The archive's storage is full; nothing was changed. Try again later"
-            }
-            _ => "NO [SERVERBUG] The archive could not be read or changed; the error is logged",
-        };
-        send(stream, &format!("{tag} {answer}\r\n")).await
-    }
-
-    /// Answers a change the archive refused (`NO` with the RFC 5530 code
-    /// that says why), or a storage failure; the session lives on.
-    async fn refuse<S: AsyncWrite + Unpin>(
-        &self,
-        stream: &mut S,
-        tag: &str,
-        error: crate::error::Error,
-    ) -> std::io::Result<()> {
-        use crate::error::Error;
-        let (code, text) = match error {
-            Error::NotPermitted(text) => ("NOPERM", text),
-            Error::Limit(text) => ("LIMIT", text),
-            Error::Refused(text) | Error::Invalid(text) => ("CANNOT", text),
-            Error::NotFound(_) => ("NONEXISTENT", "No such mailbox".to_string()),
-            Error::AlreadyExists(what) => ("ALREADYEXISTS", format!("{what} exists already")),
-            Error::Expunged(what) => ("EXPUNGEISSUED", format!("{what} was expunged meanwhile")),
-            error => return self.storage_error(stream, tag, error).await,
-        };
-        tracing::info!(peer = %self.peer, code, text, "refused");
-        send(stream, &format!("{tag} NO [{code}] {text}\r\n")).await
-    }
-
     /// The capabilities for the session's current state.
     fn capabilities(&self) -> &'static str {
         match (&self.state, self.tls) {
@@ -568,6 +551,11 @@ impl Session {
             }
         }
     }
+}
+
+/// The BYE of a connection turned away before its session starts.
+pub fn too_many_connections() -> String {
+    Reply::bye(Some(Code::Limit), "Too many connections, try again later").line("*")
 }
 
 /// A LIST or LSUB in RFC 3501 form, with its arguments as sent (modified

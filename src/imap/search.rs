@@ -12,19 +12,17 @@
 use std::cell::OnceCell;
 use std::time::{Duration, Instant};
 
+use super::Session;
+use super::esearch::{ReturnOption, SearchExtension};
+use super::numbers::NumberSet;
+use super::reply::{Code, Handled, Reply};
+use crate::archive::{Archives, IndexDoc, MailboxMessage, TextKey, TextQuery, TextSearch, flags};
+use crate::config::Limits;
+use crate::error::Error;
 use chrono::{DateTime, NaiveDate};
 use imap_codec::imap_types::core::Charset;
 use imap_codec::imap_types::search::SearchKey;
 use mail_parser::decoders::charsets::map::charset_decoder;
-use tokio::io::AsyncWrite;
-
-use super::Session;
-use super::esearch::{ReturnOption, SearchExtension};
-use super::numbers::NumberSet;
-use super::response::send;
-use crate::archive::{Archives, IndexDoc, MailboxMessage, TextKey, TextQuery, TextSearch, flags};
-use crate::config::Limits;
-use crate::error::Error;
 
 /// The charsets BADCHARSET names (others mail-parser knows work too).
 const CHARSETS: &str = "UTF-8 US-ASCII ISO-8859-1 ISO-8859-2 ISO-8859-3 ISO-8859-4 ISO-8859-5 \
@@ -420,38 +418,26 @@ fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found)
     line + "\r\n"
 }
 
-pub async fn search<S: AsyncWrite + Unpin>(
+pub async fn search(
     session: &mut Session,
-    stream: &mut S,
     tag: &str,
     charset: Option<&Charset<'_>>,
     keys: Vec<SearchKey<'static>>,
     uid: bool,
     extension: SearchExtension,
-) -> std::io::Result<()> {
+) -> Handled {
     let verb = if uid { "UID SEARCH" } else { "SEARCH" };
     let Some(decode) = decoder(charset) else {
-        return send(
-            stream,
-            &format!("{tag} NO [BADCHARSET ({CHARSETS})] Unsupported charset\r\n"),
-        )
-        .await;
+        return Ok(Reply::no(Code::BadCharset(CHARSETS), "Unsupported charset"));
     };
     let relevancy = extension
         .returns
         .as_ref()
         .is_some_and(|r| r.contains(&ReturnOption::Relevancy));
     if relevancy && extension.fuzzy.is_empty() {
-        return send(
-            stream,
-            &format!("{tag} BAD RELEVANCY needs a FUZZY search key\r\n"),
-        )
-        .await;
+        return Ok(Reply::bad("RELEVANCY needs a FUZZY search key"));
     }
-    let Some(selected) = session.selected() else {
-        return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
-    };
-    let messages = selected.messages.clone();
+    let messages = session.selected_or_bad()?.messages.clone();
     let archives = session.shared.archives.clone();
     let returns = extension.returns.clone();
     let limits = session.shared.limits.clone();
@@ -462,19 +448,15 @@ pub async fn search<S: AsyncWrite + Unpin>(
     })
     .await;
     match found {
-        Ok(Ok(found)) => {
-            let line = answer(tag, uid, returns.as_deref(), &found);
-            send(stream, &format!("{line}{tag} OK {verb} completed\r\n")).await
+        Ok(found) => {
+            let line = answer(tag, uid, returns.as_deref(), &found?);
+            Ok(Reply::completed(verb).after(line))
         }
-        Ok(Err(e)) => session.refuse(stream, tag, e).await,
-        Err(e) => {
-            tracing::error!(error = %e, "search panicked");
-            send(
-                stream,
-                &format!("{tag} NO [SERVERBUG] The search failed; the error is logged\r\n"),
-            )
-            .await
-        }
+        Err(panic) => Ok(Reply::failed(
+            Code::ServerBug,
+            "The search failed; the error is logged",
+            &format_args!("search panicked: {panic}"),
+        )),
     }
 }
 

@@ -1,52 +1,31 @@
 //! Opening and closing a mailbox: SELECT, EXAMINE, CLOSE, UNSELECT, CHECK.
 
-use imap_codec::imap_types::mailbox::Mailbox;
-use imap_codec::imap_types::sequence::SequenceSet;
-use tokio::io::AsyncWrite;
-
 use super::mailboxes::mailbox_name;
 use super::numbers::NumberSet;
-use super::response::send;
+use super::reply::{Code, Handled, Reply};
 use super::{Selected, Session};
 use crate::archive::{Archives, MailboxMessage, Rights, UserRecord, flags};
 use crate::store::FolderRecord;
+use imap_codec::imap_types::mailbox::Mailbox;
+use imap_codec::imap_types::sequence::SequenceSet;
 
-pub async fn select<S: AsyncWrite + Unpin>(
-    session: &mut Session,
-    stream: &mut S,
-    tag: &str,
-    mailbox: &Mailbox<'_>,
-    examine: bool,
-) -> std::io::Result<()> {
+pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Handled {
     // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
     session.set_selected(None);
     let verb = if examine { "EXAMINE" } else { "SELECT" };
-    let Some(view) = session.answered_view(stream, tag).await? else {
-        return Ok(());
-    };
+    let view = session.view()?;
     // Invisible archives answer exactly like names that do not exist.
-    let Some(target) = mailbox_name(mailbox)
+    let target = mailbox_name(mailbox)
         .and_then(|n| view.resolve(&n))
         .filter(|m| m.selectable && m.rights.may_read())
-    else {
-        return send(
-            stream,
-            &format!("{tag} NO [NONEXISTENT] No such mailbox\r\n"),
-        )
-        .await;
-    };
+        .ok_or_else(Reply::no_mailbox)?;
     let read_only = examine || target.rights.read_only();
     let messages = match &target.folder {
         Some(folder) => {
             let user = session.user().expect("authenticated").clone();
             let archives = &session.shared.archives;
-            let mut messages = match archives.mailbox_messages(&user, folder) {
-                Ok(messages) => messages,
-                Err(e) => return session.storage_error(stream, tag, e).await,
-            };
-            if let Err(e) = mark_recent(archives, &user, folder, read_only, &mut messages) {
-                return session.storage_error(stream, tag, e).await;
-            }
+            let mut messages = archives.mailbox_messages(&user, folder)?;
+            mark_recent(archives, &user, folder, read_only, &mut messages)?;
             messages
         }
         None => Vec::new(),
@@ -65,11 +44,27 @@ pub async fn select<S: AsyncWrite + Unpin>(
         messages.len()
     ));
     if let Some(first) = messages.iter().position(|m| m.flags & flags::SEEN == 0) {
-        out.push_str(&format!("* OK [UNSEEN {}] First unseen\r\n", first + 1));
+        out.push_str(
+            &Reply::ok("First unseen")
+                .with_code(Code::Unseen(first + 1))
+                .line("*"),
+        );
     }
-    out.push_str(&format!("* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n* OK [UIDNEXT {uidnext}] Predicted next UID\r\n"));
-    let mode = if read_only { "READ-ONLY" } else { "READ-WRITE" };
-    out.push_str(&format!("{tag} OK [{mode}] {verb} completed\r\n"));
+    out.push_str(
+        &Reply::ok("UIDs valid")
+            .with_code(Code::UidValidity(uidvalidity))
+            .line("*"),
+    );
+    out.push_str(
+        &Reply::ok("Predicted next UID")
+            .with_code(Code::UidNext(uidnext))
+            .line("*"),
+    );
+    let mode = if read_only {
+        Code::ReadOnly
+    } else {
+        Code::ReadWrite
+    };
     let mut watch = target
         .folder
         .as_ref()
@@ -89,7 +84,7 @@ pub async fn select<S: AsyncWrite + Unpin>(
         expunged: Default::default(),
         polled: std::time::Instant::now(),
     }));
-    send(stream, &out).await
+    Ok(Reply::completed(verb).with_code(mode).after(out))
 }
 
 /// Marks which of `messages` (the newest a session has learnt of) are
@@ -154,25 +149,20 @@ pub fn flags_announcement(keywords: &[String], rights: Rights, read_only: bool) 
     .filter(|(right, _)| !read_only && rights.contains(*right))
     .map(|(_, flag)| flag)
     .collect();
-    out.push_str(&format!(
-        "* OK [PERMANENTFLAGS ({})] Flags are kept per user\r\n",
-        permanent.join(" ")
-    ));
+    let permanent = Code::PermanentFlags(permanent.join(" "));
+    out.push_str(
+        &Reply::ok("Flags are kept per user")
+            .with_code(permanent)
+            .line("*"),
+    );
     out
 }
 
 /// UNSELECT (CLOSE, which also expunges, is in `expunge`).
-pub async fn close<S: AsyncWrite + Unpin>(
-    session: &mut Session,
-    stream: &mut S,
-    tag: &str,
-    verb: &str,
-) -> std::io::Result<()> {
-    if session.selected().is_none() {
-        return send(stream, &format!("{tag} BAD No mailbox selected\r\n")).await;
-    }
+pub fn unselect(session: &mut Session) -> Handled {
+    session.selected_or_bad()?;
     session.set_selected(None);
-    send(stream, &format!("{tag} OK {verb} completed\r\n")).await
+    Ok(Reply::completed("UNSELECT"))
 }
 
 impl Selected {

@@ -3,18 +3,15 @@
 //! flags a user may change (RFC 4314: `s` for \Seen, `t` for \Deleted, `w`
 //! for the others), and changes without the right are ignored.
 
-use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
-use imap_codec::imap_types::sequence::SequenceSet;
-use tokio::io::AsyncWrite;
-
 use super::Session;
 use super::fetch::flag_list;
-use super::response::send;
+use super::reply::{Code, Handled, Reply};
 use super::select::{add_new_keywords, flags_announcement};
-use super::updates::completed;
 use crate::archive::flags;
 use crate::error::Error;
 use crate::store::{FlagChange, FlagState, KeywordChange};
+use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
+use imap_codec::imap_types::sequence::SequenceSet;
 
 pub struct StoreRequest<'a> {
     pub set: &'a SequenceSet,
@@ -42,23 +39,12 @@ impl<'a> StoreRequest<'a> {
     }
 }
 
-pub async fn store<S: AsyncWrite + Unpin>(
-    session: &mut Session,
-    stream: &mut S,
-    tag: &str,
-    request: StoreRequest<'_>,
-) -> std::io::Result<()> {
+pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
     let verb = if request.uid { "UID STORE" } else { "STORE" };
     let Some((bits, keywords)) = flag_bits(request.flags) else {
-        return send(
-            stream,
-            &format!("{tag} BAD This system flag cannot be stored\r\n"),
-        )
-        .await;
+        return Ok(Reply::bad("This system flag cannot be stored"));
     };
-    let Some(selected) = session.writable(stream, tag).await? else {
-        return Ok(());
-    };
+    let selected = session.writable()?;
     // The flags this user may change here.
     let rights = selected.rights;
     let mut allowed = 0;
@@ -76,16 +62,14 @@ pub async fn store<S: AsyncWrite + Unpin>(
     let names_flags = bits != 0 || !keywords.is_empty();
     let keywords_change = keywords_allowed && !keywords.is_empty();
     if names_flags && bits & allowed == 0 && !keywords_change {
-        return send(
-            stream,
-            &format!("{tag} NO [NOPERM] You may not change these flags here\r\n"),
-        )
-        .await;
+        return Ok(Reply::no(
+            Code::NoPerm,
+            "You may not change these flags here",
+        ));
     }
-    let mut positions = match selected.positions(request.set, request.uid) {
-        Ok(positions) => positions,
-        Err(reason) => return send(stream, &format!("{tag} BAD {reason}\r\n")).await,
-    };
+    let mut positions = selected
+        .positions(request.set, request.uid)
+        .map_err(Reply::bad)?;
     let mut passed_over = selected.pass_over_expunged(&mut positions);
     let change = flag_change(
         request.kind,
@@ -100,6 +84,7 @@ pub async fn store<S: AsyncWrite + Unpin>(
     let selected = session.selected_mut().expect("checked above");
     let mut altered = 0;
     let mut new_keywords = false;
+    let mut failure = None;
     for position in positions {
         let message = &mut selected.messages[position];
         // Only the empty INBOX of a user without one has no folder.
@@ -120,13 +105,11 @@ pub async fn store<S: AsyncWrite + Unpin>(
                 passed_over = true;
                 continue;
             }
+            // What was changed so far is still told, then the failure.
             Err(e) => {
                 message.keywords = known.keywords;
-                selected.own_changes += altered;
-                return match e {
-                    Error::Limit(_) => session.refuse(stream, tag, e).await,
-                    e => session.storage_error(stream, tag, e).await,
-                };
+                failure = Some(e);
+                break;
             }
         };
         altered += u64::from(changed.altered);
@@ -157,8 +140,11 @@ pub async fn store<S: AsyncWrite + Unpin>(
             &flags_announcement(&selected.keywords, selected.rights, selected.read_only),
         );
     }
-    out.push_str(&completed(tag, verb, passed_over));
-    send(stream, &out).await
+    let reply = match failure {
+        Some(error) => Reply::from(error),
+        None => Reply::completed_passing_over(verb, passed_over),
+    };
+    Ok(reply.after(out))
 }
 
 /// System flags as bits, and keywords; `None` for \Recent or an unknown

@@ -283,18 +283,6 @@ fn only_added(
     Ok(Some(out))
 }
 
-/// The tagged OK of a FETCH or STORE, which passes over messages another
-/// session expunged and says so (RFC 5530 `EXPUNGEISSUED`, as Dovecot).
-pub fn completed(tag: &str, verb: &str, passed_over_expunged: bool) -> String {
-    if passed_over_expunged {
-        format!(
-            "{tag} OK [EXPUNGEISSUED] {verb} completed; some messages were expunged meanwhile\r\n"
-        )
-    } else {
-        format!("{tag} OK {verb} completed\r\n")
-    }
-}
-
 impl Selected {
     /// Drops from `positions` the messages expunged elsewhere that the
     /// client still numbers; true if there were any.

@@ -214,7 +214,8 @@ async fn accept_loop(
 fn refuse(tcp: &TcpStream, kind: Kind, peer: SocketAddr) {
     tracing::warn!(%peer, "connection refused: too many connections");
     if kind == Kind::StartTls {
-        let _ = tcp.try_write(b"* BYE [LIMIT] Too many connections, try again later\r\n");
+        let bye = crate::imap::too_many_connections();
+        let _ = tcp.try_write(bye.as_bytes());
     }
 }
 
