@@ -45,3 +45,32 @@ for name, form in {
     "json": b"config=%7B%22kind%22%3A%22ldap%22%7D&id=1%3A2&timeout=5",
 }.items():
     write("api_arguments", name, form)
+
+# Trees: NUL-separated path and content pairs (see src/fuzzing.rs).
+message = b"From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n"
+for name, entries in {
+    "eml-tree": [(b"Inbox/a.eml", message), (b"Projects/Acme/b.eml", message), (b"notes.txt", b"not mail")],
+    "maildir": [(b"cur/", b""), (b"new/1700000000.M1P2.host", message), (b"cur/1700000001.M2P2.host:2,FRS", message),
+                (b".Sent.2019/cur/", b""), (b".Sent.2019/new/", b""), (b".Sent.2019/cur/1.M3.h:2,S", message)],
+    "mbox": [(b"Lists/list.mbox", b"From a@b Mon Jan  1 00:00:00 2024\n" + message + b"\n")],
+    "links": [(b"Projects/a.eml", message), (b"Projects/up", b"->.."), (b"Projects/Deeper/up", b"->../.."),
+              (b"Projects/file-link.eml", b"->a.eml")],
+}.items():
+    write("import_tree", name, b"\0".join(part for entry in entries for part in entry))
+
+# Attachments: the selector byte (even: PDF, odd: Word), then the file.
+pdf = (b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+       b"2 0 obj <</Type /Pages /Kids [3 0 R] /Count 1>> endobj\n"
+       b"3 0 obj <</Type /Page /Parent 2 0 R /Contents 4 0 R /Resources <</Font <</F1 5 0 R>>>>>> endobj\n"
+       b"4 0 obj <</Length 44>> stream\nBT /F1 12 Tf 72 712 Td (archived text) Tj ET\nendstream endobj\n"
+       b"5 0 obj <</Type /Font /Subtype /Type1 /BaseFont /Helvetica>> endobj\n"
+       b"trailer <</Root 1 0 R>>\n%%EOF\n")
+write("extract_attachment", "pdf", b"\0" + pdf)
+import io
+import zipfile
+docx = io.BytesIO()
+with zipfile.ZipFile(docx, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+    z.writestr("word/document.xml", '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+               '<w:body><w:p><w:r><w:t>archived words</w:t></w:r></w:p></w:body></w:document>')
+write("extract_attachment", "docx", b"\1" + docx.getvalue())

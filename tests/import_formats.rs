@@ -322,3 +322,50 @@ fn concurrent_imports_into_one_store_lose_nothing() {
         );
     }
 }
+
+/// A tree whose directories hold symbolic links back up the tree: every
+/// level doubles the paths through it, so following them would walk for
+/// ever (or until the 64-level folder limit, after 2^64 steps). The links
+/// are skipped and said so; the real messages are imported.
+#[test]
+fn symbolic_links_to_directories_are_not_followed() {
+    let am = Archimap::new();
+    am.add_user("alice");
+    let tree = am.dir.path().join("tree");
+    let deeper = tree.join("Projects/Deeper");
+    fs::create_dir_all(&deeper).unwrap();
+    let message = b"From: a@example.com\r\nSubject: linked\r\n\r\nbody\r\n";
+    fs::write(tree.join("Projects/a.eml"), message).unwrap();
+    fs::write(
+        deeper.join("b.eml"),
+        b"From: b@example.com\r\n\r\nother\r\n",
+    )
+    .unwrap();
+    for (link, target) in [
+        ("Projects/up", ".."),
+        ("Projects/again", "."),
+        ("Projects/Deeper/up", "../.."),
+        ("Projects/Deeper/side", ".."),
+    ] {
+        std::os::unix::fs::symlink(target, tree.join(link)).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let out = am.ok(&["import", "--user", "alice", tree.to_str().unwrap()]);
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(common::summary_counts(&out), (2, 0, 0, 0), "{out}");
+    assert_eq!(
+        out.matches("a symbolic link to a directory, not followed")
+            .count(),
+        4,
+        "{out}"
+    );
+    let exported = am.exported("alice");
+    assert_eq!(
+        exported.keys().collect::<Vec<_>>(),
+        vec!["Projects", "Projects/Deeper"]
+    );
+}

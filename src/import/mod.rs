@@ -11,7 +11,7 @@
 
 mod maildir;
 pub(crate) mod mbox;
-mod plan;
+pub(crate) mod plan;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

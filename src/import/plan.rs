@@ -261,7 +261,7 @@ impl Plan {
         if maildir::is_maildir(dir) {
             return self.add_maildir(dir, folder, format);
         }
-        for (path, is_dir) in sorted_entries(dir)? {
+        for (path, is_dir) in self.sorted_entries(dir)? {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -293,7 +293,7 @@ impl Plan {
             None => FolderPath::new(DEFAULT_FOLDER)?,
         };
         self.add_maildir_messages(dir, &here)?;
-        for (path, is_dir) in sorted_entries(dir)? {
+        for (path, is_dir) in self.sorted_entries(dir)? {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -324,7 +324,7 @@ impl Plan {
     /// time taken from their file names.
     fn add_maildir_messages(&mut self, dir: &Path, folder: &FolderPath) -> Result<()> {
         for sub in ["cur", "new"] {
-            for (path, is_dir) in sorted_entries(&dir.join(sub))? {
+            for (path, is_dir) in self.sorted_entries(&dir.join(sub))? {
                 let name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -348,16 +348,31 @@ impl Plan {
     }
 }
 
-fn sorted_entries(dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
-    let mut entries = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io_error(dir, "listing"))? {
-        let entry = entry.map_err(io_error(dir, "listing"))?;
-        let path = entry.path();
-        let is_dir = fs::metadata(&path)
-            .map_err(io_error(&path, "reading"))?
-            .is_dir();
-        entries.push((path, is_dir));
+impl Plan {
+    /// The entries of `dir`, sorted, each with whether it is a directory.
+    /// A symbolic link to a directory is not followed but skipped (and
+    /// said so): it may lead back into the tree, and a tree of such links
+    /// would be walked without end.
+    fn sorted_entries(&mut self, dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
+        let mut entries = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io_error(dir, "listing"))? {
+            let entry = entry.map_err(io_error(dir, "listing"))?;
+            let path = entry.path();
+            let is_dir = fs::metadata(&path)
+                .map_err(io_error(&path, "reading"))?
+                .is_dir();
+            let linked = entry
+                .file_type()
+                .map_err(io_error(&path, "reading"))?
+                .is_symlink();
+            if is_dir && linked {
+                let reason = "a symbolic link to a directory, not followed";
+                self.skipped.push((path, reason.to_string()));
+                continue;
+            }
+            entries.push((path, is_dir));
+        }
+        entries.sort();
+        Ok(entries)
     }
-    entries.sort();
-    Ok(entries)
 }
