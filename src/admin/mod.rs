@@ -408,9 +408,9 @@ fn export(archives: &Archives, archive: &str, folder: Option<&str>, out: &Path) 
         let dir = out.join(&record.path);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         for message in archives.folder_messages(&tree.archive, &path)? {
-            let mut bytes = Vec::with_capacity(message.blob.size as usize);
+            let mut bytes = Vec::with_capacity(message.content.size() as usize);
             archives
-                .open_message(&message.blob)?
+                .open_message(&message.content)?
                 .read_to_end(&mut bytes)?;
             let file = dir.join(format!("{}.eml", message.uid));
             std::fs::File::create(&file)

@@ -17,9 +17,10 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::audit::folder_target;
+use super::flags::FlagState;
 use super::{ArchiveAccess, Archives, FilingOutcome, FolderPath, Rights, UserRecord};
 use crate::error::{Error, Result};
-use crate::store::{AuditAction, AuditRecord, FlagState, FolderRecord, MessageRecord, Removed};
+use crate::store::{AuditAction, AuditRecord, FolderRecord, MessageRecord, Removed};
 
 /// Serialises this process's changes and tells watchers of a folder that
 /// it changed, and idling sessions that someone's access changed.

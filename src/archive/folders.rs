@@ -115,7 +115,7 @@ impl Archives {
         &self,
         archive: &str,
         path: &FolderPath,
-    ) -> Result<Vec<crate::store::MessageRecord>> {
+    ) -> Result<Vec<super::FolderMessage>> {
         let archive = self.archive(archive)?;
         let folder = self
             .catalog()
@@ -123,7 +123,15 @@ impl Archives {
             .into_iter()
             .find(|f| f.path == path.as_str())
             .ok_or_else(|| Error::NotFound(format!("folder {path} in archive {}", archive.name)))?;
-        self.catalog().messages(folder.id)
+        Ok(self
+            .catalog()
+            .messages(folder.id)?
+            .into_iter()
+            .map(|m| super::FolderMessage {
+                uid: m.uid,
+                content: super::Content(m.blob),
+            })
+            .collect())
     }
 }
 

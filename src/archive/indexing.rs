@@ -204,11 +204,16 @@ impl Archives {
         IndexDoc::extract(raw, &self.indexes.limits())
     }
 
-    /// A message's text read from its bytes (for indexing, and for the
-    /// messages a search checks itself).
-    pub fn message_text(&self, blob: &BlobRecord) -> Result<IndexDoc> {
+    /// A message's text read from its bytes, for the messages a search
+    /// checks itself.
+    pub fn message_text(&self, content: &super::Content) -> Result<IndexDoc> {
+        self.blob_text(&content.0)
+    }
+
+    /// A message's text read from its bytes (for indexing).
+    fn blob_text(&self, blob: &BlobRecord) -> Result<IndexDoc> {
         let mut raw = Vec::with_capacity(blob.size as usize);
-        self.open_message(blob)?
+        self.open_blob(blob)?
             .read_to_end(&mut raw)
             .map_err(|e| crate::error::Error::io("reading a message", e))?;
         Ok(self.index_document(&raw))
@@ -259,7 +264,7 @@ impl Archives {
         progress: IndexProgress,
     ) -> Result<reconcile::Added> {
         let mut total = reconcile::Added::default();
-        let read = |blob: &BlobRecord| self.message_text(blob);
+        let read = |blob: &BlobRecord| self.blob_text(blob);
         self.for_store_blobs(store, &mut |page| {
             let blobs: Vec<BlobRecord> = page
                 .iter()
@@ -600,7 +605,10 @@ impl Archives {
     ) -> Result<TextSearch> {
         let mut by_store: HashMap<i64, Vec<&BlobRecord>> = HashMap::new();
         for m in messages {
-            by_store.entry(m.blob.store_id).or_default().push(&m.blob);
+            by_store
+                .entry(m.content.0.store_id)
+                .or_default()
+                .push(&m.content.0);
         }
         let stores = self.stores()?;
         let mut found = TextSearch {

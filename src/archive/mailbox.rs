@@ -4,16 +4,17 @@
 
 use std::collections::HashMap;
 
-use super::{Archives, UserRecord};
+use super::flags::{ChangedFlags, FlagChange, FlagState};
+use super::{Archives, Content, UserRecord};
 use crate::error::Result;
-use crate::store::{BlobRecord, ChangedFlags, FlagChange, FlagState, FolderRecord};
+use crate::store::FolderRecord;
 
 /// One message of a folder, as one user sees it.
 #[derive(Debug, Clone)]
 pub struct MailboxMessage {
     pub uid: u32,
     pub internal_date: i64,
-    pub blob: BlobRecord,
+    pub content: Content,
     /// This user's flags (bits of `archive::flags`).
     pub flags: u32,
     /// This user's keywords.
@@ -79,7 +80,7 @@ impl Archives {
                         internal_date: m.internal_date,
                         flags: state.bits,
                         keywords: state.keywords,
-                        blob: m.blob,
+                        content: Content(m.blob),
                         recent: false,
                     }
                 })
@@ -139,7 +140,7 @@ impl Archives {
 
     /// The stored header blocks of these messages, by blob id.
     pub fn message_headers(&self, messages: &[&MailboxMessage]) -> Result<HashMap<i64, Vec<u8>>> {
-        let ids: Vec<i64> = messages.iter().map(|m| m.blob.id).collect();
+        let ids: Vec<i64> = messages.iter().map(|m| m.content.id()).collect();
         Ok(self.catalog().blob_headers(&ids)?.into_iter().collect())
     }
 

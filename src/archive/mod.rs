@@ -7,7 +7,10 @@ mod admin_folders;
 mod audit;
 mod changes;
 mod compliance;
+mod content;
 mod filing;
+/// Flags a user has set on a message, and changes to them.
+pub mod flags;
 mod folders;
 mod index_queue;
 mod indexing;
@@ -28,6 +31,7 @@ use std::sync::Arc;
 pub use admin_folders::{FolderEntry, FolderName, ListedMessage, MessageId};
 pub use audit::{ADMIN, SYSTEM, folder_target, store_target, user_target};
 pub use changes::Caller;
+pub use content::{Content, FolderMessage};
 pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
 pub use folders::{FolderNode, FolderPath};
 pub use indexing::{IndexInfo, IndexProgress, IndexRebuild, IndexReport, TextAnswer, TextSearch};
@@ -49,15 +53,6 @@ pub use crate::store::{
     ArchiveStatistics, AuditAction, AuditFilter, AuditRecord, Authentication, ComplianceSettings,
     StoreRecord, StoreState, UserRecord,
 };
-
-/// Flags a user has set on a message (bits; keywords are kept apart).
-pub mod flags {
-    pub const SEEN: u32 = 1;
-    pub const ANSWERED: u32 = 1 << 1;
-    pub const FLAGGED: u32 = 1 << 2;
-    pub const DELETED: u32 = 1 << 3;
-    pub const DRAFT: u32 = 1 << 4;
-}
 
 /// All archives of one archimap installation, as seen by one actor: the
 /// changes made through it are recorded in the audit log as theirs. Copies

@@ -13,7 +13,7 @@ use super::mailboxes::mailbox_name;
 use super::reply::{Code, Handled, Reply};
 use super::store::flag_bits;
 use super::updates::Moment;
-use crate::store::FlagState;
+use crate::archive::flags::FlagState;
 
 pub async fn append<S: AsyncWrite + Unpin>(
     session: &mut Session,

@@ -15,13 +15,13 @@ use tokio::sync::mpsc;
 use super::Session;
 use super::reply::{Code, Handled, Reply};
 use super::response::send;
+use crate::archive::flags::FlagChange;
 use crate::archive::{
-    Archives, AuditAction, AuditRecord, MailboxMessage, UserRecord, flags, folder_target,
+    Archives, AuditAction, AuditRecord, Content, MailboxMessage, UserRecord, flags, folder_target,
 };
 use crate::error::Error;
 use crate::mime::Served;
 use crate::mime::{self, BinaryError, SectionSpec};
-use crate::store::{BlobRecord, FlagChange};
 
 const CHUNK: usize = 64 * 1024;
 /// Messages up to this size are read and converted whole, in one trip to
@@ -261,8 +261,10 @@ fn internal_date(seconds: i64) -> String {
     )
 }
 
-fn open(archives: &Archives, blob: &BlobRecord) -> std::io::Result<Box<dyn Read + Send>> {
-    archives.open_message(blob).map_err(std::io::Error::other)
+fn open(archives: &Archives, content: &Content) -> std::io::Result<Box<dyn Read + Send>> {
+    archives
+        .open_message(content)
+        .map_err(std::io::Error::other)
 }
 
 pub async fn fetch<S: AsyncWrite + Unpin>(
@@ -356,7 +358,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         };
         let message = &selected.messages[position];
         let cached = if from_headers {
-            headers.remove(&message.blob.id)
+            headers.remove(&message.content.id())
         } else {
             None
         };
@@ -371,7 +373,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
                 .map(|i| (*i == Item::Envelope).then(|| envelope.clone()))
                 .collect()
         } else if needs_structure {
-            match render(&archives, &message.blob, &items).await {
+            match render(&archives, &message.content, &items).await {
                 Ok(Ok(rendered)) => rendered,
                 Ok(Err(refusal)) => return Ok(refusal.after(out)),
                 Err(e) => {
@@ -426,7 +428,7 @@ fn retrievals(session: &Session, user: &UserRecord, positions: &[usize]) -> Vec<
                     target.clone(),
                     serde_json::json!({
                         "uid": message.uid,
-                        "sha256": hex::encode(message.blob.sha256),
+                        "sha256": hex::encode(message.content.sha256()),
                     }),
                 )
             }
@@ -447,7 +449,7 @@ async fn write_message<S: AsyncWrite + Unpin>(
 ) -> std::io::Result<()> {
     use std::io::Write;
     write!(out, "* {seq} FETCH (")?;
-    let len = message.blob.crlf_size;
+    let len = message.content.served_size();
     for (i, (item, rendered)) in items.iter().zip(rendered).enumerate() {
         if i > 0 {
             out.push(b' ');
@@ -483,7 +485,7 @@ async fn write_message<S: AsyncWrite + Unpin>(
                 write!(out, "{name} {{{}}}\r\n", end - start)?;
                 stream.write_all(out).await?;
                 out.clear();
-                stream_served(stream, archives, &message.blob, start, end).await?;
+                stream_served(stream, archives, &message.content, start, end).await?;
             }
             // Rendered above.
             Item::Envelope
@@ -522,13 +524,13 @@ fn literal(name: &str, data: &[u8], partial: Option<(u32, u32)>) -> Vec<u8> {
 /// `Err(reply)` is the refusal of a BINARY that cannot be decoded.
 async fn render(
     archives: &Arc<Archives>,
-    blob: &BlobRecord,
+    content: &Content,
     items: &[Item],
 ) -> std::io::Result<Result<Vec<Option<Vec<u8>>>, Reply>> {
-    let (archives, blob, items) = (archives.clone(), blob.clone(), items.to_vec());
+    let (archives, content, items) = (archives.clone(), content.clone(), items.to_vec());
     tokio::task::spawn_blocking(move || {
         let raw = archives
-            .read_message(&blob)
+            .read_message(&content)
             .map_err(std::io::Error::other)?;
         let message = mime::Message::parse(&raw);
         let refusal = |e: BinaryError| match e {
@@ -603,20 +605,20 @@ async fn render(
 async fn stream_served<S: AsyncWrite + Unpin>(
     stream: &mut S,
     archives: &Arc<Archives>,
-    blob: &BlobRecord,
+    content: &Content,
     start: u64,
     end: u64,
 ) -> std::io::Result<()> {
-    if blob.size > WHOLE_LIMIT {
-        return stream_chunks(stream, archives, blob, start, end).await;
+    if content.size() > WHOLE_LIMIT {
+        return stream_chunks(stream, archives, content, start, end).await;
     }
-    let sha = hex::encode(blob.sha256);
-    let (archives, blob) = (archives.clone(), blob.clone());
+    let sha = hex::encode(content.sha256());
+    let (archives, content) = (archives.clone(), content.clone());
     let served = tokio::task::spawn_blocking(move || {
         let raw = archives
-            .read_message(&blob)
+            .read_message(&content)
             .map_err(std::io::Error::other)?;
-        let mut served = Vec::with_capacity(blob.crlf_size as usize);
+        let mut served = Vec::with_capacity(content.served_size() as usize);
         let mut form = Served::default();
         form.push(&raw, &mut served);
         form.finish(&mut served);
@@ -638,16 +640,16 @@ async fn stream_served<S: AsyncWrite + Unpin>(
 async fn stream_chunks<S: AsyncWrite + Unpin>(
     stream: &mut S,
     archives: &Arc<Archives>,
-    blob: &BlobRecord,
+    content: &Content,
     start: u64,
     end: u64,
 ) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::channel::<std::io::Result<Vec<u8>>>(4);
-    let sha = hex::encode(blob.sha256);
-    let (archives, blob) = (archives.clone(), blob.clone());
+    let sha = hex::encode(content.sha256());
+    let (archives, content) = (archives.clone(), content.clone());
     tokio::task::spawn_blocking(move || {
         let run = || -> std::io::Result<()> {
-            let mut reader = open(&archives, &blob)?;
+            let mut reader = open(&archives, &content)?;
             let mut raw = vec![0u8; CHUNK];
             let mut form = Served::default();
             let mut at = 0u64;

@@ -259,7 +259,7 @@ fn status_line(session: &Session, mailbox: &ViewMailbox, items: &[String]) -> Re
                 .iter()
                 .filter(|m| m.flags & crate::archive::flags::SEEN == 0)
                 .count();
-            let size: u64 = contents.iter().map(|m| m.blob.size).sum();
+            let size: u64 = contents.iter().map(|m| m.content.size()).sum();
             // What no session of the user has seen yet; STATUS claims nothing.
             let recent = if items.iter().any(|i| i == "RECENT") {
                 let first = archives.first_recent(user, folder)?;

@@ -190,14 +190,14 @@ impl Candidate<'_> {
         if let Some(doc) = self.doc.get() {
             return Ok(doc);
         }
-        let doc = archives.message_text(&self.message.blob)?;
+        let doc = archives.message_text(&self.message.content)?;
         Ok(self.doc.get_or_init(|| doc))
     }
 
     /// The day written in the Date header, else the INTERNALDATE's (as
     /// Dovecot does).
     fn sent(&self, cx: &Context) -> crate::error::Result<NaiveDate> {
-        let blob = self.message.blob.id;
+        let blob = self.message.content.id();
         let written = match cx.found.sent.get(&blob) {
             Some(day) => *day,
             None => self.doc(cx.archives)?.sent,
@@ -222,10 +222,10 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
         Criterion::Numbers { set, uid } => set.contains(if *uid { m.uid } else { c.seq }),
         Criterion::Text(i) => {
             let answer = &cx.found.answers[*i];
-            if answer.check.contains(m.blob.id) {
+            if answer.check.contains(m.content.id()) {
                 c.doc(cx.archives)?.matches(&cx.queries[*i])
             } else {
-                answer.matched.contains_key(&m.blob.id)
+                answer.matched.contains_key(&m.content.id())
             }
         }
         Criterion::Key(key) => match key {
@@ -254,8 +254,8 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
             SearchKey::SentOn(d) => c.sent(cx)? == *d.as_ref(),
             SearchKey::SentSince(d) => c.sent(cx)? >= *d.as_ref(),
             // RFC822.SIZE: the served (CRLF) size.
-            SearchKey::Larger(n) => m.blob.crlf_size > u64::from(*n),
-            SearchKey::Smaller(n) => m.blob.crlf_size < u64::from(*n),
+            SearchKey::Larger(n) => m.content.served_size() > u64::from(*n),
+            SearchKey::Smaller(n) => m.content.served_size() < u64::from(*n),
             // Text keys, sets and the combinators are planned into the other criteria.
             _ => false,
         },
@@ -329,7 +329,7 @@ fn run(
                 .iter()
                 .zip(&found.answers)
                 .filter(|(q, _)| q.fuzzy)
-                .filter_map(|(_, a)| a.matched.get(&message.blob.id))
+                .filter_map(|(_, a)| a.matched.get(&message.content.id()))
                 .sum();
             result.scores.push(score);
         }

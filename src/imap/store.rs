@@ -8,8 +8,8 @@ use super::fetch::flag_list;
 use super::reply::{Code, Handled, Reply};
 use super::select::{add_new_keywords, flags_announcement};
 use crate::archive::flags;
+use crate::archive::flags::{FlagChange, FlagState, KeywordChange};
 use crate::error::Error;
-use crate::store::{FlagChange, FlagState, KeywordChange};
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::SequenceSet;
 

@@ -301,7 +301,7 @@ impl Selected {
 /// cleared.
 fn stored_flag_updates(
     selected: &mut super::Selected,
-    stored: &std::collections::HashMap<u32, crate::store::FlagState>,
+    stored: &std::collections::HashMap<u32, crate::archive::flags::FlagState>,
 ) -> String {
     let expunged = &selected.expunged;
     flag_updates(&mut selected.messages, |m| {

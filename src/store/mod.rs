@@ -12,16 +12,15 @@
 
 mod audit;
 pub mod embedded;
-mod flag_change;
 
 pub use audit::{AuditAction, AuditFilter, AuditRecord, ComplianceSettings};
-pub use flag_change::{ChangedFlags, FlagChange, KeywordChange};
 
 use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::archive::flags::{ChangedFlags, FlagChange, FlagState};
 use crate::error::{Error, Result};
 
 pub type Sha256 = [u8; 32];
@@ -218,15 +217,6 @@ pub struct Removed {
     pub blob: BlobRecord,
     /// No folder refers to the bytes any more: the blob is gone.
     pub freed: bool,
-}
-
-/// One user's flags on one message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FlagState {
-    /// Bits of `archive::flags`.
-    pub bits: u32,
-    /// Keywords (IMAP atoms), as first set.
-    pub keywords: Vec<String>,
 }
 
 /// A blob written to a store's packs but not yet known to the catalog.

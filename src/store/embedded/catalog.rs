@@ -7,12 +7,12 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::{audit, changes, folder_admin, schema, upgrade, user_state};
+use crate::archive::flags::{ChangedFlags, FlagChange, FlagState};
 use crate::error::{Error, Result};
 use crate::store::{
     ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication, BatchEntry,
-    BlobLocation, BlobRecord, Catalog, ChangedFlags, ComplianceSettings, EntryOutcome, FlagChange,
-    FlagState, FolderRecord, MessageRecord, NewUser, PackCommit, Removed, Sha256, StoreRecord,
-    StoreState, UserRecord,
+    BlobLocation, BlobRecord, Catalog, ComplianceSettings, EntryOutcome, FolderRecord,
+    MessageRecord, NewUser, PackCommit, Removed, Sha256, StoreRecord, StoreState, UserRecord,
 };
 
 impl From<rusqlite::Error> for Error {

@@ -1,10 +1,26 @@
-//! A change to one user's flags on one message, stated as what to set and
-//! clear rather than as the result, so that a backend applies it to the
-//! flags as they are stored when it writes them: two sessions changing
-//! different flags of the same message then both keep their change.
+//! A user's flags on a message, and changes to them. A change is stated
+//! as what to set and clear rather than as the result, so that a backend
+//! applies it to the flags as they are stored when it writes them: two
+//! sessions changing different flags of the same message then both keep
+//! their change. Flags are the domain's values; the storage backends keep
+//! them as they are.
 
-use super::FlagState;
 use crate::error::{Error, Result};
+
+pub const SEEN: u32 = 1;
+pub const ANSWERED: u32 = 1 << 1;
+pub const FLAGGED: u32 = 1 << 2;
+pub const DELETED: u32 = 1 << 3;
+pub const DRAFT: u32 = 1 << 4;
+
+/// One user's flags on one message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagState {
+    /// Bits of the constants above.
+    pub bits: u32,
+    /// Keywords (IMAP atoms), as first set.
+    pub keywords: Vec<String>,
+}
 
 /// Keywords per message; more is abuse, not mail handling.
 const MAX_KEYWORDS: usize = 64;
