@@ -135,7 +135,12 @@ impl<'a> Caller<'a> {
         }
     }
 
-    fn record(&self, action: AuditAction, target: String, mut details: Value) -> AuditRecord {
+    pub(super) fn record(
+        &self,
+        action: AuditAction,
+        target: String,
+        mut details: Value,
+    ) -> AuditRecord {
         if let (Some(reason), Some(details)) = (self.reason, details.as_object_mut()) {
             details.insert("reason".into(), reason.into());
         }

@@ -19,6 +19,7 @@ pub mod names;
 mod passwords;
 mod privileges;
 mod reading;
+mod retrieval;
 mod settings;
 mod stores;
 mod summary;

@@ -15,10 +15,7 @@ use tokio::sync::mpsc;
 use super::Session;
 use super::reply::{Code, Handled, Reply};
 use super::response::send;
-use crate::archive::flags::FlagChange;
-use crate::archive::{
-    Archives, AuditAction, AuditRecord, Content, MailboxMessage, UserRecord, flags, folder_target,
-};
+use crate::archive::{Archives, Content, MailboxMessage, flags};
 use crate::error::Error;
 use crate::mime::Served;
 use crate::mime::{self, BinaryError, SectionSpec};
@@ -297,9 +294,11 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     let mut passed_over = false;
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
-    // Retrievals are recorded before anything is handed out.
-    if items.iter().any(Item::reads_content) && archives.audit_retrievals() {
-        archives.audit(&retrievals(session, &user, &positions))?;
+    if items.iter().any(Item::reads_content) {
+        let selected = session.selected().expect("selected above");
+        let path = selected.folder.as_ref().map_or("INBOX", |f| &f.path);
+        let messages = positions.iter().map(|&p| &selected.messages[p]);
+        archives.record_retrievals(session.caller(&user), &selected.archive, path, messages)?;
     }
     let mut out = Vec::with_capacity(OUTPUT_BATCH);
     for (n, &position) in positions.iter().enumerate() {
@@ -319,7 +318,6 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             break;
         };
         let message = &mut selected.messages[position];
-        // Reading the body sets \Seen, except with PEEK or read-only.
         let gone = selected.expunged.contains(&message.uid);
         passed_over |= gone && items.iter().any(Item::reads_archive);
         let sets_seen = !gone
@@ -327,19 +325,10 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             && message.flags & flags::SEEN == 0
             && items.iter().any(Item::sets_seen);
         if sets_seen && let Some(folder) = &selected.folder {
-            // Set on the flags as stored: another session may have changed
-            // others since this one read them.
-            let seen = FlagChange {
-                set: flags::SEEN,
-                ..FlagChange::default()
-            };
-            match archives.change_flags(&user, folder, message.uid, &seen) {
-                // The session's copy stays what its client knows: the
-                // other session's changes are told by `updates`.
-                Ok(changed) => {
-                    selected.own_changes += u64::from(changed.altered);
-                    message.flags |= flags::SEEN;
-                }
+            // The session's copy stays what its client knows but for
+            // \Seen: the other sessions' changes are told by `updates`.
+            match archives.mark_read(&user, folder, message) {
+                Ok(altered) => selected.own_changes += u64::from(altered),
                 // Expunged by another session since this one looked.
                 Err(Error::Expunged(_)) => passed_over = true,
                 Err(e) => return Ok(Reply::from(e).after(out)),
@@ -407,33 +396,6 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         }
     }
     Ok(Reply::completed_passing_over(verb, passed_over).after(out))
-}
-
-/// One `message_retrieved` audit record per message at `positions`.
-fn retrievals(session: &Session, user: &UserRecord, positions: &[usize]) -> Vec<AuditRecord> {
-    let selected = session.selected().expect("selected by the caller");
-    let target = folder_target(
-        &selected.archive,
-        selected.folder.as_ref().map_or("INBOX", |f| &f.path),
-    );
-    positions
-        .iter()
-        .map(|&p| {
-            let message = &selected.messages[p];
-            AuditRecord {
-                ip: Some(session.peer.ip()),
-                ..AuditRecord::now(
-                    &user.name,
-                    AuditAction::MessageRetrieved,
-                    target.clone(),
-                    serde_json::json!({
-                        "uid": message.uid,
-                        "sha256": hex::encode(message.content.sha256()),
-                    }),
-                )
-            }
-        })
-        .collect()
 }
 
 /// Appends one message's FETCH response to `out`; a whole message body is

@@ -1,0 +1,67 @@
+//! What handing out a message's content does in the archive: it is
+//! recorded (one `message_retrieved` record per message, before anything
+//! is handed out) when the compliance settings ask for it, and it sets
+//! the reader's `\Seen` unless they only peek or the mailbox is open
+//! read-only (RFC 3501 6.4.5).
+
+use super::flags::{self, FlagChange};
+use super::{
+    Archives, AuditAction, AuditRecord, Caller, MailboxMessage, UserRecord, folder_target,
+};
+use crate::error::Result;
+use crate::store::FolderRecord;
+
+impl Archives {
+    /// Records, if the compliance settings ask for it, that `caller` is
+    /// about to be handed the content of `messages` of the mailbox
+    /// `path` of `archive`.
+    pub fn record_retrievals<'m>(
+        &self,
+        caller: Caller,
+        archive: &str,
+        path: &str,
+        messages: impl IntoIterator<Item = &'m MailboxMessage>,
+    ) -> Result<()> {
+        if !self.audit_retrievals() {
+            return Ok(());
+        }
+        let target = folder_target(archive, path);
+        let records: Vec<AuditRecord> = messages
+            .into_iter()
+            .map(|message| {
+                caller.record(
+                    AuditAction::MessageRetrieved,
+                    target.clone(),
+                    serde_json::json!({
+                        "uid": message.uid,
+                        "sha256": hex::encode(message.content.sha256()),
+                    }),
+                )
+            })
+            .collect();
+        self.audit(&records)
+    }
+
+    /// Sets `\Seen` on `message` for `user`, who is reading its content
+    /// (not peeking, the mailbox open read-write): on the flags as stored,
+    /// which another session may have changed. `message` keeps the flags
+    /// its reader knows of but for `\Seen`. Returns whether the stored
+    /// flags changed; `Error::Expunged` if the message left the folder.
+    pub fn mark_read(
+        &self,
+        user: &UserRecord,
+        folder: &FolderRecord,
+        message: &mut MailboxMessage,
+    ) -> Result<bool> {
+        if message.flags & flags::SEEN != 0 {
+            return Ok(false);
+        }
+        let seen = FlagChange {
+            set: flags::SEEN,
+            ..FlagChange::default()
+        };
+        let changed = self.change_flags(user, folder, message.uid, &seen)?;
+        message.flags |= flags::SEEN;
+        Ok(changed.altered)
+    }
+}
