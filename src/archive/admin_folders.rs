@@ -13,12 +13,13 @@ use std::str::FromStr;
 
 use serde_json::json;
 
+use super::Folder;
 use super::audit::folder_target;
 use super::changes::Who;
 use super::view::INBOX_NAMES;
 use super::{Archives, Caller, FolderPath, Mailbox, Summary};
 use crate::error::{Error, Result};
-use crate::store::{ArchiveRecord, ArchiveStatistics, AuditAction, FolderRecord};
+use crate::store::{ArchiveRecord, ArchiveStatistics, AuditAction};
 
 /// A folder by its full name: the archive, then the path inside it; no
 /// path names the archive itself (its root).
@@ -298,7 +299,7 @@ impl Archives {
             Some(under) => vec![self.archive(&under.archive)?],
             None => self.catalog().archives()?,
         };
-        let mut doomed: Vec<(String, FolderRecord)> = Vec::new();
+        let mut doomed: Vec<(String, Folder)> = Vec::new();
         for archive in archives {
             let folders = self.catalog().folders(archive.id)?;
             let prefix = match under.and_then(|u| u.path.as_ref()) {
@@ -345,7 +346,7 @@ impl Archives {
     }
 
     /// The folder at `path` in `archive`.
-    fn folder_at(&self, archive: &ArchiveRecord, path: &FolderPath) -> Result<FolderRecord> {
+    fn folder_at(&self, archive: &ArchiveRecord, path: &FolderPath) -> Result<Folder> {
         self.catalog()
             .folders(archive.id)?
             .into_iter()

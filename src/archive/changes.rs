@@ -16,11 +16,12 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::Folder;
 use super::audit::folder_target;
 use super::flags::FlagState;
 use super::{ArchiveAccess, Archives, FilingOutcome, FolderPath, Rights, UserRecord};
 use crate::error::{Error, Result};
-use crate::store::{AuditAction, AuditRecord, FolderRecord, MessageRecord, Removed};
+use crate::store::{AuditAction, AuditRecord, MessageRecord, Removed};
 
 /// Serialises this process's changes and tells watchers of a folder that
 /// it changed, and idling sessions that someone's access changed.
@@ -162,9 +163,9 @@ impl Archives {
     pub fn copy_messages(
         &self,
         caller: Caller,
-        from: &FolderRecord,
+        from: &Folder,
         uids: &[u32],
-        to: &FolderRecord,
+        to: &Folder,
         remove_source: bool,
     ) -> Result<Vec<(u32, u32)>> {
         if from.archive_id != to.archive_id {
@@ -217,7 +218,7 @@ impl Archives {
     pub fn append(
         &self,
         caller: Caller,
-        folder: &FolderRecord,
+        folder: &Folder,
         bytes: &[u8],
         flags: &FlagState,
         internal_date: Option<i64>,
@@ -269,7 +270,7 @@ impl Archives {
     }
 
     /// Expunges messages of a folder; returns the UIDs removed.
-    pub fn expunge(&self, caller: Caller, folder: &FolderRecord, uids: &[u32]) -> Result<Vec<u32>> {
+    pub fn expunge(&self, caller: Caller, folder: &Folder, uids: &[u32]) -> Result<Vec<u32>> {
         let _guard = self.change_lock();
         let access = self.checked(caller, folder, Need::Expunge)?;
         let records = self.deletion_records(
@@ -285,7 +286,7 @@ impl Archives {
     }
 
     /// Creates a folder (and missing parents) inside an archive.
-    pub fn create_folder(&self, caller: Caller, archive: &str, path: &str) -> Result<FolderRecord> {
+    pub fn create_folder(&self, caller: Caller, archive: &str, path: &str) -> Result<Folder> {
         let path = FolderPath::new(path)?;
         let archive = self.archive(archive)?;
         let _guard = self.change_lock();
@@ -311,12 +312,7 @@ impl Archives {
     }
 
     /// Renames a folder (with its sub-folders) inside its archive.
-    pub fn rename_folder(
-        &self,
-        caller: Caller,
-        folder: &FolderRecord,
-        new_path: &str,
-    ) -> Result<()> {
+    pub fn rename_folder(&self, caller: Caller, folder: &Folder, new_path: &str) -> Result<()> {
         let new_path = FolderPath::new(new_path)?;
         if new_path.as_str().starts_with(&format!("{}/", folder.path)) {
             return Err(Error::Invalid(format!(
@@ -346,7 +342,7 @@ impl Archives {
     /// Deletes a folder with its messages. One with sub-folders keeps its
     /// name, not selectable (RFC 3501: DELETE never removes the names
     /// below); deleting such a name again is an error until they are gone.
-    pub fn delete_folder(&self, caller: Caller, folder: &FolderRecord) -> Result<Vec<Removed>> {
+    pub fn delete_folder(&self, caller: Caller, folder: &Folder) -> Result<Vec<Removed>> {
         let _guard = self.change_lock();
         let access = self.checked(caller, folder, Need::DeleteFolder)?;
         let below = format!("{}/", folder.path);
@@ -384,7 +380,7 @@ impl Archives {
         &self,
         caller: Caller,
         archive: &str,
-        folder: &FolderRecord,
+        folder: &Folder,
         messages: &[MessageRecord],
     ) -> Result<Vec<AuditRecord>> {
         let ids: Vec<i64> = messages.iter().map(|m| m.blob.id).collect();
@@ -408,7 +404,7 @@ impl Archives {
     }
 
     /// `caller`'s access to the folder's archive, if it grants `need` there.
-    fn checked(&self, caller: Caller, folder: &FolderRecord, need: Need) -> Result<ArchiveAccess> {
+    fn checked(&self, caller: Caller, folder: &Folder, need: Need) -> Result<ArchiveAccess> {
         // Messages go only into folders that can hold them.
         let holds_messages = !(folder.noselect && matches!(need, Need::Insert));
         let access = self
@@ -426,7 +422,7 @@ fn message_id(header: &[u8]) -> Option<String> {
     parsed.message_id().map(str::to_string)
 }
 
-fn check(access: &ArchiveAccess, folder: &FolderRecord, need: Need) -> Result<()> {
+fn check(access: &ArchiveAccess, folder: &Folder, need: Need) -> Result<()> {
     let rights = access.rights(folder);
     if need.letters().chars().all(|r| rights.contains(r)) {
         return Ok(());

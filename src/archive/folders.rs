@@ -4,7 +4,24 @@ use std::fmt;
 
 use super::{Archives, FolderPrivileges, UserRecord};
 use crate::error::{Error, Result};
-use crate::store::{ArchiveRecord, FolderRecord};
+use crate::store::ArchiveRecord;
+
+/// A folder of an archive, as it stands: its IMAP identity (UIDVALIDITY,
+/// the next UID, the highest mod-sequence) and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub id: i64,
+    pub archive_id: i64,
+    /// `/`-separated path inside the archive; never empty.
+    pub path: String,
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highestmodseq: u64,
+    pub messages: u64,
+    /// Deleted while it had sub-folders: a name that holds no messages and
+    /// cannot be selected (RFC 3501 `\Noselect`) until created again.
+    pub noselect: bool,
+}
 
 /// A validated `/`-separated folder path inside an archive: at least one
 /// segment, none empty, `.` or `..`, none with control characters.
@@ -65,7 +82,7 @@ impl fmt::Display for FolderPath {
 #[derive(Debug, Clone)]
 pub struct FolderNode {
     pub archive: String,
-    pub folders: Vec<FolderRecord>,
+    pub folders: Vec<Folder>,
 }
 
 impl Archives {
@@ -101,7 +118,7 @@ impl Archives {
     /// (for mail that comes from the archive: imports). Folders it
     /// creates are subscribed for every user who can see the archive, so
     /// clients that show only subscribed folders show them (product.md 2).
-    pub fn ensure_folder(&self, archive: &str, path: &FolderPath) -> Result<FolderRecord> {
+    pub fn ensure_folder(&self, archive: &str, path: &FolderPath) -> Result<Folder> {
         let archive = self.archive(archive)?;
         self.catalog().ensure_folder(
             archive.id,

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
+use super::Folder;
 use super::flags::{ChangedFlags, FlagChange, FlagState};
 use super::{Archives, Content, UserRecord};
 use crate::error::Result;
-use crate::store::FolderRecord;
 
 /// One message of a folder, as one user sees it.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ impl Archives {
     pub fn mailbox_messages(
         &self,
         user: &UserRecord,
-        folder: &FolderRecord,
+        folder: &Folder,
     ) -> Result<Vec<MailboxMessage>> {
         self.with_flags(user, folder, || self.catalog().messages(folder.id))
     }
@@ -41,7 +41,7 @@ impl Archives {
     pub fn mailbox_messages_with_uids(
         &self,
         user: &UserRecord,
-        folder: &FolderRecord,
+        folder: &Folder,
         uids: &[u32],
     ) -> Result<Vec<MailboxMessage>> {
         self.with_flags(user, folder, || {
@@ -56,7 +56,7 @@ impl Archives {
     fn with_flags(
         &self,
         user: &UserRecord,
-        folder: &FolderRecord,
+        folder: &Folder,
         read: impl Fn() -> Result<Vec<crate::store::MessageRecord>>,
     ) -> Result<Vec<MailboxMessage>> {
         const TRIES: usize = 5;
@@ -91,12 +91,12 @@ impl Archives {
 
     /// HIGHESTMODSEQ of `folder` as it is now (`None`: deleted); it moves
     /// with every message added or removed.
-    fn highest_modseq(&self, folder: &FolderRecord) -> Result<Option<u64>> {
+    fn highest_modseq(&self, folder: &Folder) -> Result<Option<u64>> {
         Ok(self.catalog().folder(folder.id)?.map(|f| f.highestmodseq))
     }
 
     /// A folder as it is now; `None` once deleted.
-    pub fn folder(&self, id: i64) -> Result<Option<FolderRecord>> {
+    pub fn folder(&self, id: i64) -> Result<Option<Folder>> {
         self.catalog().folder(id)
     }
 
@@ -107,7 +107,7 @@ impl Archives {
     pub fn user_flags(
         &self,
         user: &UserRecord,
-        folder: &FolderRecord,
+        folder: &Folder,
     ) -> Result<Option<HashMap<u32, FlagState>>> {
         let flags = self
             .catalog()
@@ -125,7 +125,7 @@ impl Archives {
     pub fn change_flags(
         &self,
         user: &UserRecord,
-        folder: &FolderRecord,
+        folder: &Folder,
         uid: u32,
         change: &FlagChange,
     ) -> Result<ChangedFlags> {
@@ -180,19 +180,14 @@ impl Archives {
 
     /// The lowest UID of `folder` that is `\Recent` for `user`, claimed by
     /// none of their sessions yet; read-only sessions look without claiming.
-    pub fn first_recent(&self, user: &UserRecord, folder: &FolderRecord) -> Result<u32> {
+    pub fn first_recent(&self, user: &UserRecord, folder: &Folder) -> Result<u32> {
         self.catalog().first_recent(user.id, folder.id)
     }
 
     /// Claims the UIDs of `folder` below `up_to` for one session of `user`:
     /// those from the returned UID on are `\Recent` in that session and in
     /// no other (RFC 3501 2.3.2; `\Recent` is per user, as flags are).
-    pub fn claim_recent(
-        &self,
-        user: &UserRecord,
-        folder: &FolderRecord,
-        up_to: u32,
-    ) -> Result<u32> {
+    pub fn claim_recent(&self, user: &UserRecord, folder: &Folder, up_to: u32) -> Result<u32> {
         self.catalog().claim_recent(user.id, folder.id, up_to)
     }
 }

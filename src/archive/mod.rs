@@ -34,7 +34,7 @@ pub use audit::{ADMIN, SYSTEM, folder_target, store_target, user_target};
 pub use changes::Caller;
 pub use content::{Content, FolderMessage};
 pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
-pub use folders::{FolderNode, FolderPath};
+pub use folders::{Folder, FolderNode, FolderPath};
 pub use indexing::{IndexInfo, IndexProgress, IndexRebuild, IndexReport, TextAnswer, TextSearch};
 pub use mailbox::MailboxMessage;
 pub use passwords::{hash_password, unmatchable_hash, verify_password};

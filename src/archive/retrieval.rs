@@ -4,12 +4,12 @@
 //! the reader's `\Seen` unless they only peek or the mailbox is open
 //! read-only (RFC 3501 6.4.5).
 
+use super::Folder;
 use super::flags::{self, FlagChange};
 use super::{
     Archives, AuditAction, AuditRecord, Caller, MailboxMessage, UserRecord, folder_target,
 };
 use crate::error::Result;
-use crate::store::FolderRecord;
 
 impl Archives {
     /// Records, if the compliance settings ask for it, that `caller` is
@@ -50,7 +50,7 @@ impl Archives {
     pub fn mark_read(
         &self,
         user: &UserRecord,
-        folder: &FolderRecord,
+        folder: &Folder,
         message: &mut MailboxMessage,
     ) -> Result<bool> {
         if message.flags & flags::SEEN != 0 {

@@ -16,9 +16,9 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use super::Folder;
 use super::{Archives, FolderPrivileges, UserRecord};
 use crate::error::{Error, Result};
-use crate::store::FolderRecord;
 
 /// The hierarchy separator of mailbox names.
 pub const SEPARATOR: char = '/';
@@ -350,7 +350,7 @@ pub struct ViewMailbox {
     pub name: String,
     /// The folder behind it; `None` for the virtual INBOX and for namespace
     /// nodes (`Other Users`, `Other Users/bob`).
-    pub folder: Option<FolderRecord>,
+    pub folder: Option<Folder>,
     /// The archive it belongs to; `""` for the other users' namespace node.
     pub archive: String,
     pub rights: Rights,
@@ -383,12 +383,12 @@ pub struct ArchiveAccess {
     /// disabled store: nothing in them may change, so they lose `ikxte`.
     pub frozen: HashSet<i64>,
     /// The archive's folders; parents of every folder are among them.
-    pub folders: Vec<FolderRecord>,
+    pub folders: Vec<Folder>,
 }
 
 impl ArchiveAccess {
     /// The rights on one of the archive's folders.
-    pub fn rights(&self, folder: &FolderRecord) -> Rights {
+    pub fn rights(&self, folder: &Folder) -> Rights {
         let changes_allowed = self.changes_allowed && !self.frozen.contains(&folder.id);
         Rights::for_privileges(self.privileges, changes_allowed)
     }
@@ -768,8 +768,8 @@ fn sort_key(name: &str, prefix: &str) -> (u8, Vec<(String, String)>) {
 mod tests {
     use super::*;
 
-    fn folder(id: i64, path: &str) -> FolderRecord {
-        FolderRecord {
+    fn folder(id: i64, path: &str) -> Folder {
+        Folder {
             id,
             archive_id: 1,
             path: path.to_string(),

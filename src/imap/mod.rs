@@ -76,7 +76,7 @@ pub struct Authenticated {
 /// The mailbox a session has open.
 pub struct Selected {
     /// `None` for the empty INBOX of a user without an inbox folder.
-    folder: Option<crate::store::FolderRecord>,
+    folder: Option<crate::archive::Folder>,
     /// The archive it belongs to.
     archive: String,
     /// Opened with EXAMINE: read-only whatever the rights.

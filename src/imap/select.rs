@@ -4,8 +4,7 @@ use super::mailboxes::mailbox_name;
 use super::numbers::NumberSet;
 use super::reply::{Code, Handled, Reply};
 use super::{Selected, Session};
-use crate::archive::{Archives, MailboxMessage, Rights, UserRecord, flags};
-use crate::store::FolderRecord;
+use crate::archive::{Archives, Folder, MailboxMessage, Rights, UserRecord, flags};
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::sequence::SequenceSet;
 
@@ -95,7 +94,7 @@ pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Ha
 pub fn mark_recent(
     archives: &Archives,
     user: &UserRecord,
-    folder: &FolderRecord,
+    folder: &Folder,
     read_only: bool,
     messages: &mut [MailboxMessage],
 ) -> crate::error::Result<()> {

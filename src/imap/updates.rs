@@ -139,7 +139,7 @@ fn changes(
     archives: &crate::archive::Archives,
     user: &crate::archive::UserRecord,
     selected: &mut super::Selected,
-    folder: &crate::store::FolderRecord,
+    folder: &crate::archive::Folder,
     others_changed: bool,
     expunges: bool,
 ) -> crate::error::Result<String> {
@@ -252,8 +252,8 @@ fn only_added(
     archives: &crate::archive::Archives,
     user: &crate::archive::UserRecord,
     selected: &mut super::Selected,
-    known: &crate::store::FolderRecord,
-    now: &crate::store::FolderRecord,
+    known: &crate::archive::Folder,
+    now: &crate::archive::Folder,
     flags_may_differ: bool,
 ) -> crate::error::Result<Option<String>> {
     if now.uidnext <= known.uidnext || now.uidnext - known.uidnext > MAX_ADDED_READ {

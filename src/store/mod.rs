@@ -20,6 +20,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::archive::Folder;
 use crate::archive::flags::{ChangedFlags, FlagChange, FlagState};
 use crate::error::{Error, Result};
 
@@ -160,21 +161,6 @@ pub struct StoreRecord {
     pub state: StoreState,
     /// Where the store's blobs live.
     pub path: PathBuf,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FolderRecord {
-    pub id: i64,
-    pub archive_id: i64,
-    /// `/`-separated path inside the archive; never empty.
-    pub path: String,
-    pub uidvalidity: u32,
-    pub uidnext: u32,
-    pub highestmodseq: u64,
-    pub messages: u64,
-    /// Deleted while it had sub-folders: a name that holds no messages and
-    /// cannot be selected (RFC 3501 `\Noselect`) until created again.
-    pub noselect: bool,
 }
 
 /// Where a blob's compressed bytes are in its store.
@@ -318,7 +304,7 @@ pub trait Catalog: Send + Sync {
     fn store_blob_count(&self, store_id: i64) -> Result<u64>;
 
     // Folders and messages.
-    fn folders(&self, archive_id: i64) -> Result<Vec<FolderRecord>>;
+    fn folders(&self, archive_id: i64) -> Result<Vec<Folder>>;
     /// Returns the folder, creating it and its parents if needed. With
     /// `subscribe_holders_of`, each folder it creates becomes a
     /// subscription of every user whose privileges on the archive include
@@ -328,7 +314,7 @@ pub trait Catalog: Send + Sync {
         archive_id: i64,
         path: &str,
         subscribe_holders_of: Option<u8>,
-    ) -> Result<FolderRecord>;
+    ) -> Result<Folder>;
     fn messages(&self, folder_id: i64) -> Result<Vec<MessageRecord>>;
     /// The folder's messages with these UIDs (UIDs it lacks are left out):
     /// what a change to a few messages reads, not the whole folder.
@@ -355,7 +341,7 @@ pub trait Catalog: Send + Sync {
     fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>>;
 
     // Changes to what is archived; each is one transaction.
-    fn folder(&self, id: i64) -> Result<Option<FolderRecord>>;
+    fn folder(&self, id: i64) -> Result<Option<Folder>>;
     /// Copies (with `remove_source`: moves) messages between folders,
     /// keeping internal dates and every user's flags; returns (source UID,
     /// target UID) pairs, each target message new (bytes the target holds
@@ -385,11 +371,11 @@ pub trait Catalog: Send + Sync {
     ) -> Result<Vec<Removed>>;
     /// Makes a `\Noselect` folder an ordinary one again, with a new
     /// UIDVALIDITY.
-    fn recreate_folder(&self, folder_id: i64) -> Result<FolderRecord>;
+    fn recreate_folder(&self, folder_id: i64) -> Result<Folder>;
 
     // Administration of folders and messages (admin API, command line).
     /// The folder with this UIDVALIDITY, which no two folders ever share.
-    fn folder_by_uidvalidity(&self, uidvalidity: u32) -> Result<Option<FolderRecord>>;
+    fn folder_by_uidvalidity(&self, uidvalidity: u32) -> Result<Option<Folder>>;
     /// The folder's messages in UID order, each with its stored summary
     /// (JSON, `None` when unparsed): a listing that reads no message bytes.
     fn message_summaries(&self, folder_id: i64) -> Result<Vec<(MessageRecord, Option<String>)>>;

@@ -7,12 +7,13 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::{audit, changes, folder_admin, schema, upgrade, user_state};
+use crate::archive::Folder;
 use crate::archive::flags::{ChangedFlags, FlagChange, FlagState};
 use crate::error::{Error, Result};
 use crate::store::{
     ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication, BatchEntry,
-    BlobLocation, BlobRecord, Catalog, ComplianceSettings, EntryOutcome, FolderRecord,
-    MessageRecord, NewUser, PackCommit, Removed, Sha256, StoreRecord, StoreState, UserRecord,
+    BlobLocation, BlobRecord, Catalog, ComplianceSettings, EntryOutcome, MessageRecord, NewUser,
+    PackCommit, Removed, Sha256, StoreRecord, StoreState, UserRecord,
 };
 
 impl From<rusqlite::Error> for Error {
@@ -309,8 +310,8 @@ pub(super) fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRec
 pub(super) const FOLDER_COLUMNS: &str = "f.id, f.archive_id, f.path, f.uidvalidity, f.uidnext, f.highestmodseq, \
      (SELECT count(*) FROM messages m WHERE m.folder_id = f.id), f.noselect";
 
-pub(super) fn folder_from_row(row: &Row) -> rusqlite::Result<FolderRecord> {
-    Ok(FolderRecord {
+pub(super) fn folder_from_row(row: &Row) -> rusqlite::Result<Folder> {
+    Ok(Folder {
         id: row.get(0)?,
         archive_id: row.get(1)?,
         path: row.get(2)?,
@@ -344,7 +345,7 @@ fn next_uidvalidity(tx: &Transaction) -> Result<u32> {
     Ok(next)
 }
 
-fn folder_by_path(conn: &Connection, archive_id: i64, path: &str) -> Result<Option<FolderRecord>> {
+fn folder_by_path(conn: &Connection, archive_id: i64, path: &str) -> Result<Option<Folder>> {
     let sql =
         format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 AND f.path = ?2");
     Ok(conn
@@ -707,7 +708,7 @@ impl Catalog for SqliteCatalog {
         Ok(packs)
     }
 
-    fn folders(&self, archive_id: i64) -> Result<Vec<FolderRecord>> {
+    fn folders(&self, archive_id: i64) -> Result<Vec<Folder>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 ORDER BY f.path"
@@ -723,7 +724,7 @@ impl Catalog for SqliteCatalog {
         archive_id: i64,
         path: &str,
         subscribe_holders_of: Option<u8>,
-    ) -> Result<FolderRecord> {
+    ) -> Result<Folder> {
         let mut conn = self.conn();
         if let Some(folder) = folder_by_path(&conn, archive_id, path)? {
             return Ok(folder);
@@ -920,7 +921,7 @@ impl Catalog for SqliteCatalog {
         Ok(outcomes)
     }
 
-    fn recreate_folder(&self, folder_id: i64) -> Result<FolderRecord> {
+    fn recreate_folder(&self, folder_id: i64) -> Result<Folder> {
         self.in_transaction(|tx| {
             let uidvalidity = next_uidvalidity(tx)?;
             tx.execute(
@@ -932,7 +933,7 @@ impl Catalog for SqliteCatalog {
         })
     }
 
-    fn folder_by_uidvalidity(&self, uidvalidity: u32) -> Result<Option<FolderRecord>> {
+    fn folder_by_uidvalidity(&self, uidvalidity: u32) -> Result<Option<Folder>> {
         folder_admin::folder_by_uidvalidity(&self.conn(), uidvalidity)
     }
 
@@ -965,7 +966,7 @@ impl Catalog for SqliteCatalog {
         Ok(folders)
     }
 
-    fn folder(&self, id: i64) -> Result<Option<FolderRecord>> {
+    fn folder(&self, id: i64) -> Result<Option<Folder>> {
         let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.id = ?1");
         Ok(self
             .conn()

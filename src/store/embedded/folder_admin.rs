@@ -5,10 +5,11 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::catalog::{BLOB_COLUMNS, FOLDER_COLUMNS, blob_from_row, folder_from_row};
+use crate::archive::Folder;
 use crate::error::{Error, Result};
-use crate::store::{ArchiveRecord, ArchiveStatistics, FolderRecord, MessageRecord};
+use crate::store::{ArchiveRecord, ArchiveStatistics, MessageRecord};
 
-pub fn folder_by_uidvalidity(conn: &Connection, uidvalidity: u32) -> Result<Option<FolderRecord>> {
+pub fn folder_by_uidvalidity(conn: &Connection, uidvalidity: u32) -> Result<Option<Folder>> {
     let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.uidvalidity = ?1");
     Ok(conn
         .query_row(&sql, [uidvalidity], folder_from_row)
