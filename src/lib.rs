@@ -7,12 +7,14 @@
 //! `directory` (LDAP, Active Directory) about directory users; `directory`
 //! also synchronises the directory's users into the domain. `mime` reads
 //! messages the way IMAP serves and searches them (used by `imap` and the
-//! full-text index).
+//! full-text index). `background` holds what a running server does on its
+//! own (index catch-up; archiving schedules to come).
 
 pub mod admin;
 pub mod api;
 pub mod archive;
 pub mod auth;
+pub mod background;
 pub mod config;
 pub mod directory;
 pub mod error;

@@ -25,9 +25,6 @@ use crate::import::{self, ImportOptions, Plan};
 use cli::{Cli, Command, ImportArgs, PasswordArgs, StoreCommand, UserCommand};
 use progress::Progress;
 
-/// How often the server compares each full-text index with the catalog.
-const INDEX_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Runs one command line; the exit code is non-zero on any failure.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     // A worker reads nothing but its requests: no configuration, no data.
@@ -131,24 +128,7 @@ fn serve(
         config.listeners.api = api;
     }
     let archives = std::sync::Arc::new(archives);
-    // The indexes catch up with the catalog while the server runs, at the
-    // start and then whenever they differ (a crashed import elsewhere);
-    // until then searches check what they lack themselves.
-    let reconciling = archives.clone();
-    std::thread::Builder::new()
-        .name("reconcile".into())
-        .spawn(move || {
-            if let Err(error) = reconciling.reconcile_indexes() {
-                tracing::error!(%error, "reconciling the full-text indexes failed");
-            }
-            loop {
-                std::thread::sleep(INDEX_CATCH_UP);
-                if let Err(error) = reconciling.catch_up_indexes() {
-                    tracing::error!(%error, "catching up the full-text indexes failed");
-                }
-            }
-        })
-        .context("starting the index reconciliation")?;
+    crate::background::start(&archives)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(crate::net::serve(config, archives))?;
     Ok(ExitCode::SUCCESS)
