@@ -30,16 +30,7 @@ fn actions(records: &[Value]) -> Vec<&str> {
 
 #[test]
 fn imap_logins_and_failed_logins_are_recorded_with_address_and_reason() {
-    let am = Archimap::new();
-    am.ok(&[
-        "user",
-        "add",
-        "alice",
-        "--password",
-        "wonderland",
-        "--email",
-        "alice@example.com",
-    ]);
+    let am = Archimap::with_alice();
     let server = Server::start(&am);
     let mut c = server.connect_tls();
     c.line();
