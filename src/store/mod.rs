@@ -1,14 +1,17 @@
-//! The storage engine, behind two traits: a [`Catalog`] of metadata (users,
-//! privileges, archive stores, folders, messages, flags, the audit log and
-//! the compliance settings) and a [`BlobStore`] per archive store holding
-//! the compressed message bytes.
+//! The storage engine, behind two traits: a [`Catalog`] of metadata and a
+//! [`BlobStore`] per archive store holding the compressed message bytes.
+//! The catalog is split by capability (users, access, stores, folders and
+//! messages, each user's own state, records), so a backend can be read and
+//! written one capability at a time.
 //!
 //! The embedded implementation (`embedded`) is SQLite plus append-only pack
 //! files. Nothing here is SQL-specific, so a PostgreSQL + object-storage
 //! backend can implement the same traits later.
 //!
 //! Records here are plain data: privileges travel as bit sets, and the
-//! `archive` module gives them meaning.
+//! `archive` module gives them meaning. The domain's own values (a folder,
+//! flags and changes to them) come from `archive`; a backend keeps them
+//! as they are.
 
 mod audit;
 pub mod embedded;
@@ -251,9 +254,8 @@ pub enum EntryOutcome {
     Duplicate,
 }
 
-/// Metadata of everything archived. Every method is atomic.
-pub trait Catalog: Send + Sync {
-    // Users.
+/// Users: accounts, their sign-in data and the access generation.
+pub trait UserCatalog {
     fn create_user(&self, user: &NewUser) -> Result<UserRecord>;
     fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>>;
     fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>>;
@@ -271,8 +273,10 @@ pub trait Catalog: Send + Sync {
     fn rename_user(&self, id: i64, new_name: &str) -> Result<()>;
     /// Deletes the user and their privileges and flags; never an archive.
     fn delete_user(&self, id: i64) -> Result<()>;
+}
 
-    // Archives and folder privileges.
+/// Archives and who may do what in them (folder privileges).
+pub trait AccessCatalog {
     fn archive_by_name(&self, name: &str) -> Result<Option<ArchiveRecord>>;
     fn archives(&self) -> Result<Vec<ArchiveRecord>>;
     /// `0` removes the grant.
@@ -280,8 +284,10 @@ pub trait Catalog: Send + Sync {
     fn folder_privileges(&self, user_id: i64) -> Result<Vec<(ArchiveRecord, u8)>>;
     /// Removes every grant of the user, on every archive.
     fn clear_folder_privileges(&self, user_id: i64) -> Result<()>;
+}
 
-    // Archive stores.
+/// Archive stores: where blobs are kept, their states and packs.
+pub trait StoreCatalog {
     fn stores(&self) -> Result<Vec<StoreRecord>>;
     /// The first store created becomes current; later ones are normal.
     fn create_store(&self, name: &str, path: &std::path::Path) -> Result<StoreRecord>;
@@ -302,8 +308,10 @@ pub trait Catalog: Send + Sync {
     fn remove_store(&self, id: i64) -> Result<()>;
     /// How many blobs lie in a store.
     fn store_blob_count(&self, store_id: i64) -> Result<u64>;
+}
 
-    // Folders and messages.
+/// Folders, the messages they hold and the blobs behind them.
+pub trait FolderCatalog {
     fn folders(&self, archive_id: i64) -> Result<Vec<Folder>>;
     /// Returns the folder, creating it and its parents if needed. With
     /// `subscribe_holders_of`, each folder it creates becomes a
@@ -336,10 +344,8 @@ pub trait Catalog: Send + Sync {
         packs: &[PackCommit],
         audit: &dyn Fn(&[EntryOutcome]) -> Vec<AuditRecord>,
     ) -> Result<Vec<EntryOutcome>>;
-
     /// Folders holding messages whose bytes lie in one of these stores.
     fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>>;
-
     // Changes to what is archived; each is one transaction.
     fn folder(&self, id: i64) -> Result<Option<Folder>>;
     /// Copies (with `remove_source`: moves) messages between folders,
@@ -372,7 +378,6 @@ pub trait Catalog: Send + Sync {
     /// Makes a `\Noselect` folder an ordinary one again, with a new
     /// UIDVALIDITY.
     fn recreate_folder(&self, folder_id: i64) -> Result<Folder>;
-
     // Administration of folders and messages (admin API, command line).
     /// The folder with this UIDVALIDITY, which no two folders ever share.
     fn folder_by_uidvalidity(&self, uidvalidity: u32) -> Result<Option<Folder>>;
@@ -385,7 +390,10 @@ pub trait Catalog: Send + Sync {
     /// (sub-folders first), all or none: refused under legal hold, and if
     /// one holds a message or a sub-folder left out when its turn comes.
     fn delete_empty_folders(&self, folder_ids: &[i64], audit: &[AuditRecord]) -> Result<()>;
+}
 
+/// Each user's own state on folders and messages: flags, subscriptions, \Recent.
+pub trait UserStateCatalog {
     // Per-user state.
     /// The user's flags on the messages of a folder, by UID (only set ones).
     fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>>;
@@ -422,8 +430,10 @@ pub trait Catalog: Send + Sync {
     /// to `up_to` (never lowers it) and returns the mark as it was, so the
     /// UIDs from there to `up_to` are `\Recent` for that session alone.
     fn claim_recent(&self, user_id: i64, folder_id: i64, up_to: u32) -> Result<u32>;
+}
 
-    // Compliance.
+/// The audit log, settings, compliance settings and the consistency check.
+pub trait RecordCatalog {
     /// Appends to the audit log, all records or none.
     fn record_audit(&self, records: &[AuditRecord]) -> Result<()>;
     /// Audit records matching `filter`, oldest first.
@@ -436,10 +446,34 @@ pub trait Catalog: Send + Sync {
     fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Stores a setting and its audit records in one transaction.
     fn set_setting(&self, key: &str, value: &str, audit: &[AuditRecord]) -> Result<()>;
-
     /// Checks that the stored metadata agrees with itself (reference counts,
     /// UID counters, integrity); one line per problem.
     fn check_consistency(&self) -> Result<Vec<String>>;
+}
+
+/// Metadata of everything archived, by capability. Every method is atomic.
+pub trait Catalog:
+    UserCatalog
+    + AccessCatalog
+    + StoreCatalog
+    + FolderCatalog
+    + UserStateCatalog
+    + RecordCatalog
+    + Send
+    + Sync
+{
+}
+
+impl<T> Catalog for T where
+    T: UserCatalog
+        + AccessCatalog
+        + StoreCatalog
+        + FolderCatalog
+        + UserStateCatalog
+        + RecordCatalog
+        + Send
+        + Sync
+{
 }
 
 /// The compressed bytes of one archive store.

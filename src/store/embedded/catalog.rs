@@ -11,9 +11,10 @@ use crate::archive::Folder;
 use crate::archive::flags::{ChangedFlags, FlagChange, FlagState};
 use crate::error::{Error, Result};
 use crate::store::{
-    ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication, BatchEntry,
-    BlobLocation, BlobRecord, Catalog, ComplianceSettings, EntryOutcome, MessageRecord, NewUser,
-    PackCommit, Removed, Sha256, StoreRecord, StoreState, UserRecord,
+    AccessCatalog, ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication,
+    BatchEntry, BlobLocation, BlobRecord, ComplianceSettings, EntryOutcome, FolderCatalog,
+    MessageRecord, NewUser, PackCommit, RecordCatalog, Removed, Sha256, StoreCatalog, StoreRecord,
+    StoreState, UserCatalog, UserRecord, UserStateCatalog,
 };
 
 impl From<rusqlite::Error> for Error {
@@ -364,7 +365,7 @@ fn refuse_under_legal_hold(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
-impl Catalog for SqliteCatalog {
+impl UserCatalog for SqliteCatalog {
     fn create_user(&self, user: &NewUser) -> Result<UserRecord> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -505,7 +506,9 @@ impl Catalog for SqliteCatalog {
         tx.commit()?;
         Ok(())
     }
+}
 
+impl AccessCatalog for SqliteCatalog {
     fn archive_by_name(&self, name: &str) -> Result<Option<ArchiveRecord>> {
         Ok(self
             .conn()
@@ -580,7 +583,9 @@ impl Catalog for SqliteCatalog {
         )?;
         Ok(())
     }
+}
 
+impl StoreCatalog for SqliteCatalog {
     fn stores(&self) -> Result<Vec<StoreRecord>> {
         let conn = self.conn();
         let mut stmt =
@@ -707,7 +712,9 @@ impl Catalog for SqliteCatalog {
             .collect::<rusqlite::Result<_>>()?;
         Ok(packs)
     }
+}
 
+impl FolderCatalog for SqliteCatalog {
     fn folders(&self, archive_id: i64) -> Result<Vec<Folder>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
@@ -1022,7 +1029,9 @@ impl Catalog for SqliteCatalog {
             Ok(removed)
         })
     }
+}
 
+impl UserStateCatalog for SqliteCatalog {
     fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
@@ -1094,7 +1103,9 @@ impl Catalog for SqliteCatalog {
     fn claim_recent(&self, user_id: i64, folder_id: i64, up_to: u32) -> Result<u32> {
         self.in_transaction(|tx| user_state::claim_recent(tx, user_id, folder_id, up_to))
     }
+}
 
+impl RecordCatalog for SqliteCatalog {
     fn record_audit(&self, records: &[AuditRecord]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 pub use catalog::SqliteCatalog;
 pub use packs::PackStore;
 
-use super::{Backend, BlobStore, Catalog, StoreRecord};
+use super::{Backend, BlobStore, Catalog, StoreCatalog, StoreRecord};
 use crate::error::{Error, Result};
 
 pub struct Embedded {
