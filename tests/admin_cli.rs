@@ -290,7 +290,7 @@ fn an_older_catalog_is_brought_up_to_date() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "6");
+    assert_eq!(version, "7");
     // Changes to users and grants move the access generation again.
     let generation = |db: &rusqlite::Connection| -> i64 {
         db.query_row("SELECT value FROM access_generation", [], |r| r.get(0))
@@ -420,4 +420,30 @@ fn data_files_are_private_and_verify_warns_otherwise() {
         let line = format!("warning: {} has mode", path.display());
         assert!(out.contains(&line), "{line} in {out}");
     }
+}
+
+/// A version-6 catalog (no setting for a record per imported message)
+/// opens upgraded, its compliance settings kept and the new one off.
+#[test]
+fn schema_6_catalogs_gain_the_import_audit_setting() {
+    let am = Archimap::new();
+    am.ok(&["compliance", "audit-retrievals", "on"]);
+    {
+        let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
+        db.execute_batch(
+            "ALTER TABLE compliance DROP COLUMN audit_message_archiving;
+             UPDATE meta SET value = '6' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        am.ok(&["compliance", "show"]),
+        "legal hold:                 off\naudit of message retrieval: on\n\
+         audit of imported messages: off\n"
+    );
+    am.ok(&["compliance", "audit-imports", "on"]);
+    assert!(
+        am.ok(&["compliance", "show"])
+            .contains("audit of imported messages: on")
+    );
 }

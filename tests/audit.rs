@@ -166,7 +166,8 @@ fn legal_hold_and_retrieval_audit_round_trip() {
             am.ok(&["compliance", "show"]),
             format!(
                 "legal hold:                 {legal_hold}\n\
-                 audit of message retrieval: {retrievals}\n"
+                 audit of message retrieval: {retrievals}\n\
+                 audit of imported messages: off\n"
             )
         );
     };
@@ -217,6 +218,7 @@ fn a_change_by_another_process_is_seen_within_a_second() {
     let on = ComplianceSettings {
         legal_hold_enabled: true,
         audit_message_retrieval: true,
+        audit_message_archiving: true,
     };
     assert!(cli.set_compliance(on).unwrap());
     assert!(cli.legal_hold().unwrap(), "at once in the changing process");
@@ -311,7 +313,8 @@ fn bad_arguments_change_nothing_and_say_why() {
 
     assert_eq!(
         am.ok(&["compliance", "show"]),
-        "legal hold:                 off\naudit of message retrieval: off\n"
+        "legal hold:                 off\naudit of message retrieval: off\n\
+         audit of imported messages: off\n"
     );
     assert!(audit(&am, &[]).is_empty());
 }
@@ -450,4 +453,82 @@ fn appends_and_imports_are_recorded_in_their_own_transaction() {
             ("folder:alice/Sent".to_string(), 2)
         ]
     );
+}
+
+/// With the compliance setting on, an import records each message it
+/// files (which bytes, from where, under which UID), in the transaction
+/// that files it, besides the count per folder; duplicates it skips are
+/// not filed and get no record. Off (the default), only the counts.
+#[test]
+fn each_imported_message_is_recorded_when_switched_on() {
+    let am = Archimap::new();
+    am.add_user("alice");
+    let mail = am.dir.path().join("mail");
+    std::fs::create_dir_all(&mail).unwrap();
+    let write = |name: &str, subject: &str| {
+        let text = format!("From: a@example.com\r\nSubject: {subject}\r\n\r\nBody\r\n");
+        std::fs::write(mail.join(name), &text).unwrap();
+        common::sha256_hex(text.as_bytes())
+    };
+    write("0.eml", "before");
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Inbox",
+        mail.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        audit(&am, &["--action", "message_archived"]),
+        Vec::<Value>::new()
+    );
+
+    assert_eq!(
+        am.ok(&["compliance", "audit-imports", "on"]),
+        "the audit of each imported message is now on\n"
+    );
+    let mut expected = vec![write("1.eml", "one"), write("2.eml", "two")];
+    expected.sort();
+    assert_eq!(
+        am.import(&[
+            "--user",
+            "alice",
+            "--folder",
+            "Inbox",
+            mail.to_str().unwrap()
+        ]),
+        (2, 1, 0, 0),
+        "0.eml is in Inbox already"
+    );
+    let records = audit(&am, &["--action", "message_archived"]);
+    let counted = audit(&am, &["--action", "messages_imported"]);
+    let run = &counted.last().unwrap()["details"]["run"];
+    let mut seen: Vec<String> = records
+        .iter()
+        .map(|r| {
+            assert_eq!(r["actor"], "admin");
+            assert_eq!(r["target"], "folder:alice/Inbox");
+            assert_eq!(&r["details"]["run"], run, "{r}");
+            assert!(r["details"]["uid"].as_u64().unwrap() > 1, "{r}");
+            let source = r["details"]["source"].as_str().unwrap();
+            assert!(
+                source.ends_with("1.eml") || source.ends_with("2.eml"),
+                "{r}"
+            );
+            r["details"]["sha256"].as_str().unwrap().to_string()
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, expected);
+
+    am.ok(&["compliance", "audit-imports", "off"]);
+    write("3.eml", "three");
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Inbox",
+        mail.to_str().unwrap(),
+    ]);
+    assert_eq!(audit(&am, &["--action", "message_archived"]).len(), 2);
 }

@@ -232,5 +232,5 @@ fn schema_4_catalogs_are_upgraded() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "6");
+    assert_eq!(version, "7");
 }

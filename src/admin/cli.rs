@@ -111,7 +111,8 @@ pub enum Command {
     /// privileges, stores and compliance settings, moves, deletions and
     /// (when enabled) message retrievals. Oldest first.
     Audit(AuditArgs),
-    /// Compliance settings: legal hold, and the audit of message retrieval.
+    /// Compliance settings: legal hold, the audit of message retrieval and
+    /// of each imported message.
     #[command(subcommand)]
     Compliance(ComplianceCommand),
     /// Internal: a worker process that reads attachments' text for the
@@ -365,6 +366,12 @@ pub enum ComplianceCommand {
     },
     /// Record every retrieval of a message's content in the audit log.
     AuditRetrievals {
+        #[arg(value_enum)]
+        state: Switch,
+    },
+    /// Record every message an import files in the audit log, besides the
+    /// count per folder that is always recorded.
+    AuditImports {
         #[arg(value_enum)]
         state: Switch,
     },

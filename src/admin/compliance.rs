@@ -1,4 +1,4 @@
-//! `archimap compliance show | legal-hold | audit-retrievals`.
+//! `archimap compliance show | legal-hold | audit-retrievals | audit-imports`.
 
 use anyhow::Result;
 
@@ -20,6 +20,10 @@ pub(super) fn run(archives: &Archives, command: ComplianceCommand) -> Result<()>
             settings.audit_message_retrieval = state == Switch::On;
             ("the audit of message retrieval", state)
         }
+        ComplianceCommand::AuditImports { state } => {
+            settings.audit_message_archiving = state == Switch::On;
+            ("the audit of each imported message", state)
+        }
     };
     let state = word(state == Switch::On);
     if archives.set_compliance(settings)? {
@@ -38,6 +42,10 @@ fn print(settings: &ComplianceSettings) {
     println!(
         "audit of message retrieval: {}",
         word(settings.audit_message_retrieval)
+    );
+    println!(
+        "audit of imported messages: {}",
+        word(settings.audit_message_archiving)
     );
 }
 

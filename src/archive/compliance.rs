@@ -53,6 +53,11 @@ impl Archives {
                 old.audit_message_retrieval,
                 settings.audit_message_retrieval,
             ),
+            (
+                "audit_message_archiving",
+                old.audit_message_archiving,
+                settings.audit_message_archiving,
+            ),
         ];
         for (name, from, to) in fields.into_iter().filter(|(_, from, to)| from != to) {
             changed.insert(name.into(), json!({ "from": from, "to": to }));

@@ -105,7 +105,7 @@ pub fn run(
     let mut folders: HashMap<FolderPath, i64> = HashMap::new();
     let tuning = &options.tuning;
     let total = plan.jobs.len() as u64;
-    let run = RunRecords::new(archives, &archive, &plan.sources);
+    let run = RunRecords::new(archives, &archive, &plan.sources)?;
 
     let outcome = std::thread::scope(|scope| -> Result<()> {
         let (to_writer, from_reader) = sync_channel::<Vec<Prepared>>(1);
@@ -113,17 +113,25 @@ pub fn run(
         let writer = scope.spawn(move || -> Result<(u64, u64, u64)> {
             let (mut imported, mut duplicates, mut unparsed) = (0, 0, 0);
             for batch in from_reader {
-                let (messages, filed): (Vec<PreparedMessage>, Vec<(FolderPath, bool)>) = batch
+                let (messages, filed): (Vec<PreparedMessage>, Vec<Filed>) = batch
                     .into_iter()
-                    .map(|p| (p.message, (p.folder, p.unparsed)))
+                    .map(|p| {
+                        let filed = Filed {
+                            folder: p.folder,
+                            unparsed: p.unparsed,
+                            sha256: p.message.sha256,
+                            source: p.source,
+                        };
+                        (p.message, filed)
+                    })
                     .unzip();
                 let records = |outcomes: &[FilingOutcome]| run.records(&filed, outcomes);
                 let outcomes = filer.file(messages, &records)?;
-                for (outcome, (_, was_unparsed)) in outcomes.into_iter().zip(filed) {
+                for (outcome, filed) in outcomes.into_iter().zip(filed) {
                     match outcome {
                         FilingOutcome::Added { .. } => {
                             imported += 1;
-                            unparsed += u64::from(was_unparsed);
+                            unparsed += u64::from(filed.unparsed);
                         }
                         FilingOutcome::Duplicate => duplicates += 1,
                     }
@@ -152,6 +160,7 @@ pub fn run(
                         message,
                         unparsed,
                         folder: job.folder.clone(),
+                        source: job.describe(),
                     })
                 })
                 .collect();
@@ -193,10 +202,22 @@ struct Prepared {
     /// It could not be parsed (it is archived all the same).
     unparsed: bool,
     folder: FolderPath,
+    /// The file (and place in it) the message came from.
+    source: String,
+}
+
+/// What the audit records say of one message handed to the writer.
+struct Filed {
+    folder: FolderPath,
+    unparsed: bool,
+    sha256: crate::store::Sha256,
+    source: String,
 }
 
 /// The audit records of one import run: one per folder per committed
-/// batch, in the batch's transaction, with the counts and the source.
+/// batch, in the batch's transaction, with the counts and the source;
+/// and, when the compliance settings ask for it (read as the run starts),
+/// one per message filed.
 struct RunRecords<'a> {
     archives: &'a Archives,
     archive: &'a str,
@@ -204,29 +225,60 @@ struct RunRecords<'a> {
     source: Vec<String>,
     /// Tells the records of one run from those of another.
     run: String,
+    per_message: bool,
 }
 
 impl<'a> RunRecords<'a> {
-    fn new(archives: &'a Archives, archive: &'a str, sources: &[PathBuf]) -> RunRecords<'a> {
+    fn new(
+        archives: &'a Archives,
+        archive: &'a str,
+        sources: &[PathBuf],
+    ) -> Result<RunRecords<'a>> {
         use rand::Rng;
-        RunRecords {
+        Ok(RunRecords {
             archives,
             archive,
             source: sources.iter().map(|p| p.display().to_string()).collect(),
             run: format!("{:016x}", rand::thread_rng().r#gen::<u64>()),
-        }
+            per_message: archives.compliance_settings()?.audit_message_archiving,
+        })
     }
 
-    /// The records of a batch whose messages went to `filed` (folder, and
-    /// whether it was unparsed) with `outcomes`.
-    fn records(
-        &self,
-        filed: &[(FolderPath, bool)],
-        outcomes: &[FilingOutcome],
-    ) -> Vec<AuditRecord> {
+    /// The records of a batch whose messages were `filed` with `outcomes`.
+    fn records(&self, filed: &[Filed], outcomes: &[FilingOutcome]) -> Vec<AuditRecord> {
+        let mut records = self.counted(filed, outcomes);
+        if self.per_message {
+            records.extend(filed.iter().zip(outcomes).filter_map(|(filed, outcome)| {
+                let FilingOutcome::Added { uid } = outcome else {
+                    return None;
+                };
+                Some(self.archives.change_record(
+                    AuditAction::MessageArchived,
+                    folder_target(self.archive, filed.folder.as_str()),
+                    json!({
+                        "run": self.run,
+                        "uid": uid,
+                        "sha256": hex::encode(filed.sha256),
+                        "source": filed.source,
+                        "unparsed": filed.unparsed,
+                    }),
+                ))
+            }));
+        }
+        records
+    }
+
+    /// One record per folder of the batch: what it took, counted.
+    fn counted(&self, filed: &[Filed], outcomes: &[FilingOutcome]) -> Vec<AuditRecord> {
         // (imported, duplicates, unparsed) per folder, in first-seen order.
         let mut counts: Vec<(&FolderPath, [u64; 3])> = Vec::new();
-        for ((folder, unparsed), outcome) in filed.iter().zip(outcomes) {
+        for (
+            Filed {
+                folder, unparsed, ..
+            },
+            outcome,
+        ) in filed.iter().zip(outcomes)
+        {
             let index = match counts.iter().position(|(f, _)| *f == folder) {
                 Some(index) => index,
                 None => {

@@ -21,6 +21,9 @@ pub enum AuditAction {
     /// Messages an import filed into one folder, counted (one record per
     /// folder per batch the import committed).
     MessagesImported,
+    /// One message an import filed (only when the compliance settings ask
+    /// for a record per message).
+    MessageArchived,
     MessageDeleted,
     FolderCreated,
     FolderRenamed,
@@ -35,7 +38,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::MessageRetrieved,
@@ -43,6 +46,7 @@ impl AuditAction {
         AuditAction::MessageCopied,
         AuditAction::MessageAppended,
         AuditAction::MessagesImported,
+        AuditAction::MessageArchived,
         AuditAction::MessageDeleted,
         AuditAction::FolderCreated,
         AuditAction::FolderRenamed,
@@ -66,6 +70,7 @@ impl AuditAction {
             AuditAction::MessageCopied => "message_copied",
             AuditAction::MessageAppended => "message_appended",
             AuditAction::MessagesImported => "messages_imported",
+            AuditAction::MessageArchived => "message_archived",
             AuditAction::MessageDeleted => "message_deleted",
             AuditAction::FolderCreated => "folder_created",
             AuditAction::FolderRenamed => "folder_renamed",
@@ -165,4 +170,8 @@ pub struct ComplianceSettings {
     /// `MessageRetrieveContent` activity of `logSuccessfulUserActivities`).
     /// Every other event is always audited.
     pub audit_message_retrieval: bool,
+    /// Whether an import records each message it files, besides its count
+    /// per folder (archimap's `MessageArchive` activity; MailStore has
+    /// none by that name).
+    pub audit_message_archiving: bool,
 }

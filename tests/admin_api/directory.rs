@@ -137,6 +137,7 @@ fn compliance_settings_in_mailstores_terms() {
     let activities = settings["logSuccessfulUserActivities"].as_array().unwrap();
     assert!(activities.contains(&json!("UserLogin")));
     assert!(!activities.contains(&json!("MessageRetrieveContent")));
+    assert!(!activities.contains(&json!("MessageArchive")));
 
     let on = admin.ok(
         "SetComplianceConfiguration",
@@ -152,6 +153,11 @@ fn compliance_settings_in_mailstores_terms() {
         .as_array_mut()
         .unwrap()
         .push(json!("MessageRetrieveContent"));
+    // archimap's own switch: a record per imported message.
+    config["logSuccessfulUserActivities"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("MessageArchive"));
     config["legalHoldEnabled"] = json!(false);
     admin.ok(
         "SetComplianceConfiguration",
@@ -160,6 +166,7 @@ fn compliance_settings_in_mailstores_terms() {
     let shown = fixture.am.ok(&["compliance", "show"]);
     assert!(shown.contains("legal hold:                 off"), "{shown}");
     assert!(shown.contains("audit of message retrieval: on"), "{shown}");
+    assert!(shown.contains("audit of imported messages: on"), "{shown}");
     let changes = fixture.audit(&["--action", "compliance_changed"]);
     assert_eq!(changes.len(), 2);
     assert!(changes.iter().all(|c| c["actor"] == crate::ADMIN));

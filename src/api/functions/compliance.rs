@@ -24,9 +24,14 @@ pub(super) const FUNCTIONS: &[Function] = &[
     },
 ];
 
-/// MailStore's activity for reading a message's content: the one activity
-/// whose recording can be switched.
+/// MailStore's activity for reading a message's content, whose recording
+/// can be switched.
 const RETRIEVAL: &str = "MessageRetrieveContent";
+
+/// archimap's activity for each message an import files (MailStore has
+/// none by that name), whose recording can be switched: the count per
+/// folder is always recorded.
+const ARCHIVING: &str = "MessageArchive";
 
 /// MailStore's names for what archimap always records.
 const ALWAYS: &[&str] = &[
@@ -70,6 +75,9 @@ fn to_json(settings: ComplianceSettings) -> Value {
     if settings.audit_message_retrieval {
         activities.insert(RETRIEVAL);
     }
+    if settings.audit_message_archiving {
+        activities.insert(ARCHIVING);
+    }
     json!({
         "legalHoldEnabled": settings.legal_hold_enabled,
         "logSuccessfulUserActivities": activities,
@@ -87,14 +95,15 @@ fn set_compliance_configuration(call: &Call) -> Result<Outcome> {
         // answer (the settings as they are now) shows it is still there.
         if let Some(unknown) = activities
             .iter()
-            .find(|a| *a != RETRIEVAL && !ALWAYS.contains(&a.as_str()))
+            .find(|a| *a != RETRIEVAL && *a != ARCHIVING && !ALWAYS.contains(&a.as_str()))
         {
             return Err(Error::Invalid(format!(
-                "unknown activity {unknown:?} in logSuccessfulUserActivities (archimap knows {RETRIEVAL}, {})",
+                "unknown activity {unknown:?} in logSuccessfulUserActivities (archimap knows {RETRIEVAL}, {ARCHIVING}, {})",
                 ALWAYS.join(", ")
             )));
         }
         settings.audit_message_retrieval = activities.iter().any(|a| a == RETRIEVAL);
+        settings.audit_message_archiving = activities.iter().any(|a| a == ARCHIVING);
     }
     call.archives.set_compliance(settings)?;
     done(to_json(call.archives.compliance_settings()?))

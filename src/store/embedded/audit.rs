@@ -97,12 +97,14 @@ fn record_from_row(row: &Row) -> rusqlite::Result<AuditRecord> {
 pub(super) fn compliance(conn: &Connection) -> rusqlite::Result<ComplianceSettings> {
     Ok(conn
         .prepare_cached(
-            "SELECT legal_hold_enabled, audit_message_retrieval FROM compliance WHERE id = 1",
+            "SELECT legal_hold_enabled, audit_message_retrieval, audit_message_archiving
+             FROM compliance WHERE id = 1",
         )?
         .query_row([], |r| {
             Ok(ComplianceSettings {
                 legal_hold_enabled: r.get(0)?,
                 audit_message_retrieval: r.get(1)?,
+                audit_message_archiving: r.get(2)?,
             })
         })
         .optional()?
@@ -114,12 +116,15 @@ pub(super) fn set_compliance(
     settings: &ComplianceSettings,
 ) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO compliance(id, legal_hold_enabled, audit_message_retrieval) VALUES (1, ?1, ?2)
+        "INSERT INTO compliance(id, legal_hold_enabled, audit_message_retrieval,
+                                audit_message_archiving) VALUES (1, ?1, ?2, ?3)
          ON CONFLICT(id) DO UPDATE SET legal_hold_enabled = excluded.legal_hold_enabled,
-                                       audit_message_retrieval = excluded.audit_message_retrieval",
+                                       audit_message_retrieval = excluded.audit_message_retrieval,
+                                       audit_message_archiving = excluded.audit_message_archiving",
         params![
             settings.legal_hold_enabled,
-            settings.audit_message_retrieval
+            settings.audit_message_retrieval,
+            settings.audit_message_archiving
         ],
     )?;
     Ok(())

@@ -115,6 +115,9 @@ impl SqliteCatalog {
                 if v < 5 {
                     upgrade::to_version_5(&tx)?;
                 }
+                if v < 7 {
+                    upgrade::to_version_7(&tx)?;
+                }
                 tx.execute(
                     "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
                     [schema::VERSION.to_string()],

@@ -9,8 +9,10 @@
 /// (archive and path) rather than folders, and each user's `\Recent`
 /// high-water mark per folder.
 /// 6: the access generation and the triggers that keep it, which a
-/// version-5 archimap's sessions would not read.
-pub const VERSION: i64 = 6;
+/// version-5 archimap's sessions would not read. 7: the compliance
+/// setting for a record per imported message, which a version-6
+/// archimap would not honour.
+pub const VERSION: i64 = 7;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
@@ -175,6 +177,7 @@ CREATE TRIGGER IF NOT EXISTS folder_privileges_deleted AFTER DELETE ON folder_pr
 CREATE TABLE IF NOT EXISTS compliance (
     id                      INTEGER PRIMARY KEY CHECK (id = 1),
     legal_hold_enabled      INTEGER NOT NULL,
-    audit_message_retrieval INTEGER NOT NULL
+    audit_message_retrieval INTEGER NOT NULL,
+    audit_message_archiving INTEGER NOT NULL DEFAULT 0
 );
 "#;

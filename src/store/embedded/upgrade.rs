@@ -64,3 +64,22 @@ pub fn to_version_5(tx: &Transaction) -> Result<()> {
     }
     Ok(())
 }
+
+/// Version 7: the compliance setting for a record per imported message
+/// (off). A catalog from before version 2 got the whole table from the
+/// schema just now, column included.
+pub fn to_version_7(tx: &Transaction) -> Result<()> {
+    let has_column: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('compliance')
+                       WHERE name = 'audit_message_archiving')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_column {
+        tx.execute(
+            "ALTER TABLE compliance ADD COLUMN audit_message_archiving INTEGER NOT NULL DEFAULT 0",
+            [],
+        )?;
+    }
+    Ok(())
+}
