@@ -28,6 +28,9 @@ impl PackStore {
     }
 }
 
+/// A wait for the store's write lock this long is logged as a warning.
+const LONG_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl BlobStore for PackStore {
     fn writer(
         &self,
@@ -41,9 +44,17 @@ impl BlobStore for PackStore {
             .open(&lock_path)
             .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
         if lock.try_lock().is_err() {
-            tracing::info!(store = %self.dir.display(), "another writer holds this store; waiting for it");
+            // Many sessions' APPENDs take turns here all the time: only a
+            // long wait (an import holding the store) is worth a warning.
+            let waiting = std::time::Instant::now();
             lock.lock()
                 .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
+            let waited = waiting.elapsed();
+            if waited >= LONG_WAIT {
+                tracing::warn!(store = %self.dir.display(), ?waited, "waited for another writer of this store");
+            } else {
+                tracing::debug!(store = %self.dir.display(), ?waited, "waited for another writer of this store");
+            }
         }
         let committed = committed()?;
         let on_disk = self.pack_files()?;
