@@ -30,9 +30,9 @@ for script in sorted((root / "conformance" / "scripts").glob("*.imap")):
         write("imap_session", script.stem, data)
         write("imap_frames", script.stem, data)
 
-for n, eml in enumerate(sorted((shared / "eml").iterdir())):
-    if n < 200 and eml.is_file():
-        write("mime", eml.name, eml.read_bytes()[: 64 * 1024])
+# The edge corpus is a tree: one directory per source of its messages.
+for eml in sorted(p for p in (shared / "eml").rglob("*") if p.is_file())[:200]:
+    write("mime", f"{eml.parent.name}-{eml.name}", eml.read_bytes()[: 64 * 1024])
 
 mbox = (shared / "edge.mbox").read_bytes()
 write("mbox", "edge-head.mbox", mbox[: 32 * 1024].rsplit(b"\nFrom ", 1)[0] + b"\n")

@@ -79,10 +79,19 @@ async fn seed(shared: &Arc<Shared>) {
     let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/edge/eml");
     let mut script = Vec::new();
     script.extend_from_slice(b"c1 CREATE Projects/Acme\r\n");
-    let mut files: Vec<_> = std::fs::read_dir(corpus)
-        .expect("../shared/corpus/edge/eml beside the repository")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    // The corpus is a tree (one directory per source of the messages).
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(corpus)];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("../shared/corpus/edge/eml beside the repository") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
     files.sort();
     for (n, path) in files.iter().take(40).enumerate() {
         let bytes = std::fs::read(path).expect("a corpus message");
