@@ -121,6 +121,23 @@ fn unsubscribed_parents(patterns: &[String], subscribed: &HashSet<String>) -> Ve
     parents
 }
 
+/// Whether LIST shows the other users' namespace root (`Other Users`),
+/// which is a prefix, not a mailbox: MYRIGHTS, GETACL and SELECT answer for
+/// it as for a missing name. RFC 5258 (4, `\NonExistent`) lists a name
+/// that does not exist only where the selection reaches it (here:
+/// RECURSIVEMATCH's CHILDINFO); RFC 3501 (6.3.8) also wants it as a level of
+/// hierarchy that a trailing `%` reaches (`LIST "" "%"`). A `*` reaches the
+/// archives below it by themselves, so `LIST "" "*"` leaves it out:
+/// Thunderbird, which lists so when it shows every folder, took the listed
+/// root for a folder, asked `MYRIGHTS "Other Users/Other Users"` and put up
+/// the `NO` as an alert (tests/thunderbird.rs).
+fn root_listed(patterns: &[String], root: &ViewMailbox, child_info: bool) -> bool {
+    child_info
+        || patterns
+            .iter()
+            .any(|p| p.ends_with('%') && matches(p, &root.name))
+}
+
 pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled {
     let verb = if lsub { "LSUB" } else { "LIST" };
     if let Err(reason) = command.check() {
@@ -175,6 +192,7 @@ pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled 
     } else {
         HashSet::new()
     };
+    let extended = !command.selection.is_empty() || !command.returns.is_empty();
     let mut out = String::new();
     for mailbox in view.mailboxes() {
         if !patterns.iter().any(|p| pattern_matches(p, mailbox)) {
@@ -184,11 +202,15 @@ pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled 
         let child_info = parents_of_subscribed.contains(mailbox.name.as_str());
         if (only_subscribed && !is_subscribed && !child_info)
             || (only_special && mailbox.special_use.is_none())
+            || (mailbox.is_namespace_root() && !root_listed(&patterns, mailbox, child_info))
         {
             continue;
         }
         let mut attributes = Vec::new();
-        if !mailbox.selectable {
+        if mailbox.is_namespace_root() && extended {
+            // RFC 5258 4: it does not exist (\NonExistent implies \Noselect).
+            attributes.push("\\NonExistent");
+        } else if !mailbox.selectable {
             attributes.push("\\Noselect");
         }
         attributes.push(if mailbox.has_children {

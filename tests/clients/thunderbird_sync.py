@@ -4,17 +4,21 @@ server and reports what it synced.
 
 usage: thunderbird_sync.py --port P --user U --password PW --ca CA.pem
                            --workdir DIR [--expect FOLDER=N ...] [--timeout S]
+                           [--all-folders]
 
 Writes a fresh profile into DIR/profile from files: user.js (one IMAP account
 on localhost:P over implicit TLS, first-run UI, telemetry and update checks
 off), cert9.db trusting CA.pem (certutil, Debian libnss3-tools) and
 logins.json holding the password, encrypted with the profile's own key4.db
-through NSS's PK11SDR_Encrypt as Thunderbird itself does. Then starts Xvfb
-and Thunderbird, and every second reads Thunderbird's folder cache
-(folderCache.json: each folder's message count as Thunderbird's own database
-holds it) and the X server's top-level windows, until every --expect folder
-(its IMAP name) shows its count, a dialog window (an alert) stays up, or the
-timeout passes. Prints one JSON object:
+through NSS's PK11SDR_Encrypt as Thunderbird itself does. With --all-folders
+the account's "Show only subscribed folders" is off (using_subscription):
+Thunderbird then lists every folder (LIST "" "*") instead of the subscribed
+ones (LIST (SUBSCRIBED)). Then starts Xvfb and Thunderbird, and every
+second reads Thunderbird's folder cache (folderCache.json: each folder's
+message count as Thunderbird's own database holds it) and the X server's
+top-level windows, until every --expect folder (its IMAP name) shows its
+count, a dialog window (an alert) stays up, or the timeout passes. Prints
+one JSON object:
 
   {"counts": {IMAP name: messages}, "dialogs": [window names],
    "seconds": elapsed, "imap_log": path of Thunderbird's IMAP log}
@@ -41,7 +45,7 @@ HIDDEN_WINDOW = "thunderbird"
 SETTLE_SECONDS = 5
 
 
-def prefs(port, user):
+def prefs(port, user, subscribed_only):
     return {
         "mail.account.account1.server": "server1",
         "mail.account.account1.identities": "id1",
@@ -61,6 +65,7 @@ def prefs(port, user):
         "mail.server.server1.directory-rel": "[ProfD]ImapMail/localhost",
         "mail.server.server1.login_at_startup": True,
         "mail.server.server1.check_all_folders_for_new": True,
+        "mail.server.server1.using_subscription": subscribed_only,
         "mail.server.server2.type": "none",
         "mail.server.server2.name": "Local Folders",
         "mail.server.server2.hostname": "Local Folders",
@@ -135,7 +140,7 @@ def write_profile(profile, args):
     with open(os.path.join(profile, "logins.json"), "w") as f:
         json.dump(saved_login(profile, args.user, args.password), f)
     with open(os.path.join(profile, "user.js"), "w") as f:
-        for name, value in prefs(args.port, args.user).items():
+        for name, value in prefs(args.port, args.user, not args.all_folders).items():
             f.write(f"user_pref({json.dumps(name)}, {json.dumps(value)});\n")
 
 
@@ -200,7 +205,11 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--expect", action="append", default=[], metavar="FOLDER=N")
     parser.add_argument("--timeout", type=float, default=240)
+    parser.add_argument("--all-folders", action="store_true",
+                        help='"Show only subscribed folders" off')
     args = parser.parse_args()
+    # Thunderbird takes a relative --profile for a missing profile.
+    args.workdir = os.path.abspath(args.workdir)
     expected = {}
     for item in args.expect:
         folder, _, count = item.rpartition("=")
