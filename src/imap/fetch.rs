@@ -317,7 +317,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         let Some(selected) = session.selected_mut() else {
             break;
         };
-        let message = &mut selected.messages[position];
+        let message = &mut Arc::make_mut(&mut selected.messages)[position];
         let gone = selected.expunged.contains(&message.uid);
         passed_over |= gone && items.iter().any(Item::reads_archive);
         let sets_seen = !gone

@@ -85,7 +85,10 @@ pub struct Selected {
     rights: crate::archive::Rights,
     /// In sequence-number order, as the client knows them: a message
     /// expunged elsewhere stays until the client is told (`updates`).
-    messages: Vec<MailboxMessage>,
+    /// Shared with the work a command hands to another thread (SEARCH)
+    /// instead of copied; changed in place once that work is done
+    /// (`Arc::make_mut` copies only while it is still running).
+    messages: Arc<Vec<MailboxMessage>>,
     /// The keywords the client was told of in `FLAGS`: a keyword that
     /// comes into use is announced first (RFC 3501 7.2.6).
     keywords: Vec<String>,

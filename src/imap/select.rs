@@ -76,7 +76,7 @@ pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Ha
         examined: examine,
         read_only,
         rights: target.rights,
-        messages,
+        messages: std::sync::Arc::new(messages),
         keywords,
         seen,
         own_changes: 0,

@@ -10,6 +10,8 @@ use super::select::{add_new_keywords, flags_announcement};
 use crate::archive::flags;
 use crate::archive::flags::{FlagChange, FlagState, KeywordChange};
 use crate::error::Error;
+use std::sync::Arc;
+
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::SequenceSet;
 
@@ -86,7 +88,7 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
     let mut new_keywords = false;
     let mut failure = None;
     for position in positions {
-        let message = &mut selected.messages[position];
+        let message = &mut Arc::make_mut(&mut selected.messages)[position];
         // Only the empty INBOX of a user without one has no folder.
         let Some(folder) = &selected.folder else {
             break;

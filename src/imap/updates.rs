@@ -8,6 +8,7 @@
 //! that allows them; meanwhile the message keeps its number.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imap_codec::imap_types::command::CommandBody;
@@ -190,7 +191,7 @@ fn changes(
                 selected.folder = Some(now);
             }
             fresh.map(|fresh| {
-                let (out, pending) = merge(&mut selected.messages, fresh, expunges);
+                let (out, pending) = merge(Arc::make_mut(&mut selected.messages), fresh, expunges);
                 selected.expunged = pending;
                 out
             })
@@ -237,7 +238,7 @@ impl Session {
         {
             out.push_str(&format!("* {} EXPUNGE\r\n", position + 1));
         }
-        selected.messages.retain(|m| !uids.contains(&m.uid));
+        Arc::make_mut(&mut selected.messages).retain(|m| !uids.contains(&m.uid));
         selected.own_changes += 1;
         out
     }
@@ -277,7 +278,7 @@ fn only_added(
     // (claimed only now that these answers will be given).
     mark_recent(archives, user, now, selected.read_only, &mut added)?;
     if !added.is_empty() {
-        selected.messages.extend(added);
+        Arc::make_mut(&mut selected.messages).extend(added);
         out.push_str(&exists(&selected.messages));
     }
     Ok(Some(out))
@@ -304,7 +305,8 @@ fn stored_flag_updates(
     stored: &std::collections::HashMap<u32, crate::archive::flags::FlagState>,
 ) -> String {
     let expunged = &selected.expunged;
-    flag_updates(&mut selected.messages, |m| {
+    let messages: &mut Vec<MailboxMessage> = Arc::make_mut(&mut selected.messages);
+    flag_updates(messages, |m| {
         if expunged.contains(&m.uid) {
             Some((m.flags, m.keywords.clone()))
         } else {
