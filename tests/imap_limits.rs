@@ -198,3 +198,38 @@ fn searches_of_real_clients_are_answered() {
     );
     assert!(answer.starts_with("e OK"), "{answer}");
 }
+
+/// An empty literal (`{0}`) is a literal like any other: one continuation,
+/// then the rest of the command. Found by fuzzing (imap_frames): the reader
+/// met the same empty literal again and again without reading on, writing
+/// `+ Ready` in a loop at full CPU, whether the client went on or left.
+#[test]
+fn an_empty_literal_is_read_once() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut c = selected(&server);
+    c.send("e1 SEARCH SUBJECT {0}\r\n");
+    assert!(c.line().starts_with("+ "));
+    c.send("\r\n");
+    // At most the SEARCH line and the tagged answer: a flood of `+` fails
+    // here at once instead of reading on for ever.
+    let answer: Vec<String> = (0..2).map(|_| c.line()).collect();
+    assert!(answer[0].starts_with("* SEARCH"), "{answer:?}");
+    assert!(answer[1].starts_with("e1 OK"), "{answer:?}");
+    alive(&mut c, &server);
+
+    // A client that leaves after the literal's announcement costs nothing.
+    let mut gone = selected(&server);
+    gone.send("e2 SEARCH SUBJECT {0}\r\n");
+    assert!(gone.line().starts_with("+ "));
+    drop(gone);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = server.cpu_seconds();
+    std::thread::sleep(Duration::from_secs(2));
+    let spent = server.cpu_seconds() - before;
+    assert!(
+        spent < 0.5,
+        "the server used {spent} s of CPU in 2 s with nothing to do"
+    );
+    alive(&mut c, &server);
+}

@@ -222,7 +222,11 @@ impl Reader {
                         stream.flush().await?;
                     }
                     literal_bytes += length;
-                    let need = self.buf.len() + length;
+                    // The literal's bytes and at least one more: the command
+                    // goes on after a literal (CRLF at least), and the codec
+                    // finds an empty literal (`{0}`) again until something
+                    // follows it.
+                    let need = self.buf.len() + length + 1;
                     while self.buf.len() < need {
                         if !self.fill(stream).await? {
                             return Ok(Frame::Closed);
