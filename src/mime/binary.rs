@@ -255,7 +255,11 @@ fn convert(
             out.extend_from_slice(&s[pos..f.lines.start]);
             pos = f.lines.end;
         }
-        out.extend_from_slice(&s[pos..hdr_end]);
+        // A header cut short by a boundary may end inside its last field
+        // (a CR before the boundary's line end): that field, which is
+        // gone, then runs past the header, and `binary` ends the header.
+        let hdr_end = hdr_end.max(pos).min(leaf.hdr_end);
+        out.extend_from_slice(&s[pos.min(hdr_end)..hdr_end]);
         out.extend_from_slice(b"Content-Transfer-Encoding: binary\r\n");
         out.extend_from_slice(&s[hdr_end..leaf.hdr_end]);
         out.extend_from_slice(&decode_body(s, leaf, e)?);
