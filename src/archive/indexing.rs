@@ -65,6 +65,9 @@ impl Indexes {
 pub struct TextAnswer {
     /// Found by the index, with scores.
     pub matched: HashMap<i64, f32>,
+    /// The same blobs as a set: what a SEARCH asks of every message of a
+    /// mailbox (a bit test, where `matched` hashes).
+    pub found: BlobSet,
     /// Not known to the index (not indexed yet, or held only in part):
     /// the search reads these messages itself.
     pub check: BlobSet,
@@ -603,12 +606,19 @@ impl Archives {
         scored: bool,
         sent: bool,
     ) -> Result<TextSearch> {
-        let mut by_store: HashMap<i64, Vec<&BlobRecord>> = HashMap::new();
+        // By store, in the order met; a mailbox's messages are mostly in
+        // one or two stores, so a search beats hashing every message.
+        let mut by_store: Vec<(i64, Vec<&BlobRecord>)> = Vec::new();
         for m in messages {
-            by_store
-                .entry(m.content.0.store_id)
-                .or_default()
-                .push(&m.content.0);
+            let blob = &m.content.0;
+            let group = match by_store.iter().position(|(id, _)| *id == blob.store_id) {
+                Some(group) => group,
+                None => {
+                    by_store.push((blob.store_id, Vec::new()));
+                    by_store.len() - 1
+                }
+            };
+            by_store[group].1.push(blob);
         }
         let stores = self.stores()?;
         let mut found = TextSearch {
@@ -633,6 +643,7 @@ impl Archives {
             let blobs = Arc::new(blobs);
             for (query, answer) in queries.iter().zip(&mut found.answers) {
                 let hits = snapshot.search(query, &blobs, scored)?;
+                answer.found.extend(hits.matched.keys().copied());
                 answer.matched.extend(hits.matched);
                 hits.unsure
                     .iter()

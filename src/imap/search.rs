@@ -225,7 +225,7 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
             if answer.check.contains(m.content.id()) {
                 c.doc(cx.archives)?.matches(&cx.queries[*i])
             } else {
-                answer.matched.contains_key(&m.content.id())
+                answer.found.contains(m.content.id())
             }
         }
         Criterion::Key(key) => match key {
@@ -263,7 +263,7 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
 }
 
 /// A search's result: the numbers (sequence or UID) in ascending order,
-/// with the summed scores of their FUZZY keys.
+/// with the summed scores of their FUZZY keys when RELEVANCY is asked for.
 struct Found {
     numbers: Vec<u32>,
     scores: Vec<f32>,
@@ -306,10 +306,15 @@ fn run(
         numbers: Vec::new(),
         scores: Vec::new(),
     };
+    // The clock is read every CLOCK_EVERY messages, and after each one
+    // whose text was read (the costly case): reading it for every message
+    // cost a fifth of a SEARCH of 100,000 messages.
+    const CLOCK_EVERY: usize = 256;
+    let mut read_text = false;
     for (i, message) in messages.iter().enumerate() {
         // Keys times messages, and the messages read for keys the index
         // cannot answer alone, are bounded by time.
-        if started.elapsed() >= budget {
+        if (read_text || i % CLOCK_EVERY == 0) && started.elapsed() >= budget {
             return Err(Error::Limit(format!(
                 "The search took longer than {} s; narrow it down",
                 limits.search_timeout_secs
@@ -320,18 +325,22 @@ fn run(
             message,
             doc: OnceCell::new(),
         };
-        if eval(&criteria, &candidate, &cx)? {
+        let matched = eval(&criteria, &candidate, &cx)?;
+        read_text = candidate.doc.get().is_some();
+        if matched {
             result
                 .numbers
                 .push(if uid { message.uid } else { candidate.seq });
-            let score = planner
-                .queries
-                .iter()
-                .zip(&found.answers)
-                .filter(|(q, _)| q.fuzzy)
-                .filter_map(|(_, a)| a.matched.get(&message.content.id()))
-                .sum();
-            result.scores.push(score);
+            if scored {
+                let score = planner
+                    .queries
+                    .iter()
+                    .zip(&found.answers)
+                    .filter(|(q, _)| q.fuzzy)
+                    .filter_map(|(_, a)| a.matched.get(&message.content.id()))
+                    .sum();
+                result.scores.push(score);
+            }
         }
     }
     Ok(result)
@@ -376,9 +385,11 @@ fn relevancy(scores: &[f32]) -> Vec<u32> {
 /// The untagged answer: SEARCH, or ESEARCH for `RETURN (...)`.
 fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found) -> String {
     let Some(returns) = returns else {
-        let mut line = String::from("* SEARCH");
+        use std::fmt::Write;
+        let mut line = String::with_capacity(10 + 7 * found.numbers.len());
+        line.push_str("* SEARCH");
         for n in &found.numbers {
-            line.push_str(&format!(" {n}"));
+            let _ = write!(line, " {n}");
         }
         return line + "\r\n";
     };

@@ -55,10 +55,16 @@ impl BlobSet {
 impl FromIterator<i64> for BlobSet {
     fn from_iter<I: IntoIterator<Item = i64>>(ids: I) -> Self {
         let mut set = BlobSet::default();
-        for id in ids {
-            set.insert(id);
-        }
+        set.extend(ids);
         set
+    }
+}
+
+impl Extend<i64> for BlobSet {
+    fn extend<I: IntoIterator<Item = i64>>(&mut self, ids: I) {
+        for id in ids {
+            self.insert(id);
+        }
     }
 }
 
