@@ -175,6 +175,17 @@ impl Server {
         ticks as f64 / 100.0
     }
 
+    /// Asserts that the server, given half a second to settle, uses no CPU
+    /// to speak of over the next 2 s: nothing spins on after what a test
+    /// did (a client gone, a hostile mail read).
+    pub fn assert_idle(&self) {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let before = self.cpu_seconds();
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let spent = self.cpu_seconds() - before;
+        assert!(spent < 0.5, "the idle server used {spent} s of CPU in 2 s");
+    }
+
     /// A TLS connection to the admin API.
     pub fn api_tls(&self) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
         self.wrap(TcpStream::connect(self.api).unwrap())
