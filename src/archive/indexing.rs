@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::index_queue::IndexQueue;
 use super::stores::dir_size;
 use super::verify::stopped;
-use super::{Archives, FolderName, FolderPath, MailboxMessage};
+use super::{Archives, Content, FolderName, FolderPath};
 use crate::config::IndexConfig;
 use crate::error::{Error, Result};
 use crate::index::reconcile::{self, Differences};
@@ -599,9 +599,9 @@ impl Archives {
     /// Answers text keys for the messages of a mailbox from the indexes
     /// of their stores, and their written dates if `sent`. Messages of a
     /// disabled store match no text key.
-    pub fn search_text(
+    pub fn search_text<'c>(
         &self,
-        messages: &[MailboxMessage],
+        contents: impl IntoIterator<Item = &'c Content>,
         queries: &[TextQuery],
         scored: bool,
         sent: bool,
@@ -609,8 +609,8 @@ impl Archives {
         // By store, in the order met; a mailbox's messages are mostly in
         // one or two stores, so a search beats hashing every message.
         let mut by_store: Vec<(i64, Vec<&BlobRecord>)> = Vec::new();
-        for m in messages {
-            let blob = &m.content.0;
+        for content in contents {
+            let blob = &content.0;
             let group = match by_store.iter().position(|(id, _)| *id == blob.store_id) {
                 Some(group) => group,
                 None => {

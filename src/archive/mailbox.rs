@@ -1,15 +1,19 @@
-//! A user's per-message and per-folder state: what a mailbox holds for
-//! them (messages with their own flags), which messages are new to them
-//! (IMAP `\Recent`) and their subscriptions.
+//! A mailbox as one session of a user numbers it ([`MailboxView`]): the
+//! folder's messages (a shared [`FolderSnapshot`]), the user's flags on
+//! them (shared by the user's sessions, [`UserFlags`]) and which messages
+//! are new to this session (IMAP `\Recent`); and the user's subscriptions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use super::Folder;
-use super::flags::{ChangedFlags, FlagChange, FlagState};
-use super::{Archives, Content, UserRecord};
+use super::flags::FlagState;
+use super::snapshot::FolderSnapshot;
+use super::user_flags::UserFlags;
+use super::{Archives, Content, Folder, UserRecord};
 use crate::error::Result;
 
-/// One message of a folder, as one user sees it.
+/// One message of a folder, as one user sees it: made when asked for, from
+/// a [`MailboxView`].
 #[derive(Debug, Clone)]
 pub struct MailboxMessage {
     pub uid: u32,
@@ -19,123 +23,201 @@ pub struct MailboxMessage {
     pub flags: u32,
     /// This user's keywords.
     pub keywords: Vec<String>,
-    /// `\Recent`: the session holding this copy is the first of the
-    /// user's to see the message (set by the session, from
-    /// [`Archives::claim_recent`] or [`Archives::first_recent`]).
+    /// `\Recent`: the session is the first of the user's to see it.
     pub recent: bool,
 }
 
-impl Archives {
-    /// The messages of `folder` in UID order, with `user`'s flags.
-    pub fn mailbox_messages(
-        &self,
-        user: &UserRecord,
-        folder: &Folder,
-    ) -> Result<Vec<MailboxMessage>> {
-        self.with_flags(user, folder, || self.catalog().messages(folder.id))
+/// A mailbox as one session numbers it: cheap to clone (the messages and
+/// flags are shared), its own cost only the `\Recent` ranges.
+#[derive(Clone)]
+pub struct MailboxView {
+    snapshot: Arc<FolderSnapshot>,
+    flags: Arc<UserFlags>,
+    /// UIDs `from..to` the session claimed as `\Recent` (RFC 3501 2.3.2),
+    /// in order.
+    recent: Vec<(u32, u32)>,
+}
+
+impl MailboxView {
+    /// The empty INBOX of a user without an inbox folder.
+    pub fn empty() -> MailboxView {
+        MailboxView {
+            snapshot: Arc::new(FolderSnapshot::none()),
+            flags: Arc::default(),
+            recent: Vec::new(),
+        }
     }
 
-    /// The messages of `folder` with these UIDs (those it holds), in UID
-    /// order, with `user`'s flags: what a session reads of messages just
-    /// added, instead of the whole folder.
-    pub fn mailbox_messages_with_uids(
+    pub fn snapshot(&self) -> &Arc<FolderSnapshot> {
+        &self.snapshot
+    }
+
+    pub fn flags(&self) -> &Arc<UserFlags> {
+        &self.flags
+    }
+
+    pub fn len(&self) -> usize {
+        self.snapshot.messages().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The UID of the message at `position` (0-based).
+    pub fn uid(&self, position: usize) -> u32 {
+        self.snapshot.messages()[position].uid
+    }
+
+    /// The position of the message with `uid`, if the view holds it.
+    pub fn position(&self, uid: u32) -> Option<usize> {
+        self.snapshot.position(uid).ok()
+    }
+
+    /// The message at `position` (0-based), with the user's flags now.
+    pub fn message(&self, position: usize) -> MailboxMessage {
+        let m = &self.snapshot.messages()[position];
+        let FlagState { bits, keywords } = self.flags.of(m.uid);
+        MailboxMessage {
+            uid: m.uid,
+            internal_date: m.internal_date,
+            content: m.content.clone(),
+            flags: bits,
+            keywords,
+            recent: self.is_recent(m.uid),
+        }
+    }
+
+    /// The view without the messages with `uids`, in a copy of its own:
+    /// for a session's own expunges while others' must wait.
+    pub fn without(&self, uids: &HashSet<u32>) -> MailboxView {
+        MailboxView {
+            snapshot: Arc::new(self.snapshot.without(uids)),
+            flags: self.flags.clone(),
+            recent: self.recent.clone(),
+        }
+    }
+
+    /// The position of the first message without flag `bit`.
+    pub fn first_without(&self, bit: u32) -> Option<usize> {
+        let uids = self.snapshot.messages().iter().map(|m| m.uid);
+        self.flags.first_without(bit, uids)
+    }
+
+    /// The UIDs of the messages with flag `bit`, in order.
+    pub fn uids_with(&self, bit: u32) -> Vec<u32> {
+        let uids = self.snapshot.messages().iter().map(|m| m.uid);
+        self.flags.having(bit, uids)
+    }
+
+    /// Every message, in order.
+    pub fn messages(&self) -> impl Iterator<Item = MailboxMessage> + '_ {
+        (0..self.len()).map(|p| self.message(p))
+    }
+
+    pub fn is_recent(&self, uid: u32) -> bool {
+        self.recent
+            .iter()
+            .any(|&(from, to)| (from..to).contains(&uid))
+    }
+
+    /// How many messages are `\Recent` in this session.
+    pub fn recent_count(&self) -> usize {
+        let messages = self.snapshot.messages();
+        let below = |uid: u32| messages.partition_point(|m| m.uid < uid);
+        self.recent
+            .iter()
+            .map(|&(from, to)| below(to) - below(from))
+            .sum()
+    }
+}
+
+impl Archives {
+    /// Opens `folder` (as it is now) for one session of `user`: the
+    /// messages it holds are `\Recent` for this session if no other
+    /// session of the user had them; a read-write session claims them
+    /// (later sessions do not see them as recent), a read-only one (EXAMINE)
+    /// shows what no session has claimed and takes nothing, as Dovecot
+    /// does. `None` when the folder is gone.
+    pub fn open_mailbox(
         &self,
         user: &UserRecord,
         folder: &Folder,
-        uids: &[u32],
-    ) -> Result<Vec<MailboxMessage>> {
-        self.with_flags(user, folder, || {
-            self.catalog().messages_with_uids(folder.id, uids)
+        read_only: bool,
+    ) -> Result<Option<MailboxView>> {
+        let Some(snapshot) = self.folder_snapshot(folder.id)? else {
+            return Ok(None);
+        };
+        let view = MailboxView {
+            flags: Arc::default(),
+            snapshot: Arc::new(FolderSnapshot::none()),
+            recent: Vec::new(),
+        };
+        self.advance_view(user, &view, snapshot, read_only)
+            .map(Some)
+    }
+
+    /// `view` moved on to `snapshot`, a later one of its folder: the
+    /// messages new to the view are `\Recent` in it as [`Archives::open_mailbox`]
+    /// says, and the flags cover them.
+    pub fn advance_view(
+        &self,
+        user: &UserRecord,
+        view: &MailboxView,
+        snapshot: Arc<FolderSnapshot>,
+        read_only: bool,
+    ) -> Result<MailboxView> {
+        let mut recent = view.recent.clone();
+        let known = view.snapshot.last_uid();
+        let last = snapshot.last_uid();
+        if let Some(folder) = snapshot.folder()
+            && last > known
+        {
+            let first = if read_only {
+                self.catalog().first_recent(user.id, folder.id)?
+            } else {
+                self.catalog()
+                    .claim_recent(user.id, folder.id, last.saturating_add(1))?
+            };
+            // Another session may have claimed beyond these messages.
+            let (from, to) = (first.max(known + 1), last.saturating_add(1));
+            if from < to {
+                recent.push((from, to));
+            }
+        }
+        let flags = if Arc::ptr_eq(&view.snapshot, &snapshot) {
+            view.flags.clone()
+        } else {
+            self.user_flags(user, &snapshot)?
+        };
+        Ok(MailboxView {
+            snapshot,
+            flags,
+            recent,
         })
     }
 
-    /// Messages (`read`) with `user`'s flags, read again until no message
-    /// came or went between the two reads (HIGHESTMODSEQ the same before
-    /// and after): a message expunged in between would otherwise show
-    /// without its flags. After a few tries the last read is taken.
-    fn with_flags(
+    /// `user`'s counts on `folder` now, without opening it: messages, those
+    /// without `\Seen`, those no session of the user has seen (`\Recent`),
+    /// and their size. `None` when the folder is gone.
+    pub fn mailbox_counts(
         &self,
         user: &UserRecord,
         folder: &Folder,
-        read: impl Fn() -> Result<Vec<crate::store::MessageRecord>>,
-    ) -> Result<Vec<MailboxMessage>> {
-        const TRIES: usize = 5;
-        for tried in 1.. {
-            let before = self.highest_modseq(folder)?;
-            let messages = read()?;
-            let mut flags: HashMap<u32, FlagState> = self
-                .catalog()
-                .flags(user.id, folder.id)?
-                .into_iter()
-                .collect();
-            if before != self.highest_modseq(folder)? && tried < TRIES {
-                continue;
-            }
-            return Ok(messages
-                .into_iter()
-                .map(|m| {
-                    let state = flags.remove(&m.uid).unwrap_or_default();
-                    MailboxMessage {
-                        uid: m.uid,
-                        internal_date: m.internal_date,
-                        flags: state.bits,
-                        keywords: state.keywords,
-                        content: Content(m.blob),
-                        recent: false,
-                    }
-                })
-                .collect());
-        }
-        unreachable!("the loop returns by its last try")
-    }
-
-    /// HIGHESTMODSEQ of `folder` as it is now (`None`: deleted); it moves
-    /// with every message added or removed.
-    fn highest_modseq(&self, folder: &Folder) -> Result<Option<u64>> {
-        Ok(self.catalog().folder(folder.id)?.map(|f| f.highestmodseq))
-    }
-
-    /// A folder as it is now; `None` once deleted.
-    pub fn folder(&self, id: i64) -> Result<Option<Folder>> {
-        self.catalog().folder(id)
-    }
-
-    /// `user`'s flags on the messages of `folder` that have any, by UID;
-    /// `None` when a message came or went since `folder` was read (its
-    /// HIGHESTMODSEQ moved): the flags may then not be those of the
-    /// messages the caller knows (an expunged message has none left).
-    pub fn user_flags(
-        &self,
-        user: &UserRecord,
-        folder: &Folder,
-    ) -> Result<Option<HashMap<u32, FlagState>>> {
-        let flags = self
-            .catalog()
-            .flags(user.id, folder.id)?
-            .into_iter()
-            .collect();
-        let unchanged = self.highest_modseq(folder)? == Some(folder.highestmodseq);
-        Ok(unchanged.then_some(flags))
-    }
-
-    /// Changes `user`'s flags and keywords on one message as they are
-    /// stored now (another session's change since this one read them is
-    /// kept). Flags are private to each user: they never change the
-    /// archive itself.
-    pub fn change_flags(
-        &self,
-        user: &UserRecord,
-        folder: &Folder,
-        uid: u32,
-        change: &FlagChange,
-    ) -> Result<ChangedFlags> {
-        let changed = self
-            .catalog()
-            .change_flags(user.id, folder.id, uid, change)?;
-        if changed.altered {
-            self.changes.changed(folder.id);
-        }
-        Ok(changed)
+    ) -> Result<Option<MailboxCounts>> {
+        let Some(snapshot) = self.folder_snapshot(folder.id)? else {
+            return Ok(None);
+        };
+        let flags = self.user_flags(user, &snapshot)?;
+        let messages = snapshot.messages();
+        let first_recent = self.catalog().first_recent(user.id, folder.id)?;
+        Ok(Some(MailboxCounts {
+            messages: messages.len(),
+            unseen: flags.count_without(super::flags::SEEN, messages.iter().map(|m| m.uid)),
+            recent: messages.len() - messages.partition_point(|m| m.uid < first_recent),
+            size: messages.iter().map(|m| m.content.size()).sum(),
+            uidnext: snapshot.folder().map_or(folder.uidnext, |f| f.uidnext),
+        }))
     }
 
     /// The stored header blocks of these messages, by blob id.
@@ -177,17 +259,13 @@ impl Archives {
         self.catalog()
             .set_subscribed(user.id, archive.id, path, subscribed)
     }
+}
 
-    /// The lowest UID of `folder` that is `\Recent` for `user`, claimed by
-    /// none of their sessions yet; read-only sessions look without claiming.
-    pub fn first_recent(&self, user: &UserRecord, folder: &Folder) -> Result<u32> {
-        self.catalog().first_recent(user.id, folder.id)
-    }
-
-    /// Claims the UIDs of `folder` below `up_to` for one session of `user`:
-    /// those from the returned UID on are `\Recent` in that session and in
-    /// no other (RFC 3501 2.3.2; `\Recent` is per user, as flags are).
-    pub fn claim_recent(&self, user: &UserRecord, folder: &Folder, up_to: u32) -> Result<u32> {
-        self.catalog().claim_recent(user.id, folder.id, up_to)
-    }
+/// What STATUS tells of a mailbox.
+pub struct MailboxCounts {
+    pub messages: usize,
+    pub unseen: usize,
+    pub recent: usize,
+    pub size: u64,
+    pub uidnext: u32,
 }

@@ -21,8 +21,10 @@ mod privileges;
 mod reading;
 mod retrieval;
 mod settings;
+mod snapshot;
 mod stores;
 mod summary;
+mod user_flags;
 mod users;
 mod verify;
 mod view;
@@ -36,11 +38,13 @@ pub use content::{Content, FolderMessage};
 pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
 pub use folders::{Folder, FolderNode, FolderPath};
 pub use indexing::{IndexInfo, IndexProgress, IndexRebuild, IndexReport, TextAnswer, TextSearch};
-pub use mailbox::MailboxMessage;
+pub use mailbox::{MailboxCounts, MailboxMessage, MailboxView};
 pub use passwords::{hash_password, unmatchable_hash, verify_password};
 pub use privileges::{FolderPrivileges, GlobalPrivileges};
+pub use snapshot::{FolderSnapshot, SnapshotMessage};
 pub use stores::can_import_into;
 pub use summary::{Mailbox, Summary, arrival_date, header_block};
+pub use user_flags::UserFlags;
 pub use users::{NewUserRequest, UserDetails};
 pub use verify::VerifyReport;
 pub use view::{ArchiveAccess, INBOX, Rights, SpecialUse, View, ViewMailbox};
@@ -77,6 +81,10 @@ pub struct Shared {
     indexes: indexing::Indexes,
     compliance: compliance::Cached,
     changes: changes::Changes,
+    /// Folders' messages, shared by the sessions that have them open.
+    snapshots: snapshot::Snapshots,
+    /// Users' flags on folders, shared by each user's sessions.
+    flag_tables: user_flags::UserFlagTables,
     /// zstd level for messages archived one by one (IMAP APPEND).
     compression_level: i32,
 }
@@ -98,6 +106,8 @@ impl Archives {
                 indexes: indexing::Indexes::new(config.data_dir.clone(), config.index.clone()),
                 compliance: compliance::Cached::default(),
                 changes: changes::Changes::default(),
+                snapshots: Default::default(),
+                flag_tables: Default::default(),
                 compression_level: config.import.compression_level,
             }),
             actor: Actor {

@@ -15,12 +15,12 @@ impl Archives {
     /// Records, if the compliance settings ask for it, that `caller` is
     /// about to be handed the content of `messages` of the mailbox
     /// `path` of `archive`.
-    pub fn record_retrievals<'m>(
+    pub fn record_retrievals(
         &self,
         caller: Caller,
         archive: &str,
         path: &str,
-        messages: impl IntoIterator<Item = &'m MailboxMessage>,
+        messages: impl IntoIterator<Item = MailboxMessage>,
     ) -> Result<()> {
         if !self.audit_retrievals() {
             return Ok(());
@@ -44,24 +44,22 @@ impl Archives {
 
     /// Sets `\Seen` on `message` for `user`, who is reading its content
     /// (not peeking, the mailbox open read-write): on the flags as stored,
-    /// which another session may have changed. `message` keeps the flags
-    /// its reader knows of but for `\Seen`. Returns whether the stored
-    /// flags changed; `Error::Expunged` if the message left the folder.
+    /// which another session may have changed. Returns the change's number
+    /// (as [`Archives::change_flags`]); `Error::Expunged` if the message
+    /// left the folder.
     pub fn mark_read(
         &self,
         user: &UserRecord,
         folder: &Folder,
-        message: &mut MailboxMessage,
-    ) -> Result<bool> {
+        message: &MailboxMessage,
+    ) -> Result<u64> {
         if message.flags & flags::SEEN != 0 {
-            return Ok(false);
+            return Ok(0);
         }
         let seen = FlagChange {
             set: flags::SEEN,
             ..FlagChange::default()
         };
-        let changed = self.change_flags(user, folder, message.uid, &seen)?;
-        message.flags |= flags::SEEN;
-        Ok(changed.altered)
+        Ok(self.change_flags(user, folder, message.uid, &seen)?.1)
     }
 }

@@ -47,10 +47,7 @@ pub async fn copy<S: AsyncWrite + Unpin>(
     let (Some(source), false) = (selected.folder.clone(), positions.is_empty()) else {
         return Ok(Reply::ok(format!("{verb} completed (no messages)")));
     };
-    let uids: Vec<u32> = positions
-        .iter()
-        .map(|&p| selected.messages[p].uid)
-        .collect();
+    let uids: Vec<u32> = positions.iter().map(|&p| selected.view.uid(p)).collect();
     let user = session.user().expect("authenticated").clone();
     let pairs = session.shared.archives.copy_messages(
         session.caller(&user),

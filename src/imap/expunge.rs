@@ -25,7 +25,7 @@ pub fn expunge(session: &mut Session, only: Option<&SequenceSet>) -> Handled {
                 .positions(set, true)
                 .map_err(Reply::bad)?
                 .iter()
-                .map(|&p| selected.messages[p].uid)
+                .map(|&p| selected.view.uid(p))
                 .collect(),
         ),
         None => None,
@@ -54,11 +54,12 @@ fn remove_deleted(session: &Session, allowed: Option<&HashSet<u32>>) -> Result<H
     let Some(folder) = &selected.folder else {
         return Ok(HashSet::new());
     };
+    // By the flags as they are now: \Deleted set in another session of the
+    // user counts too, as in Dovecot.
     let uids: Vec<u32> = selected
-        .messages
-        .iter()
-        .filter(|m| m.flags & flags::DELETED != 0)
-        .map(|m| m.uid)
+        .view
+        .uids_with(flags::DELETED)
+        .into_iter()
         .filter(|uid| allowed.is_none_or(|a| a.contains(uid)))
         .collect();
     // Asked even with nothing to expunge: a user who may not delete hears so.

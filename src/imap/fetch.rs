@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::Session;
 use super::reply::{Code, Handled, Reply};
 use super::response::send;
+use super::select::{add_new_keywords, flags_announcement};
 use crate::archive::{Archives, Content, MailboxMessage, flags};
 use crate::error::Error;
 use crate::mime::Served;
@@ -214,7 +215,7 @@ pub fn flag_list(message: &MailboxMessage) -> String {
 
 /// [`flag_list`] appended to `out`, without allocating: a FLAGS sync
 /// writes one per message.
-fn write_flag_list(out: &mut Vec<u8>, message: &MailboxMessage) {
+pub fn write_flag_list(out: &mut Vec<u8>, message: &MailboxMessage) {
     const NAMES: [(u32, &str); 5] = [
         (flags::ANSWERED, "\\Answered"),
         (flags::FLAGGED, "\\Flagged"),
@@ -297,19 +298,19 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     if items.iter().any(Item::reads_content) {
         let selected = session.selected().expect("selected above");
         let path = selected.folder.as_ref().map_or("INBOX", |f| &f.path);
-        let messages = positions.iter().map(|&p| &selected.messages[p]);
+        let messages = positions.iter().map(|&p| selected.view.message(p));
         archives.record_retrievals(session.caller(&user), &selected.archive, path, messages)?;
     }
     let mut out = Vec::with_capacity(OUTPUT_BATCH);
     for (n, &position) in positions.iter().enumerate() {
         if from_headers && n % HEADER_BATCH == 0 {
             let selected = session.selected().expect("selected above");
-            let batch: Vec<&MailboxMessage> = positions[n..]
+            let batch: Vec<MailboxMessage> = positions[n..]
                 .iter()
                 .take(HEADER_BATCH)
-                .map(|&p| &selected.messages[p])
+                .map(|&p| selected.view.message(p))
                 .collect();
-            headers = match archives.message_headers(&batch) {
+            headers = match archives.message_headers(&batch.iter().collect::<Vec<_>>()) {
                 Ok(headers) => headers,
                 Err(e) => return Ok(Reply::from(e).after(out)),
             };
@@ -317,22 +318,26 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         let Some(selected) = session.selected_mut() else {
             break;
         };
-        let message = &mut Arc::make_mut(&mut selected.messages)[position];
+        let mut message = selected.view.message(position);
         let gone = selected.expunged.contains(&message.uid);
         passed_over |= gone && items.iter().any(Item::reads_archive);
         let sets_seen = !gone
             && !read_only
             && message.flags & flags::SEEN == 0
             && items.iter().any(Item::sets_seen);
-        if sets_seen && let Some(folder) = &selected.folder {
-            // The session's copy stays what its client knows but for
-            // \Seen: the other sessions' changes are told by `updates`.
-            match archives.mark_read(&user, folder, message) {
-                Ok(altered) => selected.own_changes += u64::from(altered),
-                // Expunged by another session since this one looked.
-                Err(Error::Expunged(_)) => passed_over = true,
-                Err(e) => return Ok(Reply::from(e).after(out)),
+        let marked = match &selected.folder {
+            Some(folder) if sets_seen => Some(archives.mark_read(&user, folder, &message)),
+            _ => None,
+        };
+        match marked {
+            Some(Ok(number)) => {
+                selected.made_flag_change(number);
+                message.flags |= flags::SEEN;
             }
+            // Expunged by another session since this one looked.
+            Some(Err(Error::Expunged(_))) => passed_over = true,
+            Some(Err(e)) => return Ok(Reply::from(e).after(out)),
+            None => {}
         }
         // The answer carries the new FLAGS when reading set \Seen.
         let items: std::borrow::Cow<[Item]> = if sets_seen && !items.contains(&Item::Flags) {
@@ -342,10 +347,15 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         } else {
             items.as_slice().into()
         };
-        let Some(selected) = session.selected() else {
-            break;
-        };
-        let message = &selected.messages[position];
+        // A keyword set in another session since the client was told the
+        // mailbox's FLAGS is announced before it is shown (RFC 3501 7.2.6).
+        if items.contains(&Item::Flags)
+            && let Some(selected) = session.selected_mut()
+            && add_new_keywords(&mut selected.keywords, &message.keywords)
+        {
+            let flags = flags_announcement(&selected.keywords, selected.rights, selected.read_only);
+            out.extend_from_slice(flags.as_bytes());
+        }
         let cached = if from_headers {
             headers.remove(&message.content.id())
         } else {
@@ -380,7 +390,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             &mut out,
             &archives,
             position + 1,
-            message,
+            &message,
             &items,
             rendered,
         )

@@ -275,29 +275,18 @@ fn status_line(session: &Session, mailbox: &ViewMailbox, items: &[String]) -> Re
     let user = session.user().expect("authenticated");
     let archives = &session.shared.archives;
     let (messages, recent, unseen, size, uidnext, uidvalidity) = match &mailbox.folder {
-        Some(folder) => {
-            let contents = archives.mailbox_messages(user, folder)?;
-            let unseen = contents
-                .iter()
-                .filter(|m| m.flags & crate::archive::flags::SEEN == 0)
-                .count();
-            let size: u64 = contents.iter().map(|m| m.content.size()).sum();
-            // What no session of the user has seen yet; STATUS claims nothing.
-            let recent = if items.iter().any(|i| i == "RECENT") {
-                let first = archives.first_recent(user, folder)?;
-                contents.len() - contents.partition_point(|m| m.uid < first)
-            } else {
-                0
-            };
-            (
-                contents.len(),
-                recent,
-                unseen,
-                size,
-                folder.uidnext,
+        Some(folder) => match archives.mailbox_counts(user, folder)? {
+            Some(counts) => (
+                counts.messages,
+                counts.recent,
+                counts.unseen,
+                counts.size,
+                counts.uidnext,
                 folder.uidvalidity,
-            )
-        }
+            ),
+            // Deleted since the view was made.
+            None => (0, 0, 0, 0, folder.uidnext, folder.uidvalidity),
+        },
         None => (0, 0, 0, 0, 1, 1),
     };
     let values: Vec<String> = items

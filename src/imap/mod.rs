@@ -32,7 +32,7 @@ use imap_codec::imap_types::command::{Command, CommandBody};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
-use crate::archive::{Archives, MailboxMessage, UserRecord, View};
+use crate::archive::{Archives, MailboxView, UserRecord, View};
 use crate::auth::Authenticator;
 use crate::config::Limits;
 use esearch::SearchExtension;
@@ -83,12 +83,17 @@ pub struct Selected {
     examined: bool,
     read_only: bool,
     rights: crate::archive::Rights,
-    /// In sequence-number order, as the client knows them: a message
-    /// expunged elsewhere stays until the client is told (`updates`).
-    /// Shared with the work a command hands to another thread (SEARCH)
-    /// instead of copied; changed in place once that work is done
-    /// (`Arc::make_mut` copies only while it is still running).
-    messages: Arc<Vec<MailboxMessage>>,
+    /// The messages in sequence-number order, as the client knows them (a
+    /// message expunged elsewhere stays until the client is told, see
+    /// `updates`), with the user's flags; shared, cheap to hand to another
+    /// thread (SEARCH).
+    view: MailboxView,
+    /// The number of the user's last flag change the client was told of
+    /// (or made itself).
+    flags_seen: u64,
+    /// The session's own flag changes after `flags_seen`, as ranges of
+    /// change numbers (a STORE or FETCH makes consecutive ones).
+    own_flag_changes: Vec<(u64, u64)>,
     /// The keywords the client was told of in `FLAGS`: a keyword that
     /// comes into use is announced first (RFC 3501 7.2.6).
     keywords: Vec<String>,
@@ -104,6 +109,30 @@ pub struct Selected {
     /// When the catalog was last asked whether the folder changed (another
     /// process, such as an import, may change it).
     polled: std::time::Instant,
+}
+
+impl Selected {
+    /// The session changed the user's flags itself (change `number`, 0:
+    /// nothing changed) and answered with them: the client knows.
+    fn made_flag_change(&mut self, number: u64) {
+        if number == 0 {
+            return;
+        }
+        self.own_changes += 1;
+        match self.own_flag_changes.last_mut() {
+            Some((_, last)) if *last + 1 == number => *last = number,
+            _ => self.own_flag_changes.push((number, number)),
+        }
+    }
+
+    /// Whether change `number` is one the client knows of: told, or its own.
+    fn knows_flag_change(&self, number: u64) -> bool {
+        number <= self.flags_seen
+            || self
+                .own_flag_changes
+                .iter()
+                .any(|&(first, last)| (first..=last).contains(&number))
+    }
 }
 
 /// How a session's use of a stream ended.

@@ -16,7 +16,9 @@ use super::Session;
 use super::esearch::{ReturnOption, SearchExtension};
 use super::numbers::NumberSet;
 use super::reply::{Code, Handled, Reply};
-use crate::archive::{Archives, IndexDoc, MailboxMessage, TextKey, TextQuery, TextSearch, flags};
+use crate::archive::{
+    Archives, IndexDoc, MailboxMessage, MailboxView, TextKey, TextQuery, TextSearch, flags,
+};
 use crate::config::Limits;
 use crate::error::Error;
 use chrono::{DateTime, NaiveDate};
@@ -271,7 +273,7 @@ struct Found {
 
 fn run(
     archives: &Archives,
-    messages: &[MailboxMessage],
+    view: &MailboxView,
     keys: &[SearchKey<'static>],
     decode: Decode,
     extension: &SearchExtension,
@@ -286,8 +288,8 @@ fn run(
         keys: 0,
         queries: Vec::new(),
         sent: false,
-        count: messages.len() as u32,
-        largest_uid: messages.last().map_or(0, |m| m.uid),
+        count: view.len() as u32,
+        largest_uid: view.snapshot().last_uid(),
     };
     let criteria = Criterion::And(keys.iter().map(|k| planner.plan(k, false)).collect());
     planner.within(limits)?;
@@ -296,7 +298,8 @@ fn run(
         .returns
         .as_ref()
         .is_some_and(|r| r.contains(&ReturnOption::Relevancy));
-    let found = archives.search_text(messages, &planner.queries, scored, planner.sent)?;
+    let contents = view.snapshot().messages().iter().map(|m| &m.content);
+    let found = archives.search_text(contents, &planner.queries, scored, planner.sent)?;
     let cx = Context {
         archives,
         queries: &planner.queries,
@@ -311,7 +314,7 @@ fn run(
     // cost a fifth of a SEARCH of 100,000 messages.
     const CLOCK_EVERY: usize = 256;
     let mut read_text = false;
-    for (i, message) in messages.iter().enumerate() {
+    for (i, message) in view.messages().enumerate() {
         // Keys times messages, and the messages read for keys the index
         // cannot answer alone, are bounded by time.
         if (read_text || i % CLOCK_EVERY == 0) && started.elapsed() >= budget {
@@ -322,7 +325,7 @@ fn run(
         }
         let candidate = Candidate {
             seq: i as u32 + 1,
-            message,
+            message: &message,
             doc: OnceCell::new(),
         };
         let matched = eval(&criteria, &candidate, &cx)?;
@@ -448,14 +451,12 @@ pub async fn search(
     if relevancy && extension.fuzzy.is_empty() {
         return Ok(Reply::bad("RELEVANCY needs a FUZZY search key"));
     }
-    let messages = session.selected_or_bad()?.messages.clone();
+    let view = session.selected_or_bad()?.view.clone();
     let archives = session.shared.archives.clone();
     let returns = extension.returns.clone();
     let limits = session.shared.limits.clone();
     let found = tokio::task::spawn_blocking(move || {
-        run(
-            &archives, &messages, &keys, decode, &extension, uid, &limits,
-        )
+        run(&archives, &view, &keys, decode, &extension, uid, &limits)
     })
     .await;
     match found {

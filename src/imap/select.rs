@@ -4,7 +4,7 @@ use super::mailboxes::mailbox_name;
 use super::numbers::NumberSet;
 use super::reply::{Code, Handled, Reply};
 use super::{Selected, Session};
-use crate::archive::{Archives, Folder, MailboxMessage, Rights, UserRecord, flags};
+use crate::archive::{MailboxView, Rights, flags};
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::sequence::SequenceSet;
 
@@ -19,30 +19,30 @@ pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Ha
         .filter(|m| m.selectable && m.rights.may_read())
         .ok_or_else(Reply::no_mailbox)?;
     let read_only = examine || target.rights.read_only();
-    let messages = match &target.folder {
+    let view = match &target.folder {
         Some(folder) => {
             let user = session.user().expect("authenticated").clone();
             let archives = &session.shared.archives;
-            let mut messages = archives.mailbox_messages(&user, folder)?;
-            mark_recent(archives, &user, folder, read_only, &mut messages)?;
-            messages
+            archives
+                .open_mailbox(&user, folder, read_only)?
+                .ok_or_else(Reply::no_mailbox)?
         }
-        None => Vec::new(),
+        None => MailboxView::empty(),
     };
-    let (uidvalidity, uidnext) = target
-        .folder
+    let folder = view.snapshot().folder().cloned();
+    let (uidvalidity, uidnext) = folder
         .as_ref()
         .map_or((1, 1), |f| (f.uidvalidity, f.uidnext));
     // The flags in use: the system flags and this user's keywords here.
     let mut keywords: Vec<String> = Vec::new();
-    add_new_keywords(&mut keywords, messages.iter().flat_map(|m| &m.keywords));
+    add_new_keywords(&mut keywords, &view.flags().keywords_in_use());
     let mut out = flags_announcement(&keywords, target.rights, read_only);
-    let recent = messages.iter().filter(|m| m.recent).count();
     out.push_str(&format!(
-        "* {} EXISTS\r\n* {recent} RECENT\r\n",
-        messages.len()
+        "* {} EXISTS\r\n* {} RECENT\r\n",
+        view.len(),
+        view.recent_count()
     ));
-    if let Some(first) = messages.iter().position(|m| m.flags & flags::SEEN == 0) {
+    if let Some(first) = view.first_without(flags::SEEN) {
         out.push_str(
             &Reply::ok("First unseen")
                 .with_code(Code::Unseen(first + 1))
@@ -64,19 +64,21 @@ pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Ha
     } else {
         Code::ReadWrite
     };
-    let mut watch = target
-        .folder
+    let mut watch = folder
         .as_ref()
         .map(|f| session.shared.archives.watch_folder(f.id));
     let seen = watch.as_mut().map_or(0, |w| *w.borrow_and_update());
+    let flags_seen = view.flags().changes();
     session.set_selected(Some(Selected {
         watch,
-        folder: target.folder.clone(),
+        folder,
         archive: target.archive.clone(),
         examined: examine,
         read_only,
         rights: target.rights,
-        messages: std::sync::Arc::new(messages),
+        view,
+        flags_seen,
+        own_flag_changes: Vec::new(),
         keywords,
         seen,
         own_changes: 0,
@@ -84,32 +86,6 @@ pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Ha
         polled: std::time::Instant::now(),
     }));
     Ok(Reply::completed(verb).with_code(mode).after(out))
-}
-
-/// Marks which of `messages` (the newest a session has learnt of) are
-/// `\Recent` for it: a read-write session claims them for itself (RFC 3501
-/// 2.3.2: later sessions of the user do not see them as recent); a
-/// read-only one (EXAMINE) shows what no session has claimed yet and takes
-/// nothing away, as Dovecot does.
-pub fn mark_recent(
-    archives: &Archives,
-    user: &UserRecord,
-    folder: &Folder,
-    read_only: bool,
-    messages: &mut [MailboxMessage],
-) -> crate::error::Result<()> {
-    let Some(last) = messages.last() else {
-        return Ok(());
-    };
-    let first = if read_only {
-        archives.first_recent(user, folder)?
-    } else {
-        archives.claim_recent(user, folder, last.uid.saturating_add(1))?
-    };
-    for message in messages {
-        message.recent = message.uid >= first;
-    }
-    Ok(())
 }
 
 /// Adds to `known` the `keywords` it lacks (keywords compare
@@ -171,16 +147,17 @@ impl Selected {
     pub fn positions(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, &'static str> {
         let mut positions = Vec::new();
         if uid {
-            let Some(last) = self.messages.last() else {
+            let messages = self.view.snapshot().messages();
+            let Some(last) = messages.last() else {
                 return Ok(positions);
             };
             for &(low, high) in NumberSet::new(set, last.uid).ranges() {
-                let from = self.messages.partition_point(|m| m.uid < low);
-                let to = self.messages.partition_point(|m| m.uid <= high);
+                let from = messages.partition_point(|m| m.uid < low);
+                let to = messages.partition_point(|m| m.uid <= high);
                 positions.extend(from..to);
             }
         } else {
-            let count = self.messages.len() as u32;
+            let count = self.view.len() as u32;
             if count == 0 {
                 return Err("No messages in this mailbox");
             }

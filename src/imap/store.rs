@@ -10,7 +10,6 @@ use super::select::{add_new_keywords, flags_announcement};
 use crate::archive::flags;
 use crate::archive::flags::{FlagChange, FlagState, KeywordChange};
 use crate::error::Error;
-use std::sync::Arc;
 
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::SequenceSet;
@@ -84,39 +83,40 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
     let user = session.user().expect("authenticated").clone();
     let mut out = String::new();
     let selected = session.selected_mut().expect("checked above");
-    let mut altered = 0;
+    let mut made = Vec::new();
     let mut new_keywords = false;
     let mut failure = None;
     for position in positions {
-        let message = &mut Arc::make_mut(&mut selected.messages)[position];
         // Only the empty INBOX of a user without one has no folder.
         let Some(folder) = &selected.folder else {
             break;
         };
+        let mut message = selected.view.message(position);
         let known = FlagState {
             bits: message.flags,
             keywords: std::mem::take(&mut message.keywords),
         };
+        let told = selected.knows_flag_change(selected.view.flags().last_change(message.uid));
         // Applied to the flags as stored, which another session may have
         // changed since this one last read them.
         let changed = match archives.change_flags(&user, folder, message.uid, &change) {
-            Ok(changed) => changed,
+            Ok((changed, number)) => {
+                made.push(number);
+                changed
+            }
             // Expunged by another session since this one looked.
             Err(Error::Expunged(_)) => {
-                message.keywords = known.keywords;
                 passed_over = true;
                 continue;
             }
             // What was changed so far is still told, then the failure.
             Err(e) => {
-                message.keywords = known.keywords;
                 failure = Some(e);
                 break;
             }
         };
-        altered += u64::from(changed.altered);
         // Even .SILENT tells of flags the client could not foresee.
-        let foreseen = change.apply(&known).is_ok_and(|f| f == changed.flags);
+        let foreseen = told && change.apply(&known).is_ok_and(|f| f == changed.flags);
         message.flags = changed.flags.bits;
         message.keywords = changed.flags.keywords;
         new_keywords |= add_new_keywords(&mut selected.keywords, &message.keywords);
@@ -129,11 +129,13 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
             out.push_str(&format!(
                 "* {} FETCH ({uid}FLAGS {})\r\n",
                 position + 1,
-                flag_list(message)
+                flag_list(&message)
             ));
         }
     }
-    selected.own_changes += altered;
+    for number in made {
+        selected.made_flag_change(number);
+    }
     // A keyword that comes into use is announced before the flags that
     // carry it (RFC 3501 7.2.6); other sessions hear of it in `updates`.
     if new_keywords {

@@ -14,19 +14,15 @@ use std::time::{Duration, Instant};
 use imap_codec::imap_types::command::CommandBody;
 use tokio::io::AsyncWrite;
 
-use super::fetch::flag_list;
+use super::fetch::write_flag_list;
 use super::response::send;
-use super::select::{add_new_keywords, flags_announcement, mark_recent};
+use super::select::{add_new_keywords, flags_announcement};
 use super::{Selected, Session};
-use crate::archive::MailboxMessage;
+use crate::archive::{Archives, FolderSnapshot, UserRecord};
 
 /// How often a session asks the catalog whether another process (an
 /// import) changed its folder, outside NOOP, CHECK and IDLE.
 const POLL_EVERY: Duration = Duration::from_secs(1);
-
-/// The most new messages [`only_added`] reads by UID; beyond, the whole
-/// folder is read again.
-const MAX_ADDED_READ: u32 = 1000;
 
 /// When a session looks for changes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -74,10 +70,14 @@ impl Session {
         let Some(selected) = self.selected_mut() else {
             return Ok(());
         };
-        let Some(folder) = selected.folder.clone() else {
+        if selected.folder.is_none() {
             return Ok(());
+        }
+        let expunges = if moment == Moment::NumberedCommand {
+            Expunges::None
+        } else {
+            Expunges::All
         };
-        let expunges = moment != Moment::NumberedCommand;
         let version = selected
             .watch
             .as_mut()
@@ -86,7 +86,7 @@ impl Session {
         selected.seen = version;
         selected.own_changes = 0;
         let poll = moment == Moment::Poll || selected.polled.elapsed() >= POLL_EVERY;
-        let expunges_due = expunges && !selected.expunged.is_empty();
+        let expunges_due = expunges == Expunges::All && !selected.expunged.is_empty();
         if !(others_changed || poll || expunges_due) {
             return Ok(());
         }
@@ -98,28 +98,12 @@ impl Session {
         let Some(mut selected) = self.take_selected() else {
             return Ok(());
         };
-        let (mut selected, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = changes(
-                &archives,
-                &user,
-                &mut selected,
-                &folder,
-                others_changed,
-                expunges,
-            );
+        let (selected, outcome) = tokio::task::spawn_blocking(move || {
+            let outcome = selected.catch_up(&archives, &user, expunges);
             (selected, outcome)
         })
         .await
         .map_err(std::io::Error::other)?;
-        // A keyword new to the client is announced before it is used.
-        let outcome = outcome.map(|out| {
-            let in_use = selected.messages.iter().flat_map(|m| &m.keywords);
-            if add_new_keywords(&mut selected.keywords, in_use) {
-                flags_announcement(&selected.keywords, selected.rights, selected.read_only) + &out
-            } else {
-                out
-            }
-        });
         self.set_selected(Some(selected));
         match outcome {
             Ok(out) if out.is_empty() => Ok(()),
@@ -131,76 +115,7 @@ impl Session {
             }
         }
     }
-}
 
-/// What changed in the selected mailbox since the client last looked, as
-/// untagged answers, read from the catalog (blocking); `selected` is
-/// brought up to date. `expunges`: EXPUNGE may be told now.
-fn changes(
-    archives: &crate::archive::Archives,
-    user: &crate::archive::UserRecord,
-    selected: &mut super::Selected,
-    folder: &crate::archive::Folder,
-    others_changed: bool,
-    expunges: bool,
-) -> crate::error::Result<String> {
-    match archives.folder(folder.id) {
-        Ok(Some(now))
-            if now.uidnext == folder.uidnext
-                && now.highestmodseq == folder.highestmodseq
-                && (!expunges || selected.expunged.is_empty()) =>
-        {
-            if !others_changed {
-                return Ok(String::new());
-            }
-            // Only flags can have changed.
-            match archives.user_flags(user, folder)? {
-                Some(stored) => Ok(stored_flag_updates(selected, &stored)),
-                // A message came or went meanwhile: look again (the folder
-                // no longer matches `folder`, so not by this way).
-                None => changes(archives, user, selected, folder, others_changed, expunges),
-            }
-        }
-        // Only messages added (the usual case): those alone are read.
-        Ok(Some(now))
-            if selected.expunged.is_empty()
-                && let Some(out) =
-                    only_added(archives, user, selected, folder, &now, others_changed)
-                        .transpose() =>
-        {
-            if out.is_ok() {
-                selected.folder = Some(now);
-            }
-            out
-        }
-        Ok(now) => {
-            let fresh = match &now {
-                Some(now) => archives.mailbox_messages(user, now).and_then(|mut fresh| {
-                    // The messages new to the client are \Recent for
-                    // this session if no other session has seen them.
-                    let last = selected.messages.last().map_or(0, |m| m.uid);
-                    let new = fresh.partition_point(|m| m.uid <= last);
-                    let read_only = selected.read_only;
-                    mark_recent(archives, user, now, read_only, &mut fresh[new..])?;
-                    Ok(fresh)
-                }),
-                // Deleted: every message is gone.
-                None => Ok(Vec::new()),
-            };
-            if let Some(now) = now {
-                selected.folder = Some(now);
-            }
-            fresh.map(|fresh| {
-                let (out, pending) = merge(Arc::make_mut(&mut selected.messages), fresh, expunges);
-                selected.expunged = pending;
-                out
-            })
-        }
-        Err(e) => Err(e),
-    }
-}
-
-impl Session {
     /// After this session added messages to folder `folder_id` (APPEND,
     /// COPY, MOVE): when that is the selected mailbox, the client hears of
     /// them (`EXISTS`) within the command's response, as Dovecot does, not
@@ -223,164 +138,186 @@ impl Session {
     }
 
     /// Takes messages this session removed (EXPUNGE, MOVE) out of the
-    /// selected mailbox; returns their EXPUNGE answers.
+    /// selected mailbox; returns the answers: their EXPUNGEs, and what else
+    /// changed if the mailbox moves on to the folder as it is now (it does
+    /// unless other sessions' expunges are still to wait).
     pub(super) fn forget(&mut self, uids: &HashSet<u32>) -> String {
+        let archives = self.shared.archives.clone();
+        let Some(user) = self.user().cloned() else {
+            return String::new();
+        };
         let Some(selected) = self.selected_mut().filter(|_| !uids.is_empty()) else {
             return String::new();
         };
-        let mut out = String::new();
-        for (position, _) in selected
-            .messages
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(_, m)| uids.contains(&m.uid))
-        {
-            out.push_str(&format!("* {} EXPUNGE\r\n", position + 1));
-        }
-        Arc::make_mut(&mut selected.messages).retain(|m| !uids.contains(&m.uid));
         selected.own_changes += 1;
-        out
+        match selected.catch_up(&archives, &user, Expunges::Only(uids)) {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the mailbox after an expunge failed");
+                // The client is told of its own expunges all the same.
+                selected.leave_out(uids)
+            }
+        }
     }
 }
 
-/// The answers when messages were only added to the folder since the
-/// client last looked (an APPEND, a COPY, an import's batch): those alone
-/// are read, not the whole folder, which matters when thousands of
-/// sessions idle in it. `None` when a known message went too (the counts
-/// do not add up), or when so many came that reading all costs as much.
-fn only_added(
-    archives: &crate::archive::Archives,
-    user: &crate::archive::UserRecord,
-    selected: &mut super::Selected,
-    known: &crate::archive::Folder,
-    now: &crate::archive::Folder,
-    flags_may_differ: bool,
-) -> crate::error::Result<Option<String>> {
-    if now.uidnext <= known.uidnext || now.uidnext - known.uidnext > MAX_ADDED_READ {
-        return Ok(None);
-    }
-    let uids: Vec<u32> = (known.uidnext..now.uidnext).collect();
-    let mut added = archives.mailbox_messages_with_uids(user, now, &uids)?;
-    if selected.messages.len() + added.len() != now.messages as usize {
-        return Ok(None);
-    }
-    let mut out = String::new();
-    if flags_may_differ {
-        // The same user may have set flags elsewhere in this process.
-        match archives.user_flags(user, now)? {
-            Some(stored) => out = stored_flag_updates(selected, &stored),
-            // A message came or went since `now`: read the whole folder.
-            None => return Ok(None),
-        }
-    }
-    // New to the client: \Recent for this session unless another has them
-    // (claimed only now that these answers will be given).
-    mark_recent(archives, user, now, selected.read_only, &mut added)?;
-    if !added.is_empty() {
-        Arc::make_mut(&mut selected.messages).extend(added);
-        out.push_str(&exists(&selected.messages));
-    }
-    Ok(Some(out))
+/// Which expunges a client may hear of now (RFC 3501 7.4.1: none while a
+/// command that uses sequence numbers is answered).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expunges<'a> {
+    None,
+    All,
+    /// Those of the command being answered (MOVE, EXPUNGE).
+    Only(&'a HashSet<u32>),
 }
 
 impl Selected {
+    /// Brings the mailbox up to the folder as it is now, as far as
+    /// `expunges` lets it, and returns the untagged answers: EXPUNGE (from
+    /// the highest number down, so each number is right when the client
+    /// reads it), flags the user changed in other sessions, then EXISTS
+    /// and RECENT for new messages. While an expunge must wait, the
+    /// mailbox stays as the client numbers it (new messages wait too) and
+    /// the messages gone are passed over (`[EXPUNGEISSUED]`).
+    fn catch_up(
+        &mut self,
+        archives: &Archives,
+        user: &UserRecord,
+        expunges: Expunges,
+    ) -> crate::error::Result<String> {
+        let Some(folder) = &self.folder else {
+            return Ok(String::new());
+        };
+        // Deleted: every message is gone.
+        let now = archives
+            .folder_snapshot(folder.id)?
+            .unwrap_or_else(|| Arc::new(FolderSnapshot::none()));
+        let mut out = String::new();
+        if !Arc::ptr_eq(self.view.snapshot(), &now) {
+            let known = self.view.snapshot();
+            let gone: Vec<usize> = (0..known.messages().len())
+                .filter(|&p| now.position(known.messages()[p].uid).is_err())
+                .collect();
+            let may_tell = match expunges {
+                Expunges::None => gone.is_empty(),
+                Expunges::All => true,
+                Expunges::Only(own) => gone.iter().all(|&p| own.contains(&known.messages()[p].uid)),
+            };
+            if !may_tell {
+                if let Expunges::Only(own) = expunges {
+                    out = self.leave_out(own);
+                }
+                let known = self.view.snapshot();
+                self.expunged = gone_uids(known, &now);
+                return Ok(out + &self.flag_updates());
+            }
+            for &p in gone.iter().rev() {
+                out.push_str(&format!("* {} EXPUNGE\r\n", p + 1));
+            }
+            let known_last = known.last_uid();
+            let view = archives.advance_view(user, &self.view, now.clone(), self.read_only)?;
+            if !Arc::ptr_eq(self.view.flags(), view.flags()) {
+                self.flags_seen = view.flags().changes();
+                self.own_flag_changes.clear();
+            }
+            self.view = view;
+            self.expunged.clear();
+            if let Some(folder) = now.folder() {
+                self.folder = Some(folder.clone());
+            }
+            // New messages before flags, which may be theirs.
+            let first_new = now.position(known_last + 1).unwrap_or_else(|p| p);
+            if first_new < now.messages().len() {
+                let added: Vec<String> = (first_new..now.messages().len())
+                    .flat_map(|p| self.view.message(p).keywords)
+                    .collect();
+                out = self.announce_keywords(&added) + &out;
+                out.push_str(&format!(
+                    "* {} EXISTS\r\n* {} RECENT\r\n",
+                    self.view.len(),
+                    self.view.recent_count()
+                ));
+            }
+            out.push_str(&self.flag_updates());
+            return Ok(out);
+        }
+        Ok(self.flag_updates())
+    }
+
+    /// `FETCH (FLAGS ...)` for the messages whose flags the user changed
+    /// since the client last heard, in another session (a message another
+    /// session expunged, which the client still numbers, is left as the
+    /// client knows it); keywords new to the client are announced first.
+    fn flag_updates(&mut self) -> String {
+        let flags = self.view.flags();
+        if flags.changes() == self.flags_seen {
+            return String::new();
+        }
+        let (changed, last) = flags.changed_since(self.flags_seen);
+        let mut out = Vec::new();
+        let mut keywords = Vec::new();
+        for (uid, state, number) in changed {
+            let Some(position) = self.view.position(uid) else {
+                continue;
+            };
+            if self.expunged.contains(&uid) || self.knows_flag_change(number) {
+                continue;
+            }
+            let mut message = self.view.message(position);
+            message.flags = state.bits;
+            message.keywords = state.keywords;
+            out.extend_from_slice(format!("* {} FETCH (FLAGS ", position + 1).as_bytes());
+            write_flag_list(&mut out, &message);
+            out.extend_from_slice(b")\r\n");
+            keywords.extend(message.keywords);
+        }
+        self.flags_seen = last;
+        self.own_flag_changes.clear();
+        let out = String::from_utf8(out).expect("flags and keywords are ASCII atoms");
+        self.announce_keywords(&keywords) + &out
+    }
+
+    /// FLAGS again if `keywords` holds one the client was not told of
+    /// (RFC 3501 7.2.6: a keyword is announced before it is used).
+    fn announce_keywords(&mut self, keywords: &[String]) -> String {
+        if add_new_keywords(&mut self.keywords, keywords) {
+            flags_announcement(&self.keywords, self.rights, self.read_only)
+        } else {
+            String::new()
+        }
+    }
+
+    /// Takes `uids` out of the mailbox as the client numbers it (a copy of
+    /// its messages without them) and returns their EXPUNGEs: for a
+    /// session's own expunges while others' must wait.
+    fn leave_out(&mut self, uids: &HashSet<u32>) -> String {
+        let mut out = String::new();
+        let known = self.view.snapshot().messages();
+        for p in (0..known.len())
+            .rev()
+            .filter(|&p| uids.contains(&known[p].uid))
+        {
+            out.push_str(&format!("* {} EXPUNGE\r\n", p + 1));
+        }
+        self.view = self.view.without(uids);
+        out
+    }
+
     /// Drops from `positions` the messages expunged elsewhere that the
     /// client still numbers; true if there were any.
     pub(super) fn pass_over_expunged(&self, positions: &mut Vec<usize>) -> bool {
         let before = positions.len();
-        positions.retain(|&p| !self.expunged.contains(&self.messages[p].uid));
+        positions.retain(|&p| !self.expunged.contains(&self.view.uid(p)));
         positions.len() < before
     }
 }
 
-/// `FETCH (FLAGS ...)` for the messages whose stored flags (`stored`; a
-/// message without an entry has none set) differ from what the client
-/// knows. A message another session expunged, which the client still
-/// numbers, keeps what the client knows: it has no stored flags any more,
-/// and told `FLAGS ()` the client would see flags vanish that nobody
-/// cleared.
-fn stored_flag_updates(
-    selected: &mut super::Selected,
-    stored: &std::collections::HashMap<u32, crate::archive::flags::FlagState>,
-) -> String {
-    let expunged = &selected.expunged;
-    let messages: &mut Vec<MailboxMessage> = Arc::make_mut(&mut selected.messages);
-    flag_updates(messages, |m| {
-        if expunged.contains(&m.uid) {
-            Some((m.flags, m.keywords.clone()))
-        } else {
-            stored.get(&m.uid).map(|f| (f.bits, f.keywords.clone()))
-        }
-    })
-}
-
-/// `FETCH (FLAGS ...)` for every message whose flags differ from `now`'s
-/// (`None`: no flags set), updating `messages`.
-fn flag_updates(
-    messages: &mut [MailboxMessage],
-    now: impl Fn(&MailboxMessage) -> Option<(u32, Vec<String>)>,
-) -> String {
-    let mut out = String::new();
-    for (i, message) in messages.iter_mut().enumerate() {
-        let (bits, keywords) = now(message).unwrap_or_default();
-        if bits != message.flags || keywords != message.keywords {
-            message.flags = bits;
-            message.keywords = keywords;
-            out.push_str(&format!(
-                "* {} FETCH (FLAGS {})\r\n",
-                i + 1,
-                flag_list(message)
-            ));
-        }
-    }
-    out
-}
-
-/// Brings `known` (what the client knows) up to `fresh` (both in UID
-/// order) and returns the answers, and the UIDs of the expunges that wait.
-fn merge(
-    known: &mut Vec<MailboxMessage>,
-    fresh: Vec<MailboxMessage>,
-    expunges: bool,
-) -> (String, HashSet<u32>) {
-    let present = |uid: u32| fresh.binary_search_by_key(&uid, |m| m.uid).ok();
-    let mut out = String::new();
-    let mut pending = HashSet::new();
-    let gone: Vec<bool> = known.iter().map(|m| present(m.uid).is_none()).collect();
-    if gone.contains(&true) {
-        if expunges {
-            // From the highest number down, so that each number is right
-            // when the client reads it.
-            for i in (0..known.len()).rev().filter(|&i| gone[i]) {
-                out.push_str(&format!("* {} EXPUNGE\r\n", i + 1));
-            }
-            known.retain(|m| present(m.uid).is_some());
-        } else {
-            pending = known
-                .iter()
-                .zip(&gone)
-                .filter(|(_, gone)| **gone)
-                .map(|(m, _)| m.uid)
-                .collect();
-        }
-    }
-    out.push_str(&flag_updates(known, |m| {
-        present(m.uid)
-            .map(|i| (fresh[i].flags, fresh[i].keywords.clone()))
-            .or(Some((m.flags, m.keywords.clone())))
-    }));
-    let last = known.last().map_or(0, |m| m.uid);
-    let before = known.len();
-    known.extend(fresh.into_iter().filter(|m| m.uid > last));
-    if known.len() > before {
-        out.push_str(&exists(known));
-    }
-    (out, pending)
-}
-
-/// EXISTS and RECENT once messages came.
-fn exists(messages: &[MailboxMessage]) -> String {
-    let recent = messages.iter().filter(|m| m.recent).count();
-    format!("* {} EXISTS\r\n* {recent} RECENT\r\n", messages.len())
+/// The UIDs of `known` that `now` lacks.
+fn gone_uids(known: &FolderSnapshot, now: &FolderSnapshot) -> HashSet<u32> {
+    known
+        .messages()
+        .iter()
+        .map(|m| m.uid)
+        .filter(|&uid| now.position(uid).is_err())
+        .collect()
 }

@@ -348,6 +348,10 @@ pub trait FolderCatalog {
     fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>>;
     // Changes to what is archived; each is one transaction.
     fn folder(&self, id: i64) -> Result<Option<Folder>>;
+    /// The folder's UIDNEXT and HIGHESTMODSEQ (both move when a message
+    /// comes or goes); `None` once it is deleted. Read before every
+    /// command of a session that has it open, so it reads no messages.
+    fn folder_version(&self, id: i64) -> Result<Option<(u32, u64)>>;
     /// Copies (with `remove_source`: moves) messages between folders,
     /// keeping internal dates and every user's flags; returns (source UID,
     /// target UID) pairs, each target message new (bytes the target holds
@@ -395,8 +399,9 @@ pub trait FolderCatalog {
 /// Each user's own state on folders and messages: flags, subscriptions, \Recent.
 pub trait UserStateCatalog {
     // Per-user state.
-    /// The user's flags on the messages of a folder, by UID (only set ones).
-    fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>>;
+    /// The user's flags on the messages of a folder with UIDs from
+    /// `from_uid` on, by UID (only set ones).
+    fn flags(&self, user_id: i64, folder_id: i64, from_uid: u32) -> Result<Vec<(u32, FlagState)>>;
     /// `Error::Expunged` when the folder no longer holds the message.
     fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, flags: &FlagState) -> Result<()>;
     /// Applies `change` to the user's flags on one message as they are

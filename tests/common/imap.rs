@@ -228,6 +228,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failed test shows what the server said last.
+        if std::thread::panicking() {
+            let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+            for line in log.iter().rev().take(200).rev() {
+                eprintln!("server: {line}");
+            }
+        }
     }
 }
 

@@ -984,6 +984,14 @@ impl FolderCatalog for SqliteCatalog {
             .optional()?)
     }
 
+    fn folder_version(&self, id: i64) -> Result<Option<(u32, u64)>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT uidnext, highestmodseq FROM folders WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
     fn copy_messages(
         &self,
         from: i64,
@@ -1035,14 +1043,15 @@ impl FolderCatalog for SqliteCatalog {
 }
 
 impl UserStateCatalog for SqliteCatalog {
-    fn flags(&self, user_id: i64, folder_id: i64) -> Result<Vec<(u32, FlagState)>> {
+    fn flags(&self, user_id: i64, folder_id: i64, from_uid: u32) -> Result<Vec<(u32, FlagState)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT m.uid, f.flags, f.keywords FROM flags f JOIN messages m ON m.id = f.message_id
-             WHERE f.user_id = ?1 AND m.folder_id = ?2 AND (f.flags <> 0 OR f.keywords <> '')",
+             WHERE f.user_id = ?1 AND m.folder_id = ?2 AND m.uid >= ?3
+               AND (f.flags <> 0 OR f.keywords <> '')",
         )?;
         let flags = stmt
-            .query_map(params![user_id, folder_id], |r| {
+            .query_map(params![user_id, folder_id, from_uid], |r| {
                 Ok((r.get(0)?, flag_state(r.get(1)?, r.get(2)?)))
             })?
             .collect::<rusqlite::Result<_>>()?;

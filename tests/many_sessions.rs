@@ -1,0 +1,96 @@
+//! Many sessions on one folder: what each one costs the server.
+
+mod common;
+
+use common::Archimap;
+use common::imap::{Client, Server};
+
+/// Messages in the shared folder: enough that a copy of its message list
+/// per session (about 150 bytes a message) shows far above the bound.
+const MESSAGES: usize = 5000;
+
+/// Sessions opened while the memory is watched.
+const SESSIONS: usize = 100;
+
+/// Issue 14's bound on a connection with a folder selected.
+const MAX_KIB_PER_SESSION: u64 = 128;
+
+fn login(server: &Server, user: &str) -> Client {
+    let mut c = server.connect_tls();
+    c.line();
+    let ok = c.answer("l", &format!("LOGIN {user} pw-{user}"));
+    assert!(ok.starts_with("l OK"), "{ok}");
+    c
+}
+
+#[test]
+fn sessions_on_one_folder_share_its_messages() {
+    let am = Archimap::new();
+    for user in ["alice", "bob"] {
+        am.ok(&["user", "add", user, "--password", &format!("pw-{user}")]);
+    }
+    let dir = am.dir.path().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 1..=MESSAGES {
+        std::fs::write(
+            dir.join(format!("{i}.eml")),
+            format!("From: a@example.com\r\nSubject: {i}\r\nMessage-ID: <{i}@example.com>\r\n\r\nBody {i}\r\n"),
+        )
+        .unwrap();
+    }
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Shared",
+        dir.to_str().unwrap(),
+    ]);
+    am.ok(&["grant", "bob", "alice", "read,write"]);
+    let server = Server::start_with_config(&am, "[limits]\nmax_connections_per_ip = 1000\n");
+
+    // Sessions of two users, with the folder selected; the first ones
+    // also warm up what every session needs (TLS, buffers, threads).
+    let open = |n: usize| -> Vec<Client> {
+        (0..n)
+            .map(|i| {
+                let (user, name) = if i % 2 == 0 {
+                    ("alice", "Shared")
+                } else {
+                    ("bob", "\"Other Users/alice/Shared\"")
+                };
+                let mut c = login(&server, user);
+                let select = c.command("s", &format!("SELECT {name}"));
+                let exists = format!("* {MESSAGES} EXISTS\r\n");
+                assert!(select.contains(&exists), "{select:?}");
+                c
+            })
+            .collect()
+    };
+    let warm = open(20);
+    let before = server.rss_kib();
+    let mut sessions = open(SESSIONS);
+    let after = server.rss_kib();
+    let per_session = after.saturating_sub(before) / SESSIONS as u64;
+    println!("{per_session} KiB per session ({before} -> {after} KiB)");
+    assert!(
+        per_session <= MAX_KIB_PER_SESSION,
+        "{per_session} KiB per session with {MESSAGES} messages selected ({before} -> {after} KiB)"
+    );
+
+    // Shared, yet each user's flags are their own and reach the user's
+    // other sessions at their next command.
+    let stored = sessions[0].command("f", "STORE 7 +FLAGS (\\Flagged)");
+    assert!(stored.last().unwrap().starts_with("f OK"), "{stored:?}");
+    let alice_noop = sessions[2].command("n", "NOOP");
+    assert!(
+        alice_noop
+            .iter()
+            .any(|l| l == "* 7 FETCH (FLAGS (\\Flagged))\r\n"),
+        "{alice_noop:?}"
+    );
+    let bob_noop = sessions[1].command("n", "NOOP");
+    assert_eq!(bob_noop.len(), 1, "{bob_noop:?}");
+    let bob_flags = sessions[1].command("g", "FETCH 7 (FLAGS)");
+    assert!(!bob_flags[0].contains("\\Flagged"), "{bob_flags:?}");
+    drop(warm);
+}
