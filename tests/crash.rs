@@ -124,3 +124,59 @@ fn import_killed_at_random_points_then_rerun() {
         assert_eq!(on_disk, want, "pack {n}");
     }
 }
+
+/// Flags are written without waiting for the disk (they are each user's
+/// own state, changed at every STORE and first read): what was
+/// acknowledged must still survive the server being killed.
+#[test]
+fn acknowledged_flag_changes_survive_sigkill() {
+    let am = Archimap::new();
+    am.ok(&["user", "add", "alice", "--password", "pw"]);
+    am.ok(&["grant", "alice", "alice", "read,write,delete"]);
+    let dir = am.dir.path().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 1..=20 {
+        std::fs::write(
+            dir.join(format!("{i}.eml")),
+            format!(
+                "From: a@example.com\r\nSubject: {i}\r\nMessage-ID: <{i}@crash>\r\n\r\nBody {i}\r\n"
+            ),
+        )
+        .unwrap();
+    }
+    am.import(&[
+        "--user",
+        "alice",
+        "--folder",
+        "Inbox",
+        dir.to_str().unwrap(),
+    ]);
+    let login = |server: &common::imap::Server| {
+        let mut c = server.connect_tls();
+        c.line();
+        assert!(c.answer("l", "LOGIN alice pw").starts_with("l OK"));
+        c.command("s", "SELECT INBOX");
+        c
+    };
+    let server = common::imap::Server::start(&am);
+    let mut c = login(&server);
+    for i in 1..=20 {
+        let stored = c.answer(
+            &format!("s{i}"),
+            &format!("STORE {i} +FLAGS (\\Flagged $k{i})"),
+        );
+        assert!(stored.contains("OK"), "{stored}");
+    }
+    let read = c.command("r", "FETCH 1:5 BODY[]");
+    assert!(read.last().unwrap().starts_with("r OK"), "{read:?}");
+    drop(server); // SIGKILL, right after the last answer
+
+    let server = common::imap::Server::start(&am);
+    let mut c = login(&server);
+    let flags = c.command("f", "FETCH 1:* (FLAGS)");
+    for i in 1..=20 {
+        let seen = if i <= 5 { "\\Seen " } else { "" };
+        let expected = format!("* {i} FETCH (FLAGS (\\Flagged {seen}$k{i}))\r\n");
+        assert!(flags.contains(&expected), "{expected:?} not in {flags:?}");
+    }
+}

@@ -94,3 +94,51 @@ fn sessions_on_one_folder_share_its_messages() {
     assert!(!bob_flags[0].contains("\\Flagged"), "{bob_flags:?}");
     drop(warm);
 }
+
+/// The same bytes APPENDed by one user while another expunges their only
+/// copy: the bytes may be stored when the APPEND looks and gone when it
+/// commits; it still succeeds (and `verify` is clean).
+#[test]
+fn appends_racing_expunges_of_the_same_bytes_succeed() {
+    let am = Archimap::new();
+    for user in ["alice", "bob"] {
+        am.ok(&["user", "add", user, "--password", &format!("pw-{user}")]);
+        am.ok(&["grant", user, user, "read,write,delete"]);
+    }
+    let server = Server::start(&am);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    let racers: Vec<_> = ["alice", "bob"]
+        .into_iter()
+        .map(|user| {
+            let mut c = login(&server, user);
+            std::thread::spawn(move || {
+                c.command("c", "CREATE Race");
+                c.command("s", "SELECT Race");
+                let mut rounds = 0;
+                while std::time::Instant::now() < deadline {
+                    rounds += 1;
+                    append_race_message(&mut c, &format!("a{rounds}"));
+                    let stored = c.command("d", "STORE 1:* +FLAGS.SILENT (\\Deleted)");
+                    assert!(stored.last().unwrap().starts_with("d OK"), "{stored:?}");
+                    let expunged = c.command("e", "EXPUNGE");
+                    assert!(expunged.last().unwrap().starts_with("e OK"), "{expunged:?}");
+                }
+                rounds
+            })
+        })
+        .collect();
+    let rounds: usize = racers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(rounds > 20, "only {rounds} rounds");
+    am.ok(&["verify"]);
+}
+
+const RACE_MESSAGE: &str = "From: race@example.com\r\nSubject: race\r\nMessage-ID: <race@example.com>\r\n\r\nThe same bytes.\r\n";
+
+fn append_race_message(c: &mut Client, tag: &str) {
+    c.send(&format!("{tag} APPEND Race {{{}}}\r\n", RACE_MESSAGE.len()));
+    assert!(c.line().starts_with('+'));
+    c.send(&format!("{RACE_MESSAGE}\r\n"));
+    let answer = c.until(tag);
+    let last = answer.last().unwrap();
+    assert!(last.starts_with(&format!("{tag} OK")), "{answer:?}");
+}

@@ -234,39 +234,61 @@ impl Archives {
             self.checked(caller, folder, Need::Insert)?
         };
         let internal_date = internal_date.unwrap_or_else(|| chrono::Utc::now().timestamp());
-        let (prepared, _) = self.prepare_message(
-            bytes,
-            folder.id,
-            internal_date,
-            flags.bits,
-            self.compression_level,
-        )?;
-        let sha256 = prepared.sha256;
-        let mut filer = self.single_filer(&user.name)?;
-        // Recorded in the transaction that files the message.
-        let record = |outcomes: &[FilingOutcome]| {
-            let uid = match outcomes.first() {
-                Some(FilingOutcome::Added { uid }) => Some(*uid),
-                _ => None,
+        // Bytes stored already are not prepared again; should another
+        // session expunge their last copy before the commit, the message
+        // is prepared with its bytes and filed again.
+        let file = || -> Result<u32> {
+            let (prepared, _) = self.prepare_message(
+                bytes,
+                folder.id,
+                internal_date,
+                flags.bits,
+                self.compression_level,
+            )?;
+            let sha256 = prepared.sha256;
+            let mut filer = self.single_filer(&user.name)?;
+            // Recorded in the transaction that files the message.
+            let record = |outcomes: &[FilingOutcome]| {
+                let uid = match outcomes.first() {
+                    Some(FilingOutcome::Added { uid }) => Some(*uid),
+                    _ => None,
+                };
+                vec![caller.record(
+                    AuditAction::MessageAppended,
+                    folder_target(&access.archive, &folder.path),
+                    json!({ "uid": uid, "sha256": hex::encode(sha256) }),
+                )]
             };
-            vec![caller.record(
-                AuditAction::MessageAppended,
-                folder_target(&access.archive, &folder.path),
-                json!({ "uid": uid, "sha256": hex::encode(sha256) }),
-            )]
+            let outcome = filer.file(vec![prepared], &record)?;
+            filer.finish()?;
+            let Some(&FilingOutcome::Added { uid }) = outcome.first() else {
+                return Err(Error::Corrupt(
+                    "an appended message was not added to its folder".into(),
+                ));
+            };
+            if !flags.keywords.is_empty() {
+                // Through the user's flag table: a session may show the
+                // message already.
+                let keywords = super::flags::FlagChange {
+                    keywords: super::flags::KeywordChange::Add(flags.keywords.clone()),
+                    ..Default::default()
+                };
+                self.change_flags(user, folder, uid, &keywords)?;
+            }
+            Ok(uid)
         };
-        let outcome = filer.file(vec![prepared], &record)?;
-        filer.finish()?;
-        let Some(&FilingOutcome::Added { uid }) = outcome.first() else {
-            return Err(Error::Corrupt(
-                "an appended message was not added to its folder".into(),
-            ));
-        };
-        if !flags.keywords.is_empty() {
-            self.catalog().set_flags(user.id, folder.id, uid, flags)?;
+        const TRIES: usize = 3;
+        for tried in 1.. {
+            match file() {
+                Ok(uid) => {
+                    self.changes.changed(folder.id);
+                    return Ok((folder.uidvalidity, uid));
+                }
+                Err(Error::Expunged(_)) if tried < TRIES => continue,
+                Err(e) => return Err(e),
+            }
         }
-        self.changes.changed(folder.id);
-        Ok((folder.uidvalidity, uid))
+        unreachable!("the loop returns by its last try")
     }
 
     /// Expunges messages of a folder; returns the UIDs removed.

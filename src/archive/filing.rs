@@ -185,6 +185,9 @@ impl Filer<'_> {
         let catalog = self.archives.catalog();
         let mut written: HashMap<Sha256, BlobLocation> = HashMap::new();
         let mut texts: Vec<(Sha256, IndexDoc)> = Vec::new();
+        // Bytes found stored already: kept until the commit, which may find
+        // them gone (an expunge took their last reference meanwhile).
+        let mut spare: HashMap<Sha256, (PreparedContent, u64, u64)> = HashMap::new();
         let mut entries = Vec::with_capacity(batch.len());
         for message in batch {
             let new_blob = match message.content {
@@ -192,19 +195,20 @@ impl Filer<'_> {
                     if !written.contains_key(&message.sha256)
                         && catalog.blob_by_sha(&message.sha256)?.is_none() =>
                 {
-                    let location = self.writer.append(&content.compressed)?;
-                    written.insert(message.sha256, location);
-                    texts.push((message.sha256, content.text));
-                    Some(NewBlob {
-                        store_id: self.store.id,
-                        size: message.size,
-                        crlf_size: message.crlf_size,
-                        location,
-                        summary: content.summary.map(|s| s.to_json()),
-                        header: content.header,
-                    })
+                    Some(self.write_blob(
+                        &mut written,
+                        &mut texts,
+                        message.sha256,
+                        content,
+                        message.size,
+                        message.crlf_size,
+                    )?)
                 }
-                _ => None,
+                Some(content) => {
+                    spare.insert(message.sha256, (content, message.size, message.crlf_size));
+                    None
+                }
+                None => None,
             };
             entries.push(BatchEntry {
                 folder_id: message.folder_id,
@@ -215,22 +219,51 @@ impl Filer<'_> {
                 skip_if_held: self.skip_if_held,
             });
         }
-        let packs: Vec<PackCommit> = self
-            .writer
-            .sync()?
-            .into_iter()
-            .map(|(pack, length)| PackCommit {
-                store_id: self.store.id,
-                pack,
-                length,
-            })
-            .collect();
-        let outcomes = catalog
-            .commit_batch(&entries, &packs, audit)
-            .map_err(|e| match e {
-                Error::Invalid(msg) => Error::Corrupt(msg),
-                e => e,
-            })?;
+        let outcomes = loop {
+            let packs: Vec<PackCommit> = self
+                .writer
+                .sync()?
+                .into_iter()
+                .map(|(pack, length)| PackCommit {
+                    store_id: self.store.id,
+                    pack,
+                    length,
+                })
+                .collect();
+            match catalog.commit_batch(&entries, &packs, audit) {
+                Ok(outcomes) => break outcomes,
+                // Stored when looked for, gone at the commit: written now,
+                // and the batch committed again (the bytes written so far
+                // are all part of it).
+                Err(Error::Expunged(gone)) => {
+                    let Some((sha256, (content, size, crlf_size))) = spare
+                        .iter()
+                        .find(|(sha, _)| hex::encode(sha) == gone)
+                        .map(|(sha, _)| *sha)
+                        .and_then(|sha| spare.remove_entry(&sha))
+                    else {
+                        // Prepared without its bytes (they were stored):
+                        // the caller prepares it again.
+                        return Err(Error::Expunged(gone));
+                    };
+                    let blob = self.write_blob(
+                        &mut written,
+                        &mut texts,
+                        sha256,
+                        content,
+                        size,
+                        crlf_size,
+                    )?;
+                    let entry = entries
+                        .iter_mut()
+                        .find(|e| e.sha256 == sha256)
+                        .expect("spare bytes belong to an entry");
+                    entry.new_blob = Some(blob);
+                }
+                Err(Error::Invalid(msg)) => return Err(Error::Corrupt(msg)),
+                Err(e) => return Err(e),
+            }
+        };
         for (sha256, text) in texts {
             let blob = catalog.blob_by_sha(&sha256)?.ok_or_else(|| {
                 Error::Corrupt(format!(
@@ -250,6 +283,30 @@ impl Filer<'_> {
             writer.commit_if_due()?;
         }
         Ok(outcomes)
+    }
+
+    /// Appends one message's bytes to the store, to be committed with the
+    /// batch.
+    fn write_blob(
+        &mut self,
+        written: &mut HashMap<Sha256, BlobLocation>,
+        texts: &mut Vec<(Sha256, IndexDoc)>,
+        sha256: Sha256,
+        content: PreparedContent,
+        size: u64,
+        crlf_size: u64,
+    ) -> Result<NewBlob> {
+        let location = self.writer.append(&content.compressed)?;
+        written.insert(sha256, location);
+        texts.push((sha256, content.text));
+        Ok(NewBlob {
+            store_id: self.store.id,
+            size,
+            crlf_size,
+            location,
+            summary: content.summary.map(|s| s.to_json()),
+            header: content.header,
+        })
     }
 
     /// Commits the index: everything filed is searchable from the index

@@ -337,7 +337,9 @@ pub trait FolderCatalog {
     /// already where an entry says so), reference counts, UIDs and pack
     /// lengths, and the audit records `audit` makes of the outcomes (one
     /// per entry, in order), all or nothing: no message is filed without
-    /// its record.
+    /// its record. `Error::Expunged(sha256 in hex)` when an entry without
+    /// new bytes names a blob that is not stored (any more): the caller
+    /// supplies them and commits again.
     fn commit_batch(
         &self,
         entries: &[BatchEntry],
@@ -402,8 +404,6 @@ pub trait UserStateCatalog {
     /// The user's flags on the messages of a folder with UIDs from
     /// `from_uid` on, by UID (only set ones).
     fn flags(&self, user_id: i64, folder_id: i64, from_uid: u32) -> Result<Vec<(u32, FlagState)>>;
-    /// `Error::Expunged` when the folder no longer holds the message.
-    fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, flags: &FlagState) -> Result<()>;
     /// Applies `change` to the user's flags on one message as they are
     /// stored, atomically (another session's change in between is kept),
     /// and returns the result.

@@ -37,8 +37,18 @@ impl From<rusqlite::Error> for Error {
 }
 
 pub struct SqliteCatalog {
+    /// The one connection that writes.
     conn: Mutex<Connection>,
+    /// Connections that only read: in WAL mode they read the last commit
+    /// while the writer works, so sessions' reads do not queue behind
+    /// another session's commit (and its fsync).
+    readers: Vec<Mutex<Connection>>,
+    /// The reader tried first by the next read.
+    next_reader: std::sync::atomic::AtomicUsize,
 }
+
+/// Reading connections per catalog.
+const READERS: usize = 4;
 
 /// Runs `step` again while the database answers "busy", for up to 30 s.
 fn when_free<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
@@ -127,15 +137,60 @@ impl SqliteCatalog {
         }
         tx.commit()?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open(path)?;
+                reader.busy_timeout(std::time::Duration::from_secs(30))?;
+                reader.pragma_update(None, "query_only", "ON")?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<_>>()?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
+            readers,
+            next_reader: Default::default(),
         })
+    }
+
+    /// A reading connection: a free one if there is one, else the next in
+    /// turn.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        use std::sync::atomic::Ordering;
+        let first = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..READERS {
+            if let Ok(reader) = self.readers[(first + i) % READERS].try_lock() {
+                return reader;
+            }
+        }
+        // As for the writer: a panic leaves SQLite consistent.
+        self.readers[first % READERS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite itself consistent
         // (the transaction rolls back on drop), so the poison is ignored.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// As [`SqliteCatalog::in_transaction`], but the commit does not wait
+    /// for the disk: the change survives the process dying (SIGKILL, a
+    /// crash), not the machine losing power. For each user's own state
+    /// (flags, `\Recent` marks), written at every STORE and every first
+    /// read, as Dovecot writes its flag changes (fsync_mode=optimized);
+    /// the next full commit makes it durable with everything before it.
+    fn in_light_transaction<T>(&self, change: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let outcome = (|| {
+            let tx = conn.transaction()?;
+            let value = change(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        outcome
     }
 
     /// Runs `change` in one transaction: committed if it succeeds, rolled
@@ -408,15 +463,15 @@ impl UserCatalog for SqliteCatalog {
     }
 
     fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>> {
-        query_user(&self.conn(), "name = lower(?1)", name)
+        query_user(&self.reader(), "name = lower(?1)", name)
     }
 
     fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>> {
-        query_user(&self.conn(), "id = CAST(?1 AS INTEGER)", &id.to_string())
+        query_user(&self.reader(), "id = CAST(?1 AS INTEGER)", &id.to_string())
     }
 
     fn access_generation(&self) -> Result<u64> {
-        let value: i64 = self.conn().query_row(
+        let value: i64 = self.reader().query_row(
             "SELECT value FROM access_generation WHERE id = 1",
             [],
             |r| r.get(0),
@@ -426,14 +481,14 @@ impl UserCatalog for SqliteCatalog {
 
     fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>> {
         query_user(
-            &self.conn(),
+            &self.reader(),
             "name = lower(?1) OR id = (SELECT user_id FROM user_emails WHERE address = lower(?1))",
             login,
         )
     }
 
     fn users(&self) -> Result<Vec<UserRecord>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))?;
         let users = stmt
             .query_map([], |row| user_from_row(&conn, row))?
@@ -514,7 +569,7 @@ impl UserCatalog for SqliteCatalog {
 impl AccessCatalog for SqliteCatalog {
     fn archive_by_name(&self, name: &str) -> Result<Option<ArchiveRecord>> {
         Ok(self
-            .conn()
+            .reader()
             .query_row(
                 "SELECT id, name FROM archives WHERE name = lower(?1)",
                 [name],
@@ -529,7 +584,7 @@ impl AccessCatalog for SqliteCatalog {
     }
 
     fn archives(&self) -> Result<Vec<ArchiveRecord>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare("SELECT id, name FROM archives ORDER BY name")?;
         let archives = stmt
             .query_map([], |r| {
@@ -560,7 +615,7 @@ impl AccessCatalog for SqliteCatalog {
     }
 
     fn folder_privileges(&self, user_id: i64) -> Result<Vec<(ArchiveRecord, u8)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(
             "SELECT a.id, a.name, p.privileges FROM folder_privileges p
              JOIN archives a ON a.id = p.archive_id WHERE p.user_id = ?1 ORDER BY a.name",
@@ -590,7 +645,7 @@ impl AccessCatalog for SqliteCatalog {
 
 impl StoreCatalog for SqliteCatalog {
     fn stores(&self) -> Result<Vec<StoreRecord>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt =
             conn.prepare_cached("SELECT id, name, state, path FROM stores ORDER BY id")?;
         let stores = stmt
@@ -675,7 +730,7 @@ impl StoreCatalog for SqliteCatalog {
     }
 
     fn store_blob_count(&self, store_id: i64) -> Result<u64> {
-        Ok(self.conn().query_row(
+        Ok(self.reader().query_row(
             "SELECT count(*) FROM blobs WHERE store_id = ?1",
             [store_id],
             |r| r.get(0),
@@ -707,7 +762,7 @@ impl StoreCatalog for SqliteCatalog {
     }
 
     fn pack_lengths(&self, store_id: i64) -> Result<Vec<(u32, u64)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt =
             conn.prepare("SELECT pack, length FROM packs WHERE store_id = ?1 ORDER BY pack")?;
         let packs = stmt
@@ -719,7 +774,7 @@ impl StoreCatalog for SqliteCatalog {
 
 impl FolderCatalog for SqliteCatalog {
     fn folders(&self, archive_id: i64) -> Result<Vec<Folder>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(&format!(
             "SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 ORDER BY f.path"
         ))?;
@@ -752,7 +807,7 @@ impl FolderCatalog for SqliteCatalog {
     }
 
     fn messages(&self, folder_id: i64) -> Result<Vec<MessageRecord>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(&format!(
             "SELECT m.uid, m.internal_date, m.modseq, {BLOB_COLUMNS} FROM messages m
              JOIN blobs b ON b.id = m.blob_id WHERE m.folder_id = ?1 ORDER BY m.uid"
@@ -771,7 +826,7 @@ impl FolderCatalog for SqliteCatalog {
     }
 
     fn blob_by_sha(&self, sha256: &Sha256) -> Result<Option<BlobRecord>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.sha256 = ?1"
         ))?;
@@ -781,7 +836,7 @@ impl FolderCatalog for SqliteCatalog {
     }
 
     fn messages_with_uids(&self, folder_id: i64, uids: &[u32]) -> Result<Vec<MessageRecord>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut messages = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(",");
@@ -805,7 +860,7 @@ impl FolderCatalog for SqliteCatalog {
     }
 
     fn blob_headers(&self, blob_ids: &[i64]) -> Result<Vec<(i64, Vec<u8>)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut headers = Vec::with_capacity(blob_ids.len());
         // One query per chunk, not per blob: a first sync asks for all of them.
         for chunk in blob_ids.chunks(500) {
@@ -824,12 +879,12 @@ impl FolderCatalog for SqliteCatalog {
 
     fn blob_count(&self) -> Result<u64> {
         Ok(self
-            .conn()
+            .reader()
             .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))?)
     }
 
     fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.id > ?1 ORDER BY b.id LIMIT ?2"
         ))?;
@@ -875,12 +930,11 @@ impl FolderCatalog for SqliteCatalog {
                 let blob_id: i64 = match find_blob.query_row([sha], |r| r.get(0)).optional()? {
                     Some(id) => id,
                     None => {
-                        let new = entry.new_blob.as_ref().ok_or_else(|| {
-                            Error::Invalid(format!(
-                                "blob {} is neither stored nor supplied",
-                                hex::encode(sha)
-                            ))
-                        })?;
+                        // Stored when the caller looked, since gone.
+                        let new = entry
+                            .new_blob
+                            .as_ref()
+                            .ok_or_else(|| Error::Expunged(hex::encode(sha)))?;
                         insert_blob.execute(params![
                             sha,
                             new.store_id,
@@ -944,15 +998,15 @@ impl FolderCatalog for SqliteCatalog {
     }
 
     fn folder_by_uidvalidity(&self, uidvalidity: u32) -> Result<Option<Folder>> {
-        folder_admin::folder_by_uidvalidity(&self.conn(), uidvalidity)
+        folder_admin::folder_by_uidvalidity(&self.reader(), uidvalidity)
     }
 
     fn message_summaries(&self, folder_id: i64) -> Result<Vec<(MessageRecord, Option<String>)>> {
-        folder_admin::message_summaries(&self.conn(), folder_id)
+        folder_admin::message_summaries(&self.reader(), folder_id)
     }
 
     fn archive_statistics(&self) -> Result<Vec<ArchiveStatistics>> {
-        folder_admin::archive_statistics(&self.conn())
+        folder_admin::archive_statistics(&self.reader())
     }
 
     fn delete_empty_folders(&self, folder_ids: &[i64], audit: &[AuditRecord]) -> Result<()> {
@@ -964,7 +1018,7 @@ impl FolderCatalog for SqliteCatalog {
     }
 
     fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let marks = vec!["?"; store_ids.len()].join(",");
         let mut stmt = conn.prepare(&format!(
             "SELECT DISTINCT m.folder_id FROM messages m JOIN blobs b ON b.id = m.blob_id
@@ -979,14 +1033,14 @@ impl FolderCatalog for SqliteCatalog {
     fn folder(&self, id: i64) -> Result<Option<Folder>> {
         let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.id = ?1");
         Ok(self
-            .conn()
+            .reader()
             .query_row(&sql, [id], folder_from_row)
             .optional()?)
     }
 
     fn folder_version(&self, id: i64) -> Result<Option<(u32, u64)>> {
         Ok(self
-            .conn()
+            .reader()
             .prepare_cached("SELECT uidnext, highestmodseq FROM folders WHERE id = ?1")?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
@@ -1044,7 +1098,7 @@ impl FolderCatalog for SqliteCatalog {
 
 impl UserStateCatalog for SqliteCatalog {
     fn flags(&self, user_id: i64, folder_id: i64, from_uid: u32) -> Result<Vec<(u32, FlagState)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT m.uid, f.flags, f.keywords FROM flags f JOIN messages m ON m.id = f.message_id
              WHERE f.user_id = ?1 AND m.folder_id = ?2 AND m.uid >= ?3
@@ -1058,12 +1112,6 @@ impl UserStateCatalog for SqliteCatalog {
         Ok(flags)
     }
 
-    fn set_flags(&self, user_id: i64, folder_id: i64, uid: u32, flags: &FlagState) -> Result<()> {
-        let conn = self.conn();
-        let message_id = message_id(&conn, folder_id, uid)?;
-        write_flags(&conn, user_id, message_id, flags)
-    }
-
     fn change_flags(
         &self,
         user_id: i64,
@@ -1071,7 +1119,7 @@ impl UserStateCatalog for SqliteCatalog {
         uid: u32,
         change: &FlagChange,
     ) -> Result<ChangedFlags> {
-        self.in_transaction(|tx| {
+        self.in_light_transaction(|tx| {
             let message_id = message_id(tx, folder_id, uid)?;
             let current = tx
                 .query_row(
@@ -1091,7 +1139,7 @@ impl UserStateCatalog for SqliteCatalog {
     }
 
     fn subscriptions(&self, user_id: i64) -> Result<Vec<(i64, String)>> {
-        user_state::subscriptions(&self.conn(), user_id)
+        user_state::subscriptions(&self.reader(), user_id)
     }
 
     fn set_subscribed(
@@ -1109,11 +1157,11 @@ impl UserStateCatalog for SqliteCatalog {
     }
 
     fn first_recent(&self, user_id: i64, folder_id: i64) -> Result<u32> {
-        user_state::first_recent(&self.conn(), user_id, folder_id)
+        user_state::first_recent(&self.reader(), user_id, folder_id)
     }
 
     fn claim_recent(&self, user_id: i64, folder_id: i64, up_to: u32) -> Result<u32> {
-        self.in_transaction(|tx| user_state::claim_recent(tx, user_id, folder_id, up_to))
+        self.in_light_transaction(|tx| user_state::claim_recent(tx, user_id, folder_id, up_to))
     }
 }
 
@@ -1127,11 +1175,11 @@ impl RecordCatalog for SqliteCatalog {
     }
 
     fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
-        Ok(audit::query(&self.conn(), filter)?)
+        Ok(audit::query(&self.reader(), filter)?)
     }
 
     fn compliance(&self) -> Result<ComplianceSettings> {
-        Ok(audit::compliance(&self.conn())?)
+        Ok(audit::compliance(&self.reader())?)
     }
 
     fn set_compliance(&self, settings: &ComplianceSettings, records: &[AuditRecord]) -> Result<()> {
@@ -1145,7 +1193,7 @@ impl RecordCatalog for SqliteCatalog {
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
-            .conn()
+            .reader()
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
