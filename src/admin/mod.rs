@@ -307,7 +307,7 @@ fn import(archives: &Archives, config: &Config, args: ImportArgs) -> Result<Exit
 fn folders(archives: &Archives, user: Option<&str>) -> Result<()> {
     let user = user.map(|name| archives.user(name)).transpose()?;
     for tree in archives.folder_trees(user.as_ref())? {
-        let total: u64 = tree.folders.iter().map(|f| f.messages).sum();
+        let total: u64 = tree.folders.iter().map(|f| tree.messages(f)).sum();
         println!(
             "{} ({} folders, {total} messages)",
             tree.archive,
@@ -319,7 +319,7 @@ fn folders(archives: &Archives, user: Option<&str>) -> Result<()> {
             println!(
                 "{:indent$}{name}  {}",
                 "",
-                folder.messages,
+                tree.messages(folder),
                 indent = depth * 2
             );
         }

@@ -171,6 +171,7 @@ impl Archives {
         let mut entries = Vec::new();
         for archive in archives {
             let folders = self.catalog().folders(archive.id)?;
+            let counts = self.catalog().message_counts(archive.id)?;
             let prefix = match parent.and_then(|p| p.path.as_ref()) {
                 Some(path) if !folders.iter().any(|f| f.path == path.as_str()) => {
                     return Err(Error::NotFound(format!("folder {}/{path}", archive.name)));
@@ -190,7 +191,7 @@ impl Archives {
                     .filter(|f| f.path.starts_with(&prefix) && wanted(1 + depth(&f.path)))
                     .map(|f| FolderEntry {
                         name: full_name(&archive.name, &f.path),
-                        messages: f.messages,
+                        messages: counts.get(&f.id).copied().unwrap_or(0),
                     }),
             );
         }
@@ -302,6 +303,7 @@ impl Archives {
         let mut doomed: Vec<(String, Folder)> = Vec::new();
         for archive in archives {
             let folders = self.catalog().folders(archive.id)?;
+            let counts = self.catalog().message_counts(archive.id)?;
             let prefix = match under.and_then(|u| u.path.as_ref()) {
                 Some(path) => format!("{}/", self.folder_at(&archive, path)?.path),
                 None => String::new(),
@@ -309,7 +311,7 @@ impl Archives {
             // Sub-folders come before their parents in reverse path order.
             let mut keep_parent: HashSet<&str> = HashSet::new();
             for folder in folders.iter().rev().filter(|f| f.path.starts_with(&prefix)) {
-                let kept = folder.messages > 0
+                let kept = counts.get(&folder.id).is_some_and(|&n| n > 0)
                     || keep_parent.contains(folder.path.as_str())
                     || is_inbox(&folder.path);
                 if kept {

@@ -17,7 +17,6 @@ pub struct Folder {
     pub uidvalidity: u32,
     pub uidnext: u32,
     pub highestmodseq: u64,
-    pub messages: u64,
     /// Deleted while it had sub-folders: a name that holds no messages and
     /// cannot be selected (RFC 3501 `\Noselect`) until created again.
     pub noselect: bool,
@@ -83,6 +82,15 @@ impl fmt::Display for FolderPath {
 pub struct FolderNode {
     pub archive: String,
     pub folders: Vec<Folder>,
+    /// Messages per folder id.
+    counts: std::collections::HashMap<i64, u64>,
+}
+
+impl FolderNode {
+    /// The number of messages in `folder`, one of `folders`.
+    pub fn messages(&self, folder: &Folder) -> u64 {
+        self.counts.get(&folder.id).copied().unwrap_or(0)
+    }
 }
 
 impl Archives {
@@ -108,6 +116,7 @@ impl Archives {
             .map(|archive| {
                 Ok(FolderNode {
                     folders: self.catalog().folders(archive.id)?,
+                    counts: self.catalog().message_counts(archive.id)?,
                     archive: archive.name,
                 })
             })

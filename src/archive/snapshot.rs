@@ -192,10 +192,6 @@ impl Archives {
             let unchanged = self.catalog().folder_version(folder_id)?
                 == Some((folder.uidnext, folder.highestmodseq));
             if unchanged || tried == TRIES {
-                let folder = Folder {
-                    messages: messages.len() as u64,
-                    ..folder
-                };
                 return Ok(Some(FolderSnapshot {
                     folder: Some(folder),
                     messages,
@@ -220,7 +216,9 @@ impl Archives {
         }
         let uids: Vec<u32> = (known.uidnext..now.uidnext).collect();
         let added = self.catalog().messages_with_uids(now.id, &uids)?;
-        if previous.messages.len() + added.len() != now.messages as usize {
+        // Counted after `now` was read: a message gone since shows here.
+        let count = self.catalog().message_count(now.id)?;
+        if previous.messages.len() + added.len() != count as usize {
             return Ok(None);
         }
         let mut messages = Vec::with_capacity(previous.messages.len() + added.len());

@@ -776,7 +776,6 @@ mod tests {
             uidvalidity: 1,
             uidnext: 1,
             highestmodseq: 1,
-            messages: 0,
             noselect: false,
         }
     }

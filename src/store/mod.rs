@@ -350,6 +350,9 @@ pub trait FolderCatalog {
     fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>>;
     // Changes to what is archived; each is one transaction.
     fn folder(&self, id: i64) -> Result<Option<Folder>>;
+    /// The number of messages of each folder of an archive, by folder id.
+    fn message_counts(&self, archive_id: i64) -> Result<std::collections::HashMap<i64, u64>>;
+    fn message_count(&self, folder_id: i64) -> Result<u64>;
     /// The folder's UIDNEXT and HIGHESTMODSEQ (both move when a message
     /// comes or goes); `None` once it is deleted. Read before every
     /// command of a session that has it open, so it reads no messages.
