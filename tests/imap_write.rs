@@ -496,10 +496,7 @@ fn flags_set_while_another_session_works_on_the_message_are_kept() {
     );
     let prefix = format!("* {COUNT} FETCH");
     let told = store.iter().rfind(|l| l.starts_with(&prefix));
-    assert!(
-        told.is_some_and(|l| l.contains("\\Flagged")),
-        "{store:?}"
-    );
+    assert!(told.is_some_and(|l| l.contains("\\Flagged")), "{store:?}");
 }
 
 /// Sends `APPEND mailbox flags {n}` with `message` as a synchronising literal.
