@@ -133,24 +133,7 @@ fn acknowledged_flag_changes_survive_sigkill() {
     let am = Archimap::new();
     am.ok(&["user", "add", "alice", "--password", "pw"]);
     am.ok(&["grant", "alice", "alice", "read,write,delete"]);
-    let dir = am.dir.path().join("mail");
-    std::fs::create_dir_all(&dir).unwrap();
-    for i in 1..=20 {
-        std::fs::write(
-            dir.join(format!("{i}.eml")),
-            format!(
-                "From: a@example.com\r\nSubject: {i}\r\nMessage-ID: <{i}@crash>\r\n\r\nBody {i}\r\n"
-            ),
-        )
-        .unwrap();
-    }
-    am.import(&[
-        "--user",
-        "alice",
-        "--folder",
-        "Inbox",
-        dir.to_str().unwrap(),
-    ]);
+    am.import_numbered("alice", "Inbox", 20);
     let login = |server: &common::imap::Server| {
         let mut c = server.connect_tls();
         c.line();

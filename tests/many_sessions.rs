@@ -29,22 +29,7 @@ fn sessions_on_one_folder_share_its_messages() {
     for user in ["alice", "bob"] {
         am.ok(&["user", "add", user, "--password", &format!("pw-{user}")]);
     }
-    let dir = am.dir.path().join("mail");
-    std::fs::create_dir_all(&dir).unwrap();
-    for i in 1..=MESSAGES {
-        std::fs::write(
-            dir.join(format!("{i}.eml")),
-            format!("From: a@example.com\r\nSubject: {i}\r\nMessage-ID: <{i}@example.com>\r\n\r\nBody {i}\r\n"),
-        )
-        .unwrap();
-    }
-    am.import(&[
-        "--user",
-        "alice",
-        "--folder",
-        "Shared",
-        dir.to_str().unwrap(),
-    ]);
+    am.import_numbered("alice", "Shared", MESSAGES);
     am.ok(&["grant", "bob", "alice", "read,write"]);
     let server = Server::start_with_config(&am, "[limits]\nmax_connections_per_ip = 1000\n");
 

@@ -152,6 +152,21 @@ impl Archimap {
     }
 
     /// The summary line of an import: (imported, duplicates, unparsed, failed).
+    /// Imports `count` small distinct messages into `user`'s `folder`,
+    /// numbered 1 to `count` in their subjects and bodies.
+    pub fn import_numbered(&self, user: &str, folder: &str, count: usize) {
+        let dir = self.dir.path().join("numbered").join(user).join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 1..=count {
+            std::fs::write(
+                dir.join(format!("{i}.eml")),
+                format!("From: a@example.com\r\nSubject: {i}\r\nMessage-ID: <{folder}.{i}@example.com>\r\n\r\nBody {i}\r\n"),
+            )
+            .unwrap();
+        }
+        self.import(&["--user", user, "--folder", folder, dir.to_str().unwrap()]);
+    }
+
     pub fn import(&self, args: &[&str]) -> (u64, u64, u64, u64) {
         let mut full = vec!["import"];
         full.extend_from_slice(args);
