@@ -171,8 +171,9 @@ fn imported_messages_are_recent_for_the_first_session_of_each_user() {
 }
 
 /// A catalog of schema 4 (a folder unsubscribed by a row of the old
-/// `subscriptions` table, a folder unable to hold the same bytes twice)
-/// opens upgraded.
+/// `subscriptions` table, a folder unable to hold the same bytes twice,
+/// header blocks and summaries inside `blobs` as until schema 8) opens
+/// upgraded.
 #[test]
 fn schema_4_catalogs_are_upgraded() {
     let am = Archimap::new();
@@ -185,7 +186,8 @@ fn schema_4_catalogs_are_upgraded() {
     {
         let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
         db.execute_batch(
-            "DROP TABLE subscribed_names; DROP TABLE recent_marks;
+            "PRAGMA foreign_keys = OFF;
+             DROP TABLE subscribed_names; DROP TABLE recent_marks;
              CREATE UNIQUE INDEX messages_once ON messages(folder_id, blob_id);
              CREATE TABLE subscriptions (
                  user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -195,6 +197,24 @@ fn schema_4_catalogs_are_upgraded() {
              ) WITHOUT ROWID;
              INSERT INTO subscriptions SELECT u.id, f.id, 0 FROM users u, folders f
                  WHERE u.name = 'alice' AND f.path = 'Projects';
+             CREATE TABLE blobs_v7 (
+                 id       INTEGER PRIMARY KEY,
+                 sha256   BLOB NOT NULL UNIQUE,
+                 store_id INTEGER NOT NULL REFERENCES stores(id),
+                 size     INTEGER NOT NULL,
+                 crlf_size INTEGER NOT NULL,
+                 header   BLOB,
+                 pack     INTEGER NOT NULL,
+                 offset   INTEGER NOT NULL,
+                 length   INTEGER NOT NULL,
+                 refcount INTEGER NOT NULL,
+                 summary  TEXT
+             );
+             INSERT INTO blobs_v7 SELECT b.id, b.sha256, b.store_id, b.size, b.crlf_size, t.header,
+                 b.pack, b.offset, b.length, b.refcount, t.summary
+                 FROM blobs b JOIN blob_texts t ON t.blob_id = b.id;
+             DROP TABLE blobs; DROP TABLE blob_texts;
+             ALTER TABLE blobs_v7 RENAME TO blobs;
              UPDATE meta SET value = '4' WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -211,8 +231,17 @@ fn schema_4_catalogs_are_upgraded() {
             "\"Other Users/alice/Projects\""
         ]
     );
-    // The same bytes twice in one folder.
+    // Header fields come from the moved header blocks, as from the message.
     alice.command("s", "SELECT INBOX");
+    let stored = alice.command("h", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])");
+    let read = alice.command(
+        "b",
+        "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODYSTRUCTURE)",
+    );
+    // The literal's lines: the field and the empty line ending it.
+    assert!(stored[1].starts_with("Subject: a1"), "{stored:?}");
+    assert_eq!(stored[..3], read[..3]);
+    // The same bytes twice in one folder.
     assert!(
         alice
             .answer("c", "UID COPY 1 INBOX")
@@ -232,5 +261,5 @@ fn schema_4_catalogs_are_upgraded() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "7");
+    assert_eq!(version, "8");
 }

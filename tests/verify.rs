@@ -117,8 +117,8 @@ fn orphan_blob_and_broken_uid_counter() {
     let am = archive_with_messages();
     let db = catalog(&am);
     db.execute(
-        "INSERT INTO blobs(sha256, store_id, size, crlf_size, pack, offset, length, refcount)
-         SELECT randomblob(32), store_id, size, crlf_size, pack, offset, length, 0 FROM blobs LIMIT 1",
+        "INSERT INTO blobs(sha256, store_id, size, crlf_size, pack, offset, length, refcount, parsed)
+         SELECT randomblob(32), store_id, size, crlf_size, pack, offset, length, 0, 1 FROM blobs LIMIT 1",
         [],
     )
     .unwrap();

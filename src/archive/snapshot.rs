@@ -168,9 +168,9 @@ impl Archives {
         Ok(fresh)
     }
 
-    /// Reads the folder's messages: only those added since `previous` when
-    /// nothing else changed, else all of them, again while messages came
-    /// or went during the read.
+    /// Reads the folder's messages: from `previous` and the rows of those
+    /// added since when it can, else all of them; again while messages
+    /// came or went during the read.
     fn read_snapshot(
         &self,
         folder_id: i64,
@@ -180,7 +180,7 @@ impl Archives {
             let Some(folder) = self.catalog().folder(folder_id)? else {
                 return Ok(None);
             };
-            let messages = match previous.and_then(|p| self.read_added(p, &folder).transpose()) {
+            let messages = match previous.and_then(|p| self.read_changed(p, &folder).transpose()) {
                 Some(messages) => messages?,
                 None => self
                     .catalog()
@@ -201,9 +201,10 @@ impl Archives {
         unreachable!("the loop returns by its last try")
     }
 
-    /// `previous`'s messages and those added since, when that is all that
-    /// changed (the counts add up) and not too many came.
-    fn read_added(
+    /// `previous`'s messages still in the folder and those added since,
+    /// when not too many came: the UIDs of the folder are read, and the
+    /// rows of the new messages only.
+    fn read_changed(
         &self,
         previous: &FolderSnapshot,
         now: &Folder,
@@ -214,16 +215,31 @@ impl Archives {
         if now.uidnext < known.uidnext || now.uidnext - known.uidnext > MAX_ADDED_READ {
             return Ok(None);
         }
-        let uids: Vec<u32> = (known.uidnext..now.uidnext).collect();
-        let added = self.catalog().messages_with_uids(now.id, &uids)?;
-        // Counted after `now` was read: a message gone since shows here.
-        let count = self.catalog().message_count(now.id)?;
-        if previous.messages.len() + added.len() != count as usize {
+        let added: Vec<u32> = (known.uidnext..now.uidnext).collect();
+        let added = self.catalog().messages_with_uids(now.id, &added)?;
+        // Read after `now`: a message gone since is missing here, and the
+        // final version check reads the folder again. Messages come with
+        // UIDs from UIDNEXT on, so those below `now.uidnext` are all in
+        // `previous` or `added`, and equal counts mean nothing went.
+        let mut current = self.catalog().folder_uids(now.id)?;
+        current.truncate(current.partition_point(|&uid| uid < now.uidnext));
+        let present = |uid: u32| current.binary_search(&uid).is_ok();
+        let mut messages = Vec::with_capacity(current.len());
+        if previous.messages.len() + added.len() == current.len() {
+            // Nothing went: the common case of messages only coming.
+            messages.extend_from_slice(&previous.messages);
+        } else {
+            messages.extend(previous.messages.iter().filter(|m| present(m.uid)).cloned());
+        }
+        messages.extend(
+            added
+                .into_iter()
+                .filter(|m| present(m.uid))
+                .map(snapshot_message),
+        );
+        if messages.len() != current.len() {
             return Ok(None);
         }
-        let mut messages = Vec::with_capacity(previous.messages.len() + added.len());
-        messages.extend_from_slice(&previous.messages);
-        messages.extend(added.into_iter().map(snapshot_message));
         Ok(Some(messages))
     }
 }

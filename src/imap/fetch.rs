@@ -92,6 +92,22 @@ impl Item {
         self.reads_content() || self.needs_structure()
     }
 
+    /// Whether the item is answered from the message's header block alone
+    /// (kept apart in the catalog): ENVELOPE and the top-level header
+    /// sections clients fetch to list a folder.
+    fn answered_from_header(&self) -> bool {
+        match self {
+            Item::Envelope => true,
+            Item::Section { spec, .. } => matches!(
+                spec,
+                SectionSpec::Header(path)
+                    | SectionSpec::HeaderFields(path, _)
+                    | SectionSpec::HeaderFieldsNot(path, _) if path.is_empty()
+            ),
+            _ => false,
+        }
+    }
+
     fn needs_structure(&self) -> bool {
         matches!(
             self,
@@ -278,13 +294,14 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         items.insert(0, Item::Uid);
     }
     let needs_structure = items.iter().any(Item::needs_structure);
-    // A client's first sync asks for ENVELOPE of every message: answered
-    // from the stored header blocks, without reading the messages.
+    // A client's first sync asks for ENVELOPE or header fields of every
+    // message: answered from the stored header blocks, without reading
+    // the messages.
     let from_headers = needs_structure
         && items
             .iter()
             .filter(|i| i.needs_structure())
-            .all(|i| *i == Item::Envelope);
+            .all(Item::answered_from_header);
     let mut headers: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
     let selected = session.selected_or_bad()?;
     let read_only = selected.read_only;
@@ -362,15 +379,10 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             None
         };
         let rendered = if let Some(header) = cached {
-            let envelope = [
-                b"ENVELOPE ".as_slice(),
-                &mime::Message::parse(&header).envelope(),
-            ]
-            .concat();
-            items
-                .iter()
-                .map(|i| (*i == Item::Envelope).then(|| envelope.clone()))
-                .collect()
+            match render_items(&mime::Message::parse(&header), &items) {
+                Ok(rendered) => rendered,
+                Err(e) => return Ok(binary_refusal(e).after(out)),
+            }
         } else if needs_structure {
             match render(&archives, &message.content, &items).await {
                 Ok(Ok(rendered)) => rendered,
@@ -504,73 +516,85 @@ async fn render(
         let raw = archives
             .read_message(&content)
             .map_err(std::io::Error::other)?;
-        let message = mime::Message::parse(&raw);
-        let refusal = |e: BinaryError| match e {
-            BinaryError::UnknownCte => Reply::no(
-                Code::UnknownCte,
-                "The part's Content-Transfer-Encoding is not known",
-            ),
-            BinaryError::Parse | BinaryError::Broken => {
-                Reply::no(Code::Parse, "The part's encoded content is broken")
-            }
-            BinaryError::Unsupported => Reply::no(
-                Code::Cannot,
-                "BINARY of a multipart or message part is not supported",
-            ),
-        };
-        let mut rendered = Vec::with_capacity(items.len());
-        for item in &items {
-            rendered.push(match item {
-                Item::Envelope => Some([b"ENVELOPE ".as_slice(), &message.envelope()].concat()),
-                Item::Structure { extensible } => {
-                    let name: &[u8] = if *extensible {
-                        b"BODYSTRUCTURE "
-                    } else {
-                        b"BODY "
-                    };
-                    Some([name, &message.body_structure(*extensible)].concat())
-                }
-                Item::Section {
-                    label,
-                    spec,
-                    partial,
-                    ..
-                } => Some(match message.section(spec) {
-                    Some(data) => literal(label, &data, *partial),
-                    None => format!("{label} \"\"").into_bytes(),
-                }),
-                Item::Binary { path, partial, .. } => {
-                    let label = format!(
-                        "BINARY[{}]",
-                        path.iter()
-                            .map(u32::to_string)
-                            .collect::<Vec<_>>()
-                            .join(".")
-                    );
-                    match message.binary(path) {
-                        Ok(Some(data)) => Some(literal(&label, &data, *partial)),
-                        Ok(None) => Some(format!("{label} \"\"").into_bytes()),
-                        Err(e) => return Ok(Err(refusal(e))),
-                    }
-                }
-                Item::BinarySize { path } => {
-                    let label = path
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(".");
-                    match message.binary_size(path) {
-                        Ok(size) => Some(format!("BINARY.SIZE[{label}] {size}").into_bytes()),
-                        Err(e) => return Ok(Err(refusal(e))),
-                    }
-                }
-                _ => None,
-            });
-        }
-        Ok(Ok(rendered))
+        Ok(render_items(&mime::Message::parse(&raw), &items).map_err(binary_refusal))
     })
     .await
     .map_err(std::io::Error::other)?
+}
+
+/// The answer to a BINARY that cannot be decoded.
+fn binary_refusal(e: BinaryError) -> Reply {
+    match e {
+        BinaryError::UnknownCte => Reply::no(
+            Code::UnknownCte,
+            "The part's Content-Transfer-Encoding is not known",
+        ),
+        BinaryError::Parse | BinaryError::Broken => {
+            Reply::no(Code::Parse, "The part's encoded content is broken")
+        }
+        BinaryError::Unsupported => Reply::no(
+            Code::Cannot,
+            "BINARY of a multipart or message part is not supported",
+        ),
+    }
+}
+
+/// Renders every item that needs the message's structure (the rest are
+/// `None`); `Err(reply)` is the refusal of a BINARY that cannot be decoded.
+fn render_items(
+    message: &mime::Message,
+    items: &[Item],
+) -> Result<Vec<Option<Vec<u8>>>, BinaryError> {
+    let mut rendered = Vec::with_capacity(items.len());
+    for item in items {
+        rendered.push(match item {
+            Item::Envelope => Some([b"ENVELOPE ".as_slice(), &message.envelope()].concat()),
+            Item::Structure { extensible } => {
+                let name: &[u8] = if *extensible {
+                    b"BODYSTRUCTURE "
+                } else {
+                    b"BODY "
+                };
+                Some([name, &message.body_structure(*extensible)].concat())
+            }
+            Item::Section {
+                label,
+                spec,
+                partial,
+                ..
+            } => Some(match message.section(spec) {
+                Some(data) => literal(label, &data, *partial),
+                None => format!("{label} \"\"").into_bytes(),
+            }),
+            Item::Binary { path, partial, .. } => {
+                let label = format!(
+                    "BINARY[{}]",
+                    path.iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(".")
+                );
+                match message.binary(path) {
+                    Ok(Some(data)) => Some(literal(&label, &data, *partial)),
+                    Ok(None) => Some(format!("{label} \"\"").into_bytes()),
+                    Err(e) => return Err(e),
+                }
+            }
+            Item::BinarySize { path } => {
+                let label = path
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(".");
+                match message.binary_size(path) {
+                    Ok(size) => Some(format!("BINARY.SIZE[{label}] {size}").into_bytes()),
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => None,
+        });
+    }
+    Ok(rendered)
 }
 
 /// Writes bytes `start..end` of the served form.

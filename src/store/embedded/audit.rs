@@ -9,6 +9,7 @@
 //! well: a hold switched on by another process cannot slip in between the
 //! check and the change.
 
+use super::cached::CachedSql;
 use std::net::IpAddr;
 
 use chrono::DateTime;
@@ -69,7 +70,7 @@ pub(super) fn query(conn: &Connection, filter: &AuditFilter) -> rusqlite::Result
         .limit
         .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
     args.push(Value::Integer(limit));
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut records = stmt
         .query_map(rusqlite::params_from_iter(args), record_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -115,7 +116,7 @@ pub(super) fn set_compliance(
     conn: &Connection,
     settings: &ComplianceSettings,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.run(
         "INSERT INTO compliance(id, legal_hold_enabled, audit_message_retrieval,
                                 audit_message_archiving) VALUES (1, ?1, ?2, ?3)
          ON CONFLICT(id) DO UPDATE SET legal_hold_enabled = excluded.legal_hold_enabled,

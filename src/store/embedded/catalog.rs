@@ -1,6 +1,7 @@
 //! The catalog in SQLite. One connection behind a mutex: SQLite serialises
 //! writers anyway, and every method is one short transaction.
 
+use super::cached::{CACHED_STATEMENTS, CachedSql};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -72,6 +73,7 @@ impl SqliteCatalog {
     pub fn open(path: &Path) -> Result<SqliteCatalog> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
         // WAL lets readers run beside the writer; FULL makes each commit
         // durable before an import reports it. Switching a new file to WAL
         // does not wait for another process doing the same: retried.
@@ -101,7 +103,7 @@ impl SqliteCatalog {
             .and_then(|v| v.parse().ok());
         match version {
             None => {
-                tx.execute(
+                tx.run(
                     "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
                     [schema::VERSION.to_string()],
                 )?;
@@ -117,7 +119,7 @@ impl SqliteCatalog {
             // are added here; an older archimap must then refuse it.
             Some(v) if v < schema::VERSION => {
                 if v < 3 {
-                    tx.execute(
+                    tx.run(
                         "ALTER TABLE folders ADD COLUMN noselect INTEGER NOT NULL DEFAULT 0",
                         [],
                     )?;
@@ -128,7 +130,10 @@ impl SqliteCatalog {
                 if v < 7 {
                     upgrade::to_version_7(&tx)?;
                 }
-                tx.execute(
+                if v < 8 {
+                    upgrade::to_version_8(&tx)?;
+                }
+                tx.run(
                     "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
                     [schema::VERSION.to_string()],
                 )?;
@@ -141,6 +146,7 @@ impl SqliteCatalog {
             .map(|_| {
                 let reader = Connection::open(path)?;
                 reader.busy_timeout(std::time::Duration::from_secs(30))?;
+                reader.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
                 reader.pragma_update(None, "query_only", "ON")?;
                 Ok(Mutex::new(reader))
             })
@@ -230,15 +236,15 @@ fn user_from_row(tx: &Connection, row: &Row) -> rusqlite::Result<UserRecord> {
 fn query_user(conn: &Connection, sql_where: &str, arg: &str) -> Result<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {sql_where}");
     Ok(conn
-        .query_row(&sql, [arg], |row| user_from_row(conn, row))
+        .row(&sql, [arg], |row| user_from_row(conn, row))
         .optional()?)
 }
 
 fn set_emails(tx: &Transaction, user_id: i64, emails: &[String]) -> Result<()> {
-    tx.execute("DELETE FROM user_emails WHERE user_id = ?1", [user_id])?;
+    tx.run("DELETE FROM user_emails WHERE user_id = ?1", [user_id])?;
     for address in emails {
         let taken: Option<String> = tx
-            .query_row(
+            .row(
                 "SELECT u.name FROM user_emails e JOIN users u ON u.id = e.user_id WHERE e.address = ?1",
                 [address],
                 |r| r.get(0),
@@ -249,7 +255,7 @@ fn set_emails(tx: &Transaction, user_id: i64, emails: &[String]) -> Result<()> {
                 "e-mail address {address} (of user {owner})"
             )));
         }
-        tx.execute(
+        tx.run(
             "INSERT INTO user_emails(address, user_id) VALUES (?1, ?2)",
             params![address, user_id],
         )?;
@@ -258,9 +264,9 @@ fn set_emails(tx: &Transaction, user_id: i64, emails: &[String]) -> Result<()> {
 }
 
 fn ensure_archive(tx: &Transaction, name: &str) -> Result<i64> {
-    tx.execute("INSERT OR IGNORE INTO archives(name) VALUES (?1)", [name])?;
+    tx.run("INSERT OR IGNORE INTO archives(name) VALUES (?1)", [name])?;
     Ok(
-        tx.query_row("SELECT id FROM archives WHERE name = ?1", [name], |r| {
+        tx.row("SELECT id FROM archives WHERE name = ?1", [name], |r| {
             r.get(0)
         })?,
     )
@@ -290,7 +296,7 @@ pub(super) fn ensure_path(tx: &Transaction, archive_id: i64, path: &str) -> Resu
         prefix.push_str(segment);
         if folder_by_path(tx, archive_id, &prefix)?.is_none() {
             let uidvalidity = next_uidvalidity(tx)?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO folders(archive_id, path, uidvalidity, uidnext, highestmodseq)
                  VALUES (?1, ?2, ?3, 1, 1)",
                 params![archive_id, prefix, uidvalidity],
@@ -307,7 +313,7 @@ fn insert_store(
     path: &Path,
     state: StoreState,
 ) -> Result<StoreRecord> {
-    let exists: bool = tx.query_row(
+    let exists: bool = tx.row(
         "SELECT EXISTS(SELECT 1 FROM stores WHERE name = ?1 OR path = ?2)",
         params![name, path.to_string_lossy()],
         |r| r.get(0),
@@ -319,14 +325,14 @@ fn insert_store(
         )));
     }
     if state == StoreState::Current {
-        tx.execute(
+        tx.run(
             "UPDATE stores SET state = ?1 WHERE state = ?2",
             params![StoreState::Normal.as_str(), StoreState::Current.as_str()],
         )?;
     }
     // Ids are never reused: the admin API names stores by id, and a
     // script holding a detached store's id must not reach a new one.
-    tx.execute(
+    tx.run(
         "INSERT INTO stores(id, name, state, path) VALUES (
              max(coalesce((SELECT max(id) FROM stores), 0),
                  coalesce((SELECT CAST(value AS INTEGER) FROM meta
@@ -342,7 +348,7 @@ fn insert_store(
     })
 }
 
-pub(super) const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.summary IS NOT NULL, b.crlf_size";
+pub(super) const BLOB_COLUMNS: &str = "b.id, b.sha256, b.store_id, b.size, b.pack, b.offset, b.length, b.refcount, b.parsed, b.crlf_size";
 
 pub(super) fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRecord> {
     let sha: Vec<u8> = row.get(first + 1)?;
@@ -397,7 +403,7 @@ fn next_uidvalidity(tx: &Transaction) -> Result<u32> {
         .unwrap_or(0);
     let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(u32::MAX - 1);
     let next = now.max(last.saturating_add(1));
-    tx.execute(
+    tx.run(
         "INSERT INTO meta(key, value) VALUES ('last_uidvalidity', ?1)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [next.to_string()],
@@ -409,7 +415,7 @@ fn folder_by_path(conn: &Connection, archive_id: i64, path: &str) -> Result<Opti
     let sql =
         format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 AND f.path = ?2");
     Ok(conn
-        .query_row(&sql, params![archive_id, path], folder_from_row)
+        .row(&sql, params![archive_id, path], folder_from_row)
         .optional()?)
 }
 
@@ -428,7 +434,7 @@ impl UserCatalog for SqliteCatalog {
     fn create_user(&self, user: &NewUser) -> Result<UserRecord> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let exists: bool = tx.query_row(
+        let exists: bool = tx.row(
             "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
             [&user.name],
             |r| r.get(0),
@@ -436,7 +442,7 @@ impl UserCatalog for SqliteCatalog {
         if exists {
             return Err(Error::AlreadyExists(format!("user {}", user.name)));
         }
-        tx.execute(
+        tx.run(
             "INSERT INTO users(name, full_name, authentication, password_hash, distinguished_name, privileges)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -452,7 +458,7 @@ impl UserCatalog for SqliteCatalog {
         set_emails(&tx, id, &user.emails)?;
         let archive_id = ensure_archive(&tx, &user.name)?;
         if user.own_archive_privileges != 0 {
-            tx.execute(
+            tx.run(
                 "INSERT INTO folder_privileges(user_id, archive_id, privileges) VALUES (?1, ?2, ?3)",
                 params![id, archive_id, user.own_archive_privileges],
             )?;
@@ -472,7 +478,7 @@ impl UserCatalog for SqliteCatalog {
     }
 
     fn access_generation(&self) -> Result<u64> {
-        let value: i64 = self.reader().query_row(
+        let value: i64 = self.reader().row(
             "SELECT value FROM access_generation WHERE id = 1",
             [],
             |r| r.get(0),
@@ -490,7 +496,8 @@ impl UserCatalog for SqliteCatalog {
 
     fn users(&self) -> Result<Vec<UserRecord>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))?;
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))?;
         let users = stmt
             .query_map([], |row| user_from_row(&conn, row))?
             .collect::<rusqlite::Result<_>>()?;
@@ -500,7 +507,7 @@ impl UserCatalog for SqliteCatalog {
     fn update_user(&self, user: &UserRecord) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let changed = tx.execute(
+        let changed = tx.run(
             "UPDATE users SET full_name = ?2, authentication = ?3, password_hash = ?4,
                               distinguished_name = ?5, privileges = ?6 WHERE id = ?1",
             params![
@@ -524,10 +531,10 @@ impl UserCatalog for SqliteCatalog {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let old: String = tx
-            .query_row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
+            .row("SELECT name FROM users WHERE id = ?1", [id], |r| r.get(0))
             .optional()?
             .ok_or_else(|| Error::NotFound(format!("user #{id}")))?;
-        let taken: bool = tx.query_row(
+        let taken: bool = tx.row(
             "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
             [new_name],
             |r| r.get(0),
@@ -535,7 +542,7 @@ impl UserCatalog for SqliteCatalog {
         if taken {
             return Err(Error::AlreadyExists(format!("user {new_name}")));
         }
-        let archive_taken: bool = tx.query_row(
+        let archive_taken: bool = tx.row(
             "SELECT EXISTS(SELECT 1 FROM archives WHERE name = ?1)",
             [new_name],
             |r| r.get(0),
@@ -543,11 +550,11 @@ impl UserCatalog for SqliteCatalog {
         if archive_taken {
             return Err(Error::AlreadyExists(format!("archive {new_name}")));
         }
-        tx.execute(
+        tx.run(
             "UPDATE users SET name = ?2 WHERE id = ?1",
             params![id, new_name],
         )?;
-        tx.execute(
+        tx.run(
             "UPDATE archives SET name = ?2 WHERE name = ?1",
             params![old, new_name],
         )?;
@@ -559,7 +566,7 @@ impl UserCatalog for SqliteCatalog {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         // Cascades to e-mail addresses, privileges, flags and subscriptions.
-        if tx.execute("DELETE FROM users WHERE id = ?1", [id])? == 0 {
+        if tx.run("DELETE FROM users WHERE id = ?1", [id])? == 0 {
             return Err(Error::NotFound(format!("user #{id}")));
         }
         tx.commit()?;
@@ -571,7 +578,7 @@ impl AccessCatalog for SqliteCatalog {
     fn archive_by_name(&self, name: &str) -> Result<Option<ArchiveRecord>> {
         Ok(self
             .reader()
-            .query_row(
+            .row(
                 "SELECT id, name FROM archives WHERE name = lower(?1)",
                 [name],
                 |r| {
@@ -586,7 +593,7 @@ impl AccessCatalog for SqliteCatalog {
 
     fn archives(&self) -> Result<Vec<ArchiveRecord>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare("SELECT id, name FROM archives ORDER BY name")?;
+        let mut stmt = conn.prepare_cached("SELECT id, name FROM archives ORDER BY name")?;
         let archives = stmt
             .query_map([], |r| {
                 Ok(ArchiveRecord {
@@ -601,12 +608,12 @@ impl AccessCatalog for SqliteCatalog {
     fn set_folder_privileges(&self, user_id: i64, archive_id: i64, bits: u8) -> Result<()> {
         let conn = self.conn();
         if bits == 0 {
-            conn.execute(
+            conn.run(
                 "DELETE FROM folder_privileges WHERE user_id = ?1 AND archive_id = ?2",
                 params![user_id, archive_id],
             )?;
         } else {
-            conn.execute(
+            conn.run(
                 "INSERT INTO folder_privileges(user_id, archive_id, privileges) VALUES (?1, ?2, ?3)
                  ON CONFLICT(user_id, archive_id) DO UPDATE SET privileges = excluded.privileges",
                 params![user_id, archive_id, bits],
@@ -617,7 +624,7 @@ impl AccessCatalog for SqliteCatalog {
 
     fn folder_privileges(&self, user_id: i64) -> Result<Vec<(ArchiveRecord, u8)>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT a.id, a.name, p.privileges FROM folder_privileges p
              JOIN archives a ON a.id = p.archive_id WHERE p.user_id = ?1 ORDER BY a.name",
         )?;
@@ -636,7 +643,7 @@ impl AccessCatalog for SqliteCatalog {
     }
 
     fn clear_folder_privileges(&self, user_id: i64) -> Result<()> {
-        self.conn().execute(
+        self.conn().run(
             "DELETE FROM folder_privileges WHERE user_id = ?1",
             [user_id],
         )?;
@@ -658,7 +665,7 @@ impl StoreCatalog for SqliteCatalog {
     fn create_store(&self, name: &str, path: &Path) -> Result<StoreRecord> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let count: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
+        let count: i64 = tx.row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
         let state = if count == 0 {
             StoreState::Current
         } else {
@@ -680,7 +687,7 @@ impl StoreCatalog for SqliteCatalog {
     fn rename_store(&self, id: i64, name: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let taken: bool = tx.query_row(
+        let taken: bool = tx.row(
             "SELECT EXISTS(SELECT 1 FROM stores WHERE name = ?1 AND id <> ?2)",
             params![name, id],
             |r| r.get(0),
@@ -688,7 +695,7 @@ impl StoreCatalog for SqliteCatalog {
         if taken {
             return Err(Error::AlreadyExists(format!("store {name}")));
         }
-        if tx.execute(
+        if tx.run(
             "UPDATE stores SET name = ?2 WHERE id = ?1",
             params![id, name],
         )? == 0
@@ -705,7 +712,7 @@ impl StoreCatalog for SqliteCatalog {
         // Checked again here, in the transaction: an import may have
         // filed into the store since the caller looked.
         let (state, blobs): (String, i64) = tx
-            .query_row(
+            .row(
                 "SELECT state, (SELECT count(*) FROM blobs WHERE store_id = ?1)
                  FROM stores WHERE id = ?1",
                 [id],
@@ -718,9 +725,9 @@ impl StoreCatalog for SqliteCatalog {
                 "store #{id} is current or holds messages"
             )));
         }
-        tx.execute("DELETE FROM packs WHERE store_id = ?1", [id])?;
-        tx.execute("DELETE FROM stores WHERE id = ?1", [id])?;
-        tx.execute(
+        tx.run("DELETE FROM packs WHERE store_id = ?1", [id])?;
+        tx.run("DELETE FROM stores WHERE id = ?1", [id])?;
+        tx.run(
             "INSERT INTO meta(key, value) VALUES ('last_removed_store', ?1)
              ON CONFLICT(key) DO UPDATE
              SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
@@ -731,7 +738,7 @@ impl StoreCatalog for SqliteCatalog {
     }
 
     fn store_blob_count(&self, store_id: i64) -> Result<u64> {
-        Ok(self.reader().query_row(
+        Ok(self.reader().row(
             "SELECT count(*) FROM blobs WHERE store_id = ?1",
             [store_id],
             |r| r.get(0),
@@ -742,7 +749,7 @@ impl StoreCatalog for SqliteCatalog {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         if state == StoreState::Current {
-            tx.execute(
+            tx.run(
                 "UPDATE stores SET state = ?1 WHERE state = ?2 AND id <> ?3",
                 params![
                     StoreState::Normal.as_str(),
@@ -751,7 +758,7 @@ impl StoreCatalog for SqliteCatalog {
                 ],
             )?;
         }
-        if tx.execute(
+        if tx.run(
             "UPDATE stores SET state = ?2 WHERE id = ?1",
             params![id, state.as_str()],
         )? == 0
@@ -764,8 +771,8 @@ impl StoreCatalog for SqliteCatalog {
 
     fn pack_lengths(&self, store_id: i64) -> Result<Vec<(u32, u64)>> {
         let conn = self.reader();
-        let mut stmt =
-            conn.prepare("SELECT pack, length FROM packs WHERE store_id = ?1 ORDER BY pack")?;
+        let mut stmt = conn
+            .prepare_cached("SELECT pack, length FROM packs WHERE store_id = ?1 ORDER BY pack")?;
         let packs = stmt
             .query_map([store_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
@@ -776,7 +783,7 @@ impl StoreCatalog for SqliteCatalog {
 impl FolderCatalog for SqliteCatalog {
     fn folders(&self, archive_id: i64) -> Result<Vec<Folder>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.archive_id = ?1 ORDER BY f.path"
         ))?;
         let folders = stmt
@@ -809,7 +816,7 @@ impl FolderCatalog for SqliteCatalog {
 
     fn messages(&self, folder_id: i64) -> Result<Vec<MessageRecord>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT m.uid, m.internal_date, m.modseq, {BLOB_COLUMNS} FROM messages m
              JOIN blobs b ON b.id = m.blob_id WHERE m.folder_id = ?1 ORDER BY m.uid"
         ))?;
@@ -867,7 +874,7 @@ impl FolderCatalog for SqliteCatalog {
         for chunk in blob_ids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(",");
             let sql = format!(
-                "SELECT id, header FROM blobs WHERE id IN ({marks}) AND header IS NOT NULL"
+                "SELECT blob_id, header FROM blob_texts WHERE blob_id IN ({marks}) AND header IS NOT NULL"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
@@ -881,7 +888,7 @@ impl FolderCatalog for SqliteCatalog {
     fn blob_count(&self) -> Result<u64> {
         Ok(self
             .reader()
-            .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))?)
+            .row("SELECT count(*) FROM blobs", [], |r| r.get(0))?)
     }
 
     fn blobs_after(&self, after: i64, limit: usize) -> Result<Vec<BlobRecord>> {
@@ -907,8 +914,11 @@ impl FolderCatalog for SqliteCatalog {
         {
             let mut find_blob = tx.prepare_cached("SELECT id FROM blobs WHERE sha256 = ?1")?;
             let mut insert_blob = tx.prepare_cached(
-                "INSERT INTO blobs(sha256, store_id, size, crlf_size, pack, offset, length, refcount, summary, header)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+                "INSERT INTO blobs(sha256, store_id, size, crlf_size, pack, offset, length, refcount, parsed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
+            )?;
+            let mut insert_texts = tx.prepare_cached(
+                "INSERT INTO blob_texts(blob_id, header, summary) VALUES (?1, ?2, ?3)",
             )?;
             let mut in_folder = tx.prepare_cached(
                 "SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1 AND blob_id = ?2)",
@@ -944,10 +954,11 @@ impl FolderCatalog for SqliteCatalog {
                             new.location.pack,
                             new.location.offset,
                             new.location.length,
-                            new.summary,
-                            new.header
+                            new.summary.is_some(),
                         ])?;
-                        tx.last_insert_rowid()
+                        let id = tx.last_insert_rowid();
+                        insert_texts.execute(params![id, new.header, new.summary])?;
+                        id
                     }
                 };
                 if entry.skip_if_held
@@ -989,12 +1000,12 @@ impl FolderCatalog for SqliteCatalog {
     fn recreate_folder(&self, folder_id: i64) -> Result<Folder> {
         self.in_transaction(|tx| {
             let uidvalidity = next_uidvalidity(tx)?;
-            tx.execute(
+            tx.run(
                 "UPDATE folders SET noselect = 0, uidvalidity = ?2 WHERE id = ?1",
                 params![folder_id, uidvalidity],
             )?;
             let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.id = ?1");
-            Ok(tx.query_row(&sql, [folder_id], folder_from_row)?)
+            Ok(tx.row(&sql, [folder_id], folder_from_row)?)
         })
     }
 
@@ -1021,7 +1032,7 @@ impl FolderCatalog for SqliteCatalog {
     fn folders_in_stores(&self, store_ids: &[i64]) -> Result<Vec<i64>> {
         let conn = self.reader();
         let marks = vec!["?"; store_ids.len()].join(",");
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT DISTINCT m.folder_id FROM messages m JOIN blobs b ON b.id = m.blob_id
              WHERE b.store_id IN ({marks})"
         ))?;
@@ -1033,10 +1044,7 @@ impl FolderCatalog for SqliteCatalog {
 
     fn folder(&self, id: i64) -> Result<Option<Folder>> {
         let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.id = ?1");
-        Ok(self
-            .reader()
-            .query_row(&sql, [id], folder_from_row)
-            .optional()?)
+        Ok(self.reader().row(&sql, [id], folder_from_row).optional()?)
     }
 
     fn message_counts(&self, archive_id: i64) -> Result<std::collections::HashMap<i64, u64>> {
@@ -1051,11 +1059,15 @@ impl FolderCatalog for SqliteCatalog {
         Ok(counts)
     }
 
-    fn message_count(&self, folder_id: i64) -> Result<u64> {
-        Ok(self
-            .reader()
-            .prepare_cached("SELECT count(*) FROM messages WHERE folder_id = ?1")?
-            .query_row([folder_id], |r| r.get(0))?)
+    fn folder_uids(&self, folder_id: i64) -> Result<Vec<u32>> {
+        let conn = self.reader();
+        // Answered from the (folder_id, uid) index alone.
+        let mut stmt =
+            conn.prepare_cached("SELECT uid FROM messages WHERE folder_id = ?1 ORDER BY uid")?;
+        let uids = stmt
+            .query_map([folder_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(uids)
     }
 
     fn folder_version(&self, id: i64) -> Result<Option<(u32, u64)>> {
@@ -1142,7 +1154,7 @@ impl UserStateCatalog for SqliteCatalog {
         self.in_light_transaction(|tx| {
             let message_id = message_id(tx, folder_id, uid)?;
             let current = tx
-                .query_row(
+                .row(
                     "SELECT flags, keywords FROM flags WHERE user_id = ?1 AND message_id = ?2",
                     params![user_id, message_id],
                     |r| Ok(flag_state(r.get(0)?, r.get(1)?)),
@@ -1214,7 +1226,7 @@ impl RecordCatalog for SqliteCatalog {
     fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .reader()
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            .row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
             .optional()?)
@@ -1223,7 +1235,7 @@ impl RecordCatalog for SqliteCatalog {
     fn set_setting(&self, key: &str, value: &str, records: &[AuditRecord]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
+        tx.run(
             "INSERT INTO settings(key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [key, value],
@@ -1237,7 +1249,7 @@ impl RecordCatalog for SqliteCatalog {
         let conn = self.conn();
         let mut problems = Vec::new();
         let integrity: Vec<String> = conn
-            .prepare("PRAGMA integrity_check")?
+            .prepare_cached("PRAGMA integrity_check")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         problems.extend(
@@ -1290,7 +1302,7 @@ impl RecordCatalog for SqliteCatalog {
         ];
         for (sql, what) in checks {
             let found: Vec<String> = conn
-                .prepare(sql)?
+                .prepare_cached(sql)?
                 .query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(|e| Error::Storage(format!("{what} check: {e}").into()))?;
@@ -1302,7 +1314,7 @@ impl RecordCatalog for SqliteCatalog {
 
 /// The catalog id of the message with this UID in the folder.
 fn message_id(conn: &Connection, folder_id: i64, uid: u32) -> Result<i64> {
-    conn.query_row(
+    conn.row(
         "SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2",
         params![folder_id, uid],
         |r| r.get(0),

@@ -6,6 +6,7 @@
 //! when it reaches zero the blob row goes (its bytes stay in the pack as
 //! unreferenced space until the pack is compacted).
 
+use super::cached::CachedSql;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::catalog::{BLOB_COLUMNS, blob_from_row};
@@ -62,6 +63,8 @@ fn remove(tx: &Transaction, row_id: i64, message: MessageRecord) -> Result<Remov
         )?
         .query_row([message.blob.id], |r| r.get(0))?;
     if left == 0 {
+        tx.prepare_cached("DELETE FROM blob_texts WHERE blob_id = ?1")?
+            .execute([message.blob.id])?;
         tx.prepare_cached("DELETE FROM blobs WHERE id = ?1")?
             .execute([message.blob.id])?;
     }
@@ -140,22 +143,22 @@ pub fn expunge(tx: &Transaction, folder_id: i64, uids: &[u32]) -> Result<Vec<Rem
 /// sub-folders) the name stays, not selectable, as RFC 3501 has it.
 pub fn delete_folder(tx: &Transaction, folder_id: i64, keep_name: bool) -> Result<Vec<Removed>> {
     let uids: Vec<u32> = tx
-        .prepare("SELECT uid FROM messages WHERE folder_id = ?1 ORDER BY uid")?
+        .prepare_cached("SELECT uid FROM messages WHERE folder_id = ?1 ORDER BY uid")?
         .query_map([folder_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let removed = expunge(tx, folder_id, &uids)?;
     if keep_name {
-        tx.execute("UPDATE folders SET noselect = 1 WHERE id = ?1", [folder_id])?;
+        tx.run("UPDATE folders SET noselect = 1 WHERE id = ?1", [folder_id])?;
     } else {
-        tx.execute("DELETE FROM recent_marks WHERE folder_id = ?1", [folder_id])?;
-        tx.execute("DELETE FROM folders WHERE id = ?1", [folder_id])?;
+        tx.run("DELETE FROM recent_marks WHERE folder_id = ?1", [folder_id])?;
+        tx.run("DELETE FROM folders WHERE id = ?1", [folder_id])?;
     }
     Ok(removed)
 }
 
 /// A folder's archive and path.
 pub(super) fn folder_place(tx: &Transaction, folder_id: i64) -> Result<(i64, String)> {
-    tx.query_row(
+    tx.row(
         "SELECT archive_id, path FROM folders WHERE id = ?1",
         [folder_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -169,7 +172,7 @@ pub(super) fn folder_place(tx: &Transaction, folder_id: i64) -> Result<(i64, Str
 /// messages and their numbers do not change, only the name.
 pub fn rename_folder(tx: &Transaction, folder_id: i64, new_path: &str) -> Result<()> {
     let (archive_id, old_path) = folder_place(tx, folder_id)?;
-    let taken: bool = tx.query_row(
+    let taken: bool = tx.row(
         "SELECT EXISTS(SELECT 1 FROM folders WHERE archive_id = ?1
                        AND (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/'))",
         params![archive_id, new_path],
@@ -182,7 +185,7 @@ pub fn rename_folder(tx: &Transaction, folder_id: i64, new_path: &str) -> Result
     if let Some((parent, _)) = new_path.rsplit_once('/') {
         super::catalog::ensure_path(tx, archive_id, parent)?;
     }
-    tx.execute(
+    tx.run(
         "UPDATE folders SET path = ?3 || substr(path, length(?2) + 1)
          WHERE archive_id = ?1 AND (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')",
         params![archive_id, old_path, new_path],

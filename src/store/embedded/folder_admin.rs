@@ -2,6 +2,7 @@
 //! by UIDVALIDITY, listings from the stored summaries, archive statistics
 //! and the removal of empty folders.
 
+use super::cached::CachedSql;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::catalog::{BLOB_COLUMNS, FOLDER_COLUMNS, blob_from_row, folder_from_row};
@@ -11,18 +12,17 @@ use crate::store::{ArchiveRecord, ArchiveStatistics, MessageRecord};
 
 pub fn folder_by_uidvalidity(conn: &Connection, uidvalidity: u32) -> Result<Option<Folder>> {
     let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.uidvalidity = ?1");
-    Ok(conn
-        .query_row(&sql, [uidvalidity], folder_from_row)
-        .optional()?)
+    Ok(conn.row(&sql, [uidvalidity], folder_from_row).optional()?)
 }
 
 pub fn message_summaries(
     conn: &Connection,
     folder_id: i64,
 ) -> Result<Vec<(MessageRecord, Option<String>)>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT m.uid, m.internal_date, m.modseq, b.summary, {BLOB_COLUMNS} FROM messages m
-         JOIN blobs b ON b.id = m.blob_id WHERE m.folder_id = ?1 ORDER BY m.uid"
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT m.uid, m.internal_date, m.modseq, t.summary, {BLOB_COLUMNS} FROM messages m
+         JOIN blobs b ON b.id = m.blob_id LEFT JOIN blob_texts t ON t.blob_id = b.id
+         WHERE m.folder_id = ?1 ORDER BY m.uid"
     ))?;
     let messages = stmt
         .query_map([folder_id], |r| {
@@ -39,7 +39,7 @@ pub fn message_summaries(
 }
 
 pub fn archive_statistics(conn: &Connection) -> Result<Vec<ArchiveStatistics>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT a.id, a.name, count(m.id), coalesce(sum(b.size), 0) FROM archives a
          LEFT JOIN folders f ON f.archive_id = a.id
          LEFT JOIN messages m ON m.folder_id = f.id
@@ -67,7 +67,7 @@ pub fn archive_statistics(conn: &Connection) -> Result<Vec<ArchiveStatistics>> {
 pub fn delete_empty_folders(tx: &Transaction, folder_ids: &[i64]) -> Result<()> {
     for &id in folder_ids {
         let (archive_id, path) = super::changes::folder_place(tx, id)?;
-        let occupied: bool = tx.query_row(
+        let occupied: bool = tx.row(
             "SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1)
                  OR EXISTS(SELECT 1 FROM folders WHERE archive_id = ?2
                            AND substr(path, 1, length(?3) + 1) = ?3 || '/')",
@@ -79,8 +79,8 @@ pub fn delete_empty_folders(tx: &Transaction, folder_ids: &[i64]) -> Result<()> 
                 "folder {path} is no longer empty (something was filed meanwhile); nothing was deleted"
             )));
         }
-        tx.execute("DELETE FROM recent_marks WHERE folder_id = ?1", [id])?;
-        tx.execute("DELETE FROM folders WHERE id = ?1", [id])?;
+        tx.run("DELETE FROM recent_marks WHERE folder_id = ?1", [id])?;
+        tx.run("DELETE FROM folders WHERE id = ?1", [id])?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! outlive a crash unreferenced.
 
 mod audit;
+mod cached;
 mod catalog;
 mod changes;
 mod folder_admin;

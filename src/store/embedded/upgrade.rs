@@ -83,3 +83,34 @@ pub fn to_version_7(tx: &Transaction) -> Result<()> {
     }
     Ok(())
 }
+
+/// Version 8: each blob's header block and summary move from `blobs` to
+/// `blob_texts` (created by the schema just now), leaving `blobs` rows of
+/// a few dozen bytes; `parsed` says what a summary's presence said.
+pub fn to_version_8(tx: &Transaction) -> Result<()> {
+    // SQLite cannot drop a column a row's payload is laid out around
+    // without rewriting it: the table is rebuilt, keeping ids (messages
+    // refer to them).
+    tx.execute_batch(
+        "INSERT INTO blob_texts(blob_id, header, summary)
+             SELECT id, header, summary FROM blobs;
+         CREATE TABLE blobs_v8 (
+             id       INTEGER PRIMARY KEY,
+             sha256   BLOB NOT NULL UNIQUE,
+             store_id INTEGER NOT NULL REFERENCES stores(id),
+             size     INTEGER NOT NULL,
+             crlf_size INTEGER NOT NULL,
+             pack     INTEGER NOT NULL,
+             offset   INTEGER NOT NULL,
+             length   INTEGER NOT NULL,
+             refcount INTEGER NOT NULL,
+             parsed   INTEGER NOT NULL
+         );
+         INSERT INTO blobs_v8(id, sha256, store_id, size, crlf_size, pack, offset, length, refcount, parsed)
+             SELECT id, sha256, store_id, size, crlf_size, pack, offset, length, refcount,
+                    summary IS NOT NULL FROM blobs;
+         DROP TABLE blobs;
+         ALTER TABLE blobs_v8 RENAME TO blobs;",
+    )?;
+    Ok(())
+}

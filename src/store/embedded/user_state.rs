@@ -2,6 +2,7 @@
 //! `\Recent` high-water marks. Small, separate statements that never wait
 //! on message data beyond the catalog's one connection.
 
+use super::cached::CachedSql;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::Result;
@@ -37,7 +38,7 @@ pub fn set_subscribed(
 /// Subscribes the user to every folder of the archive that can hold
 /// messages.
 pub fn subscribe_archive(conn: &Connection, user_id: i64, archive_id: i64) -> Result<()> {
-    conn.execute(
+    conn.run(
         "INSERT OR IGNORE INTO subscribed_names(user_id, archive_id, path)
          SELECT ?1, archive_id, path FROM folders WHERE archive_id = ?2 AND noselect = 0",
         params![user_id, archive_id],
@@ -48,7 +49,7 @@ pub fn subscribe_archive(conn: &Connection, user_id: i64, archive_id: i64) -> Re
 /// Subscribes every user whose privileges on the folder's archive include
 /// all of `bits` to the folder `path`.
 pub fn subscribe_holders(tx: &Transaction, archive_id: i64, path: &str, bits: u8) -> Result<()> {
-    tx.execute(
+    tx.run(
         "INSERT OR IGNORE INTO subscribed_names(user_id, archive_id, path)
          SELECT user_id, archive_id, ?2 FROM folder_privileges
          WHERE archive_id = ?1 AND (privileges & ?3) = ?3",
