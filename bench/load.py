@@ -25,7 +25,8 @@ command, latency median and p99 per command, answers by status, faults
 (each with its session's transcript tail) and errors (faults, BAD, NO
 where none may come, lost connections). With --server PID (or tree:PID)
 it adds the server's CPU seconds over the run and its memory (RSS, PSS;
-bench/imap_load.py) 2 s after the sessions logged out. Exit status 1 on any error.
+bench/imap_load.py) before the sessions connect and --settle seconds (2)
+after they logged out. Exit status 1 on any error.
 """
 import argparse
 import asyncio
@@ -267,6 +268,8 @@ def percentile(values, q):
 
 async def main_async(a):
     world, stats = World(), Stats()
+    # the server's memory before any session connects
+    before = memory(a.server) if a.server else None
     messages = mbox_messages(a.mbox) if a.mbox else []
     if a.workload == "stress":
         a.logins = [tuple((spec.split(":", 2) + [""])[:3]) for spec in a.login]
@@ -306,7 +309,7 @@ async def main_async(a):
     wall = time.monotonic() - (end[0] - a.seconds) if end[0] else time.monotonic() - t0
     cpu = cpu_seconds(a.server) - cpu0[0] if a.server else None
     # the server's memory once every session has logged out and it settled
-    await asyncio.sleep(2 if a.server else 0)
+    await asyncio.sleep(a.settle if a.server else 0)
     after = memory(a.server) if a.server else None
     faults = [f for d in drivers for f in d.s.faults]
     errors = [e for d in drivers for e in d.errors]
@@ -320,7 +323,8 @@ async def main_async(a):
             "commands": len(every), "per_s": len(every) / wall if wall else 0,
             "median_ms": statistics.median(every) * 1e3 if every else None,
             "p99_ms": percentile(every, 0.99) * 1e3 if every else None,
-            "server_cpu_s": cpu, "memory_after": after, "per_command": per_command,
+            "server_cpu_s": cpu, "memory_before": before, "memory_after": after, "settle_s": a.settle,
+            "per_command": per_command,
             "faults": faults, "errors": errors, "error_count": len(faults) + len(errors)}
 
 
@@ -381,6 +385,8 @@ def main():
     ap.add_argument("--keep-going", action="store_true",
                     help="after a fault, log in again on a new connection and go on (to find every kind of fault)")
     ap.add_argument("--server", help="PID or tree:PID of the server, for its CPU seconds")
+    ap.add_argument("--settle", type=float, default=2.0,
+                    help="seconds after the sessions logged out before the server's memory is read")
     a = ap.parse_args()
     if a.seed is None:
         a.seed = random.randrange(1 << 32)

@@ -26,6 +26,7 @@ SEED=${SEED:-42}
 RUNS=${RUNS:-3}
 SECS=${SECS:-30}
 CLIENTS=${CLIENTS:-10 50}
+SETTLE=${SETTLE:-60}        # seconds after a load ends before the server's memory is read
 WORKLOADS=${WORKLOADS:-B C}
 PORT=${PORT:-21993}         # archimap: PORT (imaps) and PORT+1 (STARTTLS); Dovecot: PORT+2, PORT+3
 WORK=${WORK:-/tmp/archimap-bench-load}
@@ -164,7 +165,7 @@ measure() {  # measure SERVER WORKLOAD CLIENTS RUN
     load > "$out-load"
     python3 "$REPO/bench/imap_load.py" sample --server "$spec" --out "$out-peak.json" > /dev/null & SAMPLER=$!
     python3 "$REPO/bench/load.py" "$w" "${args[@]}" --users "$USERS" --clients "$k" --seconds "$SECS" \
-        --seed "$((SEED * 100 + run))" --mbox "$CORPUS/big.mbox" --server "$spec" > "$out.json" 2> "$out.err" || true
+        --seed "$((SEED * 100 + run))" --mbox "$CORPUS/big.mbox" --server "$spec" --settle "$SETTLE" > "$out.json" 2> "$out.err" || true
     kill "$SAMPLER"; wait "$SAMPLER" || true; SAMPLER=
     [ -s "$out.json" ] || die "load.py failed: $(tail -20 "$out.err")"
     if [ "$s" = archimap ]; then a_stop; else d_stop; fi
@@ -180,9 +181,9 @@ done
 
 # 6. The section.
 machine="$(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo) GiB RAM"
-section=$(python3 "$REPO/bench/load_report.py" --logs "$LOGS" --runs "$RUNS" --workloads "$WORKLOADS" --clients "$CLIENTS" --secs "$SECS" \
+section=$(python3 "$REPO/bench/load_report.py" --logs "$LOGS" --runs "$RUNS" --workloads "$WORKLOADS" --clients "$CLIENTS" --secs "$SECS" --settle "$SETTLE" \
     --date "$(date -u)" --machine "$machine" --build "$build" \
-    --command "USERS=$USERS MESSAGES=$MESSAGES ARCHIVE=$ARCHIVE INBOX=$INBOX SEED=$SEED RUNS=$RUNS SECS=$SECS CLIENTS=\"$CLIENTS\" WORKLOADS=\"$WORKLOADS\" bench/load.sh" \
+    --command "USERS=$USERS MESSAGES=$MESSAGES ARCHIVE=$ARCHIVE INBOX=$INBOX SEED=$SEED RUNS=$RUNS SECS=$SECS SETTLE=$SETTLE CLIENTS=\"$CLIENTS\" WORKLOADS=\"$WORKLOADS\" bench/load.sh" \
     --setup "$USERS users; each one's Archive holds the first $ARCHIVE of $MESSAGES messages made by \`bench/corpus.py -n $MESSAGES --seed $SEED\` (the same content for every user), its INBOX the next $INBOX; workload B APPENDs messages drawn from all $MESSAGES. archimap: \`import --folder Archive\` and \`--folder Inbox\` of the two sets as Maildirs; Dovecot $(dovecot --version | cut -d' ' -f1) (the oracle instance of \`setup_dovecot.sh\`, imap-login in high-performance mode): \`doveadm import\` of the same Maildirs" \
     --note "$NOTE")
 . "$REPO/bench/write_section.sh"

@@ -33,13 +33,43 @@ def cell(values, spec):
     return "%s (%s)" % (fmt(m, spec), ", ".join(fmt(v, spec) for v in values))
 
 
+def met(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def goal_lines(w, k, res):
+    """The issue's goals for one workload and client count, from the
+    medians: commands/s at least Dovecot's, commands per server CPU-second
+    at least 1.5 times Dovecot's, RSS back within 32 MiB of before."""
+    def m(s, get):
+        return median([get(r) for r in res[s]])
+    rate = {s: m(s, lambda r: r["per_s"]) for s in SERVERS}
+    per_cpu = {s: m(s, lambda r: r["commands"] / r["server_cpu_s"] if r["server_cpu_s"] else None) for s in SERVERS}
+    held = m("archimap", lambda r: (r["memory_after"]["rss_kib"] - r["memory_before"]["rss_kib"]) / 1024)
+    lines = []
+    if None not in rate.values():
+        lines.append("- Workload %s, %s clients: %.0f commands/s against Dovecot's %.0f (%.2fx; goal 1x), %s." % (
+            w, k, rate["archimap"], rate["dovecot"], rate["archimap"] / rate["dovecot"],
+            met(rate["archimap"] >= rate["dovecot"])))
+    if None not in per_cpu.values():
+        lines.append("- Workload %s, %s clients: %.0f commands per server CPU-second against Dovecot's %.0f "
+                     "(%.2fx; goal 1.5x), %s." % (
+                         w, k, per_cpu["archimap"], per_cpu["dovecot"], per_cpu["archimap"] / per_cpu["dovecot"],
+                         met(per_cpu["archimap"] >= 1.5 * per_cpu["dovecot"])))
+    if held is not None:
+        lines.append("- Workload %s, %s clients: archimap's RSS after the load is %.0f MiB above before "
+                     "(goal: at most 32 MiB, 60 s after), %s." % (w, k, held, met(held <= 32)))
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
-    for name in ("logs", "workloads", "clients", "secs", "date", "machine", "build", "command", "setup", "note"):
+    for name in ("logs", "workloads", "clients", "secs", "settle", "date", "machine", "build", "command", "setup", "note"):
         ap.add_argument("--" + name, default="")
     ap.add_argument("--runs", type=int, required=True)
     a = ap.parse_args()
     runs = range(1, a.runs + 1)
+    goals = []
 
     def result(s, w, k, run, suffix=".json"):
         with open(os.path.join(a.logs, "%s-%s-%s-%d%s" % (s, w, k, run, suffix))) as f:
@@ -56,8 +86,9 @@ def main():
            "as an error any response inconsistent with it, any BAD, any NO and any lost connection.",
            "- Each measurement starts the server afresh on a fresh copy of its data. Server CPU is utime+stime from "
            "/proc over the timed part (Dovecot: the master and all its descendants, plus reaped children); peak RSS "
-           "is sampled every 0.2 s and summed over processes; \"after\" is 2 s after the sessions logged out "
-           "(PSS counts shared pages once, the fair figure for Dovecot's many processes).",
+           "is sampled every 0.2 s and summed over processes; \"before\" is read before the first session connects, "
+           "\"after\" %s s after the sessions logged out (PSS counts shared pages once, the fair figure for Dovecot's "
+           "many processes)." % a.settle,
            "- Load average (1 min) at the start of each measurement: %s." % "; ".join(
                "%s %s %s run %d: %s" % (s, w, k, run, result(s, w, k, run, "-load"))
                for run in runs for w in a.workloads.split() for k in a.clients.split() for s in SERVERS),
@@ -81,8 +112,12 @@ def main():
             row("errors", "%d", lambda r: r["error_count"])
             row("server CPU, s", "%.1f", lambda r: r["server_cpu_s"])
             row("peak RSS, MB", "%.0f", lambda p: p["rss_kib"] / 1024, peak)
+            row("RSS before, MB", "%.0f", lambda r: r["memory_before"]["rss_kib"] / 1024)
             row("RSS after, MB", "%.0f", lambda r: r["memory_after"]["rss_kib"] / 1024)
             row("PSS after, MB", "%.0f", lambda r: r["memory_after"]["pss_kib"] / 1024)
+            row("RSS after minus before, MB", "%.0f",
+                lambda r: (r["memory_after"]["rss_kib"] - r["memory_before"]["rss_kib"]) / 1024)
+            goals.append(goal_lines(w, k, res))
             commands = sorted({c for s in SERVERS for r in res[s] for c in r["per_command"]})
             out += ["", "| command | archimap /s | median ms | p99 ms | Dovecot /s | median ms | p99 ms |",
                     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -98,7 +133,8 @@ def main():
                     errors_total += r["error_count"]
                     for e in (r["faults"] + r["errors"])[:3]:
                         out.append("\n%s run %d, session %s: %s" % (s, run, e["session"], e.get("fault") or e.get("error")))
-    out += ["", "Errors over all measurements: %d (goal: 0, **%s**)." % (errors_total, "met" if errors_total == 0 else "not met")]
+    out += ["", "### Goals (from the issue)", ""] + [line for lines in goals for line in lines]
+    out += ["- Errors over all measurements: %d (goal: 0), **%s**." % (errors_total, "met" if errors_total == 0 else "not met")]
     if a.note:
         out += ["", "Note: " + a.note]
     print("\n".join(out))
