@@ -1,9 +1,10 @@
 //! Work the server does on its own, beside the sessions it serves: today
-//! keeping the full-text indexes caught up with the catalog; the archiving
-//! schedules and runs are to live here too. Each job runs on its own
+//! keeping the full-text indexes caught up with the catalog and returning
+//! freed memory; the archiving schedules and runs are to live here too. Each job runs on its own
 //! thread, so a slow one never holds up a session.
 
 mod index_catch_up;
+mod memory_return;
 
 use std::sync::Arc;
 
@@ -12,7 +13,8 @@ use crate::error::{Error, Result};
 
 /// Starts every background job of a running server.
 pub fn start(archives: &Arc<Archives>) -> Result<()> {
-    spawn("index-catch-up", index_catch_up::job(archives.clone()))
+    spawn("index-catch-up", index_catch_up::job(archives.clone()))?;
+    spawn("memory-return", memory_return::job())
 }
 
 fn spawn(name: &str, job: impl FnOnce() + Send + 'static) -> Result<()> {
