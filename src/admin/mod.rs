@@ -127,6 +127,7 @@ fn serve(
         config.listeners.starttls = starttls;
         config.listeners.api = api;
     }
+    crate::background::limit_arenas();
     let archives = std::sync::Arc::new(archives);
     crate::background::start(&archives)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

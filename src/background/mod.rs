@@ -6,6 +6,8 @@
 mod index_catch_up;
 mod memory_return;
 
+pub use memory_return::limit_arenas;
+
 use std::sync::Arc;
 
 use crate::archive::Archives;
