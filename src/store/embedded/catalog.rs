@@ -92,6 +92,10 @@ impl SqliteCatalog {
         // processes opening a new or older catalog at once must not both
         // create or upgrade it.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS blobs ({});",
+            schema::BLOB_TABLE
+        ))?;
         tx.execute_batch(schema::SCHEMA)?;
         let version: Option<i64> = tx
             .query_row(

@@ -15,6 +15,23 @@
 /// out of `blobs`, which a version-7 archimap would not find.
 pub const VERSION: i64 = 8;
 
+/// The columns of `blobs`, apart from [`SCHEMA`] because the version-8
+/// upgrade builds the table anew from them.
+pub const BLOB_TABLE: &str = "
+    id       INTEGER PRIMARY KEY,
+    sha256   BLOB NOT NULL UNIQUE,
+    store_id INTEGER NOT NULL REFERENCES stores(id),
+    size     INTEGER NOT NULL,
+    crlf_size INTEGER NOT NULL,
+    pack     INTEGER NOT NULL,
+    offset   INTEGER NOT NULL,
+    length   INTEGER NOT NULL,
+    refcount INTEGER NOT NULL,
+    -- Whether the message could be parsed (it has a summary).
+    parsed   INTEGER NOT NULL
+";
+
+/// Every table but `blobs` ([`BLOB_TABLE`]), created where missing.
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -73,20 +90,6 @@ CREATE TABLE IF NOT EXISTS folders (
     -- Deleted while it had sub-folders: kept as a \Noselect name (RFC 3501).
     noselect      INTEGER NOT NULL DEFAULT 0,
     UNIQUE (archive_id, path)
-);
-
-CREATE TABLE IF NOT EXISTS blobs (
-    id       INTEGER PRIMARY KEY,
-    sha256   BLOB NOT NULL UNIQUE,
-    store_id INTEGER NOT NULL REFERENCES stores(id),
-    size     INTEGER NOT NULL,
-    crlf_size INTEGER NOT NULL,
-    pack     INTEGER NOT NULL,
-    offset   INTEGER NOT NULL,
-    length   INTEGER NOT NULL,
-    refcount INTEGER NOT NULL,
-    -- Whether the message could be parsed (it has a summary).
-    parsed   INTEGER NOT NULL
 );
 
 -- What is kept of a blob beside its location: the header block (ENVELOPE

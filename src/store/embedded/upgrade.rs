@@ -101,26 +101,16 @@ pub fn to_version_8(tx: &Transaction) -> Result<()> {
     // SQLite cannot drop a column a row's payload is laid out around
     // without rewriting it: the table is rebuilt, keeping ids (messages
     // refer to them).
-    tx.execute_batch(
+    tx.execute_batch(&format!(
         "INSERT INTO blob_texts(blob_id, header, summary)
              SELECT id, header, summary FROM blobs;
-         CREATE TABLE blobs_v8 (
-             id       INTEGER PRIMARY KEY,
-             sha256   BLOB NOT NULL UNIQUE,
-             store_id INTEGER NOT NULL REFERENCES stores(id),
-             size     INTEGER NOT NULL,
-             crlf_size INTEGER NOT NULL,
-             pack     INTEGER NOT NULL,
-             offset   INTEGER NOT NULL,
-             length   INTEGER NOT NULL,
-             refcount INTEGER NOT NULL,
-             parsed   INTEGER NOT NULL
-         );
+         CREATE TABLE blobs_v8 ({});
          INSERT INTO blobs_v8(id, sha256, store_id, size, crlf_size, pack, offset, length, refcount, parsed)
              SELECT id, sha256, store_id, size, crlf_size, pack, offset, length, refcount,
                     summary IS NOT NULL FROM blobs;
          DROP TABLE blobs;
          ALTER TABLE blobs_v8 RENAME TO blobs;",
-    )?;
+        super::schema::BLOB_TABLE
+    ))?;
     Ok(())
 }
