@@ -24,7 +24,8 @@ Prints one JSON object: the seed, commands per second in total and per
 command, latency median and p99 per command, answers by status, faults
 (each with its session's transcript tail) and errors (faults, BAD, NO
 where none may come, lost connections). With --server PID (or tree:PID)
-it adds the server's CPU seconds over the run and its memory (RSS, PSS;
+it adds the server's CPU seconds over the run (and until --settle seconds
+after it: work the load left behind) and its memory (RSS, PSS;
 bench/imap_load.py) before the sessions connect and --settle seconds (2)
 after they logged out. Exit status 1 on any error.
 """
@@ -311,6 +312,9 @@ async def main_async(a):
     # the server's memory once every session has logged out and it settled
     await asyncio.sleep(a.settle if a.server else 0)
     after = memory(a.server) if a.server else None
+    # with what the server did after the load because of it (archimap
+    # indexes APPENDed messages in batches, seconds later)
+    cpu_settled = cpu_seconds(a.server) - cpu0[0] if a.server else None
     faults = [f for d in drivers for f in d.s.faults]
     errors = [e for d in drivers for e in d.errors]
     per_command = {}
@@ -323,7 +327,7 @@ async def main_async(a):
             "commands": len(every), "per_s": len(every) / wall if wall else 0,
             "median_ms": statistics.median(every) * 1e3 if every else None,
             "p99_ms": percentile(every, 0.99) * 1e3 if every else None,
-            "server_cpu_s": cpu, "memory_before": before, "memory_after": after, "settle_s": a.settle,
+            "server_cpu_s": cpu, "server_cpu_settled_s": cpu_settled, "memory_before": before, "memory_after": after, "settle_s": a.settle,
             "per_command": per_command,
             "faults": faults, "errors": errors, "error_count": len(faults) + len(errors)}
 

@@ -37,14 +37,21 @@ def met(ok):
     return "**met**" if ok else "**not met**"
 
 
+def settled_cpu(r):
+    """Server CPU seconds from the start of the timed part until the memory
+    after it was read: the work a load leaves behind (archimap indexes
+    APPENDed messages seconds later) counts. Older results lack it."""
+    return r.get("server_cpu_settled_s", r["server_cpu_s"])
+
+
 def goal_lines(w, k, res):
     """The issue's goals for one workload and client count, from the
     medians: commands/s at least Dovecot's, commands per server CPU-second
-    at least 1.5 times Dovecot's, RSS back within 32 MiB of before."""
+    (with the settling time's) at least 1.5 times Dovecot's, RSS back within 32 MiB of before."""
     def m(s, get):
         return median([get(r) for r in res[s]])
     rate = {s: m(s, lambda r: r["per_s"]) for s in SERVERS}
-    per_cpu = {s: m(s, lambda r: r["commands"] / r["server_cpu_s"] if r["server_cpu_s"] else None) for s in SERVERS}
+    per_cpu = {s: m(s, lambda r: r["commands"] / settled_cpu(r) if settled_cpu(r) else None) for s in SERVERS}
     held = m("archimap", lambda r: (r["memory_after"]["rss_kib"] - r["memory_before"]["rss_kib"]) / 1024)
     lines = []
     if None not in rate.values():
@@ -52,7 +59,8 @@ def goal_lines(w, k, res):
             w, k, rate["archimap"], rate["dovecot"], rate["archimap"] / rate["dovecot"],
             met(rate["archimap"] >= rate["dovecot"])))
     if None not in per_cpu.values():
-        lines.append("- Workload %s, %s clients: %.0f commands per server CPU-second against Dovecot's %.0f "
+        lines.append("- Workload %s, %s clients: %.0f commands per server CPU-second (its CPU until the memory after "
+                     "was read) against Dovecot's %.0f "
                      "(%.2fx; goal 1.5x), %s." % (
                          w, k, per_cpu["archimap"], per_cpu["dovecot"], per_cpu["archimap"] / per_cpu["dovecot"],
                          met(per_cpu["archimap"] >= 1.5 * per_cpu["dovecot"])))
@@ -85,7 +93,8 @@ def main():
            "users; every session tracks its mailbox's state from the responses (`bench/imap_model.py`) and counts "
            "as an error any response inconsistent with it, any BAD, any NO and any lost connection.",
            "- Each measurement starts the server afresh on a fresh copy of its data. Server CPU is utime+stime from "
-           "/proc over the timed part (Dovecot: the master and all its descendants, plus reaped children); peak RSS "
+           "/proc over the timed part, and until the memory after it is read (what the load left to do: archimap "
+           "indexes APPENDed messages in batches up to 10 s later; the per-CPU goal uses this one) (Dovecot: the master and all its descendants, plus reaped children); peak RSS "
            "is sampled every 0.2 s and summed over processes; \"before\" is read before the first session connects, "
            "\"after\" %s s after the sessions logged out (PSS counts shared pages once, the fair figure for Dovecot's "
            "many processes)." % a.settle,
@@ -111,6 +120,7 @@ def main():
             row("latency p99, ms", "%.1f", lambda r: r["p99_ms"])
             row("errors", "%d", lambda r: r["error_count"])
             row("server CPU, s", "%.1f", lambda r: r["server_cpu_s"])
+            row("server CPU until the memory after, s", "%.1f", settled_cpu)
             row("peak RSS, MB", "%.0f", lambda p: p["rss_kib"] / 1024, peak)
             row("RSS before, MB", "%.0f", lambda r: r["memory_before"]["rss_kib"] / 1024)
             row("RSS after, MB", "%.0f", lambda r: r["memory_after"]["rss_kib"] / 1024)

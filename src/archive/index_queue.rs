@@ -8,9 +8,16 @@
 //! then the writer is closed again, so that other processes may write the
 //! index. While a change waits, searches check its message themselves,
 //! as for any message the index does not cover; a crash loses only what
-//! the catch-up (`Archives::catch_up_indexes`) adds again.
+//! the catch-up (`Archives::catch_up_indexes`) adds again. A blob freed
+//! while its document still waits is never indexed.
+//!
+//! Why the waits are seconds long: each commit writes a segment and every
+//! eight segments are merged, so a commit of a few messages costs far
+//! more per message than one of hundreds (with many sessions appending,
+//! commits every 3 s made indexing and merging a quarter of the server's
+//! CPU). A search meanwhile reads at most the messages of those seconds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Once, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -19,9 +26,9 @@ use crate::error::Result;
 use crate::index::{IndexDoc, StoreIndex};
 
 /// How long changes to a store must pause before they are written.
-const PAUSE: Duration = Duration::from_millis(300);
+const PAUSE: Duration = Duration::from_secs(1);
 /// The longest a change waits while more keep coming.
-const MAX_WAIT: Duration = Duration::from_secs(3);
+const MAX_WAIT: Duration = Duration::from_secs(10);
 /// How often the writing thread looks.
 const TICK: Duration = Duration::from_millis(100);
 /// Beyond this many waiting changes for one store (its index held by
@@ -73,8 +80,16 @@ impl IndexQueue {
         );
     }
 
-    /// Queues the removal of freed blobs' documents.
+    /// Queues the removal of freed blobs' documents, and drops the
+    /// waiting documents of those blobs (the removal stays: a rebuild may
+    /// have indexed them meanwhile).
     pub fn delete(&self, index: Arc<StoreIndex>, blobs: &[i64]) {
+        if let Some(entry) = lock(&self.pending).get_mut(index.dir()) {
+            let freed: HashSet<i64> = blobs.iter().copied().collect();
+            entry
+                .changes
+                .retain(|c| !matches!(c, Change::Add { blob, .. } if freed.contains(blob)));
+        }
         self.push(index, blobs.iter().map(|&b| Change::Delete(b)).collect());
     }
 
