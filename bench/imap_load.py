@@ -22,8 +22,9 @@ prints one JSON object on standard output:
       Every message once as `UID FETCH uid (BODY.PEEK[])`, one command at a
       time per connection, UIDs dealt round-robin to CLIENTS processes: bytes,
       wall seconds and the server's CPU seconds over the download.
-  imap_load.py idle   --port P ... --conns 5000 --server SPEC
-      Server memory before and after CONNS idle, logged-in connections.
+  imap_load.py idle   --port P ... --conns 5000 --server SPEC [--select]
+      Server memory before and after CONNS idle, logged-in connections
+      (with --select, each with --folder selected).
   imap_load.py sample --server SPEC --out FILE
       Samples the server's summed RSS every 0.2 s until SIGTERM; writes the peak.
 
@@ -313,7 +314,7 @@ def body_worker(a, my_uids, ready, go, done, result):
 
 
 def cmd_bodies(a):
-    all_uids = uids(a)
+    all_uids = uids(a)[:a.limit or None]
     k = a.clients
     ready, go, done = mp.Barrier(k + 1), mp.Event(), mp.Event()
     result = mp.Queue()
@@ -353,6 +354,17 @@ async def idle_connect(a, ctx, sem, conns):
                 if not line.startswith(b"a OK"):
                     raise RuntimeError("LOGIN: %r" % line)
                 break
+        if a.select:
+            w.write(b"s SELECT %s\r\n" % quote(a.folder).encode())
+            await w.drain()
+            while True:
+                line = await r.readline()
+                if not line:
+                    raise RuntimeError("closed during SELECT")
+                if line.startswith(b"s "):
+                    if not line.startswith(b"s OK"):
+                        raise RuntimeError("SELECT: %r" % line)
+                    break
         conns.append((r, w))
 
 
@@ -455,6 +467,8 @@ def main():
     ap.add_argument("--conns", type=int, default=5000)
     ap.add_argument("--parallel", type=int, default=32, help="idle: connections being opened at once")
     ap.add_argument("--settle", type=float, default=3.0, help="idle: seconds to wait before measuring")
+    ap.add_argument("--limit", type=int, default=0, help="bodies: only the first LIMIT messages (0: all)")
+    ap.add_argument("--select", action="store_true", help="idle: each connection also SELECTs --folder")
     ap.add_argument("--server", help="PID or tree:PID of the server, for CPU and memory")
     ap.add_argument("--wrong", action="store_true", help="logins: with a wrong password")
     ap.add_argument("--out")

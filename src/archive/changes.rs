@@ -301,6 +301,7 @@ impl Archives {
             folder,
             &self.catalog().messages_with_uids(folder.id, uids)?,
         )?;
+        self.keep_details(folder.id)?;
         let removed = self.catalog().expunge(folder.id, uids, &records)?;
         self.unindex(&removed);
         self.changes.changed(folder.id);

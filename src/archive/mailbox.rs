@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::flags::FlagState;
-use super::snapshot::FolderSnapshot;
+use super::snapshot::{Details, FolderSnapshot, MessageDetail};
 use super::user_flags::UserFlags;
-use super::{Archives, Content, Folder, UserRecord};
+use super::{Archives, Folder, UserRecord};
 use crate::error::Result;
 
 /// One message of a folder, as one user sees it: made when asked for, from
@@ -17,8 +17,10 @@ use crate::error::Result;
 #[derive(Debug, Clone)]
 pub struct MailboxMessage {
     pub uid: u32,
-    pub internal_date: i64,
-    pub content: Content,
+    /// Its date and bytes, when asked for ([`MailboxView::message`]);
+    /// `None` also for a message that left the folder before they were
+    /// read.
+    pub detail: Option<MessageDetail>,
     /// This user's flags (bits of `archive::flags`).
     pub flags: u32,
     /// This user's keywords.
@@ -57,7 +59,7 @@ impl MailboxView {
     }
 
     pub fn len(&self) -> usize {
-        self.snapshot.messages().len()
+        self.snapshot.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -66,7 +68,7 @@ impl MailboxView {
 
     /// The UID of the message at `position` (0-based).
     pub fn uid(&self, position: usize) -> u32 {
-        self.snapshot.messages()[position].uid
+        self.snapshot.uids()[position]
     }
 
     /// The position of the message with `uid`, if the view holds it.
@@ -74,17 +76,18 @@ impl MailboxView {
         self.snapshot.position(uid).ok()
     }
 
-    /// The message at `position` (0-based), with the user's flags now.
-    pub fn message(&self, position: usize) -> MailboxMessage {
-        let m = &self.snapshot.messages()[position];
-        let FlagState { bits, keywords } = self.flags.of(m.uid);
+    /// The message at `position` (0-based), with the user's flags now and
+    /// its detail from `details` (the snapshot's,
+    /// [`Archives::snapshot_details`]), if given.
+    pub fn message(&self, position: usize, details: Option<&Details>) -> MailboxMessage {
+        let uid = self.uid(position);
+        let FlagState { bits, keywords } = self.flags.of(uid);
         MailboxMessage {
-            uid: m.uid,
-            internal_date: m.internal_date,
-            content: m.content.clone(),
+            uid,
+            detail: details.and_then(|d| d[position].clone()),
             flags: bits,
             keywords,
-            recent: self.is_recent(m.uid),
+            recent: self.is_recent(uid),
         }
     }
 
@@ -100,19 +103,21 @@ impl MailboxView {
 
     /// The position of the first message without flag `bit`.
     pub fn first_without(&self, bit: u32) -> Option<usize> {
-        let uids = self.snapshot.messages().iter().map(|m| m.uid);
-        self.flags.first_without(bit, uids)
+        self.flags
+            .first_without(bit, self.snapshot.uids().iter().copied())
     }
 
     /// The UIDs of the messages with flag `bit`, in order.
     pub fn uids_with(&self, bit: u32) -> Vec<u32> {
-        let uids = self.snapshot.messages().iter().map(|m| m.uid);
-        self.flags.having(bit, uids)
+        self.flags.having(bit, self.snapshot.uids().iter().copied())
     }
 
-    /// Every message, in order.
-    pub fn messages(&self) -> impl Iterator<Item = MailboxMessage> + '_ {
-        (0..self.len()).map(|p| self.message(p))
+    /// Every message, in order, with `details`.
+    pub fn messages<'a>(
+        &'a self,
+        details: &'a Details,
+    ) -> impl Iterator<Item = MailboxMessage> + 'a {
+        (0..self.len()).map(|p| self.message(p, Some(details)))
     }
 
     pub fn is_recent(&self, uid: u32) -> bool {
@@ -123,8 +128,8 @@ impl MailboxView {
 
     /// How many messages are `\Recent` in this session.
     pub fn recent_count(&self) -> usize {
-        let messages = self.snapshot.messages();
-        let below = |uid: u32| messages.partition_point(|m| m.uid < uid);
+        let uids = self.snapshot.uids();
+        let below = |uid: u32| uids.partition_point(|&u| u < uid);
         self.recent
             .iter()
             .map(|&(from, to)| below(to) - below(from))
@@ -199,30 +204,44 @@ impl Archives {
 
     /// `user`'s counts on `folder` now, without opening it: messages, those
     /// without `\Seen`, those no session of the user has seen (`\Recent`),
-    /// and their size. `None` when the folder is gone.
+    /// and, `with_size`, their size. `None` when the folder is gone.
     pub fn mailbox_counts(
         &self,
         user: &UserRecord,
         folder: &Folder,
+        with_size: bool,
     ) -> Result<Option<MailboxCounts>> {
         let Some(snapshot) = self.folder_snapshot(folder.id)? else {
             return Ok(None);
         };
         let flags = self.user_flags(user, &snapshot)?;
-        let messages = snapshot.messages();
+        let uids = snapshot.uids();
         let first_recent = self.catalog().first_recent(user.id, folder.id)?;
+        let size = match with_size {
+            true => Some(
+                self.snapshot_details(&snapshot)?
+                    .iter()
+                    .flatten()
+                    .map(|d| d.content.size())
+                    .sum(),
+            ),
+            false => None,
+        };
         Ok(Some(MailboxCounts {
-            messages: messages.len(),
-            unseen: flags.count_without(super::flags::SEEN, messages.iter().map(|m| m.uid)),
-            recent: messages.len() - messages.partition_point(|m| m.uid < first_recent),
-            size: messages.iter().map(|m| m.content.size()).sum(),
+            messages: uids.len(),
+            unseen: flags.count_without(super::flags::SEEN, uids.iter().copied()),
+            recent: uids.len() - uids.partition_point(|&uid| uid < first_recent),
+            size,
             uidnext: snapshot.folder().map_or(folder.uidnext, |f| f.uidnext),
         }))
     }
 
     /// The stored header blocks of these messages, by blob id.
     pub fn message_headers(&self, messages: &[&MailboxMessage]) -> Result<HashMap<i64, Vec<u8>>> {
-        let ids: Vec<i64> = messages.iter().map(|m| m.content.id()).collect();
+        let ids: Vec<i64> = messages
+            .iter()
+            .filter_map(|m| Some(m.detail.as_ref()?.content.id()))
+            .collect();
         Ok(self.catalog().blob_headers(&ids)?.into_iter().collect())
     }
 
@@ -266,6 +285,7 @@ pub struct MailboxCounts {
     pub messages: usize,
     pub unseen: usize,
     pub recent: usize,
-    pub size: u64,
+    /// When asked for.
+    pub size: Option<u64>,
     pub uidnext: u32,
 }

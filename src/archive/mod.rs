@@ -41,7 +41,7 @@ pub use indexing::{IndexInfo, IndexProgress, IndexRebuild, IndexReport, TextAnsw
 pub use mailbox::{MailboxCounts, MailboxMessage, MailboxView};
 pub use passwords::{hash_password, unmatchable_hash, verify_password};
 pub use privileges::{FolderPrivileges, GlobalPrivileges};
-pub use snapshot::{FolderSnapshot, SnapshotMessage};
+pub use snapshot::{Details, FolderSnapshot, MessageDetail};
 pub use stores::can_import_into;
 pub use summary::{Mailbox, Summary, arrival_date, header_block};
 pub use user_flags::UserFlags;

@@ -26,17 +26,18 @@ impl Archives {
             return Ok(());
         }
         let target = folder_target(archive, path);
+        // A message without its detail left the folder and is not handed out.
         let records: Vec<AuditRecord> = messages
             .into_iter()
-            .map(|message| {
-                caller.record(
+            .filter_map(|message| {
+                Some(caller.record(
                     AuditAction::MessageRetrieved,
                     target.clone(),
                     serde_json::json!({
                         "uid": message.uid,
-                        "sha256": hex::encode(message.content.sha256()),
+                        "sha256": hex::encode(message.detail?.content.sha256()),
                     }),
-                )
+                ))
             })
             .collect();
         self.audit(&records)

@@ -8,19 +8,23 @@
 //! lives as long as a session still numbers by it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use super::{Archives, Content, Folder};
 use crate::error::Result;
+use crate::store::MessageRecord;
 
-/// One message of a folder; the same for every user (flags are each
+/// A message's date and bytes: the same for every user (flags are each
 /// user's own: [`super::UserFlags`]).
 #[derive(Debug, Clone)]
-pub struct SnapshotMessage {
-    pub uid: u32,
+pub struct MessageDetail {
     pub internal_date: i64,
     pub content: Content,
 }
+
+/// The details of a snapshot's messages, in UID order; `None` for a
+/// message that left the folder before they were read.
+pub type Details = Arc<[Option<MessageDetail>]>;
 
 /// A folder's messages in UID order, as they were when it was read.
 #[derive(Debug)]
@@ -28,7 +32,11 @@ pub struct FolderSnapshot {
     /// The folder as read (its counters are those of these messages);
     /// `None` for the empty INBOX of a user without an inbox folder.
     folder: Option<Folder>,
-    messages: Vec<SnapshotMessage>,
+    uids: Vec<u32>,
+    /// Read when first asked for ([`Archives::snapshot_details`]): SELECT,
+    /// flag changes and most of a client's sync need only the UIDs, and
+    /// reading the rows of 100,000 messages takes tens of milliseconds.
+    details: OnceLock<Details>,
 }
 
 impl FolderSnapshot {
@@ -36,7 +44,8 @@ impl FolderSnapshot {
     pub fn none() -> FolderSnapshot {
         FolderSnapshot {
             folder: None,
-            messages: Vec::new(),
+            uids: Vec::new(),
+            details: OnceLock::from(Details::from([])),
         }
     }
 
@@ -44,29 +53,56 @@ impl FolderSnapshot {
         self.folder.as_ref()
     }
 
-    pub fn messages(&self) -> &[SnapshotMessage] {
-        &self.messages
+    /// The messages' UIDs, ascending.
+    pub fn uids(&self) -> &[u32] {
+        &self.uids
+    }
+
+    pub fn len(&self) -> usize {
+        self.uids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.uids.is_empty()
     }
 
     /// Where the message with `uid` is, or would be.
     pub fn position(&self, uid: u32) -> std::result::Result<usize, usize> {
-        self.messages.binary_search_by_key(&uid, |m| m.uid)
+        self.uids.binary_search(&uid)
     }
 
     pub fn last_uid(&self) -> u32 {
-        self.messages.last().map_or(0, |m| m.uid)
+        self.uids.last().copied().unwrap_or(0)
+    }
+
+    /// The messages' details, if read already.
+    pub fn details(&self) -> Option<&Details> {
+        self.details.get()
     }
 
     /// A copy without the messages with `uids`, as of the same moment.
     pub fn without(&self, uids: &std::collections::HashSet<u32>) -> FolderSnapshot {
+        let kept = |&(uid, _): &(&u32, _)| !uids.contains(uid);
+        let details = OnceLock::new();
+        if let Some(known) = self.details() {
+            let _ = details.set(
+                self.uids
+                    .iter()
+                    .zip(known.iter())
+                    .filter(kept)
+                    .map(|(_, d)| d.clone())
+                    .collect(),
+            );
+        }
         FolderSnapshot {
             folder: self.folder.clone(),
-            messages: self
-                .messages
+            uids: self
+                .uids
                 .iter()
-                .filter(|m| !uids.contains(&m.uid))
-                .cloned()
+                .copied()
+                .filter(|u| !uids.contains(u))
                 .collect(),
+            details,
         }
     }
 
@@ -92,7 +128,7 @@ type Slot = Mutex<Option<Arc<FolderSnapshot>>>;
 const UNUSED_KEPT: usize = 500_000;
 
 /// At most this many messages added since a snapshot are read by UID;
-/// beyond, the whole folder is read again.
+/// beyond, the new snapshot's details are read when asked for.
 const MAX_ADDED_READ: u32 = 1000;
 
 /// How often a folder is read again while messages came or went during
@@ -123,7 +159,7 @@ impl Snapshots {
                 None => Arc::strong_count(slot) > 1,
                 Some(s) => {
                     if Arc::strong_count(s) == 1 {
-                        unused.push((s.messages.len(), id));
+                        unused.push((s.len(), id));
                     }
                     true
                 }
@@ -168,9 +204,47 @@ impl Archives {
         Ok(fresh)
     }
 
-    /// Reads the folder's messages: from `previous` and the rows of those
-    /// added since when it can, else all of them; again while messages
-    /// came or went during the read.
+    /// The details of `snapshot`'s messages, read now if not yet (once
+    /// for every session sharing it).
+    pub fn snapshot_details(&self, snapshot: &FolderSnapshot) -> Result<Details> {
+        if let Some(details) = snapshot.details() {
+            return Ok(details.clone());
+        }
+        let Some(folder) = snapshot.folder() else {
+            return Ok(Details::from([]));
+        };
+        let mut rows = self.catalog().messages(folder.id)?.into_iter().peekable();
+        let details: Details = snapshot
+            .uids
+            .iter()
+            .map(|&uid| {
+                while rows.next_if(|r| r.uid < uid).is_some() {}
+                rows.next_if(|r| r.uid == uid).map(detail)
+            })
+            .collect();
+        // Another session may have read them meanwhile: the same rows.
+        Ok(snapshot.details.get_or_init(|| details).clone())
+    }
+
+    /// Reads the details of the folder's latest snapshot, if sessions
+    /// hold it without them, before messages leave the folder: a session
+    /// still numbers them until it may be told, and answers FETCH with
+    /// them meanwhile (as Dovecot does). Sessions on an older snapshot
+    /// pass such messages over (`[EXPUNGEISSUED]`).
+    pub(super) fn keep_details(&self, folder_id: i64) -> Result<()> {
+        let held = locked(&self.snapshots.slot(folder_id))
+            .as_ref()
+            .filter(|s| s.details().is_none() && Arc::strong_count(s) > 1)
+            .cloned();
+        match held {
+            Some(snapshot) => self.snapshot_details(&snapshot).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads the folder's UIDs, and keeps `previous`'s details of the
+    /// messages still there with the rows of those added since when it
+    /// can; again while messages came or went during the read.
     fn read_snapshot(
         &self,
         folder_id: i64,
@@ -180,73 +254,76 @@ impl Archives {
             let Some(folder) = self.catalog().folder(folder_id)? else {
                 return Ok(None);
             };
-            let messages = match previous.and_then(|p| self.read_changed(p, &folder).transpose()) {
-                Some(messages) => messages?,
-                None => self
-                    .catalog()
-                    .messages(folder_id)?
-                    .into_iter()
-                    .map(snapshot_message)
-                    .collect(),
+            let uids = self.catalog().folder_uids(folder_id)?;
+            let uids = uids[..uids.partition_point(|&uid| uid < folder.uidnext)].to_vec();
+            let details = match previous {
+                Some(previous) => self.details_changed(previous, &folder, &uids)?,
+                None => None,
             };
             let unchanged = self.catalog().folder_version(folder_id)?
                 == Some((folder.uidnext, folder.highestmodseq));
             if unchanged || tried == TRIES {
-                return Ok(Some(FolderSnapshot {
+                let snapshot = FolderSnapshot {
                     folder: Some(folder),
-                    messages,
-                }));
+                    uids,
+                    details: OnceLock::new(),
+                };
+                if let Some(details) = details {
+                    let _ = snapshot.details.set(details);
+                }
+                return Ok(Some(snapshot));
             }
         }
         unreachable!("the loop returns by its last try")
     }
 
-    /// `previous`'s messages still in the folder and those added since,
-    /// when not too many came: the UIDs of the folder are read, and the
-    /// rows of the new messages only.
-    fn read_changed(
+    /// The details of the messages `uids` of `now`: `previous`'s of those
+    /// still there and the rows of those added since, when `previous` had
+    /// its details and not too many came.
+    fn details_changed(
         &self,
         previous: &FolderSnapshot,
         now: &Folder,
-    ) -> Result<Option<Vec<SnapshotMessage>>> {
-        let Some(known) = previous.folder.as_ref() else {
+        uids: &[u32],
+    ) -> Result<Option<Details>> {
+        let (Some(known), Some(details)) = (previous.folder.as_ref(), previous.details()) else {
             return Ok(None);
         };
         if now.uidnext < known.uidnext || now.uidnext - known.uidnext > MAX_ADDED_READ {
             return Ok(None);
         }
         let added: Vec<u32> = (known.uidnext..now.uidnext).collect();
-        let added = self.catalog().messages_with_uids(now.id, &added)?;
-        // Read after `now`: a message gone since is missing here, and the
-        // final version check reads the folder again. Messages come with
-        // UIDs from UIDNEXT on, so those below `now.uidnext` are all in
-        // `previous` or `added`, and equal counts mean nothing went.
-        let mut current = self.catalog().folder_uids(now.id)?;
-        current.truncate(current.partition_point(|&uid| uid < now.uidnext));
-        let present = |uid: u32| current.binary_search(&uid).is_ok();
-        let mut messages = Vec::with_capacity(current.len());
-        if previous.messages.len() + added.len() == current.len() {
-            // Nothing went: the common case of messages only coming.
-            messages.extend_from_slice(&previous.messages);
-        } else {
-            messages.extend(previous.messages.iter().filter(|m| present(m.uid)).cloned());
+        let mut added = self
+            .catalog()
+            .messages_with_uids(now.id, &added)?
+            .into_iter()
+            .peekable();
+        // Messages come with UIDs from UIDNEXT on, so those below
+        // `known.uidnext` are all in `previous`, the others in `added`
+        // unless they went again (those are read at the latest when the
+        // version check reads the folder again).
+        let mut kept = previous.uids.iter().zip(details.iter()).peekable();
+        let mut out = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            let detail = if uid < known.uidnext {
+                while kept.next_if(|(u, _)| **u < uid).is_some() {}
+                kept.next_if(|(u, _)| **u == uid)
+                    .and_then(|(_, d)| d.clone())
+            } else {
+                while added.next_if(|r| r.uid < uid).is_some() {}
+                added.next_if(|r| r.uid == uid).map(detail)
+            };
+            let Some(detail) = detail else {
+                return Ok(None);
+            };
+            out.push(Some(detail));
         }
-        messages.extend(
-            added
-                .into_iter()
-                .filter(|m| present(m.uid))
-                .map(snapshot_message),
-        );
-        if messages.len() != current.len() {
-            return Ok(None);
-        }
-        Ok(Some(messages))
+        Ok(Some(out.into()))
     }
 }
 
-fn snapshot_message(m: crate::store::MessageRecord) -> SnapshotMessage {
-    SnapshotMessage {
-        uid: m.uid,
+fn detail(m: MessageRecord) -> MessageDetail {
+    MessageDetail {
         internal_date: m.internal_date,
         content: Content(m.blob),
     }

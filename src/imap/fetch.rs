@@ -16,7 +16,7 @@ use super::Session;
 use super::reply::{Code, Handled, Reply};
 use super::response::send;
 use super::select::{add_new_keywords, flags_announcement};
-use crate::archive::{Archives, Content, MailboxMessage, flags};
+use crate::archive::{Archives, Content, MailboxMessage, MessageDetail, flags};
 use crate::error::Error;
 use crate::mime::Served;
 use crate::mime::{self, BinaryError, SectionSpec};
@@ -106,6 +106,12 @@ impl Item {
             ),
             _ => false,
         }
+    }
+
+    /// Whether the item needs the message's date or bytes (the snapshot's
+    /// details), not only its UID and the user's flags.
+    fn needs_detail(&self) -> bool {
+        !matches!(self, Item::Uid | Item::Flags)
     }
 
     fn needs_structure(&self) -> bool {
@@ -312,10 +318,20 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     let mut passed_over = false;
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
+    let details = match items.iter().any(Item::needs_detail) {
+        true => {
+            let (archives, snapshot) = (archives.clone(), selected.view.snapshot().clone());
+            let read = tokio::task::spawn_blocking(move || archives.snapshot_details(&snapshot));
+            Some(read.await.map_err(std::io::Error::other)??)
+        }
+        false => None,
+    };
     if items.iter().any(Item::reads_content) {
         let selected = session.selected().expect("selected above");
         let path = selected.folder.as_ref().map_or("INBOX", |f| &f.path);
-        let messages = positions.iter().map(|&p| selected.view.message(p));
+        let messages = positions
+            .iter()
+            .map(|&p| selected.view.message(p, details.as_ref()));
         archives.record_retrievals(session.caller(&user), &selected.archive, path, messages)?;
     }
     let mut out = Vec::with_capacity(OUTPUT_BATCH);
@@ -325,7 +341,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             let batch: Vec<MailboxMessage> = positions[n..]
                 .iter()
                 .take(HEADER_BATCH)
-                .map(|&p| selected.view.message(p))
+                .map(|&p| selected.view.message(p, details.as_ref()))
                 .collect();
             headers = match archives.message_headers(&batch.iter().collect::<Vec<_>>()) {
                 Ok(headers) => headers,
@@ -335,7 +351,16 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         let Some(selected) = session.selected_mut() else {
             break;
         };
-        let mut message = selected.view.message(position);
+        let mut message = selected.view.message(position, details.as_ref());
+        // Gone from the folder before the details were read: nothing to
+        // answer with, as for a message expunged before the command.
+        let detail = match (&message.detail, &details) {
+            (None, Some(_)) => {
+                passed_over = true;
+                continue;
+            }
+            (detail, _) => detail.clone(),
+        };
         let gone = selected.expunged.contains(&message.uid);
         passed_over |= gone && items.iter().any(Item::reads_archive);
         let sets_seen = !gone
@@ -373,18 +398,17 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             let flags = flags_announcement(&selected.keywords, selected.rights, selected.read_only);
             out.extend_from_slice(flags.as_bytes());
         }
-        let cached = if from_headers {
-            headers.remove(&message.content.id())
-        } else {
-            None
+        let cached = match (&detail, from_headers) {
+            (Some(detail), true) => headers.remove(&detail.content.id()),
+            _ => None,
         };
         let rendered = if let Some(header) = cached {
             match render_items(&mime::Message::parse(&header), &items) {
                 Ok(rendered) => rendered,
                 Err(e) => return Ok(binary_refusal(e).after(out)),
             }
-        } else if needs_structure {
-            match render(&archives, &message.content, &items).await {
+        } else if let (true, Some(detail)) = (needs_structure, &detail) {
+            match render(&archives, &detail.content, &items).await {
                 Ok(Ok(rendered)) => rendered,
                 Ok(Err(refusal)) => return Ok(refusal.after(out)),
                 Err(e) => {
@@ -403,6 +427,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             &archives,
             position + 1,
             &message,
+            detail.as_ref(),
             &items,
             rendered,
         )
@@ -421,19 +446,22 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
 }
 
 /// Appends one message's FETCH response to `out`; a whole message body is
-/// streamed straight to `stream` (after what `out` holds so far).
+/// streamed straight to `stream` (after what `out` holds so far). `detail`
+/// is there when an item needs it.
+#[allow(clippy::too_many_arguments)]
 async fn write_message<S: AsyncWrite + Unpin>(
     stream: &mut S,
     out: &mut Vec<u8>,
     archives: &Arc<Archives>,
     seq: usize,
     message: &MailboxMessage,
+    detail: Option<&MessageDetail>,
     items: &[Item],
     rendered: Vec<Option<Vec<u8>>>,
 ) -> std::io::Result<()> {
     use std::io::Write;
     write!(out, "* {seq} FETCH (")?;
-    let len = message.content.served_size();
+    let detail = || detail.ok_or_else(|| std::io::Error::other("no message details read"));
     for (i, (item, rendered)) in items.iter().zip(rendered).enumerate() {
         if i > 0 {
             out.push(b' ');
@@ -448,13 +476,17 @@ async fn write_message<S: AsyncWrite + Unpin>(
                 out.extend_from_slice(b"FLAGS ");
                 write_flag_list(out, message);
             }
-            Item::InternalDate => {
-                write!(out, "INTERNALDATE {}", internal_date(message.internal_date))?
-            }
-            Item::Size => write!(out, "RFC822.SIZE {len}")?,
+            Item::InternalDate => write!(
+                out,
+                "INTERNALDATE {}",
+                internal_date(detail()?.internal_date)
+            )?,
+            Item::Size => write!(out, "RFC822.SIZE {}", detail()?.content.served_size())?,
             Item::Full {
                 rfc822, partial, ..
             } => {
+                let content = &detail()?.content;
+                let len = content.served_size();
                 let (start, count) = match partial {
                     Some((start, count)) => (u64::from(start), u64::from(count)),
                     None => (0, len),
@@ -469,7 +501,7 @@ async fn write_message<S: AsyncWrite + Unpin>(
                 write!(out, "{name} {{{}}}\r\n", end - start)?;
                 stream.write_all(out).await?;
                 out.clear();
-                stream_served(stream, archives, &message.content, start, end).await?;
+                stream_served(stream, archives, content, start, end).await?;
             }
             // Rendered above.
             Item::Envelope

@@ -275,18 +275,20 @@ fn status_line(session: &Session, mailbox: &ViewMailbox, items: &[String]) -> Re
     let user = session.user().expect("authenticated");
     let archives = &session.shared.archives;
     let (messages, recent, unseen, size, uidnext, uidvalidity) = match &mailbox.folder {
-        Some(folder) => match archives.mailbox_counts(user, folder)? {
-            Some(counts) => (
-                counts.messages,
-                counts.recent,
-                counts.unseen,
-                counts.size,
-                counts.uidnext,
-                folder.uidvalidity,
-            ),
-            // Deleted since the view was made.
-            None => (0, 0, 0, 0, folder.uidnext, folder.uidvalidity),
-        },
+        Some(folder) => {
+            match archives.mailbox_counts(user, folder, items.iter().any(|i| i == "SIZE"))? {
+                Some(counts) => (
+                    counts.messages,
+                    counts.recent,
+                    counts.unseen,
+                    counts.size.unwrap_or(0),
+                    counts.uidnext,
+                    folder.uidvalidity,
+                ),
+                // Deleted since the view was made.
+                None => (0, 0, 0, 0, folder.uidnext, folder.uidvalidity),
+            }
+        }
         None => (0, 0, 0, 0, 1, 1),
     };
     let values: Vec<String> = items

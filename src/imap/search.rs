@@ -17,7 +17,8 @@ use super::esearch::{ReturnOption, SearchExtension};
 use super::numbers::NumberSet;
 use super::reply::{Code, Handled, Reply};
 use crate::archive::{
-    Archives, IndexDoc, MailboxMessage, MailboxView, TextKey, TextQuery, TextSearch, flags,
+    Archives, IndexDoc, MailboxMessage, MailboxView, MessageDetail, TextKey, TextQuery, TextSearch,
+    flags,
 };
 use crate::config::Limits;
 use crate::error::Error;
@@ -184,6 +185,7 @@ struct Context<'a> {
 struct Candidate<'a> {
     seq: u32,
     message: &'a MailboxMessage,
+    detail: &'a MessageDetail,
     doc: OnceCell<IndexDoc>,
 }
 
@@ -192,24 +194,24 @@ impl Candidate<'_> {
         if let Some(doc) = self.doc.get() {
             return Ok(doc);
         }
-        let doc = archives.message_text(&self.message.content)?;
+        let doc = archives.message_text(&self.detail.content)?;
         Ok(self.doc.get_or_init(|| doc))
     }
 
     /// The day written in the Date header, else the INTERNALDATE's (as
     /// Dovecot does).
     fn sent(&self, cx: &Context) -> crate::error::Result<NaiveDate> {
-        let blob = self.message.content.id();
+        let blob = self.detail.content.id();
         let written = match cx.found.sent.get(&blob) {
             Some(day) => *day,
             None => self.doc(cx.archives)?.sent,
         };
-        Ok(written.unwrap_or_else(|| day(self.message.internal_date)))
+        Ok(written.unwrap_or_else(|| day(self.detail.internal_date)))
     }
 }
 
 fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Result<bool> {
-    let m = c.message;
+    let (m, detail) = (c.message, c.detail);
     Ok(match criterion {
         Criterion::And(all) => {
             for k in all {
@@ -224,10 +226,10 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
         Criterion::Numbers { set, uid } => set.contains(if *uid { m.uid } else { c.seq }),
         Criterion::Text(i) => {
             let answer = &cx.found.answers[*i];
-            if answer.check.contains(m.content.id()) {
+            if answer.check.contains(detail.content.id()) {
                 c.doc(cx.archives)?.matches(&cx.queries[*i])
             } else {
-                answer.found.contains(m.content.id())
+                answer.found.contains(detail.content.id())
             }
         }
         Criterion::Key(key) => match key {
@@ -249,15 +251,15 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
             SearchKey::Unkeyword(k) => {
                 !m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner()))
             }
-            SearchKey::Before(d) => day(m.internal_date) < *d.as_ref(),
-            SearchKey::On(d) => day(m.internal_date) == *d.as_ref(),
-            SearchKey::Since(d) => day(m.internal_date) >= *d.as_ref(),
+            SearchKey::Before(d) => day(detail.internal_date) < *d.as_ref(),
+            SearchKey::On(d) => day(detail.internal_date) == *d.as_ref(),
+            SearchKey::Since(d) => day(detail.internal_date) >= *d.as_ref(),
             SearchKey::SentBefore(d) => c.sent(cx)? < *d.as_ref(),
             SearchKey::SentOn(d) => c.sent(cx)? == *d.as_ref(),
             SearchKey::SentSince(d) => c.sent(cx)? >= *d.as_ref(),
             // RFC822.SIZE: the served (CRLF) size.
-            SearchKey::Larger(n) => m.content.served_size() > u64::from(*n),
-            SearchKey::Smaller(n) => m.content.served_size() < u64::from(*n),
+            SearchKey::Larger(n) => detail.content.served_size() > u64::from(*n),
+            SearchKey::Smaller(n) => detail.content.served_size() < u64::from(*n),
             // Text keys, sets and the combinators are planned into the other criteria.
             _ => false,
         },
@@ -298,7 +300,8 @@ fn run(
         .returns
         .as_ref()
         .is_some_and(|r| r.contains(&ReturnOption::Relevancy));
-    let contents = view.snapshot().messages().iter().map(|m| &m.content);
+    let details = archives.snapshot_details(view.snapshot())?;
+    let contents = details.iter().flatten().map(|d| &d.content);
     let found = archives.search_text(contents, &planner.queries, scored, planner.sent)?;
     let cx = Context {
         archives,
@@ -314,7 +317,7 @@ fn run(
     // cost a fifth of a SEARCH of 100,000 messages.
     const CLOCK_EVERY: usize = 256;
     let mut read_text = false;
-    for (i, message) in view.messages().enumerate() {
+    for (i, message) in view.messages(&details).enumerate() {
         // Keys times messages, and the messages read for keys the index
         // cannot answer alone, are bounded by time.
         if (read_text || i % CLOCK_EVERY == 0) && started.elapsed() >= budget {
@@ -323,9 +326,15 @@ fn run(
                 limits.search_timeout_secs
             )));
         }
+        // Gone from the folder before its details were read: it matches
+        // nothing, as after an expunge.
+        let Some(detail) = &message.detail else {
+            continue;
+        };
         let candidate = Candidate {
             seq: i as u32 + 1,
             message: &message,
+            detail,
             doc: OnceCell::new(),
         };
         let matched = eval(&criteria, &candidate, &cx)?;
@@ -340,7 +349,7 @@ fn run(
                     .iter()
                     .zip(&found.answers)
                     .filter(|(q, _)| q.fuzzy)
-                    .filter_map(|(_, a)| a.matched.get(&message.content.id()))
+                    .filter_map(|(_, a)| a.matched.get(&detail.content.id()))
                     .sum();
                 result.scores.push(score);
             }

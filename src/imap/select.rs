@@ -9,8 +9,11 @@ use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::sequence::SequenceSet;
 
 pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Handled {
-    // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
-    session.set_selected(None);
+    // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1). The
+    // mailbox left is dropped only at the end: a SELECT of the same folder
+    // again (clients do it often) then finds the user's flag table of it
+    // in memory instead of reading it again.
+    let _left = session.take_selected();
     let verb = if examine { "EXAMINE" } else { "SELECT" };
     let view = session.view()?;
     // Invisible archives answer exactly like names that do not exist.
@@ -147,13 +150,13 @@ impl Selected {
     pub fn positions(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, &'static str> {
         let mut positions = Vec::new();
         if uid {
-            let messages = self.view.snapshot().messages();
-            let Some(last) = messages.last() else {
+            let uids = self.view.snapshot().uids();
+            let Some(&last) = uids.last() else {
                 return Ok(positions);
             };
-            for &(low, high) in NumberSet::new(set, last.uid).ranges() {
-                let from = messages.partition_point(|m| m.uid < low);
-                let to = messages.partition_point(|m| m.uid <= high);
+            for &(low, high) in NumberSet::new(set, last).ranges() {
+                let from = uids.partition_point(|&u| u < low);
+                let to = uids.partition_point(|&u| u <= high);
                 positions.extend(from..to);
             }
         } else {

@@ -91,7 +91,7 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
         let Some(folder) = &selected.folder else {
             break;
         };
-        let mut message = selected.view.message(position);
+        let mut message = selected.view.message(position, None);
         let known = FlagState {
             bits: message.flags,
             keywords: std::mem::take(&mut message.keywords),

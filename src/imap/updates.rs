@@ -195,13 +195,13 @@ impl Selected {
         let mut out = String::new();
         if !Arc::ptr_eq(self.view.snapshot(), &now) {
             let known = self.view.snapshot();
-            let gone: Vec<usize> = (0..known.messages().len())
-                .filter(|&p| now.position(known.messages()[p].uid).is_err())
+            let gone: Vec<usize> = (0..known.len())
+                .filter(|&p| now.position(known.uids()[p]).is_err())
                 .collect();
             let may_tell = match expunges {
                 Expunges::None => gone.is_empty(),
                 Expunges::All => true,
-                Expunges::Only(own) => gone.iter().all(|&p| own.contains(&known.messages()[p].uid)),
+                Expunges::Only(own) => gone.iter().all(|&p| own.contains(&known.uids()[p])),
             };
             if !may_tell {
                 if let Expunges::Only(own) = expunges {
@@ -227,9 +227,9 @@ impl Selected {
             }
             // New messages before flags, which may be theirs.
             let first_new = now.position(known_last + 1).unwrap_or_else(|p| p);
-            if first_new < now.messages().len() {
-                let added: Vec<String> = (first_new..now.messages().len())
-                    .flat_map(|p| self.view.message(p).keywords)
+            if first_new < now.len() {
+                let added: Vec<String> = (first_new..now.len())
+                    .flat_map(|p| self.view.message(p, None).keywords)
                     .collect();
                 out = self.announce_keywords(&added) + &out;
                 out.push_str(&format!(
@@ -263,7 +263,7 @@ impl Selected {
             if self.expunged.contains(&uid) || self.knows_flag_change(number) {
                 continue;
             }
-            let mut message = self.view.message(position);
+            let mut message = self.view.message(position, None);
             message.flags = state.bits;
             message.keywords = state.keywords;
             out.extend_from_slice(format!("* {} FETCH (FLAGS ", position + 1).as_bytes());
@@ -292,11 +292,8 @@ impl Selected {
     /// session's own expunges while others' must wait.
     fn leave_out(&mut self, uids: &HashSet<u32>) -> String {
         let mut out = String::new();
-        let known = self.view.snapshot().messages();
-        for p in (0..known.len())
-            .rev()
-            .filter(|&p| uids.contains(&known[p].uid))
-        {
+        let known = self.view.snapshot().uids();
+        for p in (0..known.len()).rev().filter(|&p| uids.contains(&known[p])) {
             out.push_str(&format!("* {} EXPUNGE\r\n", p + 1));
         }
         self.view = self.view.without(uids);
@@ -315,9 +312,9 @@ impl Selected {
 /// The UIDs of `known` that `now` lacks.
 fn gone_uids(known: &FolderSnapshot, now: &FolderSnapshot) -> HashSet<u32> {
     known
-        .messages()
+        .uids()
         .iter()
-        .map(|m| m.uid)
+        .copied()
         .filter(|&uid| now.position(uid).is_err())
         .collect()
 }
