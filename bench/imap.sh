@@ -2,8 +2,11 @@
 # IMAP benchmark: one folder of N generated messages, imported into archimap
 # and (the same messages, same order) into a private Dovecot; then, over TLS,
 # for both servers: the first sync, the FLAGS sync, whole-message download
-# with 1 and 16 clients (MB/s, MB per server CPU-second), peak memory, memory
-# per idle logged-in connection, and LOGIN latency. Writes the "## IMAP"
+# with 1 and 16 clients (MB/s, MB per server CPU-second), peak memory (and
+# above the memory before the 16 downloads, and what is held 60 s after them),
+# SELECT with the page cache dropped (as root) and again, memory per idle
+# logged-in connection and per connection with the folder selected, and
+# LOGIN latency. Writes the "## IMAP"
 # section of BENCHMARKS.md. The client is bench/imap_load.py.
 #
 #   bench/imap.sh                                # N=100000 SEED=42 RUNS=3 CONNS=5000
@@ -20,6 +23,7 @@ RUNS=${RUNS:-3}
 CONNS=${CONNS:-5000}        # idle logged-in connections
 REPEAT=${REPEAT:-50}        # LOGINs on new connections, for the repeated-LOGIN median
 CLIENTS=${CLIENTS:-16}      # concurrent clients of the second download
+AFTER=${AFTER:-60}          # seconds after that download when the memory held is read
 PORT=${PORT:-20993}         # archimap: PORT (imaps) and PORT+1 (STARTTLS); Dovecot: PORT+2, PORT+3
 WORK=${WORK:-/tmp/archimap-bench-imap}
 NOTE=${NOTE:-}
@@ -36,6 +40,8 @@ REPORT=$REPO/BENCHMARKS.md
 BUSER=bench BPASS=benchpw              # archimap
 DUSER=usera DPASS=oraclepw             # Dovecot (setup_dovecot.sh)
 A_PORT=$PORT D_PORT=$((PORT + 2))
+# SELECT with the page cache dropped needs root.
+DROP=(); [ -w /proc/sys/vm/drop_caches ] && DROP=(--drop-caches)
 
 die() { echo "imap.sh: $*" >&2; exit 1; }
 apt_install() { export DEBIAN_FRONTEND=noninteractive; apt-get install -y "$@" || { apt-get update && apt-get install -y "$@"; }; }
@@ -176,16 +182,32 @@ measure() {  # measure SERVER RUN
     $LOAD sync "${args[@]}" --items "$NOENV" --items "$ENV" --items "$FLAGS" \
         --items "$NOENV" --items "$ENV" --items "$FLAGS" --dump "$out-envelope.txt" > "$out-sync.json"
     $LOAD bodies "${args[@]}" --clients 1 --server "$spec" > "$out-bodies1.json"
+    # The memory the CLIENTS downloads take above what the server held before them, and
+    # what it still holds AFTER seconds after they end.
+    $LOAD memory --server "$spec" > "$out-before-bodiesK.json"
+    $LOAD sample --server "$spec" --out "$out-peakK.json" > /dev/null & SAMPLER_K=$!
     $LOAD bodies "${args[@]}" --clients "$CLIENTS" --server "$spec" > "$out-bodiesK.json"
+    kill "$SAMPLER_K"; wait "$SAMPLER_K" || true
+    sleep "$AFTER"
+    $LOAD memory --server "$spec" > "$out-after-bodiesK.json"
     kill "$SAMPLER"; wait "$SAMPLER" || true; SAMPLER=
-    # The idle connections on a fresh server, whose heap holds no memory freed by the downloads.
-    if [ "$s" = archimap ]; then
-        a_stop; a_start "$run-idle"; spec=$A_PID
-    else
-        d_stop; d_start; spec=tree:$D_PID
-    fi
-    $LOAD idle "${args[@]}" --conns "$CONNS" --server "$spec" > "$out-idle.json"
+    # SELECT on a fresh server, the page cache dropped (as root), then again on the same connection.
+    restart "$s" "$run-select"
+    $LOAD select "${args[@]}" --repeat "$REPEAT" "${DROP[@]}" > "$out-select.json"
+    # The idle connections on a fresh server, whose heap holds no memory freed by the downloads;
+    # then as many with the folder selected.
+    restart "$s" "$run-idle"
+    $LOAD idle "${args[@]}" --conns "$CONNS" --server "$SPEC" > "$out-idle.json"
+    restart "$s" "$run-selected"
+    $LOAD idle "${args[@]}" --conns "$CONNS" --select --server "$SPEC" > "$out-selected.json"
     if [ "$s" = archimap ]; then a_stop; else d_stop; fi
+}
+restart() {  # restart SERVER NAME: the server afresh, its process spec in SPEC
+    if [ "$1" = archimap ]; then
+        a_stop; a_start "$2"; SPEC=$A_PID
+    else
+        d_stop; d_start; SPEC=tree:$D_PID
+    fi
 }
 for run in $(seq "$RUNS"); do
     measure archimap "$run"
@@ -213,6 +235,14 @@ collect mbs1 bodies1 "d['mb_per_s']"; collect cpu1 bodies1 "d['mb_per_cpu_s']"
 collect mbsK bodiesK "d['mb_per_s']"; collect cpuK bodiesK "d['mb_per_cpu_s']"
 collect peak peak "d['rss_kib'] / 1024"; collect hwm peak "d['max_hwm_kib'] / 1024"
 collect idle_rss idle "d['rss_kib_per_conn']"; collect idle_pss idle "d['pss_kib_per_conn']"
+collect sel_rss selected "d['rss_kib_per_conn']"; collect sel_pss selected "d['pss_kib_per_conn']"
+collect select_cold select "d['first_ms']"; collect select_warm select "d['warm_median_ms']"
+# the CLIENTS downloads: peak (summed RSS) above the memory before them; RSS and PSS AFTER s after them
+# minus before (`other` reads the run's file with that suffix)
+other() { echo "json.load(open(sys.argv[1].replace('-$1.json', '-$2.json')))"; }
+collect peakK_above peakK "(d['rss_kib'] - $(other peakK before-bodiesK)['rss_kib']) / 1024"
+collect heldK_rss after-bodiesK "(d['rss_kib'] - $(other after-bodiesK before-bodiesK)['rss_kib']) / 1024"
+collect heldK_pss after-bodiesK "(d['pss_kib'] - $(other after-bodiesK before-bodiesK)['pss_kib']) / 1024"
 collect login1 login "d['first_ms']"; collect loginR login "d['repeat_median_ms']"
 
 # Checks: the same messages in the same order, every download complete.
@@ -225,8 +255,10 @@ for s in archimap dovecot; do
             jv "$LOGS/$s-$run-bodies$k.json" "d['errors'] == 0 and d['messages'] == $N" | grep -qx True \
                 || die "$s run $run: download failed: $(cat "$LOGS/$s-$run-bodies$k.json")"
         done
-        jv "$LOGS/$s-$run-idle.json" "d['open'] == $CONNS" | grep -qx True \
-            || idle_missing+="$s run $run opened $(jv "$LOGS/$s-$run-idle.json" "d['open']") of $CONNS ($(jv "$LOGS/$s-$run-idle.json" "d['first_errors'][0]")); "
+        for kind in idle selected; do
+            jv "$LOGS/$s-$run-$kind.json" "d['open'] == $CONNS" | grep -qx True \
+                || idle_missing+="$s run $run opened $(jv "$LOGS/$s-$run-$kind.json" "d['open']") of $CONNS $kind ($(jv "$LOGS/$s-$run-$kind.json" "d['first_errors'][0]")); "
+        done
     done
 done
 a_digest=$(jv "$LOGS/archimap-1-sync.json" "d['fetches'][0]['sizes_digest']")
@@ -260,6 +292,11 @@ a_flags=$(med %.3f archimap flags2) d_flags=$(med %.3f dovecot flags2)
 a_cpuK=$(med %.1f archimap cpuK) d_cpuK=$(med %.1f dovecot cpuK)
 a_cpu1=$(med %.1f archimap cpu1) d_cpu1=$(med %.1f dovecot cpu1)
 a_idle=$(med %.1f archimap idle_rss) d_idle=$(med %.1f dovecot idle_pss)
+a_sel=$(med %.1f archimap sel_rss) d_sel=$(med %.1f dovecot sel_pss)
+a_cold=$(med %.1f archimap select_cold) d_cold=$(med %.1f dovecot select_cold)
+a_warm=$(med %.2f archimap select_warm) d_warm=$(med %.2f dovecot select_warm)
+a_peakK=$(med %.0f archimap peakK_above) a_heldK=$(med %.0f archimap heldK_rss)
+cold_how=$([ ${#DROP[@]} -gt 0 ] && echo "the page cache dropped" || echo "**the page cache not dropped** (not root)")
 a_loginR=$(med %.2f archimap loginR) d_loginR=$(med %.2f dovecot loginR)
 goal_env() {
     if [ "$a_env1" = n/a ]; then echo "**not measurable yet** (ENVELOPE not implemented); without ENVELOPE $(calc %.2f "$a_noenv1") s, $(met "$a_noenv1 < 1") for that part"
@@ -290,7 +327,8 @@ Measured with \`bench/imap.sh\` on $(date -u).
 - Client: \`bench/imap_load.py\` (Python $(python3 -c 'import platform; print(platform.python_version())'), ssl), implicit TLS to 127.0.0.1, TLS
   handshake and LOGIN never inside a timed part except where LOGIN is what is timed. Each run starts
   each server afresh (archimap, then Dovecot) and does, in this order: LOGIN latency, the syncs, the
-  downloads; then it restarts the server for the idle connections.
+  downloads; then it restarts the server for SELECT, again for the idle connections, and again for the
+  connections with the folder selected.
 
 Cells are "median (run 1, run 2, ...)"; the ratio is archimap's median over Dovecot's. Seconds are
 wall time from sending the command to its tagged OK; for the syncs the client reads the answer as it
@@ -313,6 +351,16 @@ archimap's answers to the ENVELOPE sync were $env_same.
 | warm, with ENVELOPE, s | $([ "$a_envw" = n/a ] && echo "$na_env" || cell %.3f ${V[archimap,env2]}) | $(cell %.3f ${V[dovecot,env2]}) | $(ratio "$a_envw" "$d_envw") |
 $(row "warm, without ENVELOPE, s" %.3f noenv2)
 $(row "SELECT before it, s" %.3f select)
+
+### SELECT
+
+\`SELECT Big\` on a freshly started server, as the first command after LOGIN, with $cold_how
+after the LOGIN ("cold"); then $REPEAT more on the same connection ("warm", median).
+
+| | archimap | Dovecot | archimap/Dovecot |
+| --- | ---: | ---: | ---: |
+$(row "cold, ms" %.1f select_cold)
+$(row "warm, median ms" %.2f select_warm)
 
 ### FLAGS sync
 
@@ -343,7 +391,10 @@ Peak: the largest sum of RSS over the server's processes, sampled every 0.2 s fr
 to the end of the downloads (so without the idle connections), and the largest single-process VmHWM
 (for Dovecot, one imap process at most serves one connection). Idle connections: on a freshly started server, $CONNS TLS
 connections, each logged in and left idle (opened 32 at a time by one asyncio client, after one LOGIN that primes
-archimap's login cache); the server's memory 3 s after the last LOGIN minus before, over $CONNS. For Dovecot RSS summed over
+archimap's login cache); the server's memory 3 s after the last LOGIN minus before, over $CONNS; "with Big selected"
+the same on another fresh server, each connection having selected the $N-message folder. The $CLIENTS downloads: the
+summed RSS sampled during them minus the memory read just before them (after the first sync and the
+one-client download), and the memory $AFTER s after they ended minus the same. For Dovecot RSS summed over
 processes counts shared pages once per process, so PSS (\`/proc/PID/smaps_rollup\`) is the fair figure;
 for archimap, one process, both are the same up to shared libraries.
 
@@ -353,6 +404,11 @@ $(row "peak RSS, summed over processes, MB" %.0f peak)
 $(row "largest VmHWM of one process, MB" %.0f hwm)
 $(row "KiB per idle connection (RSS)" %.1f idle_rss)
 $(row "KiB per idle connection (PSS)" %.1f idle_pss)
+$(row "KiB per connection with Big selected (RSS)" %.1f sel_rss)
+$(row "KiB per connection with Big selected (PSS)" %.1f sel_pss)
+$(row "$CLIENTS downloads: peak RSS above before them, MB" %.0f peakK_above)
+$(row "RSS $AFTER s after them minus before, MB" %.0f heldK_rss)
+$(row "PSS $AFTER s after them minus before, MB" %.0f heldK_pss)
 ${idle_missing:+
 Not every idle connection could be opened (the per-connection figures divide by those that were): ${idle_missing%; }.
 }
@@ -374,6 +430,12 @@ $(row "repeated LOGIN, median ms" %.2f loginR)
 - At least twice Dovecot's MB per server CPU-second: $CLIENTS clients $a_cpuK against $d_cpuK ($(ratio "$a_cpuK" "$d_cpuK")x), $(met "$a_cpuK >= 2 * $d_cpuK");
   1 client $a_cpu1 against $d_cpu1 ($(ratio "$a_cpu1" "$d_cpu1")x), $(met "$a_cpu1 >= 2 * $d_cpu1").
 - At most 64 KiB per idle connection (Dovecot: about 580 KiB): $a_idle KiB, $(met "$a_idle <= 64") (Dovecot here: $d_idle KiB PSS).
+- Many sessions (issue 14): SELECT of the $N-message folder at most 5 ms warm and 20 ms cold ($cold_how): $a_warm ms warm,
+  $(met "$a_warm <= 5"), $a_cold ms cold, $(met "$a_cold <= 20") (Dovecot here: $d_warm and $d_cold ms).
+- Many sessions: at most 128 KiB per connection with that folder selected: $a_sel KiB, $(met "$a_sel <= 128") (Dovecot here: $d_sel KiB PSS);
+  at most 32 KiB per idle connection: $a_idle KiB, $(met "$a_idle <= 32").
+- Many sessions: at most 64 MiB above before while $CLIENTS clients download: $a_peakK MB, $(met "$a_peakK * 1e6 <= 64 * 1048576"); within
+  32 MiB of before $AFTER s after: $a_heldK MB, $(met "$a_heldK * 1e6 <= 32 * 1048576").
 - Repeated LOGIN as fast as Dovecot's (~5 ms): $a_loginR ms against $d_loginR ms, $(met "$a_loginR <= $d_loginR * 1.1") (within 10 %).
 ${NOTE:+
 Note: $NOTE

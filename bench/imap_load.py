@@ -25,6 +25,12 @@ prints one JSON object on standard output:
   imap_load.py idle   --port P ... --conns 5000 --server SPEC [--select]
       Server memory before and after CONNS idle, logged-in connections
       (with --select, each with --folder selected).
+  imap_load.py select --port P ... --folder Big [--repeat 50] [--drop-caches]
+      LOGIN, then (--drop-caches: after emptying the kernel's page cache,
+      which needs root) SELECT FOLDER REPEAT+1 times on the connection: the
+      first SELECT's milliseconds and the median of the others.
+  imap_load.py memory --server SPEC
+      The server's memory now (RSS and PSS, KiB).
   imap_load.py sample --server SPEC --out FILE
       Samples the server's summed RSS every 0.2 s until SIGTERM; writes the peak.
 
@@ -248,6 +254,32 @@ def cmd_login(a):
             "repeats": len(times)}
 
 
+def drop_page_cache():
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def cmd_select(a):
+    c = Client(a)
+    c.login(a)
+    if a.drop_caches:
+        drop_page_cache()
+    times = []
+    for _ in range(a.repeat + 1):
+        status, _, secs = c.timed_command("SELECT " + quote(a.folder))
+        if " OK" not in status:
+            raise SystemExit("SELECT failed: " + status)
+        times.append(secs)
+    c.close()
+    return {"first_ms": times[0] * 1e3, "warm_median_ms": statistics.median(times[1:]) * 1e3 if a.repeat else None,
+            "page_cache_dropped": a.drop_caches, "repeats": a.repeat}
+
+
+def cmd_memory(a):
+    return memory(a.server)
+
+
 def cmd_sync(a):
     c = Client(a)
     c.login(a)
@@ -454,7 +486,7 @@ def cmd_sample(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["login", "logins", "sync", "bodies", "idle", "sample"])
+    ap.add_argument("command", choices=["login", "logins", "sync", "bodies", "idle", "select", "memory", "sample"])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int)
     ap.add_argument("--ca", help="CA file; without it the certificate is not checked")
@@ -468,6 +500,7 @@ def main():
     ap.add_argument("--parallel", type=int, default=32, help="idle: connections being opened at once")
     ap.add_argument("--settle", type=float, default=3.0, help="idle: seconds to wait before measuring")
     ap.add_argument("--limit", type=int, default=0, help="bodies: only the first LIMIT messages (0: all)")
+    ap.add_argument("--drop-caches", action="store_true", help="select: empty the page cache first (root)")
     ap.add_argument("--select", action="store_true", help="idle: each connection also SELECTs --folder")
     ap.add_argument("--server", help="PID or tree:PID of the server, for CPU and memory")
     ap.add_argument("--wrong", action="store_true", help="logins: with a wrong password")
@@ -475,7 +508,8 @@ def main():
     ap.add_argument("--dump", help="sync: write the untagged lines (literals left out) of one fetch to this file")
     ap.add_argument("--dump-index", type=int, default=1, help="sync: which --items fetch to dump (from 0)")
     a = ap.parse_args()
-    result = {"login": cmd_login, "logins": cmd_logins, "sync": cmd_sync, "bodies": cmd_bodies, "idle": cmd_idle, "sample": cmd_sample}[a.command](a)
+    result = {"login": cmd_login, "logins": cmd_logins, "sync": cmd_sync, "bodies": cmd_bodies, "idle": cmd_idle,
+              "select": cmd_select, "memory": cmd_memory, "sample": cmd_sample}[a.command](a)
     json.dump(result, sys.stdout)
     print()
 
