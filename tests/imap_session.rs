@@ -311,6 +311,53 @@ fn list_namespace_and_status() {
     );
 }
 
+/// A message larger than what is read whole is streamed in chunks: the
+/// whole message and ranges across chunk boundaries come in their CRLF
+/// form, byte for byte.
+#[test]
+fn large_messages_are_streamed_in_crlf_form() {
+    let am = archive();
+    let src = am.dir.path().join("big");
+    std::fs::create_dir_all(&src).unwrap();
+    let lines: String = (0..20_000)
+        .map(|i| format!("line {i:06} of a long message body\n"))
+        .collect();
+    let raw = format!("From: x@example.org\nSubject: big\n\n{lines}");
+    std::fs::write(src.join("0.eml"), &raw).unwrap();
+    am.import(&["--user", "alice", "--folder", "Big", src.to_str().unwrap()]);
+    let served = raw.replace('\n', "\r\n").into_bytes();
+    assert!(served.len() > 600_000);
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    c.answer("l", "LOGIN alice wonderland");
+    assert!(c.answer("s", "EXAMINE Big").starts_with("s OK"));
+    let ranges = [
+        (None, 0, served.len()),
+        (Some((100_000, 300_000)), 100_000, 400_000),
+        (Some((65_530, 20)), 65_530, 65_550),
+        (
+            Some((served.len() - 7, 100)),
+            served.len() - 7,
+            served.len(),
+        ),
+    ];
+    for (i, (partial, from, to)) in ranges.into_iter().enumerate() {
+        let (asked, named) = match partial {
+            Some((start, count)) => (format!("<{start}.{count}>"), format!("<{start}>")),
+            None => (String::new(), String::new()),
+        };
+        c.send(&format!("f{i} FETCH 1 BODY.PEEK[]{asked}\r\n"));
+        assert_eq!(
+            c.line(),
+            format!("* 1 FETCH (BODY[]{named} {{{}}}\r\n", to - from)
+        );
+        assert!(c.bytes(to - from) == served[from..to], "range {i}");
+        assert_eq!(c.line(), ")\r\n");
+        assert!(c.line().starts_with(&format!("f{i} OK")));
+    }
+}
+
 #[test]
 fn select_and_fetch_serve_crlf_bytes() {
     let am = archive_with_mail();

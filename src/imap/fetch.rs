@@ -698,7 +698,12 @@ async fn stream_chunks<S: AsyncWrite + Unpin>(
                 let from = start.saturating_sub(at).min(served.len() as u64) as usize;
                 let to = end.saturating_sub(at).min(served.len() as u64) as usize;
                 at += served.len() as u64;
-                if from < to && tx.blocking_send(Ok(served[from..to].to_vec())).is_err() {
+                // Sent as converted (a copy only for the ends of a partial range).
+                let part = match (from, to) {
+                    (0, to) if to == served.len() => served,
+                    _ => served[from..to].to_vec(),
+                };
+                if from < to && tx.blocking_send(Ok(part)).is_err() {
                     return Ok(()); // the client went away
                 }
                 if n == 0 {

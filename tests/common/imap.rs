@@ -281,6 +281,13 @@ impl Client {
         self.send_bytes(text.as_bytes());
     }
 
+    /// Exactly `n` bytes (a literal's contents).
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut data = vec![0; n];
+        self.reader.read_exact(&mut data).unwrap();
+        data
+    }
+
     pub fn send_bytes(&mut self, bytes: &[u8]) {
         let stream = self.reader.get_mut();
         stream.write_all(bytes).unwrap();
