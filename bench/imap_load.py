@@ -370,33 +370,29 @@ def cmd_bodies(a):
             "mb_per_cpu_s": nbytes / 1e6 / cpu if cpu > 0 else None}
 
 
+async def tagged(r, w, tag, command, what):
+    """Sends `tag command` and reads up to its tagged answer, which must be OK."""
+    w.write(b"%s %s\r\n" % (tag, command))
+    await w.drain()
+    while True:
+        line = await r.readline()
+        if not line:
+            raise RuntimeError("closed during %s" % what)
+        if line.startswith(tag + b" "):
+            if not line.startswith(tag + b" OK"):
+                raise RuntimeError("%s: %r" % (what, line))
+            return
+
+
 async def idle_connect(a, ctx, sem, conns):
     async with sem:
         r, w = await asyncio.open_connection(a.host, a.port, ssl=ctx, server_hostname=a.host)
         greeting = await r.readline()
         if not greeting.startswith(b"* OK"):
             raise RuntimeError("greeting %r" % greeting)
-        w.write(b"a LOGIN %s %s\r\n" % (quote(a.user).encode(), quote(a.password).encode()))
-        await w.drain()
-        while True:
-            line = await r.readline()
-            if not line:
-                raise RuntimeError("closed during LOGIN")
-            if line.startswith(b"a "):
-                if not line.startswith(b"a OK"):
-                    raise RuntimeError("LOGIN: %r" % line)
-                break
+        await tagged(r, w, b"a", b"LOGIN %s %s" % (quote(a.user).encode(), quote(a.password).encode()), "LOGIN")
         if a.select:
-            w.write(b"s SELECT %s\r\n" % quote(a.folder).encode())
-            await w.drain()
-            while True:
-                line = await r.readline()
-                if not line:
-                    raise RuntimeError("closed during SELECT")
-                if line.startswith(b"s "):
-                    if not line.startswith(b"s OK"):
-                        raise RuntimeError("SELECT: %r" % line)
-                    break
+            await tagged(r, w, b"s", b"SELECT " + quote(a.folder).encode(), "SELECT")
         conns.append((r, w))
 
 

@@ -217,10 +217,7 @@ impl Archives {
         let details: Details = snapshot
             .uids
             .iter()
-            .map(|&uid| {
-                while rows.next_if(|r| r.uid < uid).is_some() {}
-                rows.next_if(|r| r.uid == uid).map(detail)
-            })
+            .map(|&uid| next_with_uid(&mut rows, uid, |r| r.uid).map(detail))
             .collect();
         // Another session may have read them meanwhile: the same rows.
         Ok(snapshot.details.get_or_init(|| details).clone())
@@ -306,12 +303,9 @@ impl Archives {
         let mut out = Vec::with_capacity(uids.len());
         for &uid in uids {
             let detail = if uid < known.uidnext {
-                while kept.next_if(|(u, _)| **u < uid).is_some() {}
-                kept.next_if(|(u, _)| **u == uid)
-                    .and_then(|(_, d)| d.clone())
+                next_with_uid(&mut kept, uid, |(u, _)| **u).and_then(|(_, d)| d.clone())
             } else {
-                while added.next_if(|r| r.uid < uid).is_some() {}
-                added.next_if(|r| r.uid == uid).map(detail)
+                next_with_uid(&mut added, uid, |r| r.uid).map(detail)
             };
             let Some(detail) = detail else {
                 return Ok(None);
@@ -320,6 +314,17 @@ impl Archives {
         }
         Ok(Some(out.into()))
     }
+}
+
+/// The item of `sorted` (ascending by UID) with `uid`, those before it
+/// skipped: a merge of two UID-ordered lists.
+fn next_with_uid<T, I: Iterator<Item = T>>(
+    sorted: &mut std::iter::Peekable<I>,
+    uid: u32,
+    uid_of: impl Fn(&T) -> u32,
+) -> Option<T> {
+    while sorted.next_if(|item| uid_of(item) < uid).is_some() {}
+    sorted.next_if(|item| uid_of(item) == uid)
 }
 
 fn detail(m: MessageRecord) -> MessageDetail {

@@ -321,13 +321,16 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     let mut passed_over = false;
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
-    let details = match items.iter().any(Item::needs_detail) {
-        true => {
-            let (archives, snapshot) = (archives.clone(), selected.view.snapshot().clone());
+    let snapshot = selected.view.snapshot();
+    let details = match (items.iter().any(Item::needs_detail), snapshot.details()) {
+        (false, _) => None,
+        (true, Some(details)) => Some(details.clone()),
+        // Read once per snapshot, for every session on it: off the runtime.
+        (true, None) => {
+            let (archives, snapshot) = (archives.clone(), snapshot.clone());
             let read = tokio::task::spawn_blocking(move || archives.snapshot_details(&snapshot));
             Some(read.await.map_err(std::io::Error::other)??)
         }
-        false => None,
     };
     if items.iter().any(Item::reads_content) {
         let selected = session.selected().expect("selected above");
@@ -355,15 +358,13 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             break;
         };
         let mut message = selected.view.message(position, details.as_ref());
+        let detail = message.detail.take();
         // Gone from the folder before the details were read: nothing to
         // answer with, as for a message expunged before the command.
-        let detail = match (&message.detail, &details) {
-            (None, Some(_)) => {
-                passed_over = true;
-                continue;
-            }
-            (detail, _) => detail.clone(),
-        };
+        if detail.is_none() && details.is_some() {
+            passed_over = true;
+            continue;
+        }
         let gone = selected.expunged.contains(&message.uid);
         passed_over |= gone && items.iter().any(Item::reads_archive);
         let sets_seen = !gone
