@@ -172,22 +172,44 @@ fn imported_messages_are_recent_for_the_first_session_of_each_user() {
 
 /// A catalog of schema 4 (a folder unsubscribed by a row of the old
 /// `subscriptions` table, a folder unable to hold the same bytes twice,
-/// header blocks and summaries inside `blobs` as until schema 8) opens
-/// upgraded.
+/// header blocks and summaries inside `blobs` as until schema 8, no record
+/// of expunged UIDs as until schema 9) opens upgraded.
 #[test]
 fn schema_4_catalogs_are_upgraded() {
     let am = Archimap::new();
     add_user(&am, "alice");
     add_user(&am, "carol");
     import(&am, "alice", "Inbox", &["a1"]);
-    import(&am, "alice", "Projects", &["a2"]);
-    am.ok(&["grant", "alice", "alice", "read,write"]);
+    import(&am, "alice", "Projects", &["a2", "a3", "a4", "a5"]);
+    am.ok(&["grant", "alice", "alice", "read,write,delete"]);
     am.ok(&["grant", "carol", "alice", "read"]);
+    {
+        // Gaps in Projects' UIDs: one between messages, one at the end.
+        let server = Server::start(&am);
+        let mut alice = login(&server, "alice");
+        alice.command("s", "SELECT Projects");
+        alice.command("f", "UID STORE 3 +FLAGS.SILENT (\\Flagged $Later)");
+        alice.command("d", "UID STORE 2,4 +FLAGS.SILENT (\\Deleted)");
+        assert_eq!(
+            alice.command("x", "EXPUNGE")[..2],
+            ["* 4 EXPUNGE\r\n", "* 2 EXPUNGE\r\n"]
+        );
+    }
     {
         let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
         db.execute_batch(
             "PRAGMA foreign_keys = OFF;
-             DROP TABLE subscribed_names; DROP TABLE recent_marks;
+             DROP TABLE subscribed_names; DROP TABLE recent_marks; DROP TABLE vanished;
+             CREATE TABLE flags (
+                 user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                 message_id INTEGER NOT NULL REFERENCES messages(id),
+                 flags      INTEGER NOT NULL,
+                 keywords   TEXT,
+                 PRIMARY KEY (user_id, message_id)
+             ) WITHOUT ROWID;
+             INSERT INTO flags SELECT f.user_id, m.id, f.flags, f.keywords FROM user_flags f
+                 JOIN messages m ON m.folder_id = f.folder_id AND m.uid = f.uid;
+             DROP TABLE user_flags;
              CREATE UNIQUE INDEX messages_once ON messages(folder_id, blob_id);
              CREATE TABLE subscriptions (
                  user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -252,6 +274,30 @@ fn schema_4_catalogs_are_upgraded() {
         status.contains(&"* STATUS \"INBOX\" (MESSAGES 2)\r\n".to_string()),
         "{status:?}"
     );
+    let status = alice.command("sp", "STATUS Projects (MESSAGES UIDNEXT)");
+    assert_eq!(
+        status[0],
+        "* STATUS \"Projects\" (MESSAGES 2 UIDNEXT 5)\r\n"
+    );
+    alice.command("p", "SELECT Projects");
+    let uids = alice.command("u", "FETCH 1:* (UID FLAGS)");
+    assert_eq!(
+        uids[..2],
+        [
+            "* 1 FETCH (UID 1 FLAGS (\\Recent))\r\n",
+            "* 2 FETCH (UID 3 FLAGS (\\Flagged \\Recent $Later))\r\n"
+        ]
+    );
+    // Expunged after the upgrade: recorded as gone with the gaps read from
+    // the rows.
+    alice.command("d", "UID STORE 3 +FLAGS.SILENT (\\Deleted)");
+    assert_eq!(alice.command("x", "EXPUNGE")[0], "* 2 EXPUNGE\r\n");
+    alice.command("u", "UNSELECT");
+    let status = alice.command("sp", "STATUS Projects (MESSAGES UIDNEXT)");
+    assert_eq!(
+        status[0],
+        "* STATUS \"Projects\" (MESSAGES 1 UIDNEXT 5)\r\n"
+    );
     am.ok(&["verify"]);
     let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
     let version: String = db
@@ -261,5 +307,5 @@ fn schema_4_catalogs_are_upgraded() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "8");
+    assert_eq!(version, "9");
 }

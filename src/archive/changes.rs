@@ -201,9 +201,14 @@ impl Archives {
                 )
             })
             .collect();
-        let pairs = self
-            .catalog()
-            .copy_messages(from.id, uids, to.id, remove_source, &records)?;
+        let copy = || {
+            self.catalog()
+                .copy_messages(from.id, uids, to.id, remove_source, &records)
+        };
+        let pairs = match remove_source {
+            true => self.removing_messages(from.id, copy)?,
+            false => copy()?,
+        };
         self.changes.changed(to.id);
         if remove_source {
             self.changes.changed(from.id);
@@ -301,8 +306,9 @@ impl Archives {
             folder,
             &self.catalog().messages_with_uids(folder.id, uids)?,
         )?;
-        self.keep_details(folder.id)?;
-        let removed = self.catalog().expunge(folder.id, uids, &records)?;
+        let removed = self.removing_messages(folder.id, || {
+            self.catalog().expunge(folder.id, uids, &records)
+        })?;
         self.unindex(&removed);
         self.changes.changed(folder.id);
         Ok(removed.iter().map(|r| r.uid).collect())

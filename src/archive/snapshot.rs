@@ -8,7 +8,7 @@
 //! lives as long as a session still numbers by it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use super::{Archives, Content, Folder};
 use crate::error::Result;
@@ -37,6 +37,11 @@ pub struct FolderSnapshot {
     /// flag changes and most of a client's sync need only the UIDs, and
     /// reading the rows of 100,000 messages takes tens of milliseconds.
     details: OnceLock<Details>,
+    /// For a copy made without some messages ([`FolderSnapshot::without`])
+    /// before the details were read: the snapshot read from the catalog
+    /// that they are taken from. That one is known to [`Snapshots`], whose
+    /// details are read before messages leave the folder.
+    source: Option<Arc<FolderSnapshot>>,
 }
 
 impl FolderSnapshot {
@@ -46,6 +51,7 @@ impl FolderSnapshot {
             folder: None,
             uids: Vec::new(),
             details: OnceLock::from(Details::from([])),
+            source: None,
         }
     }
 
@@ -81,29 +87,41 @@ impl FolderSnapshot {
     }
 
     /// A copy without the messages with `uids`, as of the same moment.
-    pub fn without(&self, uids: &std::collections::HashSet<u32>) -> FolderSnapshot {
-        let kept = |&(uid, _): &(&u32, _)| !uids.contains(uid);
+    pub fn without(self: &Arc<Self>, uids: &std::collections::HashSet<u32>) -> FolderSnapshot {
+        let kept: Vec<u32> = self
+            .uids
+            .iter()
+            .copied()
+            .filter(|u| !uids.contains(u))
+            .collect();
         let details = OnceLock::new();
-        if let Some(known) = self.details() {
-            let _ = details.set(
-                self.uids
-                    .iter()
-                    .zip(known.iter())
-                    .filter(kept)
-                    .map(|(_, d)| d.clone())
-                    .collect(),
-            );
+        let mut source = None;
+        match self.details() {
+            Some(known) => {
+                let _ = details.set(subset(&self.uids, known, &kept));
+            }
+            None => source = Some(self.source.clone().unwrap_or_else(|| self.clone())),
         }
         FolderSnapshot {
             folder: self.folder.clone(),
-            uids: self
-                .uids
-                .iter()
-                .copied()
-                .filter(|u| !uids.contains(u))
-                .collect(),
+            uids: kept,
             details,
+            source,
         }
+    }
+
+    /// Sets the details from `rows` (the folder's messages, ascending by
+    /// UID) unless they are set; those of messages not in `rows` are
+    /// `None`.
+    fn fill_details(&self, rows: &[MessageRecord]) -> Details {
+        let mut rows = rows.iter().peekable();
+        let details: Details = self
+            .uids
+            .iter()
+            .map(|&uid| next_with_uid(&mut rows, uid, |r| r.uid).map(|r| detail(r.clone())))
+            .collect();
+        // Another session may have read them meanwhile: the same rows.
+        self.details.get_or_init(|| details).clone()
     }
 
     /// What a catalog read of the folder's counters is compared with.
@@ -120,8 +138,18 @@ pub struct Snapshots {
     folders: Mutex<HashMap<i64, Arc<Slot>>>,
 }
 
-/// One folder's latest snapshot, if read and kept.
-type Slot = Mutex<Option<Arc<FolderSnapshot>>>;
+/// One folder's snapshots.
+type Slot = Mutex<Kept>;
+
+#[derive(Default)]
+struct Kept {
+    /// The latest snapshot read, unless dropped as unused.
+    latest: Option<Arc<FolderSnapshot>>,
+    /// Every snapshot read whose details were not read then, while a
+    /// session may hold it: their details are read before messages leave
+    /// the folder ([`Archives::removing_messages`]).
+    without_details: Vec<Weak<FolderSnapshot>>,
+}
 
 /// Messages in snapshots no session holds that are kept for the next
 /// SELECT; beyond, the largest are dropped.
@@ -155,8 +183,8 @@ impl Snapshots {
             let Ok(cached) = slot.try_lock() else {
                 return true;
             };
-            match cached.as_ref() {
-                None => Arc::strong_count(slot) > 1,
+            match cached.latest.as_ref() {
+                None => Arc::strong_count(slot) > 1 || !cached.without_details.is_empty(),
                 Some(s) => {
                     if Arc::strong_count(s) == 1 {
                         unused.push((s.len(), id));
@@ -172,7 +200,7 @@ impl Snapshots {
             if let Some(slot) = folders.get(&id)
                 && let Ok(mut cached) = slot.try_lock()
             {
-                *cached = None;
+                cached.latest = None;
             }
             kept -= n;
         }
@@ -187,18 +215,22 @@ impl Archives {
         let slot = self.snapshots.slot(folder_id);
         let mut cached = locked(&slot);
         let Some(version) = self.catalog().folder_version(folder_id)? else {
-            *cached = None;
+            cached.latest = None;
             return Ok(None);
         };
-        if let Some(snapshot) = cached.as_ref()
+        if let Some(snapshot) = cached.latest.as_ref()
             && snapshot.version() == Some(version)
         {
             return Ok(Some(snapshot.clone()));
         }
         let fresh = self
-            .read_snapshot(folder_id, cached.as_deref())?
+            .read_snapshot(folder_id, cached.latest.as_deref())?
             .map(Arc::new);
-        *cached = fresh.clone();
+        if let Some(fresh) = fresh.as_ref().filter(|f| f.details().is_none()) {
+            cached.without_details.retain(|w| w.strong_count() > 0);
+            cached.without_details.push(Arc::downgrade(fresh));
+        }
+        cached.latest = fresh.clone();
         drop(cached);
         self.snapshots.evict_unused();
         Ok(fresh)
@@ -210,33 +242,51 @@ impl Archives {
         if let Some(details) = snapshot.details() {
             return Ok(details.clone());
         }
+        if let Some(source) = &snapshot.source {
+            let known = self.snapshot_details(source)?;
+            let details = subset(&source.uids, &known, &snapshot.uids);
+            return Ok(snapshot.details.get_or_init(|| details).clone());
+        }
         let Some(folder) = snapshot.folder() else {
             return Ok(Details::from([]));
         };
-        let mut rows = self.catalog().messages(folder.id)?.into_iter().peekable();
-        let details: Details = snapshot
-            .uids
-            .iter()
-            .map(|&uid| next_with_uid(&mut rows, uid, |r| r.uid).map(detail))
-            .collect();
-        // Another session may have read them meanwhile: the same rows.
-        Ok(snapshot.details.get_or_init(|| details).clone())
+        Ok(snapshot.fill_details(&self.catalog().messages(folder.id)?))
     }
 
-    /// Reads the details of the folder's latest snapshot, if sessions
-    /// hold it without them, before messages leave the folder: a session
-    /// still numbers them until it may be told, and answers FETCH with
-    /// them meanwhile (as Dovecot does). Sessions on an older snapshot
-    /// pass such messages over (`[EXPUNGEISSUED]`).
-    pub(super) fn keep_details(&self, folder_id: i64) -> Result<()> {
-        let held = locked(&self.snapshots.slot(folder_id))
-            .as_ref()
-            .filter(|s| s.details().is_none() && Arc::strong_count(s) > 1)
-            .cloned();
-        match held {
-            Some(snapshot) => self.snapshot_details(&snapshot).map(drop),
-            None => Ok(()),
+    /// Runs `remove`, a change that takes messages out of folder
+    /// `folder_id`, after reading the details of every snapshot of it a
+    /// session may hold without them, and with no new snapshot read
+    /// meanwhile: a session still numbers the messages that go until it
+    /// may be told, and answers FETCH of them (as Dovecot does).
+    pub(super) fn removing_messages<T>(
+        &self,
+        folder_id: i64,
+        remove: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let slot = self.snapshots.slot(folder_id);
+        let mut cached = locked(&slot);
+        let kept = &*cached;
+        // The latest snapshot held by no session (counted: the slot's and
+        // the upgrade's) is read again after the change, never used as it is.
+        let unused = |s: &Arc<FolderSnapshot>| {
+            kept.latest.as_ref().is_some_and(|l| Arc::ptr_eq(l, s)) && Arc::strong_count(s) == 2
+        };
+        let wanting: Vec<Arc<FolderSnapshot>> = kept
+            .without_details
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|s| s.details().is_none() && !unused(s))
+            .collect();
+        if !wanting.is_empty() {
+            let rows = self.catalog().messages(folder_id)?;
+            for snapshot in &wanting {
+                snapshot.fill_details(&rows);
+            }
         }
+        cached
+            .without_details
+            .retain(|w| w.upgrade().is_some_and(|s| s.details().is_none()));
+        remove()
     }
 
     /// Reads the folder's UIDs, and keeps `previous`'s details of the
@@ -251,8 +301,7 @@ impl Archives {
             let Some(folder) = self.catalog().folder(folder_id)? else {
                 return Ok(None);
             };
-            let uids = self.catalog().folder_uids(folder_id)?;
-            let uids = uids[..uids.partition_point(|&uid| uid < folder.uidnext)].to_vec();
+            let uids = self.catalog().folder_uids(folder_id, folder.uidnext)?;
             let details = match previous {
                 Some(previous) => self.details_changed(previous, &folder, &uids)?,
                 None => None,
@@ -264,6 +313,7 @@ impl Archives {
                     folder: Some(folder),
                     uids,
                     details: OnceLock::new(),
+                    source: None,
                 };
                 if let Some(details) = details {
                     let _ = snapshot.details.set(details);
@@ -325,6 +375,15 @@ fn next_with_uid<T, I: Iterator<Item = T>>(
 ) -> Option<T> {
     while sorted.next_if(|item| uid_of(item) < uid).is_some() {}
     sorted.next_if(|item| uid_of(item) == uid)
+}
+
+/// The details of the messages `kept` (a subset of `uids`) out of those
+/// of `uids`.
+fn subset(uids: &[u32], details: &Details, kept: &[u32]) -> Details {
+    let mut known = uids.iter().zip(details.iter()).peekable();
+    kept.iter()
+        .map(|&uid| next_with_uid(&mut known, uid, |(u, _)| **u).and_then(|(_, d)| d.clone()))
+        .collect()
 }
 
 fn detail(m: MessageRecord) -> MessageDetail {

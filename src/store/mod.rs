@@ -352,8 +352,10 @@ pub trait FolderCatalog {
     fn folder(&self, id: i64) -> Result<Option<Folder>>;
     /// The number of messages of each folder of an archive, by folder id.
     fn message_counts(&self, archive_id: i64) -> Result<std::collections::HashMap<i64, u64>>;
-    /// The UIDs of the folder's messages, ascending.
-    fn folder_uids(&self, folder_id: i64) -> Result<Vec<u32>>;
+    /// The UIDs of the folder's messages below `uidnext` (its UIDNEXT as
+    /// the caller read it), ascending. Reads no message rows: UIDs are
+    /// given out in order and the catalog keeps those that went.
+    fn folder_uids(&self, folder_id: i64, uidnext: u32) -> Result<Vec<u32>>;
     /// The folder's UIDNEXT and HIGHESTMODSEQ (both move when a message
     /// comes or goes); `None` once it is deleted. Read before every
     /// command of a session that has it open, so it reads no messages.

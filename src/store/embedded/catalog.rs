@@ -69,6 +69,12 @@ fn when_free<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Resu
     }
 }
 
+/// SQL for the number of messages folder `f` holds, from its UIDNEXT and
+/// the UIDs it no longer holds (the `vanished` ranges), without counting
+/// message rows.
+const HELD: &str = "f.uidnext - 1 - coalesce(
+    (SELECT sum(v.last_uid - v.first_uid + 1) FROM vanished v WHERE v.folder_id = f.id), 0)";
+
 impl SqliteCatalog {
     pub fn open(path: &Path) -> Result<SqliteCatalog> {
         let mut conn = Connection::open(path)?;
@@ -136,6 +142,9 @@ impl SqliteCatalog {
                 }
                 if v < 8 {
                     upgrade::to_version_8(&tx)?;
+                }
+                if v < 9 {
+                    upgrade::to_version_9(&tx)?;
                 }
                 tx.run(
                     "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
@@ -937,7 +946,8 @@ impl FolderCatalog for SqliteCatalog {
             let mut bump_refcount =
                 tx.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?;
             let mut insert_flags = tx.prepare_cached(
-                "INSERT OR REPLACE INTO flags(user_id, message_id, flags) VALUES (?1, ?2, ?3)",
+                "INSERT OR REPLACE INTO user_flags(user_id, folder_id, uid, flags)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
 
             for entry in entries {
@@ -981,10 +991,9 @@ impl FolderCatalog for SqliteCatalog {
                     entry.internal_date,
                     modseq
                 ])?;
-                let message_id = tx.last_insert_rowid();
                 bump_refcount.execute([blob_id])?;
                 if let Some((user_id, bits)) = entry.flags.filter(|(_, bits)| *bits != 0) {
-                    insert_flags.execute(params![user_id, message_id, bits])?;
+                    insert_flags.execute(params![user_id, entry.folder_id, uid, bits])?;
                 }
                 outcomes.push(EntryOutcome::Added { uid });
             }
@@ -1053,24 +1062,32 @@ impl FolderCatalog for SqliteCatalog {
 
     fn message_counts(&self, archive_id: i64) -> Result<std::collections::HashMap<i64, u64>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT f.id, (SELECT count(*) FROM messages m WHERE m.folder_id = f.id)
-             FROM folders f WHERE f.archive_id = ?1",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT f.id, {HELD} FROM folders f WHERE f.archive_id = ?1"
+        ))?;
         let counts = stmt
             .query_map([archive_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(counts)
     }
 
-    fn folder_uids(&self, folder_id: i64) -> Result<Vec<u32>> {
+    fn folder_uids(&self, folder_id: i64, uidnext: u32) -> Result<Vec<u32>> {
         let conn = self.reader();
-        // Answered from the (folder_id, uid) index alone.
-        let mut stmt =
-            conn.prepare_cached("SELECT uid FROM messages WHERE folder_id = ?1 ORDER BY uid")?;
-        let uids = stmt
-            .query_map([folder_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT first_uid, last_uid FROM vanished WHERE folder_id = ?1 AND first_uid < ?2
+             ORDER BY first_uid",
+        )?;
+        let gaps = stmt.query_map(params![folder_id, uidnext], |r| {
+            Ok((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?))
+        })?;
+        let mut uids = Vec::new();
+        let mut next = 1;
+        for gap in gaps {
+            let (first, last) = gap?;
+            uids.extend(next..first);
+            next = last.saturating_add(1);
+        }
+        uids.extend(next..uidnext);
         Ok(uids)
     }
 
@@ -1136,9 +1153,9 @@ impl UserStateCatalog for SqliteCatalog {
     fn flags(&self, user_id: i64, folder_id: i64, from_uid: u32) -> Result<Vec<(u32, FlagState)>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT m.uid, f.flags, f.keywords FROM flags f JOIN messages m ON m.id = f.message_id
-             WHERE f.user_id = ?1 AND m.folder_id = ?2 AND m.uid >= ?3
-               AND (f.flags <> 0 OR f.keywords <> '')",
+            "SELECT uid, flags, keywords FROM user_flags
+             WHERE user_id = ?1 AND folder_id = ?2 AND uid >= ?3
+               AND (flags <> 0 OR keywords <> '')",
         )?;
         let flags = stmt
             .query_map(params![user_id, folder_id, from_uid], |r| {
@@ -1156,11 +1173,12 @@ impl UserStateCatalog for SqliteCatalog {
         change: &FlagChange,
     ) -> Result<ChangedFlags> {
         self.in_light_transaction(|tx| {
-            let message_id = message_id(tx, folder_id, uid)?;
+            ensure_message(tx, folder_id, uid)?;
             let current = tx
                 .row(
-                    "SELECT flags, keywords FROM flags WHERE user_id = ?1 AND message_id = ?2",
-                    params![user_id, message_id],
+                    "SELECT flags, keywords FROM user_flags
+                     WHERE user_id = ?1 AND folder_id = ?2 AND uid = ?3",
+                    params![user_id, folder_id, uid],
                     |r| Ok(flag_state(r.get(0)?, r.get(1)?)),
                 )
                 .optional()?
@@ -1168,7 +1186,7 @@ impl UserStateCatalog for SqliteCatalog {
             let flags = change.apply(&current)?;
             let altered = flags != current;
             if altered {
-                write_flags(tx, user_id, message_id, &flags)?;
+                write_flags(tx, user_id, folder_id, uid, &flags)?;
             }
             Ok(ChangedFlags { flags, altered })
         })
@@ -1262,7 +1280,7 @@ impl RecordCatalog for SqliteCatalog {
                 .filter(|line| line != "ok")
                 .map(|l| format!("database: {l}")),
         );
-        let checks: [(&str, &str); 7] = [
+        let checks: [(&str, &str); 9] = [
             (
                 "SELECT 'blob ' || hex(b.sha256) || ' is stored but no message refers to it'
                  FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)",
@@ -1302,6 +1320,25 @@ impl RecordCatalog for SqliteCatalog {
                      AND f.path LIKE p.path || '/%' AND instr(substr(f.path, length(p.path) + 2), '/') = 0)",
                 "folder tree",
             ),
+            (
+                "SELECT 'folder #' || f.id || ' (' || f.path || ') holds UID ' || m.uid ||
+                        ' recorded as gone'
+                 FROM vanished v JOIN messages m ON m.folder_id = v.folder_id
+                     AND m.uid BETWEEN v.first_uid AND v.last_uid
+                 JOIN folders f ON f.id = v.folder_id",
+                "vanished UIDs",
+            ),
+            (
+                &format!(
+                    "SELECT 'folder #' || id || ' (' || path || ') holds ' || held ||
+                            ' messages but its UIDs less those gone leave ' || left
+                     FROM (SELECT f.id, f.path, {HELD} AS left,
+                                  (SELECT count(*) FROM messages m WHERE m.folder_id = f.id) AS held
+                           FROM folders f)
+                     WHERE held <> left"
+                ),
+                "message count",
+            ),
             ("SELECT 'foreign key violation in ' || \"table\" FROM pragma_foreign_key_check", "foreign keys"),
         ];
         for (sql, what) in checks {
@@ -1316,18 +1353,20 @@ impl RecordCatalog for SqliteCatalog {
     }
 }
 
-/// The catalog id of the message with this UID in the folder.
-fn message_id(conn: &Connection, folder_id: i64, uid: u32) -> Result<i64> {
-    conn.row(
-        "SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2",
+/// Fails with `Expunged` unless the folder holds a message with this UID.
+fn ensure_message(conn: &Connection, folder_id: i64, uid: u32) -> Result<()> {
+    let held: bool = conn.row(
+        "SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1 AND uid = ?2)",
         params![folder_id, uid],
         |r| r.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| Error::Expunged(format!("message UID {uid}")))
+    )?;
+    match held {
+        true => Ok(()),
+        false => Err(Error::Expunged(format!("message UID {uid}"))),
+    }
 }
 
-/// A row of `flags`: the bits, and the keywords separated by spaces.
+/// A row of `user_flags`: the bits, and the keywords separated by spaces.
 fn flag_state(bits: u32, keywords: Option<String>) -> FlagState {
     FlagState {
         bits,
@@ -1340,11 +1379,18 @@ fn flag_state(bits: u32, keywords: Option<String>) -> FlagState {
 }
 
 /// Stores a user's flags on a message, replacing what was there.
-fn write_flags(conn: &Connection, user_id: i64, message_id: i64, flags: &FlagState) -> Result<()> {
+fn write_flags(
+    conn: &Connection,
+    user_id: i64,
+    folder_id: i64,
+    uid: u32,
+    flags: &FlagState,
+) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO flags(user_id, message_id, flags, keywords) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(user_id, message_id) DO UPDATE SET flags = excluded.flags, keywords = excluded.keywords",
+        "INSERT INTO user_flags(user_id, folder_id, uid, flags, keywords) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(user_id, folder_id, uid)
+         DO UPDATE SET flags = excluded.flags, keywords = excluded.keywords",
     )?
-    .execute(params![user_id, message_id, flags.bits, flags.keywords.join(" ")])?;
+    .execute(params![user_id, folder_id, uid, flags.bits, flags.keywords.join(" ")])?;
     Ok(())
 }

@@ -45,16 +45,60 @@ fn take_uid(tx: &Transaction, folder_id: i64) -> Result<(u32, i64)> {
         .ok_or_else(|| Error::NotFound(format!("folder #{folder_id}")))
 }
 
-fn bump_modseq(tx: &Transaction, folder_id: i64) -> Result<()> {
-    tx.prepare_cached("UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?1")?
-        .execute([folder_id])?;
+/// Records that the folder no longer holds `uids` (ascending), as one
+/// change: HIGHESTMODSEQ goes up, and each run of UIDs joins the
+/// `vanished` ranges, merged with those next to it.
+fn vanish(tx: &Transaction, folder_id: i64, uids: &[u32]) -> Result<()> {
+    let modseq: i64 = tx
+        .prepare_cached(
+            "UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?1
+             RETURNING highestmodseq",
+        )?
+        .query_row([folder_id], |r| r.get(0))?;
+    let mut before = tx.prepare_cached(
+        "SELECT first_uid, last_uid FROM vanished WHERE folder_id = ?1 AND first_uid < ?2
+         ORDER BY first_uid DESC LIMIT 1",
+    )?;
+    let mut after =
+        tx.prepare_cached("SELECT last_uid FROM vanished WHERE folder_id = ?1 AND first_uid = ?2")?;
+    let mut delete =
+        tx.prepare_cached("DELETE FROM vanished WHERE folder_id = ?1 AND first_uid = ?2")?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO vanished(folder_id, first_uid, last_uid, modseq) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for run in uids.chunk_by(|a, b| a + 1 == *b) {
+        let (mut first, mut last) = (run[0], run[run.len() - 1]);
+        let previous: Option<(u32, u32)> = before
+            .query_row(params![folder_id, first], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((start, end)) = previous
+            && end + 1 == first
+        {
+            delete.execute(params![folder_id, start])?;
+            first = start;
+        }
+        let above = i64::from(last) + 1;
+        let next: Option<u32> = after
+            .query_row(params![folder_id, above], |r| r.get(0))
+            .optional()?;
+        if let Some(end) = next {
+            delete.execute(params![folder_id, above])?;
+            last = end;
+        }
+        insert.execute(params![folder_id, first, last, modseq])?;
+    }
     Ok(())
 }
 
 /// Takes one message row out: its flags, the row, one reference.
-fn remove(tx: &Transaction, row_id: i64, message: MessageRecord) -> Result<Removed> {
-    tx.prepare_cached("DELETE FROM flags WHERE message_id = ?1")?
-        .execute([row_id])?;
+fn remove(
+    tx: &Transaction,
+    folder_id: i64,
+    row_id: i64,
+    message: MessageRecord,
+) -> Result<Removed> {
+    tx.prepare_cached("DELETE FROM user_flags WHERE folder_id = ?1 AND uid = ?2")?
+        .execute(params![folder_id, message.uid])?;
     tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?
         .execute([row_id])?;
     let left: i64 = tx
@@ -105,21 +149,23 @@ pub fn copy(
             message.internal_date,
             modseq
         ])?;
-        let new_row = tx.last_insert_rowid();
         tx.prepare_cached(
-            "INSERT INTO flags(user_id, message_id, flags, keywords)
-             SELECT user_id, ?2, flags, keywords FROM flags WHERE message_id = ?1",
+            "INSERT INTO user_flags(user_id, folder_id, uid, flags, keywords)
+             SELECT user_id, ?3, ?4, flags, keywords FROM user_flags
+             WHERE folder_id = ?1 AND uid = ?2",
         )?
-        .execute(params![row_id, new_row])?;
+        .execute(params![from, uid, to, new_uid])?;
         tx.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?
             .execute([message.blob.id])?;
         pairs.push((uid, new_uid));
         if remove_source {
-            remove(tx, row_id, message)?;
+            remove(tx, from, row_id, message)?;
         }
     }
     if remove_source && !pairs.is_empty() {
-        bump_modseq(tx, from)?;
+        let mut moved: Vec<u32> = pairs.iter().map(|&(uid, _)| uid).collect();
+        moved.sort_unstable();
+        vanish(tx, from, &moved)?;
     }
     Ok(pairs)
 }
@@ -130,11 +176,13 @@ pub fn expunge(tx: &Transaction, folder_id: i64, uids: &[u32]) -> Result<Vec<Rem
     let mut removed = Vec::with_capacity(uids.len());
     for &uid in uids {
         if let Some((row_id, message)) = message(tx, folder_id, uid)? {
-            removed.push(remove(tx, row_id, message)?);
+            removed.push(remove(tx, folder_id, row_id, message)?);
         }
     }
     if !removed.is_empty() {
-        bump_modseq(tx, folder_id)?;
+        let mut gone: Vec<u32> = removed.iter().map(|r| r.uid).collect();
+        gone.sort_unstable();
+        vanish(tx, folder_id, &gone)?;
     }
     Ok(removed)
 }
@@ -151,6 +199,7 @@ pub fn delete_folder(tx: &Transaction, folder_id: i64, keep_name: bool) -> Resul
         tx.run("UPDATE folders SET noselect = 1 WHERE id = ?1", [folder_id])?;
     } else {
         tx.run("DELETE FROM recent_marks WHERE folder_id = ?1", [folder_id])?;
+        tx.run("DELETE FROM vanished WHERE folder_id = ?1", [folder_id])?;
         tx.run("DELETE FROM folders WHERE id = ?1", [folder_id])?;
     }
     Ok(removed)

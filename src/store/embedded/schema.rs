@@ -12,8 +12,11 @@
 /// version-5 archimap's sessions would not read. 7: the compliance
 /// setting for a record per imported message, which a version-6
 /// archimap would not honour. 8: headers and summaries in `blob_texts`,
-/// out of `blobs`, which a version-7 archimap would not find.
-pub const VERSION: i64 = 8;
+/// out of `blobs`, which a version-7 archimap would not find. 9: the
+/// record of the UIDs each folder no longer holds (`vanished`), which a
+/// version-8 archimap would not keep, and flags by folder and UID
+/// (`user_flags`, was `flags` by message row), which it would not find.
+pub const VERSION: i64 = 9;
 
 /// The columns of `blobs`, apart from [`SCHEMA`] because the version-8
 /// upgrade builds the table anew from them.
@@ -117,13 +120,33 @@ CREATE INDEX IF NOT EXISTS messages_blob ON messages(blob_id);
 -- look here to skip bytes a folder holds already.
 CREATE INDEX IF NOT EXISTS messages_folder_blob ON messages(folder_id, blob_id);
 
-CREATE TABLE IF NOT EXISTS flags (
-    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    message_id INTEGER NOT NULL REFERENCES messages(id),
-    flags      INTEGER NOT NULL,
-    keywords   TEXT,
-    PRIMARY KEY (user_id, message_id)
+-- The UIDs below UIDNEXT a folder does not hold (expunged, moved out), as
+-- ranges, each with the HIGHESTMODSEQ of the change that last extended it.
+-- A folder's messages are the UIDs from 1 to UIDNEXT - 1 outside these
+-- ranges: opening a folder reads these few rows rather than an index
+-- entry per message (a 100,000-message folder read cold took hundreds of
+-- scattered page reads). Adjacent ranges are merged, so a folder has at
+-- most one range more than messages.
+CREATE TABLE IF NOT EXISTS vanished (
+    folder_id INTEGER NOT NULL REFERENCES folders(id),
+    first_uid INTEGER NOT NULL,
+    last_uid  INTEGER NOT NULL,
+    modseq    INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, first_uid)
 ) WITHOUT ROWID;
+
+-- Each user's flags on the messages they see, by folder and UID: opening a
+-- folder reads one range of it, and a message that goes takes its rows
+-- with it through `user_flags_message`.
+CREATE TABLE IF NOT EXISTS user_flags (
+    user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    folder_id INTEGER NOT NULL REFERENCES folders(id),
+    uid       INTEGER NOT NULL,
+    flags     INTEGER NOT NULL,
+    keywords  TEXT,
+    PRIMARY KEY (user_id, folder_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_flags_message ON user_flags(folder_id, uid);
 
 -- Subscribed names (RFC 3501 6.3.6): an archive and a folder path there,
 -- whether or not such a folder exists (a subscription survives DELETE).

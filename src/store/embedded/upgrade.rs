@@ -114,3 +114,40 @@ pub fn to_version_8(tx: &Transaction) -> Result<()> {
     ))?;
     Ok(())
 }
+
+/// Version 9: the `vanished` record (created by the schema just now) of
+/// every folder, from the gaps between its UIDs and above the highest up
+/// to UIDNEXT (when they went is not known: each range gets the folder's
+/// HIGHESTMODSEQ); and the rows of `flags` (by message row) moved to
+/// `user_flags` (by folder and UID).
+pub fn to_version_9(tx: &Transaction) -> Result<()> {
+    let had_flags: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flags')",
+        [],
+        |r| r.get(0),
+    )?;
+    if had_flags {
+        tx.execute_batch(
+            "INSERT OR IGNORE INTO user_flags(user_id, folder_id, uid, flags, keywords)
+                 SELECT f.user_id, m.folder_id, m.uid, f.flags, f.keywords
+                 FROM flags f JOIN messages m ON m.id = f.message_id;
+             DROP TABLE flags;",
+        )?;
+    }
+    tx.execute_batch(
+        "INSERT OR IGNORE INTO vanished(folder_id, first_uid, last_uid, modseq)
+         SELECT g.folder_id, g.first_uid, g.last_uid, f.highestmodseq
+         FROM (SELECT m.folder_id,
+                      coalesce(lag(m.uid) OVER (PARTITION BY m.folder_id ORDER BY m.uid), 0) + 1
+                          AS first_uid,
+                      m.uid - 1 AS last_uid
+               FROM messages m
+               UNION ALL
+               SELECT f.id, coalesce(max(m.uid), 0) + 1, f.uidnext - 1
+               FROM folders f LEFT JOIN messages m ON m.folder_id = f.id
+               GROUP BY f.id) g
+         JOIN folders f ON f.id = g.folder_id
+         WHERE g.first_uid <= g.last_uid;",
+    )?;
+    Ok(())
+}
