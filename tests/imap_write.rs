@@ -891,6 +891,30 @@ fn a_message_expunged_elsewhere_is_passed_over() {
     );
 }
 
+/// A session that still numbers a message another session expunged reads
+/// it, also when the folder changed in between so that the other session
+/// works on a later snapshot of it than this one (the snapshot this one
+/// holds had not read its messages' details before they went).
+#[test]
+fn a_message_expunged_elsewhere_is_read_from_an_older_snapshot() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut a = login(&server, "alice");
+    let mut b = login(&server, "alice");
+    a.command("s", "SELECT INBOX");
+    let added = append(&mut b, "ap", "INBOX", "", "Subject: later\r\n\r\nLater\r\n");
+    assert!(added.last().unwrap().starts_with("ap OK"), "{added:?}");
+    b.command("s", "SELECT INBOX");
+    b.command("d", "STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert!(has(&b.command("x", "EXPUNGE"), "* 1 EXPUNGE"));
+
+    let fetch = a.command("f", "FETCH 1 (BODY.PEEK[TEXT])");
+    assert!(has(&fetch, "* 1 FETCH (BODY[TEXT] {8}"), "{fetch:?}");
+    assert!(fetch.contains(&"Body 1\r\n".to_string()), "{fetch:?}");
+    assert!(fetch.last().unwrap().starts_with("f OK "), "{fetch:?}");
+    assert!(has(&a.command("n", "NOOP"), "* 1 EXPUNGE"));
+}
+
 /// Under concurrent changes (messages appended and expunged by one session
 /// while another reads and flags all of them) every answer is OK.
 #[test]
