@@ -288,6 +288,19 @@ fn delete_empty_folders_keeps_inboxes_and_folders_with_mail() {
         let created = imap.answer(tag, &format!("CREATE \"{name}\""));
         assert!(created.starts_with(&format!("{tag} OK")), "{created}");
     }
+    // A folder emptied by EXPUNGE is as empty as one never filled.
+    let message = "Subject: soon gone\r\n\r\nGone.\r\n";
+    imap.send(&format!(
+        "a APPEND \"Empty/Deeper\" {{{}}}\r\n",
+        message.len()
+    ));
+    assert!(imap.line().starts_with('+'));
+    imap.send(&format!("{message}\r\n"));
+    assert!(imap.until("a").last().unwrap().starts_with("a OK"));
+    imap.command("s", "SELECT \"Empty/Deeper\"");
+    imap.command("d", "STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert!(imap.answer("x", "EXPUNGE").starts_with("x OK"));
+    imap.command("u", "UNSELECT");
     // The inbox emptied stays: it is the IMAP INBOX.
     let inbox = admin.ok("GetMessages", &[("folder", "alice/Inbox")]);
     let id = inbox[0]["id"].as_str().unwrap();

@@ -198,11 +198,18 @@ pub fn delete_folder(tx: &Transaction, folder_id: i64, keep_name: bool) -> Resul
     if keep_name {
         tx.run("UPDATE folders SET noselect = 1 WHERE id = ?1", [folder_id])?;
     } else {
-        tx.run("DELETE FROM recent_marks WHERE folder_id = ?1", [folder_id])?;
-        tx.run("DELETE FROM vanished WHERE folder_id = ?1", [folder_id])?;
-        tx.run("DELETE FROM folders WHERE id = ?1", [folder_id])?;
+        remove_folder_row(tx, folder_id)?;
     }
     Ok(removed)
+}
+
+/// Removes the row of a folder that holds no messages, with what refers
+/// to it: users' `\Recent` marks and the record of the UIDs gone.
+pub(super) fn remove_folder_row(tx: &Transaction, folder_id: i64) -> Result<()> {
+    tx.run("DELETE FROM recent_marks WHERE folder_id = ?1", [folder_id])?;
+    tx.run("DELETE FROM vanished WHERE folder_id = ?1", [folder_id])?;
+    tx.run("DELETE FROM folders WHERE id = ?1", [folder_id])?;
+    Ok(())
 }
 
 /// A folder's archive and path.

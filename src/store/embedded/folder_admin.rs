@@ -79,8 +79,7 @@ pub fn delete_empty_folders(tx: &Transaction, folder_ids: &[i64]) -> Result<()> 
                 "folder {path} is no longer empty (something was filed meanwhile); nothing was deleted"
             )));
         }
-        tx.run("DELETE FROM recent_marks WHERE folder_id = ?1", [id])?;
-        tx.run("DELETE FROM folders WHERE id = ?1", [id])?;
+        super::changes::remove_folder_row(tx, id)?;
     }
     Ok(())
 }
