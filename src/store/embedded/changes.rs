@@ -45,10 +45,14 @@ fn take_uid(tx: &Transaction, folder_id: i64) -> Result<(u32, i64)> {
         .ok_or_else(|| Error::NotFound(format!("folder #{folder_id}")))
 }
 
-/// Records that the folder no longer holds `uids` (ascending), as one
-/// change: HIGHESTMODSEQ goes up, and each run of UIDs joins the
-/// `vanished` ranges, merged with those next to it.
-fn vanish(tx: &Transaction, folder_id: i64, uids: &[u32]) -> Result<()> {
+/// Records that the folder no longer holds `uids` (none: nothing
+/// changed), as one change: HIGHESTMODSEQ goes up, and each run of UIDs
+/// joins the `vanished` ranges, merged with those next to it.
+fn vanish(tx: &Transaction, folder_id: i64, mut uids: Vec<u32>) -> Result<()> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    uids.sort_unstable();
     let modseq: i64 = tx
         .prepare_cached(
             "UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?1
@@ -162,10 +166,8 @@ pub fn copy(
             remove(tx, from, row_id, message)?;
         }
     }
-    if remove_source && !pairs.is_empty() {
-        let mut moved: Vec<u32> = pairs.iter().map(|&(uid, _)| uid).collect();
-        moved.sort_unstable();
-        vanish(tx, from, &moved)?;
+    if remove_source {
+        vanish(tx, from, pairs.iter().map(|&(uid, _)| uid).collect())?;
     }
     Ok(pairs)
 }
@@ -179,11 +181,7 @@ pub fn expunge(tx: &Transaction, folder_id: i64, uids: &[u32]) -> Result<Vec<Rem
             removed.push(remove(tx, folder_id, row_id, message)?);
         }
     }
-    if !removed.is_empty() {
-        let mut gone: Vec<u32> = removed.iter().map(|r| r.uid).collect();
-        gone.sort_unstable();
-        vanish(tx, folder_id, &gone)?;
-    }
+    vanish(tx, folder_id, removed.iter().map(|r| r.uid).collect())?;
     Ok(removed)
 }
 
