@@ -22,6 +22,9 @@ A script plays one session (C2: and S2: lines a second one). Lines:
                              connected and logged in as --user on first use;
                              S2 matches what session 2 received last
 Placeholders: {user} {password} {user2} {plain} (base64 of NUL user NUL password).
+Captures: {=name} in an S pattern matches a number and keeps it (once kept,
+it stands for that number); in a C line it is replaced by it (values that
+differ between servers, such as mod-sequences).
 STARTTLS answered OK upgrades the connection. Prints one line per script and
 "N passed, M failed"; exits 1 if any failed.
 """
@@ -66,8 +69,28 @@ class Session:
                 return lines
 
 
-def matches(pattern, line):
-    return fnmatch.fnmatchcase(line, pattern.replace("[", "[[]"))
+CAPTURE = re.compile(r"\{=(\w+)\}")
+
+
+def matches(pattern, line, kept=None):
+    if kept is None or not CAPTURE.search(pattern):
+        return fnmatch.fnmatchcase(line, pattern.replace("[", "[[]"))
+    # The pattern as a regular expression: `*` and `?` as fnmatch's, each
+    # capture a number (or the number kept under its name).
+    regex, names = "", []
+    for i, piece in enumerate(CAPTURE.split(pattern)):
+        if i % 2:
+            if piece in kept:
+                regex += re.escape(kept[piece])
+            else:
+                regex += r"(\d+)"
+                names.append(piece)
+        else:
+            regex += "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in piece)
+    found = re.fullmatch(regex, line, re.S)
+    if found:
+        kept.update(zip(names, found.groups()))
+    return bool(found)
 
 
 def play(path, args, context):
@@ -96,6 +119,7 @@ def play(path, args, context):
             self.tag = self.tag_command = None
 
     players = {"": Player(connect())}
+    kept = {}
     for kind, text in steps:
         parsed = re.fullmatch(r"([CSN])(\d*)(\+?)", kind)
         if not parsed:
@@ -113,12 +137,18 @@ def play(path, args, context):
             if any(matches(text, line) for line in player.received[:-1]):
                 return f"unexpected {text!r}" + (f" in session {number}" if number else "")
         elif what == "S":
-            while player.received and not matches(text, player.received[0]):
+            answer = list(player.received)
+            while player.received and not matches(text, player.received[0], kept):
                 player.received.pop(0)
             if not player.received:
-                return f"expected {text!r}" + (f" in session {number}" if number else "")
+                where = f" in session {number}" if number else ""
+                return f"expected {text!r}{where}; the answer was {answer!r}"[:2000]
             player.received.pop(0)
         else:
+            missing = [n for n in CAPTURE.findall(text) if n not in kept]
+            if missing:
+                return f"nothing captured as {missing[0]!r} before {text!r}"
+            text = CAPTURE.sub(lambda m: kept[m.group(1)], text)
             if not within:
                 player.tag, _, player.tag_command = text.partition(" ")
                 player.tag_command = player.tag_command.split(" ")[0]

@@ -290,7 +290,7 @@ fn an_older_catalog_is_brought_up_to_date() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "9");
+    assert_eq!(version, "10");
     // Changes to users and grants move the access generation again.
     let generation = |db: &rusqlite::Connection| -> i64 {
         db.query_row("SELECT value FROM access_generation", [], |r| r.get(0))

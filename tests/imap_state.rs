@@ -200,6 +200,7 @@ fn schema_4_catalogs_are_upgraded() {
         db.execute_batch(
             "PRAGMA foreign_keys = OFF;
              DROP TABLE subscribed_names; DROP TABLE recent_marks; DROP TABLE vanished;
+             ALTER TABLE folders DROP COLUMN contents_modseq;
              CREATE TABLE flags (
                  user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
                  message_id INTEGER NOT NULL REFERENCES messages(id),
@@ -307,5 +308,52 @@ fn schema_4_catalogs_are_upgraded() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "9");
+    assert_eq!(version, "10");
+}
+
+/// A catalog of schema 9 (no mod-sequences of flag changes, HIGHESTMODSEQ
+/// moved only by messages coming and going) opens upgraded: flags set
+/// before keep the mod-sequence of their message, changes after take new
+/// ones, and the folder's messages are not read again for it.
+#[test]
+fn schema_9_catalogs_are_upgraded() {
+    let am = Archimap::new();
+    add_user(&am, "alice");
+    import(&am, "alice", "Inbox", &["a1", "a2"]);
+    am.ok(&["grant", "alice", "alice", "read,write,delete"]);
+    {
+        let server = Server::start(&am);
+        let mut alice = login(&server, "alice");
+        alice.command("s", "SELECT INBOX");
+        alice.command("f", "UID STORE 1 +FLAGS.SILENT (\\Flagged)");
+    }
+    {
+        let db = rusqlite::Connection::open(am.data_dir().join("catalog.sqlite")).unwrap();
+        db.execute_batch(
+            "UPDATE folders SET highestmodseq = contents_modseq;
+             ALTER TABLE folders DROP COLUMN contents_modseq;
+             ALTER TABLE user_flags DROP COLUMN modseq;
+             UPDATE meta SET value = '9' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+    }
+    let server = Server::start(&am);
+    let mut alice = login(&server, "alice");
+    let selected = alice.command("s", "SELECT INBOX (CONDSTORE)");
+    assert!(
+        selected.contains(&"* OK [HIGHESTMODSEQ 3] Highest\r\n".to_string()),
+        "{selected:?}"
+    );
+    assert_eq!(
+        alice.command("f", "FETCH 1:* (FLAGS MODSEQ)")[..2],
+        [
+            "* 1 FETCH (FLAGS (\\Flagged) MODSEQ (2))\r\n",
+            "* 2 FETCH (FLAGS () MODSEQ (3))\r\n"
+        ]
+    );
+    assert_eq!(
+        alice.command("t", "STORE 2 +FLAGS (\\Seen)")[0],
+        "* 2 FETCH (FLAGS (\\Seen) MODSEQ (4))\r\n"
+    );
+    am.ok(&["verify"]);
 }

@@ -33,6 +33,10 @@ pub struct FlagChange {
     /// System flags to clear.
     pub clear: u32,
     pub keywords: KeywordChange,
+    /// Only if the message's mod-sequence for the user is at most this
+    /// (RFC 7162 UNCHANGEDSINCE); else nothing changes and the change is
+    /// refused.
+    pub unchanged_since: Option<u64>,
 }
 
 /// What to do to the keywords; they compare case-insensitively and keep
@@ -88,6 +92,10 @@ pub struct ChangedFlags {
     pub flags: FlagState,
     /// The change altered the stored flags (else it had nothing to do).
     pub altered: bool,
+    /// The folder's mod-sequence the change took; 0 when it altered nothing.
+    pub modseq: u64,
+    /// Not made: the message changed after `FlagChange::unchanged_since`.
+    pub refused: bool,
 }
 
 #[cfg(test)]
@@ -129,6 +137,7 @@ mod tests {
             set: 0b0010,
             clear: 0b0100,
             keywords: KeywordChange::Keep,
+            unchanged_since: None,
         };
         assert_eq!(change.apply(&state(0b1101, &[])).unwrap().bits, 0b1011);
     }

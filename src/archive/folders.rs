@@ -16,7 +16,12 @@ pub struct Folder {
     pub path: String,
     pub uidvalidity: u32,
     pub uidnext: u32,
+    /// The last mod-sequence given out, to a message that came or went
+    /// or to any user's flag change (RFC 7162 HIGHESTMODSEQ).
     pub highestmodseq: u64,
+    /// The mod-sequence of the last message to come or go: the folder's
+    /// messages are the same while it and UIDNEXT are.
+    pub contents_modseq: u64,
     /// Deleted while it had sub-folders: a name that holds no messages and
     /// cannot be selected (RFC 3501 `\Noselect`) until created again.
     pub noselect: bool,

@@ -27,6 +27,10 @@ pub struct MailboxMessage {
     pub keywords: Vec<String>,
     /// `\Recent`: the session is the first of the user's to see it.
     pub recent: bool,
+    /// Its mod-sequence for this user (RFC 7162): the higher of the one it
+    /// came with and the one of the user's last flag change; without its
+    /// detail, only the latter (0: none).
+    pub modseq: u64,
 }
 
 /// A mailbox as one session numbers it: cheap to clone (the messages and
@@ -82,12 +86,15 @@ impl MailboxView {
     pub fn message(&self, position: usize, details: Option<&Details>) -> MailboxMessage {
         let uid = self.uid(position);
         let FlagState { bits, keywords } = self.flags.of(uid);
+        let detail = details.and_then(|d| d[position].clone());
+        let came = detail.as_ref().map_or(0, |d| d.modseq);
         MailboxMessage {
             uid,
-            detail: details.and_then(|d| d[position].clone()),
+            detail,
             flags: bits,
             keywords,
             recent: self.is_recent(uid),
+            modseq: came.max(self.flags.modseq(uid)),
         }
     }
 
@@ -234,6 +241,21 @@ impl Archives {
             size,
             uidnext: snapshot.folder().map_or(folder.uidnext, |f| f.uidnext),
         }))
+    }
+
+    /// The folder's HIGHESTMODSEQ now (RFC 7162): above the mod-sequence
+    /// of every change made to it so far, any user's flag changes included.
+    pub fn highest_modseq(&self, folder: &Folder) -> Result<u64> {
+        Ok(self
+            .catalog()
+            .highest_modseq(folder.id)?
+            .unwrap_or(folder.highestmodseq))
+    }
+
+    /// The UIDs `folder` no longer holds that went at a mod-sequence above
+    /// `after` (or lie in a range of such UIDs), as inclusive ranges.
+    pub fn vanished_since(&self, folder: &Folder, after: u64) -> Result<Vec<(u32, u32)>> {
+        self.catalog().vanished_since(folder.id, after)
     }
 
     /// The stored header blocks of these messages, by blob id.

@@ -44,7 +44,7 @@ pub use privileges::{FolderPrivileges, GlobalPrivileges};
 pub use snapshot::{Details, FolderSnapshot, MessageDetail};
 pub use stores::can_import_into;
 pub use summary::{Mailbox, Summary, arrival_date, header_block};
-pub use user_flags::UserFlags;
+pub use user_flags::{FlagUpdate, UserFlags};
 pub use users::{NewUserRequest, UserDetails};
 pub use verify::VerifyReport;
 pub use view::{ArchiveAccess, INBOX, Rights, SpecialUse, View, ViewMailbox};

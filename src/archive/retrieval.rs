@@ -46,21 +46,22 @@ impl Archives {
     /// Sets `\Seen` on `message` for `user`, who is reading its content
     /// (not peeking, the mailbox open read-write): on the flags as stored,
     /// which another session may have changed. Returns the change's number
-    /// (as [`Archives::change_flags`]); `Error::Expunged` if the message
-    /// left the folder.
+    /// (as [`Archives::change_flags`]) and mod-sequence (both 0 if it was
+    /// seen already); `Error::Expunged` if the message left the folder.
     pub fn mark_read(
         &self,
         user: &UserRecord,
         folder: &Folder,
         message: &MailboxMessage,
-    ) -> Result<u64> {
+    ) -> Result<(u64, u64)> {
         if message.flags & flags::SEEN != 0 {
-            return Ok(0);
+            return Ok((0, 0));
         }
         let seen = FlagChange {
             set: flags::SEEN,
             ..FlagChange::default()
         };
-        Ok(self.change_flags(user, folder, message.uid, &seen)?.1)
+        let (changed, number) = self.change_flags(user, folder, message.uid, &seen)?;
+        Ok((number, changed.modseq))
     }
 }

@@ -20,6 +20,9 @@ use crate::store::MessageRecord;
 pub struct MessageDetail {
     pub internal_date: i64,
     pub content: Content,
+    /// The mod-sequence it came with (a user's flag change since gives it
+    /// a higher one for that user).
+    pub modseq: u64,
 }
 
 /// The details of a snapshot's messages, in UID order; `None` for a
@@ -126,7 +129,7 @@ impl FolderSnapshot {
 
     /// What a catalog read of the folder's counters is compared with.
     fn version(&self) -> Option<(u32, u64)> {
-        self.folder.as_ref().map(|f| (f.uidnext, f.highestmodseq))
+        self.folder.as_ref().map(|f| (f.uidnext, f.contents_modseq))
     }
 }
 
@@ -307,7 +310,7 @@ impl Archives {
                 None => None,
             };
             let unchanged = self.catalog().folder_version(folder_id)?
-                == Some((folder.uidnext, folder.highestmodseq));
+                == Some((folder.uidnext, folder.contents_modseq));
             if unchanged || tried == TRIES {
                 let snapshot = FolderSnapshot {
                     folder: Some(folder),
@@ -390,5 +393,6 @@ fn detail(m: MessageRecord) -> MessageDetail {
     MessageDetail {
         internal_date: m.internal_date,
         content: Content(m.blob),
+        modseq: m.modseq,
     }
 }

@@ -28,8 +28,8 @@ struct FlagTable {
     changes: u64,
     /// Flags of the UIDs below are read from the catalog.
     covered: u32,
-    /// The folder's HIGHESTMODSEQ when entries of expunged messages were
-    /// last moved to `gone`.
+    /// The folder's `contents_modseq` when entries of expunged messages
+    /// were last moved to `gone`.
     pruned_at: u64,
     /// Flags of messages expunged: another session may still number them
     /// until it may tell its client (RFC 3501 7.4.1), and it shows them
@@ -78,6 +78,9 @@ impl FlagTable {
 struct Flagged {
     state: FlagState,
     change: u64,
+    /// The folder's mod-sequence of the user's last change (0: none since
+    /// the message came).
+    modseq: u64,
 }
 
 impl UserFlags {
@@ -93,6 +96,20 @@ impl UserFlags {
     /// The flags on the message with `uid` (none set: the default).
     pub fn of(&self, uid: u32) -> FlagState {
         self.read().state(uid).cloned().unwrap_or_default()
+    }
+
+    /// The mod-sequence of the user's last change to the flags on the
+    /// message with `uid`; 0 when none since it came.
+    pub fn modseq(&self, uid: u32) -> u64 {
+        self.read().entries.get(&uid).map_or(0, |f| f.modseq)
+    }
+
+    /// Those of `uids` whose flags the user changed at a mod-sequence
+    /// above `after`.
+    pub fn changed_after(&self, after: u64, uids: impl Iterator<Item = u32>) -> Vec<u32> {
+        let table = self.read();
+        uids.filter(|uid| table.entries.get(uid).is_some_and(|f| f.modseq > after))
+            .collect()
     }
 
     /// Where the first of `uids` without flag `bit` is, if any (one look
@@ -144,20 +161,34 @@ impl UserFlags {
         self.read().entries.get(&uid).map_or(0, |f| f.change)
     }
 
-    /// The messages whose flags changed after change number `after`: UID,
-    /// flags now and the number of their last change, in UID order; and
-    /// the number of the last change.
-    pub fn changed_since(&self, after: u64) -> (Vec<(u32, FlagState, u64)>, u64) {
+    /// The messages whose flags changed after change number `after`, in
+    /// UID order; and the number of the last change.
+    pub fn changed_since(&self, after: u64) -> (Vec<FlagUpdate>, u64) {
         let table = self.read();
-        let mut changed: Vec<(u32, FlagState, u64)> = table
+        let mut changed: Vec<FlagUpdate> = table
             .entries
             .iter()
             .filter(|(_, f)| f.change > after)
-            .map(|(&uid, f)| (uid, f.state.clone(), f.change))
+            .map(|(&uid, f)| FlagUpdate {
+                uid,
+                state: f.state.clone(),
+                change: f.change,
+                modseq: f.modseq,
+            })
             .collect();
-        changed.sort_unstable_by_key(|(uid, _, _)| *uid);
+        changed.sort_unstable_by_key(|u| u.uid);
         (changed, table.changes)
     }
+}
+
+/// A message's flags as a change left them ([`UserFlags::changed_since`]).
+pub struct FlagUpdate {
+    pub uid: u32,
+    pub state: FlagState,
+    /// The change's number in the table.
+    pub change: u64,
+    /// The folder's mod-sequence it took.
+    pub modseq: u64,
 }
 
 /// The tables in use, by (user id, folder id); a table lives while a
@@ -203,14 +234,19 @@ impl Archives {
                 // Flags of messages new to the table: set when they were
                 // filed, never changed since (no session knew them).
                 let from = table.covered.max(1);
-                for (uid, state) in self.catalog().flags(user.id, folder.id, from)? {
+                for (uid, state, modseq) in self.catalog().flags(user.id, folder.id, from)? {
                     if uid < folder.uidnext {
-                        table.entries.insert(uid, Flagged { state, change: 0 });
+                        let flagged = Flagged {
+                            state,
+                            change: 0,
+                            modseq,
+                        };
+                        table.entries.insert(uid, flagged);
                     }
                 }
                 table.covered = folder.uidnext;
             }
-            if table.pruned_at < folder.highestmodseq {
+            if table.pruned_at < folder.contents_modseq {
                 let FlagTable { entries, gone, .. } = &mut *table;
                 entries.retain(|&uid, flagged| {
                     let kept = snapshot.position(uid).is_ok();
@@ -219,7 +255,7 @@ impl Archives {
                     }
                     kept
                 });
-                table.pruned_at = folder.highestmodseq;
+                table.pruned_at = folder.contents_modseq;
             }
         }
         Ok(flags)
@@ -254,6 +290,7 @@ impl Archives {
                     Flagged {
                         state: changed.flags.clone(),
                         change: number,
+                        modseq: changed.modseq,
                     },
                 );
             }

@@ -776,6 +776,7 @@ mod tests {
             uidvalidity: 1,
             uidnext: 1,
             highestmodseq: 1,
+            contents_modseq: 1,
             noselect: false,
         }
     }

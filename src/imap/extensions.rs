@@ -35,13 +35,14 @@ pub struct ListCommand {
 /// LIST-STATUS, RFC 6154 SPECIAL-USE), and STATUS's items.
 const SELECTION_OPTIONS: [&str; 4] = ["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"];
 const RETURN_OPTIONS: [&str; 4] = ["SUBSCRIBED", "CHILDREN", "STATUS", "SPECIAL-USE"];
-const STATUS_ITEMS: [&str; 6] = [
+const STATUS_ITEMS: [&str; 7] = [
     "MESSAGES",
     "RECENT",
     "UIDNEXT",
     "UIDVALIDITY",
     "UNSEEN",
     "SIZE",
+    "HIGHESTMODSEQ",
 ];
 
 impl ListCommand {

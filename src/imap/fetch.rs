@@ -7,12 +7,14 @@ use std::io::Read;
 use std::sync::Arc;
 
 use chrono::DateTime;
+use imap_codec::imap_types::command::FetchModifier;
 use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Section};
 use imap_codec::imap_types::sequence::SequenceSet;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::Session;
+use super::condstore::{self, Modseqs};
 use super::reply::{Code, Handled, Reply};
 use super::response::send;
 use super::select::{add_new_keywords, flags_announcement};
@@ -38,6 +40,8 @@ const HEADER_BATCH: usize = 512;
 enum Item {
     Uid,
     Flags,
+    /// MODSEQ (RFC 7162).
+    ModSeq,
     InternalDate,
     Size,
     Envelope,
@@ -117,6 +121,12 @@ impl Item {
         !matches!(self, Item::Uid | Item::Flags)
     }
 
+    /// Whether the item is one only CONDSTORE gives: asking for it turns
+    /// CONDSTORE on (RFC 7162 3.1).
+    fn enables_condstore(&self) -> bool {
+        matches!(self, Item::ModSeq)
+    }
+
     fn needs_structure(&self) -> bool {
         matches!(
             self,
@@ -174,6 +184,7 @@ fn items_of(names: &MacroOrMessageDataItemNames<'_>) -> Vec<Item> {
         .map(|name| match name {
             MessageDataItemName::Uid => Item::Uid,
             MessageDataItemName::Flags => Item::Flags,
+            MessageDataItemName::ModSeq => Item::ModSeq,
             MessageDataItemName::InternalDate => Item::InternalDate,
             MessageDataItemName::Rfc822Size => Item::Size,
             MessageDataItemName::Envelope => Item::Envelope,
@@ -290,18 +301,77 @@ fn open(archives: &Archives, content: &Content) -> std::io::Result<Box<dyn Read 
         .map_err(std::io::Error::other)
 }
 
+/// A FETCH or UID FETCH as the client sent it.
+pub struct FetchRequest<'a> {
+    pub set: &'a SequenceSet,
+    pub names: &'a MacroOrMessageDataItemNames<'a>,
+    pub uid: bool,
+    /// CHANGEDSINCE (RFC 7162 3.1.4.1): only messages whose mod-sequence
+    /// is above it.
+    pub changed_since: Option<u64>,
+    /// VANISHED (RFC 7162 3.2.6): also the UIDs gone since `changed_since`.
+    pub vanished: bool,
+}
+
+impl<'a> FetchRequest<'a> {
+    pub fn new(
+        set: &'a SequenceSet,
+        names: &'a MacroOrMessageDataItemNames<'a>,
+        uid: bool,
+        modifiers: &[FetchModifier],
+    ) -> Self {
+        let mut request = FetchRequest {
+            set,
+            names,
+            uid,
+            changed_since: None,
+            vanished: false,
+        };
+        for modifier in modifiers {
+            match modifier {
+                FetchModifier::ChangedSince(modseq) => request.changed_since = Some(modseq.get()),
+                FetchModifier::Vanished => request.vanished = true,
+            }
+        }
+        request
+    }
+}
+
 pub async fn fetch<S: AsyncWrite + Unpin>(
     session: &mut Session,
     stream: &mut S,
-    sequence_set: &SequenceSet,
-    names: &MacroOrMessageDataItemNames<'_>,
-    uid: bool,
+    request: FetchRequest<'_>,
 ) -> Handled {
+    let FetchRequest {
+        set: sequence_set,
+        names,
+        uid,
+        changed_since,
+        vanished,
+    } = request;
     let verb = if uid { "UID FETCH" } else { "FETCH" };
     let mut items = items_of(names);
     if uid && !items.contains(&Item::Uid) {
         items.insert(0, Item::Uid);
     }
+    if changed_since.is_some() && !items.contains(&Item::ModSeq) {
+        items.push(Item::ModSeq);
+    }
+    if vanished && !(uid && changed_since.is_some()) {
+        return Ok(
+            Reply::bad("VANISHED needs UID FETCH with CHANGEDSINCE").with_code(Code::ClientBug)
+        );
+    }
+    if vanished && session.modseqs() < Modseqs::QResync {
+        return Ok(
+            Reply::bad("QRESYNC is not enabled (ENABLE QRESYNC first)").with_code(Code::ClientBug)
+        );
+    }
+    let mut enabled = String::new();
+    if items.iter().any(Item::enables_condstore) {
+        enabled = session.condstore_enabling();
+    }
+    let condstore = session.modseqs() >= Modseqs::CondStore;
     let needs_structure = items.iter().any(Item::needs_structure);
     // A client's first sync asks for ENVELOPE or header fields of every
     // message: answered from the stored header blocks, without reading
@@ -314,7 +384,7 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
     let mut headers: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
     let selected = session.selected_or_bad()?;
     let read_only = selected.read_only;
-    let positions = selected.positions(sequence_set, uid).map_err(Reply::bad)?;
+    let mut positions = selected.positions(sequence_set, uid).map_err(Reply::bad)?;
     // A message expunged elsewhere that the client still numbers is still
     // answered (its bytes stay until the pack is compacted), as Dovecot
     // answers what it has, but not marked \Seen; the answer says so.
@@ -332,6 +402,18 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             Some(read.await.map_err(std::io::Error::other)??)
         }
     };
+    let mut out = Vec::with_capacity(OUTPUT_BATCH);
+    out.extend_from_slice(enabled.as_bytes());
+    if let Some(since) = changed_since {
+        let selected = session.selected().expect("selected above");
+        if let (true, Some(folder)) = (vanished, &selected.folder) {
+            let known =
+                super::numbers::NumberSet::new(sequence_set, selected.view.snapshot().last_uid());
+            let gone = archives.vanished_since(folder, since)?;
+            out.extend_from_slice(condstore::vanished_earlier(&gone, Some(&known)).as_bytes());
+        }
+        positions.retain(|&p| selected.view.message(p, details.as_ref()).modseq > since);
+    }
     if items.iter().any(Item::reads_content) {
         let selected = session.selected().expect("selected above");
         let path = selected.folder.as_ref().map_or("INBOX", |f| &f.path);
@@ -340,7 +422,6 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             .map(|&p| selected.view.message(p, details.as_ref()));
         archives.record_retrievals(session.caller(&user), &selected.archive, path, messages)?;
     }
-    let mut out = Vec::with_capacity(OUTPUT_BATCH);
     for (n, &position) in positions.iter().enumerate() {
         if from_headers && n % HEADER_BATCH == 0 {
             let selected = session.selected().expect("selected above");
@@ -376,23 +457,30 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             _ => None,
         };
         match marked {
-            Some(Ok(number)) => {
+            Some(Ok((number, modseq))) => {
                 selected.made_flag_change(number);
                 message.flags |= flags::SEEN;
+                message.modseq = message.modseq.max(modseq);
             }
             // Expunged by another session since this one looked.
             Some(Err(Error::Expunged(_))) => passed_over = true,
             Some(Err(e)) => return Ok(Reply::from(e).after(out)),
             None => {}
         }
-        // The answer carries the new FLAGS when reading set \Seen.
-        let items: std::borrow::Cow<[Item]> = if sets_seen && !items.contains(&Item::Flags) {
-            let mut with_flags = items.clone();
-            with_flags.push(Item::Flags);
-            with_flags.into()
-        } else {
-            items.as_slice().into()
+        // The answer carries the new FLAGS when reading set \Seen, and
+        // with CONDSTORE their MODSEQ.
+        let told: &[Item] = match condstore {
+            true => &[Item::Flags, Item::ModSeq],
+            false => &[Item::Flags],
         };
+        let items: std::borrow::Cow<[Item]> =
+            if sets_seen && told.iter().any(|i| !items.contains(i)) {
+                let mut with_flags = items.clone();
+                with_flags.extend(told.iter().filter(|i| !items.contains(i)).cloned());
+                with_flags.into()
+            } else {
+                items.as_slice().into()
+            };
         // A keyword set in another session since the client was told the
         // mailbox's FLAGS is announced before it is shown (RFC 3501 7.2.6).
         if items.contains(&Item::Flags)
@@ -480,6 +568,7 @@ async fn write_message<S: AsyncWrite + Unpin>(
                 out.extend_from_slice(b"FLAGS ");
                 write_flag_list(out, message);
             }
+            Item::ModSeq => write!(out, "MODSEQ ({})", message.modseq)?,
             Item::InternalDate => write!(
                 out,
                 "INTERNALDATE {}",

@@ -104,6 +104,7 @@ async fn check(session: &mut Session, username: &[u8], password: &[u8]) -> Handl
                 user,
                 generation,
                 selected: None,
+                modseqs: Default::default(),
                 _registration: registration,
             }));
             Ok(Reply::ok("Logged in").with_code(Code::Capability(session.capabilities())))

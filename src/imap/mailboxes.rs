@@ -291,6 +291,10 @@ fn status_line(session: &Session, mailbox: &ViewMailbox, items: &[String]) -> Re
         }
         None => (0, 0, 0, 0, 1, 1),
     };
+    let highest = match (&mailbox.folder, items.iter().any(|i| i == "HIGHESTMODSEQ")) {
+        (Some(folder), true) => archives.highest_modseq(folder)?,
+        _ => 1,
+    };
     let values: Vec<String> = items
         .iter()
         .filter_map(|item| {
@@ -301,6 +305,7 @@ fn status_line(session: &Session, mailbox: &ViewMailbox, items: &[String]) -> Re
                 "UIDVALIDITY" => u64::from(uidvalidity),
                 "UNSEEN" => unseen as u64,
                 "SIZE" => size,
+                "HIGHESTMODSEQ" => highest,
                 _ => return None,
             };
             Some(format!("{item} {value}"))
@@ -333,13 +338,20 @@ pub fn status(
                 StatusDataItemName::UidValidity => "UIDVALIDITY",
                 StatusDataItemName::Unseen => "UNSEEN",
                 StatusDataItemName::Size => "SIZE",
+                StatusDataItemName::HighestModSeq => "HIGHESTMODSEQ",
                 _ => "",
             }
             .to_string()
         })
         .filter(|s| !s.is_empty())
         .collect();
-    Ok(Reply::completed("STATUS").after(status_line(session, target, &names)?))
+    let line = status_line(session, target, &names)?;
+    // STATUS (HIGHESTMODSEQ) turns CONDSTORE on (RFC 7162 3.1).
+    let enabled = match names.iter().any(|n| n == "HIGHESTMODSEQ") {
+        true => session.condstore_enabling(),
+        false => String::new(),
+    };
+    Ok(Reply::completed("STATUS").after(enabled + &line))
 }
 
 pub fn subscribe(session: &mut Session, mailbox: &Mailbox<'_>, subscribe: bool) -> Handled {

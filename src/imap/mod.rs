@@ -6,6 +6,7 @@ mod access;
 mod acl;
 mod any;
 mod append;
+mod condstore;
 mod copy;
 mod esearch;
 mod expunge;
@@ -69,6 +70,8 @@ pub struct Authenticated {
     /// The catalog's access generation `user` was read at (`access`).
     generation: u64,
     selected: Option<Selected>,
+    /// CONDSTORE or QRESYNC, once turned on (for the rest of the session).
+    modseqs: condstore::Modseqs,
     /// Keeps the session in GetActiveSessions' list while it lasts.
     _registration: crate::auth::Registration,
 }
@@ -354,8 +357,14 @@ impl Session {
             } => mailboxes::status(self, &mailbox, &item_names),
             CommandBody::Subscribe { mailbox } => mailboxes::subscribe(self, &mailbox, true),
             CommandBody::Unsubscribe { mailbox } => mailboxes::subscribe(self, &mailbox, false),
-            CommandBody::Select { mailbox, .. } => select::select(self, &mailbox, false),
-            CommandBody::Examine { mailbox, .. } => select::select(self, &mailbox, true),
+            CommandBody::Select {
+                mailbox,
+                parameters,
+            } => select::select(self, &mailbox, &parameters, false),
+            CommandBody::Examine {
+                mailbox,
+                parameters,
+            } => select::select(self, &mailbox, &parameters, true),
             CommandBody::Close => expunge::close(self),
             CommandBody::Expunge => expunge::expunge(self, None),
             CommandBody::ExpungeUid { sequence_set } => expunge::expunge(self, Some(&sequence_set)),
@@ -384,18 +393,22 @@ impl Session {
                 sequence_set,
                 macro_or_item_names,
                 uid,
-                ..
-            } => fetch::fetch(self, stream, &sequence_set, &macro_or_item_names, uid).await,
+                modifiers,
+            } => {
+                let request =
+                    fetch::FetchRequest::new(&sequence_set, &macro_or_item_names, uid, &modifiers);
+                fetch::fetch(self, stream, request).await
+            }
             CommandBody::Store {
                 sequence_set,
                 kind,
                 response,
                 flags,
                 uid,
-                ..
+                modifiers,
             } => store::store(
                 self,
-                store::StoreRequest::new(&sequence_set, kind, response, &flags, uid),
+                store::StoreRequest::new(&sequence_set, kind, response, &flags, uid, &modifiers),
             ),
             CommandBody::Search {
                 charset,
@@ -409,8 +422,7 @@ impl Session {
                 Some(reply) => Ok(reply),
                 None => return Ok(Some(Ended::Close)),
             },
-            // Nothing archimap offers needs enabling yet (RFC 5161: list none).
-            CommandBody::Enable { .. } => Ok(Reply::completed("ENABLE").after("* ENABLED\r\n")),
+            CommandBody::Enable { capabilities } => condstore::enable(self, capabilities.as_ref()),
             other => Ok(
                 Reply::bad(format!("{} is not supported here", other.name()))
                     .with_code(Code::Cannot),
@@ -579,7 +591,7 @@ impl Session {
             (_, false) => "IMAP4rev1 STARTTLS LOGINDISABLED",
             (State::NotAuthenticated, true) => "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID",
             (_, true) => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY CONDSTORE QRESYNC"
             }
         }
     }

@@ -32,6 +32,8 @@ pub enum Code {
     Cannot,
     Capability(&'static str),
     ClientBug,
+    /// The mailbox selected before was closed (RFC 7162 3.2.11).
+    Closed,
     /// The UIDs as `uid_list` writes them.
     CopyUid {
         uidvalidity: u32,
@@ -40,7 +42,11 @@ pub enum Code {
     },
     Expired,
     ExpungeIssued,
+    HighestModSeq(u64),
     Limit,
+    /// The messages a conditional STORE left alone (RFC 7162 3.1.3), as a
+    /// sequence set.
+    Modified(String),
     Nonexistent,
     NoPerm,
     /// BINARY of a part whose encoded content is broken (RFC 3516).
@@ -71,6 +77,7 @@ impl fmt::Display for Code {
             Code::Cannot => f.write_str("CANNOT"),
             Code::Capability(capabilities) => write!(f, "CAPABILITY {capabilities}"),
             Code::ClientBug => f.write_str("CLIENTBUG"),
+            Code::Closed => f.write_str("CLOSED"),
             Code::CopyUid {
                 uidvalidity,
                 from,
@@ -78,7 +85,9 @@ impl fmt::Display for Code {
             } => write!(f, "COPYUID {uidvalidity} {from} {to}"),
             Code::Expired => f.write_str("EXPIRED"),
             Code::ExpungeIssued => f.write_str("EXPUNGEISSUED"),
+            Code::HighestModSeq(modseq) => write!(f, "HIGHESTMODSEQ {modseq}"),
             Code::Limit => f.write_str("LIMIT"),
+            Code::Modified(set) => write!(f, "MODIFIED {set}"),
             Code::Nonexistent => f.write_str("NONEXISTENT"),
             Code::NoPerm => f.write_str("NOPERM"),
             Code::Parse => f.write_str("PARSE"),

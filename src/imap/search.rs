@@ -79,6 +79,9 @@ struct Planner<'e> {
     keys: usize,
     queries: Vec<TextQuery>,
     sent: bool,
+    /// A MODSEQ key (RFC 7162 3.1.5): the answer tells the highest
+    /// mod-sequence of the messages found.
+    modseq: bool,
     /// What `*` stands for in sequence sets and UID sets.
     count: u32,
     largest_uid: u32,
@@ -133,6 +136,10 @@ impl Planner<'_> {
             },
             SearchKey::SentBefore(_) | SearchKey::SentOn(_) | SearchKey::SentSince(_) => {
                 self.sent = true;
+                Criterion::Key(key)
+            }
+            SearchKey::ModSequence { .. } => {
+                self.modseq = true;
                 Criterion::Key(key)
             }
             other => Criterion::Key(other),
@@ -260,6 +267,9 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
             // RFC822.SIZE: the served (CRLF) size.
             SearchKey::Larger(n) => detail.content.served_size() > u64::from(*n),
             SearchKey::Smaller(n) => detail.content.served_size() < u64::from(*n),
+            // Mod-sequences are kept per message, not per flag: the entry
+            // named, if any, is the message's (RFC 7162 3.1.5 allows it).
+            SearchKey::ModSequence { modseq, .. } => m.modseq >= *modseq,
             // Text keys, sets and the combinators are planned into the other criteria.
             _ => false,
         },
@@ -271,6 +281,8 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
 struct Found {
     numbers: Vec<u32>,
     scores: Vec<f32>,
+    /// With a MODSEQ key, the highest mod-sequence of the messages found.
+    modseq: Option<u64>,
 }
 
 fn run(
@@ -290,6 +302,7 @@ fn run(
         keys: 0,
         queries: Vec::new(),
         sent: false,
+        modseq: false,
         count: view.len() as u32,
         largest_uid: view.snapshot().last_uid(),
     };
@@ -311,6 +324,7 @@ fn run(
     let mut result = Found {
         numbers: Vec::new(),
         scores: Vec::new(),
+        modseq: None,
     };
     // The clock is read every CLOCK_EVERY messages, and after each one
     // whose text was read (the costly case): reading it for every message
@@ -343,6 +357,9 @@ fn run(
             result
                 .numbers
                 .push(if uid { message.uid } else { candidate.seq });
+            if planner.modseq {
+                result.modseq = result.modseq.max(Some(message.modseq));
+            }
             if scored {
                 let score = planner
                     .queries
@@ -356,6 +373,17 @@ fn run(
         }
     }
     Ok(result)
+}
+
+/// Whether `key` is or holds a MODSEQ key.
+fn names_modseq(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::ModSequence { .. } => true,
+        SearchKey::And(keys) => keys.as_ref().iter().any(names_modseq),
+        SearchKey::Or(a, b) => names_modseq(a) || names_modseq(b),
+        SearchKey::Not(k) => names_modseq(k),
+        _ => false,
+    }
 }
 
 /// Numbers as an IMAP sequence set: `1:3,7,9:10`.
@@ -403,6 +431,9 @@ fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found)
         for n in &found.numbers {
             let _ = write!(line, " {n}");
         }
+        if let Some(modseq) = found.modseq {
+            let _ = write!(line, " (MODSEQ {modseq})");
+        }
         return line + "\r\n";
     };
     let all = [ReturnOption::All];
@@ -438,6 +469,9 @@ fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found)
             _ => {}
         }
     }
+    if let Some(modseq) = found.modseq {
+        line.push_str(&format!(" MODSEQ {modseq}"));
+    }
     line + "\r\n"
 }
 
@@ -461,6 +495,11 @@ pub async fn search(
         return Ok(Reply::bad("RELEVANCY needs a FUZZY search key"));
     }
     let view = session.selected_or_bad()?.view.clone();
+    // SEARCH MODSEQ turns CONDSTORE on (RFC 7162 3.1).
+    let enabled = match keys.iter().any(names_modseq) {
+        true => session.condstore_enabling(),
+        false => String::new(),
+    };
     let archives = session.shared.archives.clone();
     let returns = extension.returns.clone();
     let limits = session.shared.limits.clone();
@@ -471,7 +510,7 @@ pub async fn search(
     match found {
         Ok(found) => {
             let line = answer(tag, uid, returns.as_deref(), &found?);
-            Ok(Reply::completed(verb).after(line))
+            Ok(Reply::completed(verb).after(enabled + &line))
         }
         Err(panic) => Ok(Reply::failed(
             Code::ServerBug,
@@ -504,6 +543,7 @@ mod tests {
         let found = Found {
             numbers: vec![1, 2, 3, 7, 9, 10],
             scores: vec![1.0, 0.5, 0.0, 2.0, 2.0, 0.1],
+            modseq: None,
         };
         let all = [
             ReturnOption::Min,
@@ -526,6 +566,7 @@ mod tests {
         let none = Found {
             numbers: vec![],
             scores: vec![],
+            modseq: None,
         };
         assert_eq!(
             answer("b", false, Some(&all), &none),
@@ -534,6 +575,19 @@ mod tests {
         assert_eq!(
             answer("b", false, None, &found),
             "* SEARCH 1 2 3 7 9 10\r\n"
+        );
+        // RFC 7162 3.1.5: the highest mod-sequence of what was found.
+        let with_modseq = Found {
+            modseq: Some(917162500),
+            ..found
+        };
+        assert_eq!(
+            answer("c", false, None, &with_modseq),
+            "* SEARCH 1 2 3 7 9 10 (MODSEQ 917162500)\r\n"
+        );
+        assert_eq!(
+            answer("c", true, Some(&[ReturnOption::Count]), &with_modseq),
+            "* ESEARCH (TAG \"c\") UID COUNT 6 MODSEQ 917162500\r\n"
         );
     }
 }

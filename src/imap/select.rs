@@ -1,20 +1,29 @@
 //! Opening and closing a mailbox: SELECT, EXAMINE, CLOSE, UNSELECT, CHECK.
 
+use super::condstore::{self, Resync};
+use super::fetch::write_flag_list;
 use super::mailboxes::mailbox_name;
 use super::numbers::NumberSet;
 use super::reply::{Code, Handled, Reply};
 use super::{Selected, Session};
-use crate::archive::{MailboxView, Rights, flags};
+use crate::archive::{Archives, Folder, MailboxView, Rights, flags};
+use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::sequence::SequenceSet;
 
-pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Handled {
+pub fn select(
+    session: &mut Session,
+    mailbox: &Mailbox<'_>,
+    parameters: &[SelectParameter],
+    examine: bool,
+) -> Handled {
     // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1). The
     // mailbox left is dropped only at the end: a SELECT of the same folder
     // again (clients do it often) then finds the user's flag table of it
     // in memory instead of reading it again.
-    let _left = session.take_selected();
+    let left = session.take_selected();
     let verb = if examine { "EXAMINE" } else { "SELECT" };
+    let resync = condstore::select_parameters(session, parameters)?;
     let view = session.view()?;
     // Invisible archives answer exactly like names that do not exist.
     let target = mailbox_name(mailbox)
@@ -22,10 +31,16 @@ pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Ha
         .filter(|m| m.selectable && m.rights.may_read())
         .ok_or_else(Reply::no_mailbox)?;
     let read_only = examine || target.rights.read_only();
+    let archives = session.shared.archives.clone();
+    // Read before the mailbox: every change up to it is in what the
+    // session then sees (RFC 7162 3.1.2.1).
+    let highest = match &target.folder {
+        Some(folder) => archives.highest_modseq(folder)?,
+        None => 1,
+    };
     let view = match &target.folder {
         Some(folder) => {
             let user = session.user().expect("authenticated").clone();
-            let archives = &session.shared.archives;
             archives
                 .open_mailbox(&user, folder, read_only)?
                 .ok_or_else(Reply::no_mailbox)?
@@ -39,7 +54,15 @@ pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Ha
     // The flags in use: the system flags and this user's keywords here.
     let mut keywords: Vec<String> = Vec::new();
     add_new_keywords(&mut keywords, &view.flags().keywords_in_use());
-    let mut out = flags_announcement(&keywords, target.rights, read_only);
+    let mut out = String::new();
+    if left.is_some() {
+        out.push_str(
+            &Reply::ok("Previous mailbox closed")
+                .with_code(Code::Closed)
+                .line("*"),
+        );
+    }
+    out.push_str(&flags_announcement(&keywords, target.rights, read_only));
     out.push_str(&format!(
         "* {} EXISTS\r\n* {} RECENT\r\n",
         view.len(),
@@ -62,6 +85,16 @@ pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Ha
             .with_code(Code::UidNext(uidnext))
             .line("*"),
     );
+    out.push_str(
+        &Reply::ok("Highest")
+            .with_code(Code::HighestModSeq(highest))
+            .line("*"),
+    );
+    if let (Some(resync), Some(folder)) = (resync, &folder)
+        && resync.uidvalidity == folder.uidvalidity
+    {
+        out.push_str(&resynchronise(&archives, folder, &view, &resync)?);
+    }
     let mode = if read_only {
         Code::ReadOnly
     } else {
@@ -89,6 +122,36 @@ pub fn select(session: &mut Session, mailbox: &Mailbox<'_>, examine: bool) -> Ha
         polled: std::time::Instant::now(),
     }));
     Ok(Reply::completed(verb).with_code(mode).after(out))
+}
+
+/// What QRESYNC tells a client that knew the mailbox up to
+/// `resync.modseq` (RFC 7162 3.2.5): the UIDs it knew that are gone
+/// (VANISHED (EARLIER)), then the flags of the messages that changed.
+fn resynchronise(
+    archives: &Archives,
+    folder: &Folder,
+    view: &MailboxView,
+    resync: &Resync,
+) -> crate::error::Result<String> {
+    let known = resync
+        .known
+        .as_ref()
+        .map(|set| NumberSet::new(set, folder.uidnext.saturating_sub(1)));
+    let gone = archives.vanished_since(folder, resync.modseq)?;
+    let mut out = condstore::vanished_earlier(&gone, known.as_ref()).into_bytes();
+    let details = archives.snapshot_details(view.snapshot())?;
+    for position in 0..view.len() {
+        let message = view.message(position, Some(&details));
+        if message.modseq <= resync.modseq {
+            continue;
+        }
+        out.extend_from_slice(
+            format!("* {} FETCH (UID {} FLAGS ", position + 1, message.uid).as_bytes(),
+        );
+        write_flag_list(&mut out, &message);
+        out.extend_from_slice(format!(" MODSEQ ({}))\r\n", message.modseq).as_bytes());
+    }
+    Ok(String::from_utf8(out).expect("flags and keywords are ASCII atoms"))
 }
 
 /// Adds to `known` the `keywords` it lacks (keywords compare

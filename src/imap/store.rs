@@ -4,6 +4,8 @@
 //! for the others), and changes without the right are ignored.
 
 use super::Session;
+use super::condstore::Modseqs;
+use super::copy::uid_list;
 use super::fetch::flag_list;
 use super::reply::{Code, Handled, Reply};
 use super::select::{add_new_keywords, flags_announcement};
@@ -11,6 +13,7 @@ use crate::archive::flags;
 use crate::archive::flags::{FlagChange, FlagState, KeywordChange};
 use crate::error::Error;
 
+use imap_codec::imap_types::command::StoreModifier;
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::SequenceSet;
 
@@ -20,6 +23,8 @@ pub struct StoreRequest<'a> {
     pub silent: bool,
     pub flags: &'a [Flag<'a>],
     pub uid: bool,
+    /// UNCHANGEDSINCE (RFC 7162 3.1.3).
+    pub unchanged_since: Option<u64>,
 }
 
 impl<'a> StoreRequest<'a> {
@@ -29,13 +34,21 @@ impl<'a> StoreRequest<'a> {
         response: StoreResponse,
         flags: &'a [Flag<'a>],
         uid: bool,
+        modifiers: &[StoreModifier],
     ) -> Self {
+        let unchanged_since = modifiers
+            .iter()
+            .map(|m| match m {
+                StoreModifier::UnchangedSince(modseq) => *modseq,
+            })
+            .next();
         StoreRequest {
             set,
             kind,
             silent: response == StoreResponse::Silent,
             flags,
             uid,
+            unchanged_since,
         }
     }
 }
@@ -72,18 +85,30 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
         .positions(request.set, request.uid)
         .map_err(Reply::bad)?;
     let mut passed_over = selected.pass_over_expunged(&mut positions);
-    let change = flag_change(
+    let mut change = flag_change(
         request.kind,
         bits & allowed,
         allowed,
         keywords_allowed,
         keywords,
     );
+    change.unchanged_since = request.unchanged_since;
+    let mut out = String::new();
+    if request.unchanged_since.is_some() {
+        out = session.condstore_enabling();
+    }
+    let condstore = session.modseqs() >= Modseqs::CondStore;
     let archives = session.shared.archives.clone();
     let user = session.user().expect("authenticated").clone();
-    let mut out = String::new();
     let selected = session.selected_mut().expect("checked above");
+    // The mod-sequences of messages left as they were are those they came
+    // with, which only the snapshot's details hold.
+    let details = match condstore {
+        true => Some(archives.snapshot_details(selected.view.snapshot())?),
+        false => None,
+    };
     let mut made = Vec::new();
+    let mut modified = Vec::new();
     let mut new_keywords = false;
     let mut failure = None;
     for position in positions {
@@ -91,7 +116,7 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
         let Some(folder) = &selected.folder else {
             break;
         };
-        let mut message = selected.view.message(position, None);
+        let mut message = selected.view.message(position, details.as_ref());
         let known = FlagState {
             bits: message.flags,
             keywords: std::mem::take(&mut message.keywords),
@@ -115,21 +140,41 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
                 break;
             }
         };
+        if changed.refused {
+            modified.push(if request.uid {
+                message.uid
+            } else {
+                position as u32 + 1
+            });
+            continue;
+        }
         // Even .SILENT tells of flags the client could not foresee.
         let foreseen = told && change.apply(&known).is_ok_and(|f| f == changed.flags);
         message.flags = changed.flags.bits;
         message.keywords = changed.flags.keywords;
+        message.modseq = message.modseq.max(changed.modseq);
         new_keywords |= add_new_keywords(&mut selected.keywords, &message.keywords);
+        let uid = if request.uid {
+            format!("UID {} ", message.uid)
+        } else {
+            String::new()
+        };
+        let modseq = match condstore {
+            true => format!(" MODSEQ ({})", message.modseq),
+            false => String::new(),
+        };
         if !request.silent || !foreseen {
-            let uid = if request.uid {
-                format!("UID {} ", message.uid)
-            } else {
-                String::new()
-            };
+            let flags = flag_list(&message);
             out.push_str(&format!(
-                "* {} FETCH ({uid}FLAGS {})\r\n",
+                "* {} FETCH ({uid}FLAGS {flags}{modseq})\r\n",
+                position + 1
+            ));
+        } else if condstore && changed.altered {
+            // RFC 7162 3.1.3: the new mod-sequence even with .SILENT.
+            out.push_str(&format!(
+                "* {} FETCH ({uid}{})\r\n",
                 position + 1,
-                flag_list(&message)
+                modseq.trim_start()
             ));
         }
     }
@@ -146,6 +191,10 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
     }
     let reply = match failure {
         Some(error) => Reply::from(error),
+        None if !modified.is_empty() => {
+            modified.sort_unstable();
+            Reply::ok("Conditional STORE failed").with_code(Code::Modified(uid_list(&modified)))
+        }
         None => Reply::completed_passing_over(verb, passed_over),
     };
     Ok(reply.after(out))
@@ -198,5 +247,6 @@ fn flag_change(
         set,
         clear,
         keywords,
+        unchanged_since: None,
     }
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use imap_codec::imap_types::command::CommandBody;
 use tokio::io::AsyncWrite;
 
+use super::condstore::{self, Modseqs};
 use super::fetch::write_flag_list;
 use super::response::send;
 use super::select::{add_new_keywords, flags_announcement};
@@ -64,6 +65,7 @@ impl Session {
         moment: Moment,
     ) -> std::io::Result<()> {
         let archives = self.shared.archives.clone();
+        let modseqs = self.modseqs();
         let Some(user) = self.user().cloned() else {
             return Ok(());
         };
@@ -99,7 +101,7 @@ impl Session {
             return Ok(());
         };
         let (selected, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = selected.catch_up(&archives, &user, expunges);
+            let outcome = selected.catch_up(&archives, &user, expunges, modseqs);
             (selected, outcome)
         })
         .await
@@ -143,6 +145,7 @@ impl Session {
     /// unless other sessions' expunges are still to wait).
     pub(super) fn forget(&mut self, uids: &HashSet<u32>) -> String {
         let archives = self.shared.archives.clone();
+        let modseqs = self.modseqs();
         let Some(user) = self.user().cloned() else {
             return String::new();
         };
@@ -150,12 +153,12 @@ impl Session {
             return String::new();
         };
         selected.own_changes += 1;
-        match selected.catch_up(&archives, &user, Expunges::Only(uids)) {
+        match selected.catch_up(&archives, &user, Expunges::Only(uids), modseqs) {
             Ok(out) => out,
             Err(e) => {
                 tracing::error!(error = %e, "reading the mailbox after an expunge failed");
                 // The client is told of its own expunges all the same.
-                selected.leave_out(uids)
+                selected.leave_out(uids, modseqs)
             }
         }
     }
@@ -178,12 +181,14 @@ impl Selected {
     /// reads it), flags the user changed in other sessions, then EXISTS
     /// and RECENT for new messages. While an expunge must wait, the
     /// mailbox stays as the client numbers it (new messages wait too) and
-    /// the messages gone are passed over (`[EXPUNGEISSUED]`).
+    /// the messages gone are passed over (`[EXPUNGEISSUED]`). With QRESYNC
+    /// expunges are told as VANISHED (RFC 7162 3.2.10).
     fn catch_up(
         &mut self,
         archives: &Archives,
         user: &UserRecord,
         expunges: Expunges,
+        modseqs: Modseqs,
     ) -> crate::error::Result<String> {
         let Some(folder) = &self.folder else {
             return Ok(String::new());
@@ -205,15 +210,13 @@ impl Selected {
             };
             if !may_tell {
                 if let Expunges::Only(own) = expunges {
-                    out = self.leave_out(own);
+                    out = self.leave_out(own, modseqs);
                 }
                 let known = self.view.snapshot();
                 self.expunged = gone_uids(known, &now);
-                return Ok(out + &self.flag_updates());
+                return Ok(out + &self.flag_updates(modseqs));
             }
-            for &p in gone.iter().rev() {
-                out.push_str(&format!("* {} EXPUNGE\r\n", p + 1));
-            }
+            out.push_str(&expunge_lines(known, &gone, modseqs));
             let known_last = known.last_uid();
             let view = archives.advance_view(user, &self.view, now.clone(), self.read_only)?;
             if !Arc::ptr_eq(self.view.flags(), view.flags()) {
@@ -238,17 +241,18 @@ impl Selected {
                     self.view.recent_count()
                 ));
             }
-            out.push_str(&self.flag_updates());
+            out.push_str(&self.flag_updates(modseqs));
             return Ok(out);
         }
-        Ok(self.flag_updates())
+        Ok(self.flag_updates(modseqs))
     }
 
     /// `FETCH (FLAGS ...)` for the messages whose flags the user changed
     /// since the client last heard, in another session (a message another
     /// session expunged, which the client still numbers, is left as the
     /// client knows it); keywords new to the client are announced first.
-    fn flag_updates(&mut self) -> String {
+    /// With CONDSTORE each carries its MODSEQ, with QRESYNC its UID too.
+    fn flag_updates(&mut self, modseqs: Modseqs) -> String {
         let flags = self.view.flags();
         if flags.changes() == self.flags_seen {
             return String::new();
@@ -256,18 +260,25 @@ impl Selected {
         let (changed, last) = flags.changed_since(self.flags_seen);
         let mut out = Vec::new();
         let mut keywords = Vec::new();
-        for (uid, state, number) in changed {
-            let Some(position) = self.view.position(uid) else {
+        for update in changed {
+            let Some(position) = self.view.position(update.uid) else {
                 continue;
             };
-            if self.expunged.contains(&uid) || self.knows_flag_change(number) {
+            if self.expunged.contains(&update.uid) || self.knows_flag_change(update.change) {
                 continue;
             }
             let mut message = self.view.message(position, None);
-            message.flags = state.bits;
-            message.keywords = state.keywords;
-            out.extend_from_slice(format!("* {} FETCH (FLAGS ", position + 1).as_bytes());
+            message.flags = update.state.bits;
+            message.keywords = update.state.keywords;
+            out.extend_from_slice(format!("* {} FETCH (", position + 1).as_bytes());
+            if modseqs == Modseqs::QResync {
+                out.extend_from_slice(format!("UID {} ", update.uid).as_bytes());
+            }
+            out.extend_from_slice(b"FLAGS ");
             write_flag_list(&mut out, &message);
+            if modseqs >= Modseqs::CondStore {
+                out.extend_from_slice(format!(" MODSEQ ({})", update.modseq).as_bytes());
+            }
             out.extend_from_slice(b")\r\n");
             keywords.extend(message.keywords);
         }
@@ -290,12 +301,12 @@ impl Selected {
     /// Takes `uids` out of the mailbox as the client numbers it (a copy of
     /// its messages without them) and returns their EXPUNGEs: for a
     /// session's own expunges while others' must wait.
-    fn leave_out(&mut self, uids: &HashSet<u32>) -> String {
-        let mut out = String::new();
-        let known = self.view.snapshot().uids();
-        for p in (0..known.len()).rev().filter(|&p| uids.contains(&known[p])) {
-            out.push_str(&format!("* {} EXPUNGE\r\n", p + 1));
-        }
+    fn leave_out(&mut self, uids: &HashSet<u32>, modseqs: Modseqs) -> String {
+        let known = self.view.snapshot();
+        let gone: Vec<usize> = (0..known.len())
+            .filter(|&p| uids.contains(&known.uids()[p]))
+            .collect();
+        let out = expunge_lines(known, &gone, modseqs);
         self.view = self.view.without(uids);
         out
     }
@@ -307,6 +318,20 @@ impl Selected {
         positions.retain(|&p| !self.expunged.contains(&self.view.uid(p)));
         positions.len() < before
     }
+}
+
+/// How a client hears that the messages at `gone` (positions in `known`,
+/// ascending) went: EXPUNGE from the highest number down, so each number
+/// is right when the client reads it; with QRESYNC one VANISHED of their
+/// UIDs.
+fn expunge_lines(known: &FolderSnapshot, gone: &[usize], modseqs: Modseqs) -> String {
+    if modseqs == Modseqs::QResync {
+        return condstore::vanished(gone.iter().map(|&p| known.uids()[p]).collect());
+    }
+    gone.iter()
+        .rev()
+        .map(|p| format!("* {} EXPUNGE\r\n", p + 1))
+        .collect()
 }
 
 /// The UIDs of `known` that `now` lacks.

@@ -356,10 +356,18 @@ pub trait FolderCatalog {
     /// the caller read it), ascending. Reads no message rows: UIDs are
     /// given out in order and the catalog keeps those that went.
     fn folder_uids(&self, folder_id: i64, uidnext: u32) -> Result<Vec<u32>>;
-    /// The folder's UIDNEXT and HIGHESTMODSEQ (both move when a message
-    /// comes or goes); `None` once it is deleted. Read before every
-    /// command of a session that has it open, so it reads no messages.
+    /// The folder's UIDNEXT and the mod-sequence of the last message to
+    /// come or go (`Folder::contents_modseq`); `None` once it is deleted.
+    /// Read before every command of a session that has it open, so it
+    /// reads no messages.
     fn folder_version(&self, id: i64) -> Result<Option<(u32, u64)>>;
+    /// The folder's HIGHESTMODSEQ now (flag changes move it too); `None`
+    /// once it is deleted.
+    fn highest_modseq(&self, id: i64) -> Result<Option<u64>>;
+    /// The UIDs the folder no longer holds that went (or whose range was
+    /// last extended) at a mod-sequence above `after`, as inclusive ranges
+    /// in UID order.
+    fn vanished_since(&self, folder_id: i64, after: u64) -> Result<Vec<(u32, u32)>>;
     /// Copies (with `remove_source`: moves) messages between folders,
     /// keeping internal dates and every user's flags; returns (source UID,
     /// target UID) pairs, each target message new (bytes the target holds
@@ -408,11 +416,19 @@ pub trait FolderCatalog {
 pub trait UserStateCatalog {
     // Per-user state.
     /// The user's flags on the messages of a folder with UIDs from
-    /// `from_uid` on, by UID (only set ones).
-    fn flags(&self, user_id: i64, folder_id: i64, from_uid: u32) -> Result<Vec<(u32, FlagState)>>;
+    /// `from_uid` on, by UID, each with the mod-sequence of the user's last
+    /// change to them (0: none since the message came); only messages with
+    /// a flag set or changed.
+    fn flags(
+        &self,
+        user_id: i64,
+        folder_id: i64,
+        from_uid: u32,
+    ) -> Result<Vec<(u32, FlagState, u64)>>;
     /// Applies `change` to the user's flags on one message as they are
     /// stored, atomically (another session's change in between is kept),
-    /// and returns the result.
+    /// and returns the result; a change that alters them takes the
+    /// folder's next mod-sequence.
     fn change_flags(
         &self,
         user_id: i64,

@@ -146,6 +146,9 @@ impl SqliteCatalog {
                 if v < 9 {
                     upgrade::to_version_9(&tx)?;
                 }
+                if v < 10 {
+                    upgrade::to_version_10(&tx)?;
+                }
                 tx.run(
                     "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
                     [schema::VERSION.to_string()],
@@ -310,8 +313,8 @@ pub(super) fn ensure_path(tx: &Transaction, archive_id: i64, path: &str) -> Resu
         if folder_by_path(tx, archive_id, &prefix)?.is_none() {
             let uidvalidity = next_uidvalidity(tx)?;
             tx.run(
-                "INSERT INTO folders(archive_id, path, uidvalidity, uidnext, highestmodseq)
-                 VALUES (?1, ?2, ?3, 1, 1)",
+                "INSERT INTO folders(archive_id, path, uidvalidity, uidnext, highestmodseq, contents_modseq)
+                 VALUES (?1, ?2, ?3, 1, 1, 1)",
                 params![archive_id, prefix, uidvalidity],
             )?;
             created.push(prefix.clone());
@@ -387,8 +390,7 @@ pub(super) fn blob_from_row(row: &Row, first: usize) -> rusqlite::Result<BlobRec
 
 /// Without the number of messages: counting them costs milliseconds in a
 /// folder of 100,000, and IMAP reads folders at every SELECT and LIST.
-pub(super) const FOLDER_COLUMNS: &str =
-    "f.id, f.archive_id, f.path, f.uidvalidity, f.uidnext, f.highestmodseq, f.noselect";
+pub(super) const FOLDER_COLUMNS: &str = "f.id, f.archive_id, f.path, f.uidvalidity, f.uidnext, f.highestmodseq, f.noselect, f.contents_modseq";
 
 pub(super) fn folder_from_row(row: &Row) -> rusqlite::Result<Folder> {
     Ok(Folder {
@@ -399,6 +401,7 @@ pub(super) fn folder_from_row(row: &Row) -> rusqlite::Result<Folder> {
         uidnext: row.get(4)?,
         highestmodseq: row.get(5)?,
         noselect: row.get(6)?,
+        contents_modseq: row.get(7)?,
     })
 }
 
@@ -937,7 +940,8 @@ impl FolderCatalog for SqliteCatalog {
                 "SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1 AND blob_id = ?2)",
             )?;
             let mut bump_folder = tx.prepare_cached(
-                "UPDATE folders SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+                "UPDATE folders SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
+                     contents_modseq = highestmodseq + 1
                  WHERE id = ?1 RETURNING uidnext - 1, highestmodseq",
             )?;
             let mut insert_message = tx.prepare_cached(
@@ -1013,8 +1017,12 @@ impl FolderCatalog for SqliteCatalog {
     fn recreate_folder(&self, folder_id: i64) -> Result<Folder> {
         self.in_transaction(|tx| {
             let uidvalidity = next_uidvalidity(tx)?;
+            // A new folder to every session: one that still holds the old
+            // one (its UIDVALIDITY) reads it again.
             tx.run(
-                "UPDATE folders SET noselect = 0, uidvalidity = ?2 WHERE id = ?1",
+                "UPDATE folders SET noselect = 0, uidvalidity = ?2,
+                     highestmodseq = highestmodseq + 1, contents_modseq = highestmodseq + 1
+                 WHERE id = ?1",
                 params![folder_id, uidvalidity],
             )?;
             let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f WHERE f.id = ?1");
@@ -1094,9 +1102,29 @@ impl FolderCatalog for SqliteCatalog {
     fn folder_version(&self, id: i64) -> Result<Option<(u32, u64)>> {
         Ok(self
             .reader()
-            .prepare_cached("SELECT uidnext, highestmodseq FROM folders WHERE id = ?1")?
+            .prepare_cached("SELECT uidnext, contents_modseq FROM folders WHERE id = ?1")?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
+    }
+
+    fn highest_modseq(&self, id: i64) -> Result<Option<u64>> {
+        Ok(self
+            .reader()
+            .prepare_cached("SELECT highestmodseq FROM folders WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn vanished_since(&self, folder_id: i64, after: u64) -> Result<Vec<(u32, u32)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT first_uid, last_uid FROM vanished WHERE folder_id = ?1 AND modseq > ?2
+             ORDER BY first_uid",
+        )?;
+        let ranges = stmt
+            .query_map(params![folder_id, after], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ranges)
     }
 
     fn copy_messages(
@@ -1150,16 +1178,21 @@ impl FolderCatalog for SqliteCatalog {
 }
 
 impl UserStateCatalog for SqliteCatalog {
-    fn flags(&self, user_id: i64, folder_id: i64, from_uid: u32) -> Result<Vec<(u32, FlagState)>> {
+    fn flags(
+        &self,
+        user_id: i64,
+        folder_id: i64,
+        from_uid: u32,
+    ) -> Result<Vec<(u32, FlagState, u64)>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT uid, flags, keywords FROM user_flags
+            "SELECT uid, flags, keywords, modseq FROM user_flags
              WHERE user_id = ?1 AND folder_id = ?2 AND uid >= ?3
-               AND (flags <> 0 OR keywords <> '')",
+               AND (flags <> 0 OR keywords <> '' OR modseq <> 0)",
         )?;
         let flags = stmt
             .query_map(params![user_id, folder_id, from_uid], |r| {
-                Ok((r.get(0)?, flag_state(r.get(1)?, r.get(2)?)))
+                Ok((r.get(0)?, flag_state(r.get(1)?, r.get(2)?), r.get(3)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(flags)
@@ -1173,22 +1206,49 @@ impl UserStateCatalog for SqliteCatalog {
         change: &FlagChange,
     ) -> Result<ChangedFlags> {
         self.in_light_transaction(|tx| {
-            ensure_message(tx, folder_id, uid)?;
-            let current = tx
+            let came: u64 = tx
+                .prepare_cached("SELECT modseq FROM messages WHERE folder_id = ?1 AND uid = ?2")?
+                .query_row(params![folder_id, uid], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| Error::Expunged(format!("message UID {uid}")))?;
+            let (current, changed) = tx
                 .row(
-                    "SELECT flags, keywords FROM user_flags
+                    "SELECT flags, keywords, modseq FROM user_flags
                      WHERE user_id = ?1 AND folder_id = ?2 AND uid = ?3",
                     params![user_id, folder_id, uid],
-                    |r| Ok(flag_state(r.get(0)?, r.get(1)?)),
+                    |r| Ok((flag_state(r.get(0)?, r.get(1)?), r.get::<_, u64>(2)?)),
                 )
                 .optional()?
                 .unwrap_or_default();
+            if change
+                .unchanged_since
+                .is_some_and(|limit| came.max(changed) > limit)
+            {
+                return Ok(ChangedFlags {
+                    flags: current,
+                    altered: false,
+                    modseq: 0,
+                    refused: true,
+                });
+            }
             let flags = change.apply(&current)?;
             let altered = flags != current;
+            let mut modseq = 0;
             if altered {
-                write_flags(tx, user_id, folder_id, uid, &flags)?;
+                modseq = tx
+                    .prepare_cached(
+                        "UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?1
+                         RETURNING highestmodseq",
+                    )?
+                    .query_row([folder_id], |r| r.get(0))?;
+                write_flags(tx, user_id, folder_id, uid, &flags, modseq)?;
             }
-            Ok(ChangedFlags { flags, altered })
+            Ok(ChangedFlags {
+                flags,
+                altered,
+                modseq,
+                refused: false,
+            })
         })
     }
 
@@ -1280,7 +1340,7 @@ impl RecordCatalog for SqliteCatalog {
                 .filter(|line| line != "ok")
                 .map(|l| format!("database: {l}")),
         );
-        let checks: [(&str, &str); 9] = [
+        let checks: [(&str, &str); 10] = [
             (
                 "SELECT 'blob ' || hex(b.sha256) || ' is stored but no message refers to it'
                  FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)",
@@ -1306,6 +1366,16 @@ impl RecordCatalog for SqliteCatalog {
                  FROM folders f JOIN messages m ON m.folder_id = f.id
                  GROUP BY f.id HAVING max(m.modseq) > f.highestmodseq",
                 "HIGHESTMODSEQ",
+            ),
+            (
+                "SELECT 'folder #' || f.id || ' (' || f.path || ') has HIGHESTMODSEQ ' || f.highestmodseq ||
+                        ' below a flag change at ' || max(u.modseq) || ', or its messages last changed at ' ||
+                        f.contents_modseq
+                 FROM folders f LEFT JOIN user_flags u ON u.folder_id = f.id
+                 GROUP BY f.id
+                 HAVING coalesce(max(u.modseq), 0) > f.highestmodseq
+                     OR f.contents_modseq > f.highestmodseq",
+                "flag mod-sequences",
             ),
             (
                 "SELECT 'blob ' || hex(b.sha256) || ' lies beyond the committed length of pack ' || b.pack
@@ -1354,18 +1424,6 @@ impl RecordCatalog for SqliteCatalog {
 }
 
 /// Fails with `Expunged` unless the folder holds a message with this UID.
-fn ensure_message(conn: &Connection, folder_id: i64, uid: u32) -> Result<()> {
-    let held: bool = conn.row(
-        "SELECT EXISTS(SELECT 1 FROM messages WHERE folder_id = ?1 AND uid = ?2)",
-        params![folder_id, uid],
-        |r| r.get(0),
-    )?;
-    match held {
-        true => Ok(()),
-        false => Err(Error::Expunged(format!("message UID {uid}"))),
-    }
-}
-
 /// A row of `user_flags`: the bits, and the keywords separated by spaces.
 fn flag_state(bits: u32, keywords: Option<String>) -> FlagState {
     FlagState {
@@ -1385,12 +1443,22 @@ fn write_flags(
     folder_id: i64,
     uid: u32,
     flags: &FlagState,
+    modseq: u64,
 ) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO user_flags(user_id, folder_id, uid, flags, keywords) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO user_flags(user_id, folder_id, uid, flags, keywords, modseq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(user_id, folder_id, uid)
-         DO UPDATE SET flags = excluded.flags, keywords = excluded.keywords",
+         DO UPDATE SET flags = excluded.flags, keywords = excluded.keywords,
+             modseq = excluded.modseq",
     )?
-    .execute(params![user_id, folder_id, uid, flags.bits, flags.keywords.join(" ")])?;
+    .execute(params![
+        user_id,
+        folder_id,
+        uid,
+        flags.bits,
+        flags.keywords.join(" "),
+        modseq
+    ])?;
     Ok(())
 }

@@ -37,7 +37,8 @@ fn message(tx: &Transaction, folder_id: i64, uid: u32) -> Result<Option<(i64, Me
 /// The next UID and modseq of a folder, taken.
 fn take_uid(tx: &Transaction, folder_id: i64) -> Result<(u32, i64)> {
     let mut stmt = tx.prepare_cached(
-        "UPDATE folders SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+        "UPDATE folders SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1,
+             contents_modseq = highestmodseq + 1
          WHERE id = ?1 RETURNING uidnext - 1, highestmodseq",
     )?;
     stmt.query_row([folder_id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -55,8 +56,9 @@ fn vanish(tx: &Transaction, folder_id: i64, mut uids: Vec<u32>) -> Result<()> {
     uids.sort_unstable();
     let modseq: i64 = tx
         .prepare_cached(
-            "UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?1
-             RETURNING highestmodseq",
+            "UPDATE folders SET highestmodseq = highestmodseq + 1,
+                 contents_modseq = highestmodseq + 1
+             WHERE id = ?1 RETURNING highestmodseq",
         )?
         .query_row([folder_id], |r| r.get(0))?;
     let mut before = tx.prepare_cached(

@@ -16,7 +16,11 @@
 /// record of the UIDs each folder no longer holds (`vanished`), which a
 /// version-8 archimap would not keep, and flags by folder and UID
 /// (`user_flags`, was `flags` by message row), which it would not find.
-pub const VERSION: i64 = 9;
+/// 10: each folder's `contents_modseq` and the mod-sequence of each user's
+/// last flag change (`user_flags.modseq`, CONDSTORE): flag changes take
+/// mod-sequences from the folder's HIGHESTMODSEQ, which a version-9
+/// archimap would take as messages that came or went.
+pub const VERSION: i64 = 10;
 
 /// The columns of `blobs`, apart from [`SCHEMA`] because the version-8
 /// upgrade builds the table anew from them.
@@ -89,7 +93,12 @@ CREATE TABLE IF NOT EXISTS folders (
     path          TEXT NOT NULL,
     uidvalidity   INTEGER NOT NULL,
     uidnext       INTEGER NOT NULL,
+    -- The last mod-sequence given out (RFC 7162): to a message that came
+    -- or went, or to any user's flag change on one.
     highestmodseq INTEGER NOT NULL,
+    -- The mod-sequence of the last message to come or go: which messages
+    -- the folder holds changed when it moves (flag changes leave it).
+    contents_modseq INTEGER NOT NULL DEFAULT 0,
     -- Deleted while it had sub-folders: kept as a \Noselect name (RFC 3501).
     noselect      INTEGER NOT NULL DEFAULT 0,
     UNIQUE (archive_id, path)
@@ -144,6 +153,9 @@ CREATE TABLE IF NOT EXISTS user_flags (
     uid       INTEGER NOT NULL,
     flags     INTEGER NOT NULL,
     keywords  TEXT,
+    -- The folder's mod-sequence of the user's last change to them; 0: none
+    -- since the message came (its own `messages.modseq` stands).
+    modseq    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, folder_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS user_flags_message ON user_flags(folder_id, uid);

@@ -151,3 +151,30 @@ pub fn to_version_9(tx: &Transaction) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Version 10: `folders.contents_modseq` (until now HIGHESTMODSEQ moved
+/// only when messages came or went, so it is that) and `user_flags.modseq`
+/// (0: no change known since the message came), unless the schema has
+/// just made the table with it.
+pub fn to_version_10(tx: &Transaction) -> Result<()> {
+    if add_column(tx, "folders", "contents_modseq INTEGER NOT NULL DEFAULT 0")? {
+        tx.execute_batch("UPDATE folders SET contents_modseq = highestmodseq;")?;
+    }
+    add_column(tx, "user_flags", "modseq INTEGER NOT NULL DEFAULT 0")?;
+    Ok(())
+}
+
+/// Adds the column `definition` (its name first) to `table` unless the
+/// table has it; true if added.
+fn add_column(tx: &Transaction, table: &str, definition: &str) -> Result<bool> {
+    let name = definition.split_whitespace().next().unwrap_or_default();
+    let present: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+        [table, name],
+        |r| r.get(0),
+    )?;
+    if !present {
+        tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {definition};"))?;
+    }
+    Ok(!present)
+}
