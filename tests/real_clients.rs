@@ -148,3 +148,55 @@ fn mbsync_mirrors_the_whole_view() {
         "the archive holds all 58"
     );
 }
+
+/// imapflow, the Node.js IMAP library, with COMPRESS, CONDSTORE and
+/// QRESYNC on (`tests/clients/imapflow/sync.mjs`): its resync after
+/// another session flagged and expunged messages hears exactly those
+/// changes, and its local copy then equals the server's state.
+#[test]
+fn imapflow_resyncs_with_qresync_over_compress() {
+    let am = archive();
+    am.ok(&["grant", "bob", "bob", "read,write,delete"]);
+    let server = Server::start(&am);
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/imapflow");
+    assert!(
+        std::path::Path::new(dir)
+            .join("node_modules/imapflow")
+            .is_dir(),
+        "imapflow is not installed: scripts/test installs it (npm ci in {dir})"
+    );
+    let ca = am.data_dir().join("tls/self-signed-cert.pem");
+    let out = Command::new("node")
+        .current_dir(dir)
+        .args(["sync.mjs", &server.imaps.port().to_string()])
+        .args([ca.to_str().unwrap(), "bob", "builder"])
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(result["compressed"], true, "{result}");
+    assert_eq!(
+        result["enabled"],
+        serde_json::json!(["CONDSTORE", "QRESYNC"]),
+        "{result}"
+    );
+    // Of the UIDs it knew, the second and fourth were flagged, the third
+    // expunged: told as VANISHED (EARLIER) and FETCH (UID FLAGS MODSEQ).
+    let vanished = result["vanished"].as_array().unwrap();
+    assert_eq!(vanished.len(), 1, "{result}");
+    let changed = result["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 2, "{result}");
+    assert!(
+        changed
+            .iter()
+            .all(|c| c["modseq"].as_str().unwrap().parse::<u64>().unwrap()
+                > result["highestModseq"].as_str().unwrap().parse().unwrap()),
+        "{result}"
+    );
+    assert_eq!(result["matches"], true, "{result}");
+}

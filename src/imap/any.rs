@@ -1,6 +1,7 @@
-//! Commands valid in any state: CAPABILITY, STARTTLS, ID (once TLS is on).
+//! Commands valid in any state: CAPABILITY, STARTTLS, ID (once TLS is on),
+//! and COMPRESS (once logged in), which changes the stream like STARTTLS.
 
-use super::reply::Reply;
+use super::reply::{Code, Reply};
 use super::{Ended, Session};
 
 pub fn capability(session: &Session) -> Reply {
@@ -17,6 +18,21 @@ pub fn starttls(session: &Session) -> (Reply, Option<Ended>) {
         Reply::ok("Begin TLS negotiation now"),
         Some(Ended::StartTls),
     )
+}
+
+/// COMPRESS DEFLATE (RFC 4978), once TLS is on (the dispatcher sees to
+/// it): after the OK, both directions are deflated.
+pub fn compress(session: &Session) -> (Reply, Option<Ended>) {
+    if session.compressed {
+        let refusal = Reply::no(Code::CompressionActive, "Compression is already on");
+        return (refusal, None);
+    }
+    if session.reader.has_buffered() {
+        // They would be read as compressed data they are not.
+        let refusal = Reply::bad("Nothing may follow COMPRESS before its answer");
+        return (refusal.with_code(Code::ClientBug), None);
+    }
+    (Reply::ok("Begin compression"), Some(Ended::Compress))
 }
 
 /// ID (RFC 2971): the version only to a logged-in user; before that it

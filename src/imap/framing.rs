@@ -110,6 +110,11 @@ fn extension(line: &[u8]) -> Option<Frame> {
 
 impl Reader {
     /// Bytes received but not yet consumed (STARTTLS must throw them away).
+    /// Whether input beyond the command just read is waiting.
+    pub fn has_buffered(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
     pub fn discard_buffered(&mut self) -> usize {
         std::mem::take(&mut self.buf).len()
     }

@@ -144,12 +144,17 @@ pub enum Ended {
     Close,
     /// The client asked for STARTTLS and was told to go ahead.
     StartTls,
+    /// The client asked for COMPRESS and was told to go ahead: the stream
+    /// is to be deflated from now on (RFC 4978).
+    Compress,
 }
 
 pub struct Session {
     shared: Arc<Shared>,
     peer: SocketAddr,
     tls: bool,
+    /// COMPRESS is on.
+    compressed: bool,
     state: State,
     reader: Reader,
     /// When a session that has not logged in is let go, whatever it sends.
@@ -161,6 +166,7 @@ impl Session {
         Session {
             peer,
             tls,
+            compressed: false,
             state: State::NotAuthenticated,
             reader: Reader::default(),
             login_deadline: tokio::time::Instant::now()
@@ -342,6 +348,14 @@ impl Session {
             .with_code(Code::PrivacyRequired)),
             CommandBody::Id { .. } => Ok(any::id(self)),
             _ if self.user().is_none() => Ok(Reply::bad("Log in first")),
+            CommandBody::Compress { .. } => {
+                let (reply, ended) = any::compress(self);
+                self.answer(stream, &tag, Ok(reply)).await?;
+                if ended.is_some() {
+                    self.compressed = true;
+                }
+                return Ok(ended);
+            }
             CommandBody::Namespace => Ok(mailboxes::namespace(self)),
             CommandBody::List {
                 reference,
@@ -590,8 +604,12 @@ impl Session {
         match (&self.state, self.tls) {
             (_, false) => "IMAP4rev1 STARTTLS LOGINDISABLED",
             (State::NotAuthenticated, true) => "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID",
-            (_, true) => {
+            // COMPRESS=DEFLATE only while it may be asked for (RFC 4978 4).
+            (_, true) if self.compressed => {
                 "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY CONDSTORE QRESYNC"
+            }
+            (_, true) => {
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY CONDSTORE QRESYNC COMPRESS=DEFLATE"
             }
         }
     }

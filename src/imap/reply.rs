@@ -34,6 +34,8 @@ pub enum Code {
     ClientBug,
     /// The mailbox selected before was closed (RFC 7162 3.2.11).
     Closed,
+    /// COMPRESS while compression is on (RFC 4978).
+    CompressionActive,
     /// The UIDs as `uid_list` writes them.
     CopyUid {
         uidvalidity: u32,
@@ -78,6 +80,7 @@ impl fmt::Display for Code {
             Code::Capability(capabilities) => write!(f, "CAPABILITY {capabilities}"),
             Code::ClientBug => f.write_str("CLIENTBUG"),
             Code::Closed => f.write_str("CLOSED"),
+            Code::CompressionActive => f.write_str("COMPRESSIONACTIVE"),
             Code::CopyUid {
                 uidvalidity,
                 from,

@@ -1,6 +1,7 @@
 //! Listeners and connection tasks: implicit-TLS and STARTTLS ports,
 //! connection limits, graceful shutdown (BYE to every client).
 
+mod compress;
 mod http;
 mod tls;
 
@@ -260,22 +261,42 @@ async fn connection(
             let mut tls = handshake(tcp).await?;
             let mut session = Session::new(shared, peer, true);
             session.greet(&mut tls).await?;
-            session.run(&mut tls, &mut stopped).await?;
-            tls.shutdown().await
+            serve_tls(&mut session, tls, &mut stopped).await
         }
         Kind::StartTls => {
             let mut tcp = tcp;
             let mut session = Session::new(shared, peer, false);
             session.greet(&mut tcp).await?;
             match session.run(&mut tcp, &mut stopped).await? {
-                Ended::Close => Ok(()),
                 Ended::StartTls => {
-                    let mut tls = handshake(tcp).await?;
+                    let tls = handshake(tcp).await?;
                     session.upgraded();
-                    session.run(&mut tls, &mut stopped).await?;
-                    tls.shutdown().await
+                    serve_tls(&mut session, tls, &mut stopped).await
                 }
+                // Nothing else ends a session before TLS.
+                Ended::Close | Ended::Compress => Ok(()),
             }
         }
+    }
+}
+
+/// Serves a session over TLS until it ends; from the moment the client
+/// asks for COMPRESS (RFC 4978), through deflate.
+async fn serve_tls<S>(
+    session: &mut Session,
+    mut tls: S,
+    stopped: &mut watch::Receiver<bool>,
+) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    match session.run(&mut tls, stopped).await? {
+        Ended::Compress => {
+            let mut deflated = compress::deflated(tls);
+            // The session refuses COMPRESS and STARTTLS from now on.
+            session.run(&mut deflated, stopped).await?;
+            deflated.shutdown().await
+        }
+        Ended::Close | Ended::StartTls => tls.shutdown().await,
     }
 }

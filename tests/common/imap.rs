@@ -277,6 +277,13 @@ impl Client {
         String::from_utf8_lossy(&line).into_owned()
     }
 
+    /// Whether the server closed the connection (cleanly or not) rather
+    /// than send another line.
+    pub fn closed(&mut self) -> bool {
+        let mut line = Vec::new();
+        matches!(self.reader.read_until(b'\n', &mut line), Ok(0) | Err(_))
+    }
+
     pub fn send(&mut self, text: &str) {
         self.send_bytes(text.as_bytes());
     }
@@ -317,5 +324,81 @@ impl Client {
     /// The last line of `command`'s answer.
     pub fn answer(&mut self, tag: &str, command: &str) -> String {
         self.command(tag, command).pop().unwrap()
+    }
+
+    /// The same connection with raw deflate both ways, after the server
+    /// said OK to COMPRESS DEFLATE (RFC 4978); nothing may be buffered.
+    pub fn deflated(self) -> Client {
+        assert!(self.reader.buffer().is_empty(), "input after COMPRESS's OK");
+        Client::new(Box::new(Deflate {
+            inner: self.reader.into_inner(),
+            compress: flate2::Compress::new(flate2::Compression::default(), false),
+            decompress: flate2::Decompress::new(false),
+            inflated: Vec::new(),
+            taken: 0,
+        }))
+    }
+}
+
+/// A stream with raw deflate both ways: each write is sent with a sync
+/// flush, reads inflate what arrives.
+struct Deflate {
+    inner: Box<dyn Stream>,
+    compress: flate2::Compress,
+    decompress: flate2::Decompress,
+    /// Inflated bytes, those before `taken` already read.
+    inflated: Vec<u8>,
+    taken: usize,
+}
+
+impl Write for Deflate {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut out = Vec::with_capacity(buf.len() + 64);
+        let mut input = buf;
+        loop {
+            let before = self.compress.total_in();
+            out.reserve(input.len() + 64);
+            self.compress
+                .compress_vec(input, &mut out, flate2::FlushCompress::Sync)
+                .map_err(std::io::Error::other)?;
+            input = &input[(self.compress.total_in() - before) as usize..];
+            // Done when all went in and the flush left spare room.
+            if input.is_empty() && out.len() < out.capacity() {
+                break;
+            }
+        }
+        self.inner.write_all(&out)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Read for Deflate {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.taken == self.inflated.len() {
+            let mut raw = [0u8; 16 * 1024];
+            let n = self.inner.read(&mut raw)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.inflated.clear();
+            self.taken = 0;
+            let mut input = &raw[..n];
+            while !input.is_empty() {
+                let before = self.decompress.total_in();
+                self.inflated.reserve(64 * 1024);
+                self.decompress
+                    .decompress_vec(input, &mut self.inflated, flate2::FlushDecompress::Sync)
+                    .map_err(std::io::Error::other)?;
+                input = &input[(self.decompress.total_in() - before) as usize..];
+            }
+        }
+        let n = buf.len().min(self.inflated.len() - self.taken);
+        buf[..n].copy_from_slice(&self.inflated[self.taken..self.taken + n]);
+        self.taken += n;
+        Ok(n)
     }
 }
