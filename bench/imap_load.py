@@ -18,10 +18,16 @@ prints one JSON object on standard output:
       connection: seconds, untagged FETCH count, response bytes, tagged status,
       and a digest of the RFC822.SIZE sequence (to check that two servers hold
       the same messages in the same order).
-  imap_load.py bodies --port P ... --folder Big --clients 16 --server SPEC
+  imap_load.py bodies --port P ... --folder Big --clients 16 --server SPEC [--compress]
       Every message once as `UID FETCH uid (BODY.PEEK[])`, one command at a
       time per connection, UIDs dealt round-robin to CLIENTS processes: bytes,
-      wall seconds and the server's CPU seconds over the download.
+      wall seconds and the server's CPU seconds over the download (with
+      --compress, each connection turns COMPRESS=DEFLATE on after login, and
+      the bytes that crossed the wire are counted too).
+  imap_load.py held   --port P ... --conns 200 --server SPEC [--compress] [--select]
+      Server memory before and after CONNS logged-in connections opened one
+      after another (with --compress, each with COMPRESS=DEFLATE on, having
+      fetched one message body so both deflate directions are in use).
   imap_load.py idle   --port P ... --conns 5000 --server SPEC [--select]
       Server memory before and after CONNS idle, logged-in connections
       (with --select, each with --folder selected).
@@ -53,6 +59,7 @@ import ssl
 import statistics
 import sys
 import time
+import zlib
 
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -142,6 +149,29 @@ def quote(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+class Inflated(io.RawIOBase):
+    """A socket's input, inflated (COMPRESS=DEFLATE: raw deflate); counts
+    the bytes that crossed the wire."""
+
+    def __init__(self, sock):
+        self.sock, self.z, self.pending, self.wire = sock, zlib.decompressobj(-15), b"", 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        while not self.pending:
+            raw = self.sock.recv(1 << 16)
+            if not raw:
+                return 0
+            self.wire += len(raw)
+            self.pending = self.z.decompress(raw)
+        n = min(len(b), len(self.pending))
+        b[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
 class Client:
     def __init__(self, a):
         raw = socket.create_connection((a.host, a.port))
@@ -149,6 +179,8 @@ class Client:
         self.sock = tls_context(a.ca).wrap_socket(raw, server_hostname=a.host)
         self.r = self.sock.makefile("rb", buffering=1 << 20)
         self.n = 0
+        self.deflate = None
+        self.inflated = None
         greeting = self.r.readline()
         if not greeting.startswith(b"* OK"):
             raise SystemExit("unexpected greeting: %r" % greeting)
@@ -156,8 +188,26 @@ class Client:
     def send(self, cmd):
         self.n += 1
         tag = b"t%d" % self.n
-        self.sock.sendall(tag + b" " + cmd.encode() + b"\r\n")
+        data = tag + b" " + cmd.encode() + b"\r\n"
+        if self.deflate:
+            data = self.deflate.compress(data) + self.deflate.flush(zlib.Z_SYNC_FLUSH)
+        self.sock.sendall(data)
         return tag
+
+    def compress(self):
+        """COMPRESS DEFLATE (RFC 4978); from its OK on, both ways deflated."""
+        status, _ = self.command("COMPRESS DEFLATE")
+        if " OK" not in status:
+            raise SystemExit("COMPRESS failed: " + status)
+        # The server sends nothing after the OK until asked: no input is
+        # buffered in the plain reader.
+        self.deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self.inflated = Inflated(self.sock)
+        self.r = io.BufferedReader(self.inflated, 1 << 20)
+
+    def wire_bytes(self):
+        """Bytes received since COMPRESS (compressed), if it is on."""
+        return self.inflated.wire if self.inflated else None
 
     def response(self, tag, on_line=None, on_literal=None):
         """Reads up to the tagged reply; returns (status line, bytes read)."""
@@ -327,6 +377,8 @@ def uids(a):
 def body_worker(a, my_uids, ready, go, done, result):
     c = Client(a)
     c.login(a)
+    if a.compress:
+        c.compress()
     c.select(a.folder)
     total = [0]
 
@@ -340,7 +392,7 @@ def body_worker(a, my_uids, ready, go, done, result):
         status, _ = c.command("UID FETCH %d (BODY.PEEK[])" % uid, on_literal=on_literal)
         if " OK" not in status:
             errors += 1
-    result.put((total[0], errors, time.perf_counter()))
+    result.put((total[0], errors, time.perf_counter(), c.wire_bytes() or 0))
     done.wait()  # stay logged in until the server's CPU time has been read
     c.close()
 
@@ -362,12 +414,38 @@ def cmd_bodies(a):
     done.set()
     for p in procs:
         p.join()
-    wall = max(end for _, _, end in parts) - t0
-    nbytes = sum(b for b, _, _ in parts)
+    wall = max(end for _, _, end, _ in parts) - t0
+    nbytes = sum(b for b, _, _, _ in parts)
     cpu = cpu1 - cpu0
-    return {"clients": k, "messages": len(all_uids), "bytes": nbytes, "errors": sum(e for _, e, _ in parts),
-            "seconds": wall, "server_cpu_s": cpu, "mb_per_s": nbytes / 1e6 / wall,
-            "mb_per_cpu_s": nbytes / 1e6 / cpu if cpu > 0 else None}
+    result = {"clients": k, "messages": len(all_uids), "bytes": nbytes, "errors": sum(e for _, e, _, _ in parts),
+              "seconds": wall, "server_cpu_s": cpu, "mb_per_s": nbytes / 1e6 / wall,
+              "mb_per_cpu_s": nbytes / 1e6 / cpu if cpu > 0 else None}
+    if a.compress:
+        result["wire_bytes"] = sum(w for _, _, _, w in parts)
+    return result
+
+
+def cmd_held(a):
+    """Memory of CONNS logged-in connections, each with COMPRESS on if asked
+    (and one body fetched through it), opened one after another."""
+    before = memory(a.server)
+    conns = []
+    for _ in range(a.conns):
+        c = Client(a)
+        c.login(a)
+        if a.compress:
+            c.compress()
+        if a.select or a.compress:
+            c.select(a.folder)
+            c.command("FETCH 1 (BODY.PEEK[])")
+        conns.append(c)
+    time.sleep(a.settle)
+    after = memory(a.server)
+    for c in conns:
+        c.close()
+    return {"conns": a.conns, "compress": a.compress, "before": before, "after": after,
+            "rss_kib_per_conn": (after["rss_kib"] - before["rss_kib"]) / a.conns,
+            "pss_kib_per_conn": (after["pss_kib"] - before["pss_kib"]) / a.conns}
 
 
 async def tagged(r, w, tag, command, what):
@@ -482,7 +560,7 @@ def cmd_sample(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["login", "logins", "sync", "bodies", "idle", "select", "memory", "sample"])
+    ap.add_argument("command", choices=["login", "logins", "sync", "bodies", "idle", "held", "select", "memory", "sample"])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int)
     ap.add_argument("--ca", help="CA file; without it the certificate is not checked")
@@ -500,11 +578,13 @@ def main():
     ap.add_argument("--select", action="store_true", help="idle: each connection also SELECTs --folder")
     ap.add_argument("--server", help="PID or tree:PID of the server, for CPU and memory")
     ap.add_argument("--wrong", action="store_true", help="logins: with a wrong password")
+    ap.add_argument("--compress", action="store_true", help="bodies, held: COMPRESS=DEFLATE after login")
     ap.add_argument("--out")
     ap.add_argument("--dump", help="sync: write the untagged lines (literals left out) of one fetch to this file")
     ap.add_argument("--dump-index", type=int, default=1, help="sync: which --items fetch to dump (from 0)")
     a = ap.parse_args()
     result = {"login": cmd_login, "logins": cmd_logins, "sync": cmd_sync, "bodies": cmd_bodies, "idle": cmd_idle,
+              "held": cmd_held,
               "select": cmd_select, "memory": cmd_memory, "sample": cmd_sample}[a.command](a)
     json.dump(result, sys.stdout)
     print()
