@@ -15,7 +15,9 @@ A script plays one session (C2: and S2: lines a second one). Lines:
                              (fnmatch); `[` is literal.
   C: <line>                  a command line; its first word is its tag
   C+: <line>                 a line sent within the previous command (IDLE's
-                             DONE, AUTHENTICATE data), then its answer is read
+                             DONE, AUTHENTICATE data, a literal), then its
+                             answer is read; `\r\n` in it stands for a line
+                             break (a literal of several lines)
   N: <pattern>               no untagged line the server sent for the last
                              command (after the lines S has matched) matches
   C2: / S2: / C2+: ...       the same for a second session (3, ... for more),
@@ -149,6 +151,8 @@ def play(path, args, context):
             if missing:
                 return f"nothing captured as {missing[0]!r} before {text!r}"
             text = CAPTURE.sub(lambda m: kept[m.group(1)], text)
+            if within:
+                text = text.replace("\\r\\n", "\r\n")
             if not within:
                 player.tag, _, player.tag_command = text.partition(" ")
                 player.tag_command = player.tag_command.split(" ")[0]

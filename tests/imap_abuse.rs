@@ -280,3 +280,37 @@ fn an_oversized_nonsynchronising_literal_is_refused_and_closes() {
             .starts_with("o OK")
     );
 }
+
+/// A command refused after its literal was read is skipped whole: the
+/// literal's lines (here a message whose text holds IMAP commands) never
+/// run as commands. The literal is refused for a NUL byte, which RFC 3501
+/// forbids in a literal (literal8 allows it), and the answer says so.
+#[test]
+fn a_refused_literal_is_never_read_as_commands() {
+    let am = one_message_archive();
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let message = b"Subject: trap\r\n\r\nx DELETE INBOX\r\ny EXPUNGE\r\nnul \x00 here\r\n";
+    c.send(&format!("a APPEND INBOX {{{}}}\r\n", message.len()));
+    assert!(c.line().starts_with("+ "));
+    c.send_bytes(message);
+    c.send("\r\n");
+    let refused = c.line();
+    assert!(
+        refused.starts_with("a BAD [CLIENTBUG] A literal holds a NUL byte"),
+        "{refused}"
+    );
+    // The next line read is the answer to the next command: nothing of
+    // the literal ran.
+    assert!(c.answer("n", "NOOP").starts_with("n OK"));
+    let status = c.command("s", "STATUS INBOX (MESSAGES)");
+    assert_eq!(status[0], "* STATUS \"INBOX\" (MESSAGES 1)\r\n");
+    // As literal8 (RFC 3516) the same message is archived.
+    c.send(&format!("b APPEND INBOX ~{{{}}}\r\n", message.len()));
+    assert!(c.line().starts_with("+ "));
+    c.send_bytes(message);
+    c.send("\r\n");
+    assert!(c.until("b").last().unwrap().starts_with("b OK [APPENDUID"));
+}

@@ -161,6 +161,15 @@ impl Reader {
     ) -> io::Result<Frame> {
         // Literal bytes accepted in this command: they do not count as line.
         let mut literal_bytes = 0usize;
+        // Where the command's current line starts: after the data of the
+        // last literal read. A command that turns out wrong is skipped from
+        // there to the line's end, never by the first line end in the
+        // buffer, which may lie inside a literal (message text must not
+        // run as commands).
+        let mut line_start = 0usize;
+        // A literal not sent as literal8 held a NUL byte (RFC 3501 forbids
+        // it; RFC 3516's `~{n}` allows it): said when the command fails.
+        let mut nul_in_literal = false;
         loop {
             if let Err(reason) = self.search.rewrite(&mut self.buf) {
                 let tag = self.tag();
@@ -226,37 +235,52 @@ impl Reader {
                         stream.write_all(b"+ Ready for literal data\r\n").await?;
                         stream.flush().await?;
                     }
+                    // The literal's header ends its line (quoted strings
+                    // hold no CRLF): its data starts after that line end.
+                    let header_end = memchr::memmem::find(&self.buf[line_start..], b"\r\n")
+                        .map_or(self.buf.len(), |at| line_start + at + 2);
+                    let literal8 = self.buf[line_start..header_end]
+                        .iter()
+                        .rposition(|&b| b == b'{')
+                        .is_some_and(|brace| brace > 0 && self.buf[line_start + brace - 1] == b'~');
+                    line_start = header_end + length;
                     literal_bytes += length;
                     // The literal's bytes and at least one more: the command
                     // goes on after a literal (CRLF at least), and the codec
                     // finds an empty literal (`{0}`) again until something
                     // follows it.
-                    let need = self.buf.len() + length + 1;
+                    let need = (self.buf.len() + length + 1).max(line_start + 1);
                     while self.buf.len() < need {
                         if !self.fill(stream).await? {
                             return Ok(Frame::Closed);
                         }
                     }
+                    nul_in_literal |= !literal8 && self.buf[header_end..line_start].contains(&0);
                     continue;
                 }
                 Err(CommandDecodeError::Failed) => {
                     let tag = self.tag();
-                    match memchr::memmem::find(&self.buf, b"\r\n") {
+                    match memchr::memmem::find(&self.buf[line_start..], b"\r\n") {
                         Some(end) => {
-                            let extension = extension(&self.buf[..end]);
+                            let end = line_start + end;
+                            let extension = (line_start == 0).then(|| extension(&self.buf[..end]));
                             self.buf.drain(..end + 2);
-                            if let Some(frame) = extension {
+                            if let Some(frame) = extension.flatten() {
                                 return Ok(frame);
                             }
                         }
                         None => {
+                            self.buf.drain(..line_start);
                             self.skip_line(stream).await?;
                         }
                     }
-                    return Ok(Frame::Bad {
-                        tag,
-                        reason: "Command syntax error",
-                    });
+                    let reason = match nul_in_literal {
+                        true => {
+                            "A literal holds a NUL byte: send such data as literal8 (~{n}, BINARY)"
+                        }
+                        false => "Command syntax error",
+                    };
+                    return Ok(Frame::Bad { tag, reason });
                 }
             }
             if !self.fill(stream).await? {

@@ -22,6 +22,7 @@ mod reply;
 mod response;
 mod search;
 mod select;
+mod sort;
 mod store;
 mod updates;
 
@@ -432,6 +433,16 @@ impl Session {
                 let keys = criteria.into_inner();
                 search::search(self, &tag, charset.as_ref(), keys, uid, extension).await
             }
+            CommandBody::Sort {
+                sort_criteria,
+                charset,
+                search_criteria,
+                uid,
+            } => {
+                let criteria = sort_criteria.into_inner();
+                let keys = search_criteria.into_inner();
+                sort::sort(self, criteria, &charset, keys, uid).await
+            }
             CommandBody::Idle => match self.idle(stream).await? {
                 Some(reply) => Ok(reply),
                 None => return Ok(Some(Ended::Close)),
@@ -606,10 +617,10 @@ impl Session {
             (State::NotAuthenticated, true) => "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID",
             // COMPRESS=DEFLATE only while it may be asked for (RFC 4978 4).
             (_, true) if self.compressed => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY CONDSTORE QRESYNC"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY"
             }
             (_, true) => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY CONDSTORE QRESYNC COMPRESS=DEFLATE"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY COMPRESS=DEFLATE"
             }
         }
     }

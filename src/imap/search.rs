@@ -35,14 +35,14 @@ const CHARSETS: &str = "UTF-8 US-ASCII ISO-8859-1 ISO-8859-2 ISO-8859-3 ISO-8859
     GBK GB18030 BIG5 EUC-KR";
 
 /// Turns the search strings of a command into text.
-type Decode = fn(&[u8]) -> String;
+pub(super) type Decode = fn(&[u8]) -> String;
 
 fn utf8(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The decoder of a SEARCH's CHARSET; `None` for an unknown charset.
-fn decoder(charset: Option<&Charset>) -> Option<Decode> {
+pub(super) fn decoder(charset: Option<&Charset>) -> Option<Decode> {
     let name = match charset {
         None => return Some(utf8),
         Some(Charset::Atom(atom)) => atom.inner().as_bytes(),
@@ -376,7 +376,7 @@ fn run(
 }
 
 /// Whether `key` is or holds a MODSEQ key.
-fn names_modseq(key: &SearchKey) -> bool {
+pub(super) fn names_modseq(key: &SearchKey) -> bool {
     match key {
         SearchKey::ModSequence { .. } => true,
         SearchKey::And(keys) => keys.as_ref().iter().any(names_modseq),
@@ -384,6 +384,33 @@ fn names_modseq(key: &SearchKey) -> bool {
         SearchKey::Not(k) => names_modseq(k),
         _ => false,
     }
+}
+
+/// The answer to a search in an unknown charset.
+pub(super) fn unknown_charset() -> Reply {
+    Reply::no(Code::BadCharset(CHARSETS), "Unsupported charset")
+}
+
+/// The sequence numbers of the messages `keys` match, ascending, and with
+/// a MODSEQ key the highest mod-sequence among them: the search that SORT
+/// and THREAD start with.
+pub(super) fn matching(
+    archives: &Archives,
+    view: &MailboxView,
+    keys: &[SearchKey<'static>],
+    decode: Decode,
+    limits: &Limits,
+) -> crate::error::Result<(Vec<u32>, Option<u64>)> {
+    let found = run(
+        archives,
+        view,
+        keys,
+        decode,
+        &SearchExtension::default(),
+        false,
+        limits,
+    )?;
+    Ok((found.numbers, found.modseq))
 }
 
 /// Numbers as an IMAP sequence set: `1:3,7,9:10`.
@@ -485,7 +512,7 @@ pub async fn search(
 ) -> Handled {
     let verb = if uid { "UID SEARCH" } else { "SEARCH" };
     let Some(decode) = decoder(charset) else {
-        return Ok(Reply::no(Code::BadCharset(CHARSETS), "Unsupported charset"));
+        return Ok(unknown_charset());
     };
     let relevancy = extension
         .returns

@@ -45,6 +45,8 @@ impl Moment {
             CommandBody::Fetch { uid: false, .. }
             | CommandBody::Store { uid: false, .. }
             | CommandBody::Search { uid: false, .. }
+            | CommandBody::Sort { uid: false, .. }
+            | CommandBody::Thread { uid: false, .. }
             | CommandBody::Copy { uid: false, .. }
             | CommandBody::Move { uid: false, .. } => Moment::NumberedCommand,
             CommandBody::Select { .. }

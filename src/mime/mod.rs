@@ -22,6 +22,7 @@ mod text;
 
 use std::borrow::Cow;
 
+pub use address::Address;
 pub use binary::BinaryError;
 pub use section::SectionSpec;
 pub use served::{Served, crlf_len, served};
@@ -88,6 +89,49 @@ impl Message<'_> {
     pub fn binary_size(&self, path: &[u32]) -> Result<usize, BinaryError> {
         Ok(self.binary(path)?.map_or(0, |v| v.len()))
     }
+}
+
+/// The fields of a message's header that SORT and THREAD read, each from
+/// its first occurrence (Dovecot's `mail_get_first_header`): raw values
+/// (unfolded, NUL bytes as U+FFFD), addresses parsed as for ENVELOPE.
+#[derive(Debug, Default)]
+pub struct FirstFields {
+    pub subject: Option<Vec<u8>>,
+    pub date: Option<Vec<u8>>,
+    pub from: Vec<Address>,
+    pub to: Vec<Address>,
+    pub cc: Vec<Address>,
+}
+
+/// [`FirstFields`] of a message or of its header block alone.
+pub fn first_fields(raw: &[u8]) -> FirstFields {
+    let message = Message::parse(raw);
+    let s = &message.crlf;
+    let mut out = FirstFields::default();
+    let mut seen = [false; 5];
+    for field in &message.root.fields {
+        let name = field.name(s).to_ascii_lowercase();
+        let index = match &name[..] {
+            b"subject" => 0,
+            b"date" => 1,
+            b"from" => 2,
+            b"to" => 3,
+            b"cc" => 4,
+            _ => continue,
+        };
+        if std::mem::replace(&mut seen[index], true) {
+            continue;
+        }
+        let value = field.value(s);
+        match index {
+            0 => out.subject = Some(data::header_strdup(value)),
+            1 => out.date = Some(data::header_strdup(value)),
+            2 => out.from = address::parse(value),
+            3 => out.to = address::parse(value),
+            _ => out.cc = address::parse(value),
+        }
+    }
+    out
 }
 
 /// ENVELOPE as Dovecot sends it, e.g. `("date" "subject" ((NIL NIL "a" "b")) ...)`.

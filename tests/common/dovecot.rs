@@ -85,27 +85,35 @@ impl Dovecot {
 
     /// APPENDs `source` (files or directories, in sorted order) to usera's `mailbox`.
     pub fn load(&self, mailbox: &str, source: &Path) {
-        let load = Command::new("python3")
-            .arg(super::shared_dir().join("harness/oracle/load_imap.py"))
-            .args([
-                "127.0.0.1",
-                &self.imaps.to_string(),
-                "usera",
-                "oraclepw",
-                "--insecure",
-                "--create",
-            ])
-            .args(["--mailbox", mailbox])
-            .arg(source)
-            .output()
-            .unwrap();
-        assert!(
-            load.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&load.stdout),
-            String::from_utf8_lossy(&load.stderr)
-        );
+        load_imap(self.imaps, mailbox, source);
     }
+}
+
+/// APPENDs `source`'s messages as usera (password `oraclepw`) into a new
+/// `mailbox` of the server on `port` with the shared oracle's loader: in
+/// the same order and with the same INTERNALDATE on every server.
+pub fn load_imap(port: u16, mailbox: &str, source: &Path) {
+    let load = Command::new("python3")
+        .arg(super::shared_dir().join("harness/oracle/load_imap.py"))
+        .args([
+            "127.0.0.1",
+            &port.to_string(),
+            "usera",
+            "oraclepw",
+            "--insecure",
+            "--create",
+        ])
+        .args(["--mailbox", mailbox])
+        .arg(source)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&load.stdout),
+        String::from_utf8_lossy(&load.stderr)
+    );
+    assert!(load.status.success(), "{said}");
+    assert!(said.contains(" 0 refused"), "APPEND refused: {said}");
 }
 
 impl Drop for Dovecot {

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""SORT answers of two IMAP servers holding the same messages in the same
+order (the same sequence numbers), compared over a battery of commands:
+every sort key alone and REVERSE, combinations, with search criteria, and
+UID SORT (UIDs translated to sequence numbers, which both servers share).
+
+usage: sort_oracle.py HOST_A PORT_A HOST_B PORT_B USER PASSWORD --mailbox M
+                      [--user-b U] [--pass-b P] [--insecure] [--json FILE]
+
+Prints one line per command: `same` or `DIFF` with the first position
+where the answers part; the JSON report lists every command with both
+answers. Exit status: 0 when all agree, 1 when some differ, 2 on errors.
+"""
+import argparse
+import imaplib
+import json
+import ssl
+import sys
+
+KEYS = ["ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"]
+COMBINATIONS = [
+    "SUBJECT DATE",
+    "REVERSE DATE SUBJECT",
+    "FROM REVERSE SIZE",
+    "TO CC ARRIVAL",
+    "DISPLAYFROM REVERSE SUBJECT",
+    "REVERSE SUBJECT REVERSE ARRIVAL",
+]
+CRITERIA = ["NOT DELETED", "SINCE 1-Jan-2016", "LARGER 4000", "1:60", "OR FROM a TO e"]
+
+
+def battery():
+    """(name, uid, criteria, search) for every command."""
+    for key in KEYS:
+        yield f"{key}", False, key, "ALL"
+        yield f"REVERSE {key}", False, f"REVERSE {key}", "ALL"
+    for combination in COMBINATIONS:
+        yield combination, False, combination, "ALL"
+    for criterion in CRITERIA:
+        yield f"SUBJECT / {criterion}", False, "SUBJECT", criterion
+        yield f"REVERSE DATE / {criterion}", False, "REVERSE DATE", criterion
+    yield "UID SUBJECT", True, "SUBJECT", "ALL"
+    yield "UID REVERSE SIZE / 1:60", True, "REVERSE SIZE", "1:60"
+
+
+class Server:
+    def __init__(self, host, port, user, password, mailbox, insecure):
+        context = ssl.create_default_context()
+        if insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        self.imap = imaplib.IMAP4_SSL(host, port, ssl_context=context)
+        self.imap.login(user, password)
+        typ, data = self.imap.select(mailbox, readonly=True)
+        if typ != "OK":
+            raise SystemExit(f"{host}:{port}: SELECT {mailbox}: {data}")
+        typ, data = self.imap.uid("SEARCH", "ALL")
+        # Sequence number of each UID: the n-th UID in ascending order is message n.
+        self.seq = {int(uid): n for n, uid in enumerate(sorted(int(u) for u in data[0].split()), 1)}
+
+    def sort(self, uid, criteria, search):
+        args = (f"({criteria})", "UTF-8", search)
+        typ, data = self.imap.uid("SORT", *args) if uid else self.imap.sort(*args)
+        if typ != "OK":
+            return f"{typ} {data}"
+        numbers = [int(n) for n in (data[0] or b"").split()]
+        return [self.seq[n] for n in numbers] if uid else numbers
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name in ("host_a", "port_a", "host_b", "port_b", "user", "password"):
+        ap.add_argument(name)
+    ap.add_argument("--mailbox", required=True)
+    ap.add_argument("--user-b")
+    ap.add_argument("--pass-b")
+    ap.add_argument("--insecure", action="store_true")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    try:
+        servers = [
+            Server(a.host_a, int(a.port_a), a.user, a.password, a.mailbox, a.insecure),
+            Server(a.host_b, int(a.port_b), a.user_b or a.user, a.pass_b or a.password, a.mailbox, a.insecure),
+        ]
+    except (OSError, imaplib.IMAP4.error) as error:
+        print(f"connection: {error}")
+        return 2
+    report, differing = [], 0
+    for name, uid, criteria, search in battery():
+        answers = [s.sort(uid, criteria, search) for s in servers]
+        same = answers[0] == answers[1]
+        differing += not same
+        entry = {"name": name, "command": f"{'UID ' if uid else ''}SORT ({criteria}) UTF-8 {search}",
+                 "A": answers[0], "B": answers[1]}
+        report.append(entry)
+        if same:
+            print(f"same {name} ({len(answers[0])} messages)")
+        else:
+            first = next((i for i, (x, y) in enumerate(zip(answers[0], answers[1])) if x != y),
+                         min(len(answers[0]), len(answers[1])))
+            print(f"DIFF {name}: from position {first}: A {answers[0][first:first + 8]} B {answers[1][first:first + 8]}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
