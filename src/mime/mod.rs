@@ -101,6 +101,9 @@ pub struct FirstFields {
     pub from: Vec<Address>,
     pub to: Vec<Address>,
     pub cc: Vec<Address>,
+    pub message_id: Option<Vec<u8>>,
+    pub in_reply_to: Option<Vec<u8>>,
+    pub references: Option<Vec<u8>>,
 }
 
 /// [`FirstFields`] of a message or of its header block alone.
@@ -108,15 +111,19 @@ pub fn first_fields(raw: &[u8]) -> FirstFields {
     let message = Message::parse(raw);
     let s = &message.crlf;
     let mut out = FirstFields::default();
-    let mut seen = [false; 5];
+    let mut seen = [false; 8];
     for field in &message.root.fields {
-        let name = field.name(s).to_ascii_lowercase();
+        // `Date :` (RFC 822's obsolete syntax) is a Date field too.
+        let name = field.name(s).trim_ascii_end().to_ascii_lowercase();
         let index = match &name[..] {
             b"subject" => 0,
             b"date" => 1,
             b"from" => 2,
             b"to" => 3,
             b"cc" => 4,
+            b"message-id" => 5,
+            b"in-reply-to" => 6,
+            b"references" => 7,
             _ => continue,
         };
         if std::mem::replace(&mut seen[index], true) {
@@ -128,7 +135,10 @@ pub fn first_fields(raw: &[u8]) -> FirstFields {
             1 => out.date = Some(data::header_strdup(value)),
             2 => out.from = address::parse(value),
             3 => out.to = address::parse(value),
-            _ => out.cc = address::parse(value),
+            4 => out.cc = address::parse(value),
+            5 => out.message_id = Some(data::header_strdup(value)),
+            6 => out.in_reply_to = Some(data::header_strdup(value)),
+            _ => out.references = Some(data::header_strdup(value)),
         }
     }
     out

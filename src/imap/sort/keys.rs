@@ -23,6 +23,12 @@ pub struct SortFields {
     pub cc: String,
     pub display_from: String,
     pub display_to: String,
+    /// The base subject lost a reply or forward mark (THREAD).
+    pub reply: bool,
+    /// Message-ID, and the parents named in References (else
+    /// In-Reply-To), as `<...>` ids without spaces (THREAD=REFERENCES).
+    pub message_id: Option<String>,
+    pub references: Vec<String>,
 }
 
 impl SortFields {
@@ -36,11 +42,22 @@ impl SortFields {
             .and_then(sent)
             .filter(|&t| t != 0)
             .unwrap_or(arrival);
-        let subject = fields
+        let (subject, reply) = fields
             .subject
             .as_deref()
-            .map(|s| base_subject(&casemap(&decode_words(s))).0)
+            .map(|s| base_subject(&casemap(&decode_words(s))))
             .unwrap_or_default();
+        let references = match fields.references.as_deref().map(message_ids) {
+            Some(ids) if !ids.is_empty() => ids,
+            _ => fields
+                .in_reply_to
+                .as_deref()
+                .map(message_ids)
+                .unwrap_or_default()
+                .into_iter()
+                .take(1)
+                .collect(),
+        };
         SortFields {
             arrival,
             date,
@@ -51,6 +68,12 @@ impl SortFields {
             cc: first_mailbox(&fields.cc),
             display_from: display(&fields.from),
             display_to: display(&fields.to),
+            reply,
+            message_id: fields
+                .message_id
+                .as_deref()
+                .and_then(|v| message_ids(v).into_iter().next()),
+            references,
         }
     }
 
@@ -91,8 +114,28 @@ pub fn casemap(text: &str) -> String {
 /// The time a Date value names, seconds since the epoch (UTC); `None`
 /// when it names none (RFC 5256: then the INTERNALDATE counts).
 fn sent(value: &[u8]) -> Option<i64> {
-    let date = mail_parser::DateTime::parse_rfc822(&String::from_utf8_lossy(value))?;
-    (date.is_valid() && date.year > 0).then(|| date.to_timestamp())
+    super::date::parse(value)
+}
+
+/// The `<...>` message ids of a header value, in order, spaces taken out.
+fn message_ids(value: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(value);
+    let mut ids = Vec::new();
+    let mut rest = &text[..];
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let id: String = rest[open..open + close + 1]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if id.len() > 2 {
+            ids.push(id);
+        }
+        rest = &rest[open + close + 1..];
+    }
+    ids
 }
 
 /// RFC 5256: the addr-mailbox of the first address.

@@ -4,6 +4,7 @@
 //! from the stored header blocks and the snapshot's details: no message is
 //! read.
 
+mod date;
 mod keys;
 pub mod subject;
 mod words;
