@@ -186,6 +186,8 @@ struct Context<'a> {
     archives: &'a Archives,
     queries: &'a [TextQuery],
     found: &'a TextSearch,
+    /// The clock when the search began (OLDER, YOUNGER), seconds.
+    now: i64,
 }
 
 /// One message being evaluated; its text is read only if a key needs it.
@@ -258,6 +260,12 @@ fn eval(criterion: &Criterion, c: &Candidate, cx: &Context) -> crate::error::Res
             SearchKey::Unkeyword(k) => {
                 !m.keywords.iter().any(|x| x.eq_ignore_ascii_case(k.inner()))
             }
+            // WITHIN (RFC 5032): the INTERNALDATE against the clock, both
+            // bounds inclusive.
+            SearchKey::Older(seconds) => cx.now - detail.internal_date >= i64::from(seconds.get()),
+            SearchKey::Younger(seconds) => {
+                cx.now - detail.internal_date <= i64::from(seconds.get())
+            }
             SearchKey::Before(d) => day(detail.internal_date) < *d.as_ref(),
             SearchKey::On(d) => day(detail.internal_date) == *d.as_ref(),
             SearchKey::Since(d) => day(detail.internal_date) >= *d.as_ref(),
@@ -320,6 +328,7 @@ fn run(
         archives,
         queries: &planner.queries,
         found: &found,
+        now: chrono::Utc::now().timestamp(),
     };
     let mut result = Found {
         numbers: Vec::new(),
