@@ -1,5 +1,6 @@
 //! SEARCH's extensions that imap-codec does not parse: `RETURN (...)`
-//! (ESEARCH, RFC 4731) and the FUZZY key (SEARCH=FUZZY, RFC 6203).
+//! (ESEARCH, RFC 4731; and of SORT, ESORT, RFC 5267) and the FUZZY key
+//! (SEARCH=FUZZY, RFC 6203).
 //!
 //! Before imap-codec reads a command, [`Rewriter`] takes `RETURN (...)` out
 //! of a SEARCH and writes each FUZZY key as `NOT NOT`, which leaves the
@@ -141,7 +142,8 @@ impl Rewriter {
         }
     }
 
-    /// Recognises `tag [UID] SEARCH [RETURN (...)]` once the first line is in.
+    /// Recognises `tag [UID] SEARCH [RETURN (...)]` and `tag [UID] SORT
+    /// [RETURN (...)]` once the first line is in.
     fn start(&mut self, buf: &mut Vec<u8>) -> Result<(), &'static str> {
         let Some(line_end) = memchr::memmem::find(buf, b"\r\n") else {
             return Ok(());
@@ -155,7 +157,8 @@ impl Rewriter {
             name = words.next().unwrap_or_default();
             at = (at + 1 + name.len()).min(line.len());
         }
-        if !name.eq_ignore_ascii_case(b"SEARCH") {
+        let sort = name.eq_ignore_ascii_case(b"SORT");
+        if !name.eq_ignore_ascii_case(b"SEARCH") && !sort {
             self.stage = Stage::Other;
             return Ok(());
         }
@@ -180,8 +183,10 @@ impl Rewriter {
             buf.drain(at..close + 1);
             self.growth -= (close + 1 - at) as isize;
         }
+        // SORT's keys come after its criteria and charset; FUZZY is not
+        // taken there.
         self.pos = at;
-        self.stage = Stage::Keys;
+        self.stage = if sort { Stage::Other } else { Stage::Keys };
         Ok(())
     }
 

@@ -422,8 +422,9 @@ pub(super) fn matching(
     Ok((found.numbers, found.modseq))
 }
 
-/// Numbers as an IMAP sequence set: `1:3,7,9:10`.
-fn sequence_set(numbers: &[u32]) -> String {
+/// Numbers as an IMAP sequence set, in their order: `1:3,7,9:10`
+/// (ascending runs joined; ESORT's ALL keeps the sort order).
+pub(super) fn sequence_set(numbers: &[u32]) -> String {
     let mut out = String::new();
     let mut i = 0;
     while i < numbers.len() {

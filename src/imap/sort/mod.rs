@@ -14,6 +14,7 @@ use imap_codec::imap_types::extensions::sort::SortCriterion;
 use imap_codec::imap_types::search::SearchKey;
 
 use super::Session;
+use super::esearch::{ReturnOption, SearchExtension};
 use super::reply::{Code, Handled, Reply};
 use super::search;
 use crate::archive::{Archives, MailboxMessage, MailboxView};
@@ -23,14 +24,34 @@ pub use keys::SortFields;
 /// Messages whose header blocks are read in one go.
 const HEADER_BATCH: usize = 512;
 
-pub async fn sort(
-    session: &mut Session,
-    criteria: Vec<SortCriterion>,
-    charset: &Charset<'_>,
-    keys: Vec<SearchKey<'static>>,
-    uid: bool,
-) -> Handled {
+/// A SORT or UID SORT as the client sent it.
+pub struct SortRequest<'a> {
+    pub tag: &'a str,
+    pub criteria: Vec<SortCriterion>,
+    pub charset: &'a Charset<'a>,
+    pub keys: Vec<SearchKey<'static>>,
+    pub uid: bool,
+    /// ESORT's `RETURN (...)` (RFC 5267), taken out by the rewriter.
+    pub extension: SearchExtension,
+}
+
+pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
+    let SortRequest {
+        tag,
+        criteria,
+        charset,
+        keys,
+        uid,
+        extension,
+    } = request;
     let verb = if uid { "UID SORT" } else { "SORT" };
+    let returns = extension.returns;
+    if returns
+        .as_ref()
+        .is_some_and(|r| r.contains(&ReturnOption::Relevancy))
+    {
+        return Ok(Reply::bad("RELEVANCY needs a FUZZY search key"));
+    }
     let Some(decode) = search::decoder(Some(charset)) else {
         return Ok(search::unknown_charset());
     };
@@ -49,15 +70,10 @@ pub async fn sort(
     match sorted {
         Ok(sorted) => {
             let (numbers, modseq) = sorted?;
-            let mut line = String::with_capacity(8 + 7 * numbers.len());
-            line.push_str("* SORT");
-            for n in numbers {
-                line.push_str(&format!(" {n}"));
-            }
-            if let Some(modseq) = modseq {
-                line.push_str(&format!(" (MODSEQ {modseq})"));
-            }
-            line.push_str("\r\n");
+            let line = match returns {
+                Some(returns) => esort_line(tag, uid, &returns, &numbers, modseq),
+                None => sort_line(&numbers, modseq),
+            };
             Ok(Reply::completed(verb).after(enabled + &line))
         }
         Err(panic) => Ok(Reply::failed(
@@ -66,6 +82,56 @@ pub async fn sort(
             &format_args!("sort panicked: {panic}"),
         )),
     }
+}
+
+/// `* SORT n n n [(MODSEQ m)]`.
+fn sort_line(numbers: &[u32], modseq: Option<u64>) -> String {
+    let mut line = String::with_capacity(8 + 7 * numbers.len());
+    line.push_str("* SORT");
+    for n in numbers {
+        line.push_str(&format!(" {n}"));
+    }
+    if let Some(modseq) = modseq {
+        line.push_str(&format!(" (MODSEQ {modseq})"));
+    }
+    line + "\r\n"
+}
+
+/// ESORT's answer (RFC 5267 3.2): an ESEARCH whose MIN and MAX are the
+/// first and last in the sort order and whose ALL keeps that order (an
+/// empty RETURN list meaning ALL).
+fn esort_line(
+    tag: &str,
+    uid: bool,
+    returns: &[ReturnOption],
+    numbers: &[u32],
+    modseq: Option<u64>,
+) -> String {
+    let mut line = format!("* ESEARCH (TAG \"{tag}\")");
+    if uid {
+        line.push_str(" UID");
+    }
+    let all = [ReturnOption::All];
+    let returns = if returns.is_empty() {
+        &all[..]
+    } else {
+        returns
+    };
+    for option in returns {
+        match (option, numbers.first(), numbers.last()) {
+            (ReturnOption::Min, Some(first), _) => line.push_str(&format!(" MIN {first}")),
+            (ReturnOption::Max, _, Some(last)) => line.push_str(&format!(" MAX {last}")),
+            (ReturnOption::Count, _, _) => line.push_str(&format!(" COUNT {}", numbers.len())),
+            (ReturnOption::All, Some(_), _) => {
+                line.push_str(&format!(" ALL {}", search::sequence_set(numbers)))
+            }
+            _ => {}
+        }
+    }
+    if let (Some(modseq), false) = (modseq, numbers.is_empty()) {
+        line.push_str(&format!(" MODSEQ {modseq}"));
+    }
+    line + "\r\n"
 }
 
 /// The found messages' numbers (UIDs with `uid`) in sorted order, and with
@@ -138,4 +204,28 @@ pub fn sort_fields(
         }
     }
     Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn esort_keeps_the_sort_order() {
+        let all = [
+            ReturnOption::Min,
+            ReturnOption::Max,
+            ReturnOption::Count,
+            ReturnOption::All,
+        ];
+        assert_eq!(
+            esort_line("a", false, &all, &[5, 6, 7, 1, 3, 2], None),
+            "* ESEARCH (TAG \"a\") MIN 5 MAX 2 COUNT 6 ALL 5:7,1,3,2\r\n"
+        );
+        assert_eq!(
+            esort_line("b", true, &[], &[], Some(9)),
+            "* ESEARCH (TAG \"b\") UID\r\n"
+        );
+        assert_eq!(sort_line(&[3, 1], Some(9)), "* SORT 3 1 (MODSEQ 9)\r\n");
+    }
 }
