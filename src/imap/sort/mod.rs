@@ -19,7 +19,7 @@ use super::reply::{Code, Handled, Reply};
 use super::search;
 use crate::archive::{Archives, MailboxMessage, MailboxView};
 use crate::config::Limits;
-pub use keys::SortFields;
+pub use keys::{SortFields, Wanted};
 
 /// Messages whose header blocks are read in one go.
 const HEADER_BATCH: usize = 512;
@@ -147,7 +147,8 @@ fn sorted(
 ) -> crate::error::Result<(Vec<u32>, Option<u64>)> {
     let (found, modseq) = search::matching(archives, view, keys, decode, limits)?;
     let messages = found_messages(archives, view, &found)?;
-    let fields = sort_fields(archives, &messages)?;
+    let wanted = Wanted::sorting(criteria.iter().map(|c| c.key.clone()));
+    let fields = sort_fields(archives, &messages, wanted)?;
     let mut order: Vec<usize> = (0..messages.len()).collect();
     order.sort_by(|&a, &b| {
         for criterion in criteria {
@@ -183,10 +184,11 @@ pub fn found_messages(
         .collect())
 }
 
-/// The sort keys of `messages`, from their stored header blocks.
+/// The `wanted` sort keys of `messages`, from their stored header blocks.
 pub fn sort_fields(
     archives: &Archives,
     messages: &[MailboxMessage],
+    wanted: Wanted,
 ) -> crate::error::Result<Vec<SortFields>> {
     let mut fields = Vec::with_capacity(messages.len());
     for batch in messages.chunks(HEADER_BATCH) {
@@ -200,7 +202,7 @@ pub fn sort_fields(
             let header = headers
                 .get(&detail.content.id())
                 .map_or(&[][..], Vec::as_slice);
-            fields.push(SortFields::of(header, detail));
+            fields.push(SortFields::of(header, detail, wanted));
         }
     }
     Ok(fields)

@@ -12,7 +12,7 @@ use imap_codec::imap_types::search::SearchKey;
 use super::Session;
 use super::reply::{Code, Handled, Reply};
 use super::search;
-use super::sort::{SortFields, found_messages, sort_fields};
+use super::sort::{SortFields, Wanted, found_messages, sort_fields};
 use crate::archive::{Archives, MailboxView};
 use crate::config::Limits;
 
@@ -87,7 +87,7 @@ fn threaded(
 ) -> crate::error::Result<String> {
     let (found, _) = search::matching(archives, view, keys, decode, limits)?;
     let messages = found_messages(archives, view, &found)?;
-    let fields = sort_fields(archives, &messages)?;
+    let fields = sort_fields(archives, &messages, Wanted::threading())?;
     let threads = match algorithm {
         Algorithm::OrderedSubject => ordered::threads(&fields),
         Algorithm::References => references::threads(&fields),
