@@ -200,7 +200,7 @@ fn esearch_and_fuzzy_relevancy() {
     let none = c.command("c", "SEARCH RETURN (MIN COUNT) BODY nothing-like-it");
     assert_eq!(none[0], "* ESEARCH (TAG \"c\") COUNT 0\r\n");
     assert!(
-        c.answer("d", "SEARCH RETURN (SAVE) ALL")
+        c.answer("d", "SEARCH RETURN (PARTIAL 1:10) ALL")
             .starts_with("d BAD")
     );
     assert!(

@@ -1,6 +1,7 @@
 //! SEARCH's extensions that imap-codec does not parse: `RETURN (...)`
-//! (ESEARCH, RFC 4731; and of SORT, ESORT, RFC 5267) and the FUZZY key
-//! (SEARCH=FUZZY, RFC 6203).
+//! (ESEARCH, RFC 4731; and of SORT, ESORT, RFC 5267), the FUZZY key
+//! (SEARCH=FUZZY, RFC 6203) and `$`, the saved search result (SEARCHRES,
+//! RFC 5182), written as [`SAVED`], a set that names no message otherwise.
 //!
 //! Before imap-codec reads a command, [`Rewriter`] takes `RETURN (...)` out
 //! of a SEARCH and writes each FUZZY key as `NOT NOT`, which leaves the
@@ -10,7 +11,7 @@
 //! arrives, literal by literal, so it knows key arguments, quoted strings
 //! and literals from keys.
 
-/// A SEARCH return option (RFC 4731, RFC 6203).
+/// A SEARCH return option (RFC 4731, RFC 6203, RFC 5182).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReturnOption {
     Min,
@@ -18,6 +19,17 @@ pub enum ReturnOption {
     Count,
     All,
     Relevancy,
+    Save,
+}
+
+/// What `$` is written as for imap-codec: the two highest UIDs, which no
+/// folder reaches (UIDNEXT would have to pass 2^32 - 2).
+pub const SAVED: &[u8] = b"4294967294:4294967295";
+
+/// Whether `set` is `$` (see [`SAVED`]).
+pub fn is_saved(set: &imap_codec::imap_types::sequence::SequenceSet) -> bool {
+    let saved = std::str::from_utf8(SAVED).expect("ASCII");
+    imap_codec::imap_types::sequence::SequenceSet::try_from(saved).is_ok_and(|s| &s == set)
 }
 
 impl ReturnOption {
@@ -29,6 +41,7 @@ impl ReturnOption {
             "COUNT" => ReturnOption::Count,
             "ALL" => ReturnOption::All,
             "RELEVANCY" => ReturnOption::Relevancy,
+            "SAVE" => ReturnOption::Save,
             _ => return None,
         })
     }
@@ -159,6 +172,17 @@ impl Rewriter {
         }
         let sort = name.eq_ignore_ascii_case(b"SORT");
         if !name.eq_ignore_ascii_case(b"SEARCH") && !sort {
+            // FETCH $, STORE $, COPY $, MOVE $, UID EXPUNGE $.
+            let takes_set = [&b"FETCH"[..], b"STORE", b"COPY", b"MOVE", b"EXPUNGE"]
+                .iter()
+                .any(|verb| name.eq_ignore_ascii_case(verb));
+            if takes_set && line[at..].starts_with(b" $") {
+                let after = line.get(at + 2).copied();
+                if matches!(after, None | Some(b' ')) {
+                    buf.splice(at + 1..at + 2, SAVED.iter().copied());
+                    self.growth += SAVED.len() as isize - 1;
+                }
+            }
             self.stage = Stage::Other;
             return Ok(());
         }
@@ -243,10 +267,15 @@ impl Rewriter {
                 };
                 let start = self.pos;
                 self.pos = end;
+                let key = self.arguments == 0;
                 if self.argument_or_key(Some(&buf[start..end])) {
                     buf.splice(start..end, b"NOT NOT".iter().copied());
                     self.pos = start + 7;
                     self.growth += 7 - (end - start) as isize;
+                } else if key && &buf[start..end] == b"$" {
+                    buf.splice(start..end, SAVED.iter().copied());
+                    self.pos = start + SAVED.len();
+                    self.growth += SAVED.len() as isize - 1;
                 }
                 true
             }
@@ -288,6 +317,30 @@ mod tests {
         let mut r = Rewriter::default();
         r.rewrite(&mut buf).unwrap();
         (String::from_utf8(buf).unwrap(), r.extension)
+    }
+
+    #[test]
+    fn writes_the_saved_result_where_a_set_goes() {
+        let saved = std::str::from_utf8(SAVED).unwrap();
+        assert_eq!(
+            rewrite("a FETCH $ FLAGS\r\n").0,
+            format!("a FETCH {saved} FLAGS\r\n")
+        );
+        assert_eq!(
+            rewrite("a UID EXPUNGE $\r\n").0,
+            format!("a UID EXPUNGE {saved}\r\n")
+        );
+        // A SEARCH key, not a SUBJECT's argument; keywords keep their `$`.
+        assert_eq!(
+            rewrite("a SEARCH SUBJECT $ OR $ KEYWORD $Junk\r\n").0,
+            format!("a SEARCH SUBJECT $ OR {saved} KEYWORD $Junk\r\n")
+        );
+        assert_eq!(
+            rewrite("a STORE 1 +FLAGS ($Label1)\r\n").0,
+            "a STORE 1 +FLAGS ($Label1)\r\n"
+        );
+        let set = imap_codec::imap_types::sequence::SequenceSet::try_from(saved).unwrap();
+        assert!(is_saved(&set));
     }
 
     #[test]
@@ -345,7 +398,7 @@ mod tests {
     #[test]
     fn refuses_unknown_return_options() {
         let mut r = Rewriter::default();
-        let mut buf = b"t SEARCH RETURN (SAVE) ALL\r\n".to_vec();
+        let mut buf = b"t SEARCH RETURN (PARTIAL 1:5) ALL\r\n".to_vec();
         assert!(r.rewrite(&mut buf).is_err());
         let mut buf = b"t SEARCH RETURN (MIN ALL\r\n".to_vec();
         assert!(Rewriter::default().rewrite(&mut buf).is_err());

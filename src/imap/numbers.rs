@@ -45,6 +45,20 @@ impl NumberSet {
         NumberSet { ranges: merged }
     }
 
+    /// The set of `numbers` (any order).
+    pub fn of(numbers: &[u32]) -> NumberSet {
+        let mut sorted = numbers.to_vec();
+        sorted.sort_unstable();
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        for n in sorted {
+            match ranges.last_mut() {
+                Some(last) if n <= last.1.saturating_add(1) => last.1 = last.1.max(n),
+                _ => ranges.push((n, n)),
+            }
+        }
+        NumberSet { ranges }
+    }
+
     /// Whether `n` is in the set: a binary search over the ranges.
     pub fn contains(&self, n: u32) -> bool {
         let after = self.ranges.partition_point(|&(low, _)| low <= n);

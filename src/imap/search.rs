@@ -85,6 +85,8 @@ struct Planner<'e> {
     /// What `*` stands for in sequence sets and UID sets.
     count: u32,
     largest_uid: u32,
+    /// The UIDs `$` stands for (RFC 5182).
+    saved: &'e [u32],
 }
 
 impl Planner<'_> {
@@ -124,6 +126,13 @@ impl Planner<'_> {
                         self.plan(fuzzed, true)
                     }
                     _ => Criterion::Not(Box::new(self.plan(inner, fuzzy))),
+                }
+            }
+            // `$` (RFC 5182): the saved UIDs.
+            SearchKey::SequenceSet(set) | SearchKey::Uid(set) if super::esearch::is_saved(set) => {
+                Criterion::Numbers {
+                    set: NumberSet::of(self.saved),
+                    uid: true,
                 }
             }
             SearchKey::SequenceSet(set) => Criterion::Numbers {
@@ -293,15 +302,23 @@ struct Found {
     modseq: Option<u64>,
 }
 
+/// What a search runs on: the mailbox as the session numbers it, and the
+/// UIDs `$` stands for.
+pub(super) struct Searched<'a> {
+    pub view: &'a MailboxView,
+    pub saved: &'a [u32],
+}
+
 fn run(
     archives: &Archives,
-    view: &MailboxView,
+    searched: &Searched,
     keys: &[SearchKey<'static>],
     decode: Decode,
     extension: &SearchExtension,
     uid: bool,
     limits: &Limits,
 ) -> crate::error::Result<Found> {
+    let view = searched.view;
     let started = Instant::now();
     let mut planner = Planner {
         decode,
@@ -313,6 +330,7 @@ fn run(
         modseq: false,
         count: view.len() as u32,
         largest_uid: view.snapshot().last_uid(),
+        saved: searched.saved,
     };
     let criteria = Criterion::And(keys.iter().map(|k| planner.plan(k, false)).collect());
     planner.within(limits)?;
@@ -384,6 +402,33 @@ fn run(
     Ok(result)
 }
 
+/// The UIDs a SEARCH with SAVE keeps: with MIN or MAX and neither ALL
+/// nor COUNT, only those; else every message found (RFC 5182 2.4).
+fn saved_uids(found: &Found, returns: &[ReturnOption], uid: bool, view: &MailboxView) -> Vec<u32> {
+    let has = |o: ReturnOption| returns.contains(&o);
+    let numbers = &found.numbers;
+    let kept: Vec<u32> = if (has(ReturnOption::Min) || has(ReturnOption::Max))
+        && !has(ReturnOption::All)
+        && !has(ReturnOption::Count)
+    {
+        let mut ends = Vec::new();
+        if has(ReturnOption::Min) {
+            ends.extend(numbers.first());
+        }
+        if has(ReturnOption::Max) {
+            ends.extend(numbers.last());
+        }
+        ends.dedup();
+        ends
+    } else {
+        numbers.clone()
+    };
+    match uid {
+        true => kept,
+        false => kept.iter().map(|&seq| view.uid(seq as usize - 1)).collect(),
+    }
+}
+
 /// Whether `key` is or holds a MODSEQ key.
 pub(super) fn names_modseq(key: &SearchKey) -> bool {
     match key {
@@ -405,14 +450,14 @@ pub(super) fn unknown_charset() -> Reply {
 /// and THREAD start with.
 pub(super) fn matching(
     archives: &Archives,
-    view: &MailboxView,
+    searched: &Searched,
     keys: &[SearchKey<'static>],
     decode: Decode,
     limits: &Limits,
 ) -> crate::error::Result<(Vec<u32>, Option<u64>)> {
     let found = run(
         archives,
-        view,
+        searched,
         keys,
         decode,
         &SearchExtension::default(),
@@ -461,6 +506,10 @@ fn relevancy(scores: &[f32]) -> Vec<u32> {
 
 /// The untagged answer: SEARCH, or ESEARCH for `RETURN (...)`.
 fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found) -> String {
+    // SAVE alone answers nothing (RFC 5182 2.1).
+    if returns == Some(&[ReturnOption::Save][..]) {
+        return String::new();
+    }
     let Some(returns) = returns else {
         use std::fmt::Write;
         let mut line = String::with_capacity(10 + 7 * found.numbers.len());
@@ -531,7 +580,9 @@ pub async fn search(
     if relevancy && extension.fuzzy.is_empty() {
         return Ok(Reply::bad("RELEVANCY needs a FUZZY search key"));
     }
-    let view = session.selected_or_bad()?.view.clone();
+    let selected = session.selected_or_bad()?;
+    let view = selected.view.clone();
+    let saved = selected.saved.clone();
     // SEARCH MODSEQ turns CONDSTORE on (RFC 7162 3.1).
     let enabled = match keys.iter().any(names_modseq) {
         true => session.condstore_enabling(),
@@ -540,12 +591,31 @@ pub async fn search(
     let archives = session.shared.archives.clone();
     let returns = extension.returns.clone();
     let limits = session.shared.limits.clone();
+    let saving = returns
+        .as_ref()
+        .is_some_and(|r| r.contains(&ReturnOption::Save));
+    let searched_view = view.clone();
     let found = tokio::task::spawn_blocking(move || {
-        run(&archives, &view, &keys, decode, &extension, uid, &limits)
+        let searched = Searched {
+            view: &searched_view,
+            saved: &saved,
+        };
+        run(
+            &archives, &searched, &keys, decode, &extension, uid, &limits,
+        )
     })
     .await;
     match found {
         Ok(found) => {
+            if saving && let Some(selected) = session.selected_mut() {
+                // A failed search saves nothing (RFC 5182 2.1).
+                selected.saved = match &found {
+                    Ok(found) => {
+                        saved_uids(found, returns.as_deref().unwrap_or_default(), uid, &view)
+                    }
+                    Err(_) => Vec::new(),
+                };
+            }
             let line = answer(tag, uid, returns.as_deref(), &found?);
             Ok(Reply::completed(verb).after(enabled + &line))
         }

@@ -119,6 +119,7 @@ pub fn select(
         seen,
         own_changes: 0,
         expunged: Default::default(),
+        saved: Vec::new(),
         polled: std::time::Instant::now(),
     }));
     Ok(Reply::completed(verb).with_code(mode).after(out))
@@ -212,6 +213,16 @@ impl Selected {
     /// range. Works on ranges, so `1:4294967295` costs no more than `1:*`.
     pub fn positions(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, &'static str> {
         let mut positions = Vec::new();
+        // `$` (RFC 5182): the saved UIDs still here, by number or UID alike.
+        if super::esearch::is_saved(set) {
+            let mut found: Vec<usize> = self
+                .saved
+                .iter()
+                .filter_map(|&u| self.view.position(u))
+                .collect();
+            found.sort_unstable();
+            return Ok(found);
+        }
         if uid {
             let uids = self.view.snapshot().uids();
             let Some(&last) = uids.last() else {

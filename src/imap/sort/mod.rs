@@ -55,7 +55,8 @@ pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
     let Some(decode) = search::decoder(Some(charset)) else {
         return Ok(search::unknown_charset());
     };
-    let view = session.selected_or_bad()?.view.clone();
+    let selected = session.selected_or_bad()?;
+    let (view, saved) = (selected.view.clone(), selected.saved.clone());
     // SORT with a MODSEQ key turns CONDSTORE on (RFC 7162 3.1).
     let enabled = match keys.iter().any(search::names_modseq) {
         true => session.condstore_enabling(),
@@ -64,7 +65,11 @@ pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
     let archives = session.shared.archives.clone();
     let limits = session.shared.limits.clone();
     let sorted = tokio::task::spawn_blocking(move || {
-        sorted(&archives, &view, &criteria, &keys, decode, uid, &limits)
+        let searched = search::Searched {
+            view: &view,
+            saved: &saved,
+        };
+        sorted(&archives, &searched, &criteria, &keys, decode, uid, &limits)
     })
     .await;
     match sorted {
@@ -138,15 +143,15 @@ fn esort_line(
 /// a MODSEQ key the highest mod-sequence among them.
 fn sorted(
     archives: &Archives,
-    view: &MailboxView,
+    searched: &search::Searched,
     criteria: &[SortCriterion],
     keys: &[SearchKey<'static>],
     decode: search::Decode,
     uid: bool,
     limits: &Limits,
 ) -> crate::error::Result<(Vec<u32>, Option<u64>)> {
-    let (found, modseq) = search::matching(archives, view, keys, decode, limits)?;
-    let messages = found_messages(archives, view, &found)?;
+    let (found, modseq) = search::matching(archives, searched, keys, decode, limits)?;
+    let messages = found_messages(archives, searched.view, &found)?;
     let wanted = Wanted::sorting(criteria.iter().map(|c| c.key.clone()));
     let fields = sort_fields(archives, &messages, wanted)?;
     let mut order: Vec<usize> = (0..messages.len()).collect();

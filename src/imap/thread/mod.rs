@@ -13,7 +13,7 @@ use super::Session;
 use super::reply::{Code, Handled, Reply};
 use super::search;
 use super::sort::{SortFields, Wanted, found_messages, sort_fields};
-use crate::archive::{Archives, MailboxView};
+use crate::archive::Archives;
 use crate::config::Limits;
 
 /// One thread's member: a found message (an index into the found ones) or
@@ -58,11 +58,16 @@ pub async fn thread(
     let Some(decode) = search::decoder(Some(charset)) else {
         return Ok(search::unknown_charset());
     };
-    let view = session.selected_or_bad()?.view.clone();
+    let selected = session.selected_or_bad()?;
+    let (view, saved) = (selected.view.clone(), selected.saved.clone());
     let archives = session.shared.archives.clone();
     let limits = session.shared.limits.clone();
     let threaded = tokio::task::spawn_blocking(move || {
-        threaded(&archives, &view, algorithm, &keys, decode, uid, &limits)
+        let searched = search::Searched {
+            view: &view,
+            saved: &saved,
+        };
+        threaded(&archives, &searched, algorithm, &keys, decode, uid, &limits)
     })
     .await;
     match threaded {
@@ -78,15 +83,15 @@ pub async fn thread(
 /// The `* THREAD` line for the messages `keys` find.
 fn threaded(
     archives: &Archives,
-    view: &MailboxView,
+    searched: &search::Searched,
     algorithm: Algorithm,
     keys: &[SearchKey<'static>],
     decode: search::Decode,
     uid: bool,
     limits: &Limits,
 ) -> crate::error::Result<String> {
-    let (found, _) = search::matching(archives, view, keys, decode, limits)?;
-    let messages = found_messages(archives, view, &found)?;
+    let (found, _) = search::matching(archives, searched, keys, decode, limits)?;
+    let messages = found_messages(archives, searched.view, &found)?;
     let fields = sort_fields(archives, &messages, Wanted::threading())?;
     let threads = match algorithm {
         Algorithm::OrderedSubject => ordered::threads(&fields),
