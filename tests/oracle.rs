@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::dovecot::Dovecot;
@@ -27,10 +27,18 @@ fn documented(file: &str, corpus: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn compare(dovecot: &Dovecot, server: &Server, mailbox: &str, corpus: &str) {
+/// Runs an oracle script (`HOST PORT HOST PORT USER PASSWORD --mailbox M
+/// --insecure --json FILE`) on Dovecot against archimap: what it printed,
+/// and its JSON report.
+fn oracle_report(
+    script: &Path,
+    dovecot: &Dovecot,
+    server: &Server,
+    mailbox: &str,
+) -> (String, serde_json::Value) {
     let report = tempfile::NamedTempFile::new().unwrap();
     let out = Command::new("python3")
-        .arg(common::shared_dir().join("harness/oracle/diff_imap.py"))
+        .arg(script)
         .args([
             "127.0.0.1",
             &dovecot.imaps.to_string(),
@@ -49,13 +57,22 @@ fn compare(dovecot: &Dovecot, server: &Server, mailbox: &str, corpus: &str) {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(report.path()).unwrap())
-        .unwrap_or_else(|e| {
-            panic!(
-                "no report ({e}): {stdout}{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+    let json = serde_json::from_slice(&std::fs::read(report.path()).unwrap()).unwrap_or_else(|e| {
+        panic!(
+            "no report ({e}): {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (stdout, json)
+}
+
+fn compare(dovecot: &Dovecot, server: &Server, mailbox: &str, corpus: &str) {
+    let (stdout, json) = oracle_report(
+        &common::shared_dir().join("harness/oracle/diff_imap.py"),
+        dovecot,
+        server,
+        mailbox,
+    );
     // FETCH: no mismatch but where Dovecot drops the connection on broken
     // base64 and archimap answers NO [PARSE] (BINARY only).
     for (key, diffs) in json["diffs"].as_object().unwrap() {
@@ -109,37 +126,8 @@ fn date_out_of_32_bits(message: &[u8]) -> bool {
 /// Every SORT of `conformance/sort_oracle.py`'s battery answers as
 /// Dovecot's does, but for the differences SORT-DIFFERENCES.md explains.
 fn compare_sort(dovecot: &Dovecot, server: &Server, mailbox: &str, corpus: &str) {
-    let report = tempfile::NamedTempFile::new().unwrap();
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/conformance/sort_oracle.py"
-        ))
-        .args([
-            "127.0.0.1",
-            &dovecot.imaps.to_string(),
-            "127.0.0.1",
-            &server.imaps.port().to_string(),
-        ])
-        .args([
-            "usera",
-            "oraclepw",
-            "--mailbox",
-            mailbox,
-            "--insecure",
-            "--json",
-        ])
-        .arg(report.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(report.path()).unwrap())
-        .unwrap_or_else(|e| {
-            panic!(
-                "no report ({e}): {stdout}{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/sort_oracle.py");
+    let (stdout, json) = oracle_report(&script, dovecot, server, mailbox);
     let differing: BTreeSet<String> = json
         .as_array()
         .unwrap()

@@ -505,6 +505,24 @@ fn relevancy(scores: &[f32]) -> Vec<u32> {
 }
 
 /// The untagged answer: SEARCH, or ESEARCH for `RETURN (...)`.
+/// The ESEARCH answer for `numbers` in the order given (ESORT passes them
+/// sorted: MIN and MAX are then the first and last in that order, and ALL
+/// keeps it, as RFC 5267 3.2 has it).
+pub(super) fn esearch_line(
+    tag: &str,
+    uid: bool,
+    returns: &[ReturnOption],
+    numbers: Vec<u32>,
+    modseq: Option<u64>,
+) -> String {
+    let found = Found {
+        numbers,
+        scores: Vec::new(),
+        modseq,
+    };
+    answer(tag, uid, Some(returns), &found)
+}
+
 fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found) -> String {
     // SAVE alone answers nothing (RFC 5182 2.1).
     if returns == Some(&[ReturnOption::Save][..]) {

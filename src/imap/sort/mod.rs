@@ -76,7 +76,7 @@ pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
         Ok(sorted) => {
             let (numbers, modseq) = sorted?;
             let line = match returns {
-                Some(returns) => esort_line(tag, uid, &returns, &numbers, modseq),
+                Some(returns) => search::esearch_line(tag, uid, &returns, numbers, modseq),
                 None => sort_line(&numbers, modseq),
             };
             Ok(Reply::completed(verb).after(enabled + &line))
@@ -98,43 +98,6 @@ fn sort_line(numbers: &[u32], modseq: Option<u64>) -> String {
     }
     if let Some(modseq) = modseq {
         line.push_str(&format!(" (MODSEQ {modseq})"));
-    }
-    line + "\r\n"
-}
-
-/// ESORT's answer (RFC 5267 3.2): an ESEARCH whose MIN and MAX are the
-/// first and last in the sort order and whose ALL keeps that order (an
-/// empty RETURN list meaning ALL).
-fn esort_line(
-    tag: &str,
-    uid: bool,
-    returns: &[ReturnOption],
-    numbers: &[u32],
-    modseq: Option<u64>,
-) -> String {
-    let mut line = format!("* ESEARCH (TAG \"{tag}\")");
-    if uid {
-        line.push_str(" UID");
-    }
-    let all = [ReturnOption::All];
-    let returns = if returns.is_empty() {
-        &all[..]
-    } else {
-        returns
-    };
-    for option in returns {
-        match (option, numbers.first(), numbers.last()) {
-            (ReturnOption::Min, Some(first), _) => line.push_str(&format!(" MIN {first}")),
-            (ReturnOption::Max, _, Some(last)) => line.push_str(&format!(" MAX {last}")),
-            (ReturnOption::Count, _, _) => line.push_str(&format!(" COUNT {}", numbers.len())),
-            (ReturnOption::All, Some(_), _) => {
-                line.push_str(&format!(" ALL {}", search::sequence_set(numbers)))
-            }
-            _ => {}
-        }
-    }
-    if let (Some(modseq), false) = (modseq, numbers.is_empty()) {
-        line.push_str(&format!(" MODSEQ {modseq}"));
     }
     line + "\r\n"
 }
@@ -226,11 +189,11 @@ mod tests {
             ReturnOption::All,
         ];
         assert_eq!(
-            esort_line("a", false, &all, &[5, 6, 7, 1, 3, 2], None),
+            search::esearch_line("a", false, &all, vec![5, 6, 7, 1, 3, 2], None),
             "* ESEARCH (TAG \"a\") MIN 5 MAX 2 COUNT 6 ALL 5:7,1,3,2\r\n"
         );
         assert_eq!(
-            esort_line("b", true, &[], &[], Some(9)),
+            search::esearch_line("b", true, &[], vec![], None),
             "* ESEARCH (TAG \"b\") UID\r\n"
         );
         assert_eq!(sort_line(&[3, 1], Some(9)), "* SORT 3 1 (MODSEQ 9)\r\n");
