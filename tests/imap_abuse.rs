@@ -314,3 +314,124 @@ fn a_refused_literal_is_never_read_as_commands() {
     c.send("\r\n");
     assert!(c.until("b").last().unwrap().starts_with("b OK [APPENDUID"));
 }
+
+/// MULTIAPPEND (RFC 3502) is all or nothing, and a client cannot make one
+/// cost more than one command may: the literal limit holds for all its
+/// messages together, the line limit for all its lines, and input that is
+/// not a further message ends it with BAD, nothing filed, the session alive.
+#[test]
+fn a_multiappend_is_all_or_nothing_and_bounded() {
+    let am = one_message_archive();
+    let server = Server::start_with_config(
+        &am,
+        "[limits]\nmax_literal_size = 4096\nmax_command_line = 2048\n",
+    );
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let messages = |c: &mut common::imap::Client| {
+        let status = c.command("s", "STATUS INBOX (MESSAGES)");
+        status[0].clone()
+    };
+
+    // Three messages in one command: one commit, one APPENDUID set.
+    c.send("a APPEND INBOX {9+}\r\nSubject:a (\\Seen) {9+}\r\nSubject:b {9+}\r\nSubject:c\r\n");
+    let done = c.until("a");
+    let done = done.last().unwrap();
+    assert!(
+        done.starts_with("a OK [APPENDUID ") && done.contains(" 2:4]"),
+        "{done}"
+    );
+    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
+
+    // An empty last message: nothing of the command is filed.
+    c.send("b APPEND INBOX {9+}\r\nSubject:d {0+}\r\n\r\n");
+    let refused = c.until("b");
+    assert!(
+        refused.last().unwrap().starts_with("b NO [CANNOT]"),
+        "{refused:?}"
+    );
+    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
+
+    // Not a further message after the first: BAD, nothing filed.
+    c.send("c APPEND INBOX {9+}\r\nSubject:e NOT-A-MESSAGE\r\n");
+    let bad = c.until("c");
+    assert!(bad.last().unwrap().starts_with("c BAD"), "{bad:?}");
+    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
+
+    // A folder that does not exist: TRYCREATE, once all was read.
+    c.send("d APPEND Nowhere {9+}\r\nSubject:f {9+}\r\nSubject:g\r\n");
+    let missing = c.until("d");
+    assert!(
+        missing.last().unwrap().starts_with("d NO [TRYCREATE]"),
+        "{missing:?}"
+    );
+
+    // Messages that each fit the literal limit but not together: refused
+    // when the literal that passes it is announced, nothing filed.
+    let big = "x".repeat(1500);
+    c.send("e APPEND INBOX {1500}\r\n");
+    assert!(c.line().starts_with("+ "));
+    c.send(&format!("{big} {{1500}}\r\n"));
+    assert!(c.line().starts_with("+ "));
+    c.send(&format!("{big} {{1500}}\r\n"));
+    let over = c.line();
+    assert!(
+        over.starts_with("e BAD [LIMIT] The literal is too long"),
+        "{over}"
+    );
+    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
+
+    // Thousands of tiny messages: the line limit holds for them all (the
+    // command is read to its end and refused; not one is filed).
+    let mut flood = String::from("f APPEND INBOX {1+}\r\nx");
+    for _ in 0..5000 {
+        flood.push_str(" (\\Seen) {1+}\r\nx");
+    }
+    flood.push_str("\r\n");
+    c.send(&flood);
+    let flooded = c.until("f");
+    assert!(
+        flooded
+            .last()
+            .unwrap()
+            .starts_with("f BAD [LIMIT] The command line is too long"),
+        "{flooded:?}"
+    );
+    assert!(c.answer("n", "NOOP").starts_with("n OK"));
+    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
+}
+
+/// Literals sent with LITERAL+ in the same write as their command are
+/// literals all the same: a message longer than the line limit is filed,
+/// and one refused (a NUL byte) is skipped whole, its lines never run as
+/// commands.
+#[test]
+fn literals_that_come_with_their_command_are_still_literals() {
+    let am = one_message_archive();
+    let server = Server::start_with_config(&am, "[limits]\nmax_command_line = 2048\n");
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let long = format!(
+        "Subject: long\r\n\r\n{}\r\n",
+        "a line of text\r\n".repeat(6000)
+    );
+    c.send(&format!("a APPEND INBOX {{{}+}}\r\n{long}\r\n", long.len()));
+    let filed = c.until("a");
+    assert!(
+        filed.last().unwrap().starts_with("a OK [APPENDUID"),
+        "{filed:?}"
+    );
+
+    let trap = "Subject: trap\r\n\r\nx DELETE INBOX\r\ny EXPUNGE\r\nnul \0 here\r\n";
+    c.send(&format!("b APPEND INBOX {{{}+}}\r\n{trap}\r\n", trap.len()));
+    let refused = c.line();
+    assert!(
+        refused.starts_with("b BAD [CLIENTBUG] A literal holds a NUL byte"),
+        "{refused}"
+    );
+    assert!(c.answer("n", "NOOP").starts_with("n OK"));
+    let status = c.command("s", "STATUS INBOX (MESSAGES)");
+    assert_eq!(status[0], "* STATUS \"INBOX\" (MESSAGES 2)\r\n");
+}

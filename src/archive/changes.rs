@@ -102,6 +102,14 @@ impl Need {
 
 /// Who asks for a change, from where and, when they said, why (for the
 /// audit log).
+/// A message for [`Archives::append`] to archive.
+pub struct NewMessage {
+    pub bytes: Vec<u8>,
+    pub flags: FlagState,
+    /// The INTERNALDATE (Unix seconds); now if `None`.
+    pub internal_date: Option<i64>,
+}
+
 #[derive(Clone, Copy)]
 pub struct Caller<'a> {
     pub who: Who<'a>,
@@ -216,18 +224,17 @@ impl Archives {
         Ok(pairs)
     }
 
-    /// Archives one message into a folder (IMAP APPEND), with `caller`'s
-    /// flags and keywords; returns the folder's UIDVALIDITY and the new
-    /// message's UID. It is a new message even when the folder holds these
-    /// bytes already (their bytes are stored once all the same).
+    /// Archives messages into a folder (IMAP APPEND, MULTIAPPEND), with
+    /// `caller`'s flags and keywords, all or none: one commit files them
+    /// all. Returns the folder's UIDVALIDITY and the new messages' UIDs, in
+    /// order. Each is a new message even when the folder holds its bytes
+    /// already (bytes are stored once all the same).
     pub fn append(
         &self,
         caller: Caller,
         folder: &Folder,
-        bytes: &[u8],
-        flags: &FlagState,
-        internal_date: Option<i64>,
-    ) -> Result<(u32, u32)> {
+        messages: &[NewMessage],
+    ) -> Result<(u32, Vec<u32>)> {
         // Messages are filed with a user's flags; administrators import.
         let Who::User(user) = caller.who else {
             return Err(Error::Refused(
@@ -238,56 +245,73 @@ impl Archives {
             let _guard = self.change_lock();
             self.checked(caller, folder, Need::Insert)?
         };
-        let internal_date = internal_date.unwrap_or_else(|| chrono::Utc::now().timestamp());
-        // Bytes stored already are not prepared again; should another
-        // session expunge their last copy before the commit, the message
-        // is prepared with its bytes and filed again.
-        let file = || -> Result<u32> {
-            let (prepared, _) = self.prepare_message(
-                bytes,
-                folder.id,
-                internal_date,
-                flags.bits,
-                self.compression_level,
-            )?;
-            let sha256 = prepared.sha256;
-            let mut filer = self.single_filer(&user.name)?;
-            // Recorded in the transaction that files the message.
-            let record = |outcomes: &[FilingOutcome]| {
-                let uid = match outcomes.first() {
-                    Some(FilingOutcome::Added { uid }) => Some(*uid),
-                    _ => None,
-                };
-                vec![caller.record(
-                    AuditAction::MessageAppended,
-                    folder_target(&access.archive, &folder.path),
-                    json!({ "uid": uid, "sha256": hex::encode(sha256) }),
-                )]
-            };
-            let outcome = filer.file(vec![prepared], &record)?;
-            filer.finish()?;
-            let Some(&FilingOutcome::Added { uid }) = outcome.first() else {
-                return Err(Error::Corrupt(
-                    "an appended message was not added to its folder".into(),
-                ));
-            };
-            if !flags.keywords.is_empty() {
-                // Through the user's flag table: a session may show the
-                // message already.
+        let now = chrono::Utc::now().timestamp();
+        // Keywords checked as a STORE checks them, before anything is filed.
+        let flags = messages
+            .iter()
+            .map(|m| {
                 let keywords = super::flags::FlagChange {
-                    keywords: super::flags::KeywordChange::Add(flags.keywords.clone()),
+                    set: m.flags.bits,
+                    keywords: super::flags::KeywordChange::Add(m.flags.keywords.clone()),
                     ..Default::default()
                 };
-                self.change_flags(user, folder, uid, &keywords)?;
+                keywords.apply(&FlagState::default())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // Bytes stored already are not prepared again; should another
+        // session expunge their last copy before the commit, the messages
+        // are prepared with their bytes and filed again.
+        let file = || -> Result<Vec<u32>> {
+            let mut prepared = Vec::with_capacity(messages.len());
+            let mut sha256s = Vec::with_capacity(messages.len());
+            for (message, flags) in messages.iter().zip(&flags) {
+                let (message, _) = self.prepare_message(
+                    &message.bytes,
+                    folder.id,
+                    message.internal_date.unwrap_or(now),
+                    flags.clone(),
+                    self.compression_level,
+                )?;
+                sha256s.push(message.sha256);
+                prepared.push(message);
             }
-            Ok(uid)
+            let mut filer = self.single_filer(&user.name)?;
+            // Recorded in the transaction that files the messages.
+            let record = |outcomes: &[FilingOutcome]| {
+                outcomes
+                    .iter()
+                    .zip(&sha256s)
+                    .map(|(outcome, sha256)| {
+                        let uid = match outcome {
+                            FilingOutcome::Added { uid } => Some(*uid),
+                            _ => None,
+                        };
+                        caller.record(
+                            AuditAction::MessageAppended,
+                            folder_target(&access.archive, &folder.path),
+                            json!({ "uid": uid, "sha256": hex::encode(sha256) }),
+                        )
+                    })
+                    .collect()
+            };
+            let outcomes = filer.file(prepared, &record)?;
+            filer.finish()?;
+            outcomes
+                .iter()
+                .map(|outcome| match outcome {
+                    FilingOutcome::Added { uid } => Ok(*uid),
+                    _ => Err(Error::Corrupt(
+                        "an appended message was not added to its folder".into(),
+                    )),
+                })
+                .collect()
         };
         const TRIES: usize = 3;
         for tried in 1.. {
             match file() {
-                Ok(uid) => {
+                Ok(uids) => {
                     self.changes.changed(folder.id);
-                    return Ok((folder.uidvalidity, uid));
+                    return Ok((folder.uidvalidity, uids));
                 }
                 Err(Error::Expunged(_)) if tried < TRIES => continue,
                 Err(e) => return Err(e),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use sha2::Digest;
 
+use super::flags::FlagState;
 use super::{Archives, Summary, can_import_into, header_block};
 use crate::error::{Error, Result};
 use crate::index::{IndexDoc, StoreIndex, Writer, fingerprint};
@@ -32,8 +33,8 @@ pub struct PreparedMessage {
     /// The size with bare LFs counted as CRLF.
     pub crlf_size: u64,
     pub internal_date: i64,
-    /// Flags of the target user (bits of `archive::flags`).
-    pub flags: u32,
+    /// Flags and keywords of the target user.
+    pub flags: FlagState,
     pub content: Option<PreparedContent>,
 }
 
@@ -121,7 +122,7 @@ impl Archives {
         bytes: &[u8],
         folder_id: i64,
         internal_date: i64,
-        flags: u32,
+        flags: FlagState,
         compression_level: i32,
     ) -> Result<(PreparedMessage, bool)> {
         let sha256: Sha256 = sha2::Sha256::digest(bytes).into();

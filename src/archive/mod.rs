@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 pub use admin_folders::{FolderEntry, FolderName, ListedMessage, MessageId};
 pub use audit::{ADMIN, SYSTEM, folder_target, store_target, user_target};
-pub use changes::Caller;
+pub use changes::{Caller, NewMessage};
 pub use content::{Content, FolderMessage};
 pub use filing::{Filer, FilingOutcome, PreparedContent, PreparedMessage};
 pub use folders::{Folder, FolderNode, FolderPath};

@@ -1,7 +1,9 @@
-//! APPEND: archiving a message into a folder the user may write to (for
-//! instance one dragged in from an ordinary mailbox), with UIDPLUS's
-//! APPENDUID. Bytes already archived are stored once.
+//! APPEND: archiving messages into a folder the user may write to (for
+//! instance ones dragged in from an ordinary mailbox), with UIDPLUS's
+//! APPENDUID; several at once, all or none (MULTIAPPEND, RFC 3502). Bytes
+//! already archived are stored once.
 
+use imap_codec::imap_types::command::{Command, CommandBody};
 use imap_codec::imap_types::datetime::DateTime;
 use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
 use imap_codec::imap_types::flag::Flag;
@@ -9,32 +11,77 @@ use imap_codec::imap_types::mailbox::Mailbox;
 use tokio::io::AsyncWrite;
 
 use super::Session;
+use super::copy::uid_list;
 use super::mailboxes::mailbox_name;
 use super::reply::{Code, Handled, Reply};
 use super::store::flag_bits;
 use super::updates::Moment;
+use crate::archive::NewMessage;
 use crate::archive::flags::FlagState;
+
+/// One message of an APPEND, as the client sent it.
+#[derive(Clone, Copy)]
+pub struct Appended<'a> {
+    pub flags: &'a [Flag<'a>],
+    pub date: Option<&'a DateTime>,
+    pub message: &'a LiteralOrLiteral8<'a>,
+}
+
+impl<'a> Appended<'a> {
+    /// The message of an APPEND command (one of a MULTIAPPEND's).
+    pub fn of(command: &'a Command<'a>) -> Option<(&'a Mailbox<'a>, Appended<'a>)> {
+        match &command.body {
+            CommandBody::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+            } => Some((
+                mailbox,
+                Appended {
+                    flags,
+                    date: date.as_ref(),
+                    message,
+                },
+            )),
+            _ => None,
+        }
+    }
+}
 
 pub async fn append<S: AsyncWrite + Unpin>(
     session: &mut Session,
     stream: &mut S,
     mailbox: &Mailbox<'_>,
-    flags: &[Flag<'_>],
-    date: Option<&DateTime>,
-    message: &LiteralOrLiteral8<'_>,
+    messages: &[Appended<'_>],
 ) -> Handled {
-    let bytes = match message {
-        LiteralOrLiteral8::Literal(literal) => literal.data(),
-        LiteralOrLiteral8::Literal8(literal) => literal.data.as_ref(),
-    };
-    let Some((bits, keywords)) = flag_bits(flags) else {
-        return Ok(Reply::bad("This system flag cannot be set"));
-    };
-    if bytes.len() as u64 > session.shared.limits.max_message_size {
-        return Ok(Reply::no(
-            Code::Limit,
-            "The message is larger than this server accepts",
-        ));
+    let mut new = Vec::with_capacity(messages.len());
+    for appended in messages {
+        let bytes = match appended.message {
+            LiteralOrLiteral8::Literal(literal) => literal.data(),
+            LiteralOrLiteral8::Literal8(literal) => literal.data.as_ref(),
+        };
+        let Some((bits, keywords)) = flag_bits(appended.flags) else {
+            return Ok(Reply::bad("This system flag cannot be set"));
+        };
+        // As Dovecot: an empty literal is no mail (and no import keeps one).
+        if bytes.is_empty() {
+            return Ok(Reply::no(
+                Code::Cannot,
+                "An empty message cannot be archived",
+            ));
+        }
+        if bytes.len() as u64 > session.shared.limits.max_message_size {
+            return Ok(Reply::no(
+                Code::Limit,
+                "The message is larger than this server accepts",
+            ));
+        }
+        new.push(NewMessage {
+            bytes: bytes.to_vec(),
+            flags: FlagState { bits, keywords },
+            internal_date: appended.date.map(|d| d.as_ref().timestamp()),
+        });
     }
     let view = session.view()?;
     let folder = mailbox_name(mailbox)
@@ -46,17 +93,16 @@ pub async fn append<S: AsyncWrite + Unpin>(
     let ip = session.peer.ip();
     let folder_id = folder.id;
     let archives = session.shared.archives.clone();
-    let (bytes, date) = (bytes.to_vec(), date.map(|d| d.as_ref().timestamp()));
-    let flags = FlagState { bits, keywords };
     // Hashing, compressing and the synced write are blocking work.
-    let (uidvalidity, uid) = tokio::task::spawn_blocking(move || {
+    let (uidvalidity, uids) = tokio::task::spawn_blocking(move || {
         let caller = crate::archive::Caller::new(&user, Some(ip));
-        archives.append(caller, &folder, &bytes, &flags, date)
+        archives.append(caller, &folder, &new)
     })
     .await
     .map_err(std::io::Error::other)??;
     session
         .report_added(stream, folder_id, Moment::Command)
         .await?;
-    Ok(Reply::completed("APPEND").with_code(Code::AppendUid { uidvalidity, uid }))
+    let uids = uid_list(&uids);
+    Ok(Reply::completed("APPEND").with_code(Code::AppendUid { uidvalidity, uids }))
 }

@@ -47,14 +47,17 @@ impl ReturnOption {
     }
 }
 
-/// What the rewriter took out of a SEARCH command.
+/// What the rewriter took out of a command (SEARCH, SORT, FETCH).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SearchExtension {
+pub struct Rewritten {
     /// `RETURN (...)`: answer with ESEARCH (an empty list means ALL).
     pub returns: Option<Vec<ReturnOption>>,
     /// The order numbers (among all NOT keys, from 0) of the outer NOT of
     /// each `NOT NOT` that stands for FUZZY.
     pub fuzzy: Vec<usize>,
+    /// FETCH's PREVIEW items (RFC 8970), each written as UID: their places
+    /// among the items, from 0.
+    pub previews: Vec<usize>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +108,54 @@ fn delimiter(b: u8) -> bool {
     matches!(b, b' ' | b'(' | b')' | b'\r' | b'\n' | b'"' | b'{')
 }
 
+/// Writes each PREVIEW item (RFC 8970) of the FETCH items starting at
+/// `items` in `buf`'s first line (ending at `line_end`) as UID, with its
+/// LAZY modifier (the server always has a preview); returns their places
+/// among the items and the bytes the rewriting added.
+fn take_previews(buf: &mut Vec<u8>, items: usize, mut line_end: usize) -> (Vec<usize>, isize) {
+    let mut found = Vec::new();
+    let mut growth = 0isize;
+    let listed = buf.get(items) == Some(&b'(');
+    let mut i = items + usize::from(listed);
+    for index in 0.. {
+        let start = i;
+        // An item: a name, with a section and a partial range.
+        let mut brackets = 0usize;
+        while i < line_end {
+            match buf[i] {
+                b'[' => brackets += 1,
+                b']' => brackets = brackets.saturating_sub(1),
+                b' ' | b'(' | b')' if brackets == 0 => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        if buf[start..i].eq_ignore_ascii_case(b"PREVIEW") {
+            let mut end = i;
+            let modifiers = buf[end..line_end].starts_with(b" (");
+            if let Some(close) = buf[end..line_end].iter().position(|&b| b == b')')
+                && modifiers
+                && buf[end + 2..end + close]
+                    .split(|&b| b == b' ')
+                    .all(|m| m.eq_ignore_ascii_case(b"LAZY"))
+            {
+                end += close + 1;
+            }
+            buf.splice(start..end, b"UID".iter().copied());
+            let taken = (end - start) as isize - 3;
+            growth -= taken;
+            line_end = (line_end as isize - taken) as usize;
+            i = start + 3;
+            found.push(index);
+        }
+        if !listed || i >= line_end || buf[i] != b' ' {
+            break;
+        }
+        i += 1;
+    }
+    (found, growth)
+}
+
 /// Rewrites one command; a fresh one for each command.
 #[derive(Debug, Default)]
 pub struct Rewriter {
@@ -121,7 +172,7 @@ pub struct Rewriter {
     nots: usize,
     /// Bytes the rewriting added to the command (less those it took out).
     growth: isize,
-    pub extension: SearchExtension,
+    pub extension: Rewritten,
 }
 
 impl Rewriter {
@@ -176,11 +227,26 @@ impl Rewriter {
             let takes_set = [&b"FETCH"[..], b"STORE", b"COPY", b"MOVE", b"EXPUNGE"]
                 .iter()
                 .any(|verb| name.eq_ignore_ascii_case(verb));
+            let fetch = name.eq_ignore_ascii_case(b"FETCH");
+            let mut line_end = line_end;
             if takes_set && line[at..].starts_with(b" $") {
                 let after = line.get(at + 2).copied();
                 if matches!(after, None | Some(b' ')) {
                     buf.splice(at + 1..at + 2, SAVED.iter().copied());
                     self.growth += SAVED.len() as isize - 1;
+                    line_end += SAVED.len() - 1;
+                }
+            }
+            if fetch {
+                // The items come after the set.
+                let items = buf[at + 1..line_end]
+                    .iter()
+                    .position(|&b| b == b' ')
+                    .map(|i| at + 1 + i + 1);
+                if let Some(items) = items {
+                    let (previews, growth) = take_previews(buf, items, line_end);
+                    self.extension.previews = previews;
+                    self.growth += growth;
                 }
             }
             self.stage = Stage::Other;
@@ -312,7 +378,7 @@ impl Rewriter {
 mod tests {
     use super::*;
 
-    fn rewrite(input: &str) -> (String, SearchExtension) {
+    fn rewrite(input: &str) -> (String, Rewritten) {
         let mut buf = input.as_bytes().to_vec();
         let mut r = Rewriter::default();
         r.rewrite(&mut buf).unwrap();
@@ -350,9 +416,10 @@ mod tests {
         assert_eq!(line, "a1 UID SEARCH NOT NOT NOT BODY fuzzy SUBJECT not\r\n");
         assert_eq!(
             ext,
-            SearchExtension {
+            Rewritten {
                 returns: Some(vec![ReturnOption::Min, ReturnOption::Count]),
                 fuzzy: vec![1],
+                previews: vec![],
             }
         );
         let (line, ext) =
@@ -364,7 +431,7 @@ mod tests {
         assert_eq!(ext.returns, Some(vec![]));
         assert_eq!(ext.fuzzy, vec![0]);
         assert_eq!(rewrite("t FETCH 1 FUZZY\r\n").0, "t FETCH 1 FUZZY\r\n");
-        assert_eq!(rewrite("t SEARCH ALL\r\n").1, SearchExtension::default());
+        assert_eq!(rewrite("t SEARCH ALL\r\n").1, Rewritten::default());
     }
 
     #[test]
@@ -393,6 +460,36 @@ mod tests {
             "t SEARCH CHARSET UTF-8 TEXT {5}\r\nFUZZY NOT NOT TEXT {3+}\r\nNOT NOT NOT ALL\r\n"
         );
         assert_eq!(r.extension.fuzzy, vec![0, 2]);
+    }
+
+    #[test]
+    fn writes_previews_as_uid() {
+        let (line, ext) = rewrite(
+            "a UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (DATE FROM)] PREVIEW (LAZY) preview)\r\n",
+        );
+        assert_eq!(
+            line,
+            "a UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (DATE FROM)] UID UID)\r\n"
+        );
+        assert_eq!(ext.previews, vec![2, 3]);
+        let (line, ext) = rewrite("a FETCH $ PREVIEW\r\n");
+        assert_eq!(
+            line,
+            format!("a FETCH {} UID\r\n", std::str::from_utf8(SAVED).unwrap())
+        );
+        assert_eq!(ext.previews, vec![0]);
+        // Only as an item: not in a section, not an unknown modifier.
+        let (line, ext) = rewrite("a FETCH 1 (BODY[HEADER.FIELDS (PREVIEW)] PREVIEW (FAST))\r\n");
+        assert_eq!(
+            line,
+            "a FETCH 1 (BODY[HEADER.FIELDS (PREVIEW)] UID (FAST))\r\n"
+        );
+        assert_eq!(ext.previews, vec![1]);
+        let input = "t FETCH 2 (PREVIEW (LAZY))\r\n";
+        let mut buf = input.as_bytes().to_vec();
+        let mut r = Rewriter::default();
+        r.rewrite(&mut buf).unwrap();
+        assert_eq!(r.growth(), buf.len() as isize - input.len() as isize);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::Session;
 use super::condstore::{self, Modseqs};
 use super::reply::{Code, Handled, Reply};
-use super::response::send;
+use super::response::{quoted, send};
 use super::select::{add_new_keywords, flags_announcement};
 use crate::archive::{Archives, Content, MailboxMessage, MessageDetail, flags};
 use crate::error::Error;
@@ -71,6 +71,9 @@ enum Item {
     BinarySize {
         path: Vec<u32>,
     },
+    /// PREVIEW (RFC 8970): the start of the message's text. It does not
+    /// set \Seen.
+    Preview,
 }
 
 impl Item {
@@ -79,7 +82,7 @@ impl Item {
     fn reads_content(&self) -> bool {
         matches!(
             self,
-            Item::Full { .. } | Item::Section { .. } | Item::Binary { .. }
+            Item::Full { .. } | Item::Section { .. } | Item::Binary { .. } | Item::Preview
         )
     }
 
@@ -135,6 +138,7 @@ impl Item {
                 | Item::Section { .. }
                 | Item::Binary { .. }
                 | Item::BinarySize { .. }
+                | Item::Preview
         )
     }
 }
@@ -311,6 +315,9 @@ pub struct FetchRequest<'a> {
     pub changed_since: Option<u64>,
     /// VANISHED (RFC 7162 3.2.6): also the UIDs gone since `changed_since`.
     pub vanished: bool,
+    /// The places of PREVIEW among the items (written as UID for
+    /// imap-codec, see `esearch`).
+    pub previews: Vec<usize>,
 }
 
 impl<'a> FetchRequest<'a> {
@@ -319,6 +326,7 @@ impl<'a> FetchRequest<'a> {
         names: &'a MacroOrMessageDataItemNames<'a>,
         uid: bool,
         modifiers: &[FetchModifier],
+        previews: Vec<usize>,
     ) -> Self {
         let mut request = FetchRequest {
             set,
@@ -326,6 +334,7 @@ impl<'a> FetchRequest<'a> {
             uid,
             changed_since: None,
             vanished: false,
+            previews,
         };
         for modifier in modifiers {
             match modifier {
@@ -348,9 +357,15 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         uid,
         changed_since,
         vanished,
+        previews,
     } = request;
     let verb = if uid { "UID FETCH" } else { "FETCH" };
     let mut items = items_of(names);
+    for place in previews {
+        if let Some(item) = items.get_mut(place) {
+            *item = Item::Preview;
+        }
+    }
     if uid && !items.contains(&Item::Uid) {
         items.insert(0, Item::Uid);
     }
@@ -601,7 +616,8 @@ async fn write_message<S: AsyncWrite + Unpin>(
             | Item::Structure { .. }
             | Item::Section { .. }
             | Item::Binary { .. }
-            | Item::BinarySize { .. } => {}
+            | Item::BinarySize { .. }
+            | Item::Preview => {}
         }
     }
     out.extend_from_slice(b")\r\n");
@@ -715,6 +731,13 @@ fn render_items(
                     Ok(size) => Some(format!("BINARY.SIZE[{label}] {size}").into_bytes()),
                     Err(e) => return Err(e),
                 }
+            }
+            Item::Preview => {
+                let text = crate::index::preview(message);
+                Some(match text.is_ascii() {
+                    true => format!("PREVIEW {}", quoted(&text)).into_bytes(),
+                    false => literal("PREVIEW", text.as_bytes(), None),
+                })
             }
             _ => None,
         });

@@ -5,13 +5,13 @@
 use imap_codec::CommandCodec;
 use imap_codec::decode::{CommandDecodeError, Decoder};
 use imap_codec::imap_types::IntoStatic;
-use imap_codec::imap_types::command::Command;
+use imap_codec::imap_types::command::{Command, CommandBody};
 use imap_codec::imap_types::core::LiteralMode;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use std::io;
 
-use super::esearch::{Rewriter, SearchExtension};
+use super::esearch::{Rewriter, Rewritten};
 use super::extensions::{AclCommand, ListCommand, parse_acl, parse_list};
 
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +51,12 @@ impl Literals {
 pub enum Frame {
     /// A command, with the SEARCH extensions taken out of it for imap-codec
     /// (`esearch`; empty for other commands).
-    Command(Command<'static>, SearchExtension),
+    Command(Command<'static>, Rewritten),
+    /// An APPEND of several messages (MULTIAPPEND, RFC 3502), one command
+    /// per message in order, all with the first one's tag; the first names
+    /// the mailbox. imap-codec reads one message per APPEND, so the framing
+    /// reads each further message as an APPEND of its own.
+    MultiAppend(Vec<Command<'static>>),
     /// Commands of our own extension layer (imap-codec cannot parse them).
     List {
         tag: String,
@@ -159,25 +164,45 @@ impl Reader {
         stream: &mut S,
         limits: Limits,
     ) -> io::Result<Frame> {
-        // Literal bytes accepted in this command: they do not count as line.
-        let mut literal_bytes = 0usize;
-        // Where the command's current line starts: after the data of the
-        // last literal read. A command that turns out wrong is skipped from
-        // there to the line's end, never by the first line end in the
-        // buffer, which may lie inside a literal (message text must not
-        // run as commands).
-        let mut line_start = 0usize;
-        // A literal not sent as literal8 held a NUL byte (RFC 3501 forbids
-        // it; RFC 3516's `~{n}` allows it): said when the command fails.
-        let mut nul_in_literal = false;
+        // The messages of a MULTIAPPEND read so far (each as an APPEND of
+        // its own), the literal bytes they held, and how much longer the
+        // command's line was than what the buffer holds of it: the line of
+        // the messages read, less the start of an APPEND written in front
+        // of each further message.
+        let mut appends: Vec<Command<'static>> = Vec::new();
+        let mut literals_before = 0usize;
+        let mut line_offset = 0isize;
         loop {
             if let Err(reason) = self.search.rewrite(&mut self.buf) {
                 let tag = self.tag();
                 self.skip_line(stream).await?;
                 return Ok(Frame::Bad { tag, reason });
             }
+            // The literals announced so far, whether imap-codec has met
+            // them yet or not (it does not stop at one whose data came
+            // with it): the limits hold for them all.
+            let literals = literals(&self.buf);
+            let announced: usize = literals.iter().map(|l| l.length).sum();
+            let refusal = match literals.last() {
+                Some(_) => limits
+                    .literals
+                    .refusal(self.verb(), (literals_before + announced) as u64),
+                None => None,
+            };
+            if let (Some(reason), Some(last)) = (refusal, literals.last()) {
+                // RFC 7888 4: a refused literal sent uninvited is on its
+                // way whatever the answer; it is not read (in any state:
+                // nobody has earned that bandwidth), the connection ends
+                // after the answer. One not invited yet is not sent.
+                let close = !last.synchronizing || last.data < self.buf.len();
+                let tag = self.tag();
+                self.buf.clear();
+                return Ok(Frame::TooBig { tag, reason, close });
+            }
+            let line_length =
+                |reader: &Self, end: usize| reader.line_length(end, &literals, line_offset);
             if self.search.waiting(self.buf.len())
-                && self.line_length(self.buf.len(), literal_bytes) <= limits.max_line
+                && line_length(self, self.buf.len()) <= limits.max_line
             {
                 if !self.fill(stream).await? {
                     return Ok(Frame::Closed);
@@ -190,7 +215,7 @@ impl Reader {
                     let used = self.buf.len() - rest.len();
                     // A command read whole in one go was not measured on
                     // the way: measure it now.
-                    if self.line_length(used, literal_bytes) > limits.max_line {
+                    if line_length(self, used) > limits.max_line {
                         let tag = Some(command.tag.inner().to_string());
                         self.buf.drain(..used);
                         return Ok(Frame::TooBig {
@@ -201,10 +226,14 @@ impl Reader {
                     }
                     let command = command.into_static();
                     self.buf.drain(..used);
-                    return Ok(Frame::Command(command, SearchExtension::default()));
+                    if !appends.is_empty() {
+                        appends.push(command);
+                        return Ok(Frame::MultiAppend(appends));
+                    }
+                    return Ok(Frame::Command(command, Rewritten::default()));
                 }
                 Err(CommandDecodeError::Incomplete) => {
-                    if self.line_length(self.buf.len(), literal_bytes) > limits.max_line {
+                    if line_length(self, self.buf.len()) > limits.max_line {
                         let tag = self.tag();
                         self.skip_line(stream).await?;
                         return Ok(Frame::TooBig {
@@ -214,56 +243,69 @@ impl Reader {
                         });
                     }
                 }
-                Err(CommandDecodeError::LiteralFound { tag, length, mode }) => {
-                    let length = length as usize;
-                    // The literal limit holds for all literals of a command
-                    // together, so that many of them cannot add up.
-                    let refusal = limits
-                        .literals
-                        .refusal(self.verb(), (literal_bytes + length) as u64);
-                    if let Some(reason) = refusal {
-                        let tag = Some(tag.inner().to_string());
-                        self.buf.clear();
-                        // RFC 7888 4: a refused literal sent uninvited is on
-                        // its way whatever the answer; it is not read (in any
-                        // state: nobody has earned that bandwidth), the
-                        // connection ends after the answer.
-                        let close = mode == LiteralMode::NonSync;
-                        return Ok(Frame::TooBig { tag, reason, close });
-                    }
+                Err(CommandDecodeError::LiteralFound { mode, .. }) => {
+                    let Some(literal) = literals.last() else {
+                        // imap-codec and `literals` disagree on the input.
+                        let tag = self.tag();
+                        self.skip_line(stream).await?;
+                        return Ok(Frame::Bad {
+                            tag,
+                            reason: "Command syntax error",
+                        });
+                    };
                     if mode == LiteralMode::Sync {
                         stream.write_all(b"+ Ready for literal data\r\n").await?;
                         stream.flush().await?;
                     }
-                    // The literal's header ends its line (quoted strings
-                    // hold no CRLF): its data starts after that line end.
-                    let header_end = memchr::memmem::find(&self.buf[line_start..], b"\r\n")
-                        .map_or(self.buf.len(), |at| line_start + at + 2);
-                    let literal8 = self.buf[line_start..header_end]
-                        .iter()
-                        .rposition(|&b| b == b'{')
-                        .is_some_and(|brace| brace > 0 && self.buf[line_start + brace - 1] == b'~');
-                    line_start = header_end + length;
-                    literal_bytes += length;
                     // The literal's bytes and at least one more: the command
                     // goes on after a literal (CRLF at least), and the codec
                     // finds an empty literal (`{0}`) again until something
                     // follows it.
-                    let need = (self.buf.len() + length + 1).max(line_start + 1);
+                    let need = literal.data + literal.length + 1;
                     while self.buf.len() < need {
                         if !self.fill(stream).await? {
                             return Ok(Frame::Closed);
                         }
                     }
-                    nul_in_literal |= !literal8 && self.buf[header_end..line_start].contains(&0);
                     continue;
                 }
                 Err(CommandDecodeError::Failed) => {
+                    if let Some((message, end, written)) = self.further_message(&literals) {
+                        // The buffer now starts an APPEND of the next message.
+                        let held: usize = literals
+                            .iter()
+                            .filter(|l| l.data < end)
+                            .map(|l| l.length)
+                            .sum();
+                        line_offset += (end - held) as isize - written as isize;
+                        literals_before += held;
+                        appends.push(message);
+                        continue;
+                    }
+                    // The command is skipped from the end of its last
+                    // literal to the line's end, never by the first line
+                    // end in the buffer, which may lie inside a literal
+                    // (message text must not run as commands).
+                    let line_start = literals
+                        .iter()
+                        .map(|l| l.data + l.length)
+                        .rfind(|&end| end <= self.buf.len())
+                        .unwrap_or(0);
+                    // A literal not sent as literal8 held a NUL byte (RFC
+                    // 3501 forbids it; RFC 3516's `~{n}` allows it).
+                    let nul_in_literal = literals.iter().any(|l| {
+                        !l.literal8
+                            && self
+                                .buf
+                                .get(l.data..(l.data + l.length).min(self.buf.len()))
+                                .is_some_and(|data| data.contains(&0))
+                    });
                     let tag = self.tag();
                     match memchr::memmem::find(&self.buf[line_start..], b"\r\n") {
                         Some(end) => {
                             let end = line_start + end;
-                            let extension = (line_start == 0).then(|| extension(&self.buf[..end]));
+                            let extension = (line_start == 0 && appends.is_empty())
+                                .then(|| extension(&self.buf[..end]));
                             self.buf.drain(..end + 2);
                             if let Some(frame) = extension.flatten() {
                                 return Ok(frame);
@@ -290,10 +332,45 @@ impl Reader {
     }
 
     /// The length of the command in the first `end` buffered bytes as the
-    /// client sent it: without its literal data, and before the SEARCH
-    /// rewriting.
-    fn line_length(&self, end: usize, literal_bytes: usize) -> usize {
-        (end - literal_bytes).saturating_add_signed(-self.search.growth())
+    /// client sent it: without the data of its `literals`, before the SEARCH
+    /// rewriting, and `offset` more for what is no longer buffered.
+    fn line_length(&self, end: usize, literals: &[LiteralAt], offset: isize) -> usize {
+        let data: usize = literals
+            .iter()
+            .map(|l| (l.data + l.length).min(end).saturating_sub(l.data))
+            .sum();
+        (end - data).saturating_add_signed(offset - self.search.growth())
+    }
+
+    /// Another message after the one an APPEND just read (MULTIAPPEND,
+    /// RFC 3502): the APPEND up to the end of the literal after which a
+    /// space follows (and imap-codec reads an APPEND), and the buffer
+    /// rewritten to start an APPEND of the next message (same tag, a
+    /// placeholder mailbox) with what the client sent after that, so that
+    /// imap-codec reads it as it read the first. Also returns where the
+    /// first ended and how many bytes were written in front. `None` if the
+    /// input is not that.
+    fn further_message(
+        &mut self,
+        literals: &[LiteralAt],
+    ) -> Option<(Command<'static>, usize, usize)> {
+        if !self.verb().eq_ignore_ascii_case(b"APPEND") {
+            return None;
+        }
+        let (end, command) = literals.iter().find_map(|literal| {
+            let end = literal.data + literal.length;
+            if self.buf.get(end) != Some(&b' ') {
+                return None;
+            }
+            let mut read = self.buf[..end].to_vec();
+            read.extend_from_slice(b"\r\n");
+            let (rest, command) = CommandCodec::default().decode(&read).ok()?;
+            let append = rest.is_empty() && matches!(command.body, CommandBody::Append { .. });
+            append.then(|| (end, command.into_static()))
+        })?;
+        let start = format!("{} APPEND INBOX", command.tag.inner());
+        self.buf.splice(..end, start.bytes());
+        Some((command, end, start.len()))
     }
 
     /// The first word of the pending input, if it is a plausible tag.
@@ -348,5 +425,97 @@ impl Reader {
                 return Ok(());
             }
         }
+    }
+}
+
+/// A literal of the command being read: where its data starts in the
+/// buffer, and its announced length.
+#[derive(Debug, PartialEq, Eq)]
+struct LiteralAt {
+    data: usize,
+    length: usize,
+    /// Sent as `{n}`, waiting for the server's `+` (not LITERAL+'s `{n+}`).
+    synchronizing: bool,
+    /// Sent as `~{n}` (RFC 3516), which may hold NUL bytes.
+    literal8: bool,
+}
+
+/// The literals of the command at the start of `input`, in order: a line
+/// that ends in a literal's header (`{n}`, `{n+}`, `~{n}`) goes on after
+/// its data, which may hold anything; the first line that does not ends
+/// the command.
+fn literals(input: &[u8]) -> Vec<LiteralAt> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(end) = input
+        .get(at..)
+        .and_then(|rest| memchr::memmem::find(rest, b"\r\n"))
+    {
+        let line = &input[at..at + end];
+        let Some(header) = line.strip_suffix(b"}") else {
+            break;
+        };
+        let Some(open) = header.iter().rposition(|&b| b == b'{') else {
+            break;
+        };
+        let (digits, synchronizing) = match header[open + 1..].strip_suffix(b"+") {
+            Some(digits) => (digits, false),
+            None => (&header[open + 1..], true),
+        };
+        let length = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| d.parse::<usize>().ok());
+        let Some(length) = length.filter(|_| !digits.is_empty()) else {
+            break;
+        };
+        let data = at + end + 2;
+        found.push(LiteralAt {
+            data,
+            length,
+            synchronizing,
+            literal8: open > 0 && header[open - 1] == b'~',
+        });
+        at = data.saturating_add(length);
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_found_through_their_data() {
+        let input =
+            b"a APPEND {3}\r\nbox (\\Seen) ~{5+}\r\nx}\r\n{ {9}\r\nSubject:b\r\nb NOOP {1}\r\n";
+        let found = literals(input);
+        assert_eq!(
+            found,
+            vec![
+                LiteralAt {
+                    data: 14,
+                    length: 3,
+                    synchronizing: true,
+                    literal8: false
+                },
+                LiteralAt {
+                    data: 33,
+                    length: 5,
+                    synchronizing: false,
+                    literal8: true
+                },
+                LiteralAt {
+                    data: 44,
+                    length: 9,
+                    synchronizing: true,
+                    literal8: false
+                },
+            ]
+        );
+        // Not a literal: the command ends there.
+        assert!(literals(b"a LOGIN {x}\r\n").is_empty());
+        assert!(literals(b"a LOGIN {}\r\n").is_empty());
+        // A header whose data has not come yet is found all the same.
+        assert_eq!(literals(b"a APPEND box {99999}\r\n").len(), 1);
     }
 }

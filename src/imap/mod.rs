@@ -38,7 +38,7 @@ use tokio::sync::watch;
 use crate::archive::{Archives, MailboxView, UserRecord, View};
 use crate::auth::Authenticator;
 use crate::config::Limits;
-use esearch::SearchExtension;
+use esearch::Rewritten;
 use framing::{Frame, Literals, Reader};
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use reply::{Code, Condition, Failure, Handled, Reply};
@@ -265,6 +265,10 @@ impl Session {
                     }
                     send(stream, Reply::bad(reason).with_code(Code::Limit).line(tag)).await?;
                 }
+                Frame::MultiAppend(commands) => {
+                    self.multi_append(stream, commands).await?;
+                    self.reader.shrink();
+                }
                 Frame::Command(command, extension) => {
                     let dispatched = self.dispatch(stream, command, extension);
                     // Before login the command's own waits (AUTHENTICATE's
@@ -313,7 +317,7 @@ impl Session {
         &mut self,
         stream: &mut S,
         command: Command<'static>,
-        extension: SearchExtension,
+        extension: Rewritten,
     ) -> std::io::Result<Option<Ended>> {
         let tag = command.tag.inner().to_string();
         if self.tls
@@ -397,12 +401,10 @@ impl Session {
                 mailbox,
                 uid,
             } => copy::copy(self, stream, &sequence_set, &mailbox, uid, true).await,
-            CommandBody::Append {
-                mailbox,
-                flags,
-                date,
-                message,
-            } => append::append(self, stream, &mailbox, &flags, date.as_ref(), &message).await,
+            CommandBody::Append { .. } => {
+                let (mailbox, message) = append::Appended::of(&command).expect("an APPEND");
+                append::append(self, stream, mailbox, &[message]).await
+            }
             CommandBody::Create { mailbox } => folders::create(self, &mailbox),
             CommandBody::Delete { mailbox } => folders::delete(self, &mailbox),
             CommandBody::Rename { from, to } => folders::rename(self, &from, &to),
@@ -414,8 +416,13 @@ impl Session {
                 uid,
                 modifiers,
             } => {
-                let request =
-                    fetch::FetchRequest::new(&sequence_set, &macro_or_item_names, uid, &modifiers);
+                let request = fetch::FetchRequest::new(
+                    &sequence_set,
+                    &macro_or_item_names,
+                    uid,
+                    &modifiers,
+                    extension.previews,
+                );
                 fetch::fetch(self, stream, request).await
             }
             CommandBody::Store {
@@ -474,6 +481,30 @@ impl Session {
         };
         self.answer(stream, &tag, handled).await?;
         Ok(None)
+    }
+
+    /// An APPEND of several messages (the framing reads them only after
+    /// login over TLS, the only state that accepts their literals).
+    async fn multi_append<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        commands: Vec<Command<'static>>,
+    ) -> std::io::Result<()> {
+        let tag = commands[0].tag.inner().to_string();
+        let messages: Vec<_> = commands.iter().filter_map(append::Appended::of).collect();
+        let handled = match messages.first() {
+            Some(_) if self.user().is_none() || !self.tls => Ok(Reply::bad("Log in first")),
+            Some((mailbox, _)) => {
+                if self.selected().is_some() {
+                    self.report_changes(stream, updates::Moment::Command)
+                        .await?;
+                }
+                let messages: Vec<_> = messages.iter().map(|(_, m)| *m).collect();
+                append::append(self, stream, mailbox, &messages).await
+            }
+            None => Ok(Reply::bad("Command syntax error")),
+        };
+        self.answer(stream, &tag, handled).await
     }
 
     /// Writes a command's reply under its tag, with the untagged data that
@@ -636,10 +667,10 @@ impl Session {
             (State::NotAuthenticated, true) => "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID",
             // COMPRESS=DEFLATE only while it may be asked for (RFC 4978 4).
             (_, true) if self.compressed => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW"
             }
             (_, true) => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN COMPRESS=DEFLATE"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW COMPRESS=DEFLATE"
             }
         }
     }

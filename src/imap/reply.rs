@@ -21,9 +21,10 @@ pub enum Condition {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Code {
     AlreadyExists,
+    /// The UIDs as `uid_list` writes them.
     AppendUid {
         uidvalidity: u32,
-        uid: u32,
+        uids: String,
     },
     AuthenticationFailed,
     AuthorizationFailed,
@@ -72,7 +73,7 @@ impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Code::AlreadyExists => f.write_str("ALREADYEXISTS"),
-            Code::AppendUid { uidvalidity, uid } => write!(f, "APPENDUID {uidvalidity} {uid}"),
+            Code::AppendUid { uidvalidity, uids } => write!(f, "APPENDUID {uidvalidity} {uids}"),
             Code::AuthenticationFailed => f.write_str("AUTHENTICATIONFAILED"),
             Code::AuthorizationFailed => f.write_str("AUTHORIZATIONFAILED"),
             Code::BadCharset(charsets) => write!(f, "BADCHARSET ({charsets})"),
@@ -334,9 +335,9 @@ mod tests {
         assert_eq!(
             tagged(Reply::completed("APPEND").with_code(Code::AppendUid {
                 uidvalidity: 7,
-                uid: 42
+                uids: "42:43".into()
             })),
-            "a1 OK [APPENDUID 7 42] APPEND completed\r\n"
+            "a1 OK [APPENDUID 7 42:43] APPEND completed\r\n"
         );
         assert_eq!(
             tagged(Reply::ok("Moved").with_code(Code::CopyUid {

@@ -13,7 +13,7 @@ use std::cell::OnceCell;
 use std::time::{Duration, Instant};
 
 use super::Session;
-use super::esearch::{ReturnOption, SearchExtension};
+use super::esearch::{ReturnOption, Rewritten};
 use super::numbers::NumberSet;
 use super::reply::{Code, Handled, Reply};
 use crate::archive::{
@@ -314,7 +314,7 @@ fn run(
     searched: &Searched,
     keys: &[SearchKey<'static>],
     decode: Decode,
-    extension: &SearchExtension,
+    extension: &Rewritten,
     uid: bool,
     limits: &Limits,
 ) -> crate::error::Result<Found> {
@@ -460,7 +460,7 @@ pub(super) fn matching(
         searched,
         keys,
         decode,
-        &SearchExtension::default(),
+        &Rewritten::default(),
         false,
         limits,
     )?;
@@ -585,7 +585,7 @@ pub async fn search(
     charset: Option<&Charset<'_>>,
     keys: Vec<SearchKey<'static>>,
     uid: bool,
-    extension: SearchExtension,
+    extension: Rewritten,
 ) -> Handled {
     let verb = if uid { "UID SEARCH" } else { "SEARCH" };
     let Some(decode) = decoder(charset) else {

@@ -27,6 +27,7 @@ use plan::{Job, Source};
 
 use serde_json::json;
 
+use crate::archive::flags::FlagState;
 use crate::archive::{
     Archives, AuditAction, AuditRecord, Authentication, FilingOutcome, FolderPath,
     GlobalPrivileges, NewUserRequest, PreparedMessage, arrival_date, folder_target,
@@ -376,7 +377,10 @@ fn prepare(
             &bytes,
             folder_id,
             internal_date,
-            flags,
+            FlagState {
+                bits: flags,
+                keywords: Vec::new(),
+            },
             options.tuning.compression_level,
         )
         .map_err(|e| fail(e.to_string()))

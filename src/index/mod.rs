@@ -29,7 +29,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 pub use blobset::{BlobSet, Fingerprints, fingerprint};
 pub use extract::{
-    HeaderField, IndexDoc, Limits, NotExtracted, NotExtractedCounts, serve_worker,
+    HeaderField, IndexDoc, Limits, NotExtracted, NotExtractedCounts, preview, serve_worker,
     stop_idle_workers,
 };
 pub use query::{Hits, TextKey, TextQuery};

@@ -230,8 +230,8 @@ pub struct BatchEntry {
     pub internal_date: i64,
     /// Present when this batch wrote the bytes.
     pub new_blob: Option<NewBlob>,
-    /// Flags of the importing user (bits of `archive::Flags`).
-    pub flags: Option<(i64, u32)>,
+    /// Flags and keywords of the importing user.
+    pub flags: Option<(i64, FlagState)>,
     /// The import rule: bytes the folder holds already are not filed again
     /// (`EntryOutcome::Duplicate`). IMAP APPEND always adds a message.
     pub skip_if_held: bool,

@@ -14,7 +14,7 @@ use imap_codec::imap_types::extensions::sort::SortCriterion;
 use imap_codec::imap_types::search::SearchKey;
 
 use super::Session;
-use super::esearch::{ReturnOption, SearchExtension};
+use super::esearch::{ReturnOption, Rewritten};
 use super::reply::{Code, Handled, Reply};
 use super::search;
 use crate::archive::{Archives, MailboxMessage, MailboxView};
@@ -32,7 +32,7 @@ pub struct SortRequest<'a> {
     pub keys: Vec<SearchKey<'static>>,
     pub uid: bool,
     /// ESORT's `RETURN (...)` (RFC 5267), taken out by the rewriter.
-    pub extension: SearchExtension,
+    pub extension: Rewritten,
 }
 
 pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {

@@ -7,6 +7,7 @@ mod headers;
 mod office;
 mod outcome;
 mod pool;
+mod preview;
 mod protocol;
 mod worker;
 
@@ -20,6 +21,7 @@ pub use headers::HeaderField;
 use headers::{decode_text, lines, split_fields};
 pub use outcome::{NotExtracted, NotExtractedCounts};
 pub use pool::stop_idle_workers;
+pub use preview::preview;
 pub use worker::serve as serve_worker;
 
 use super::analysis::fold;

@@ -950,8 +950,8 @@ impl FolderCatalog for SqliteCatalog {
             let mut bump_refcount =
                 tx.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?;
             let mut insert_flags = tx.prepare_cached(
-                "INSERT OR REPLACE INTO user_flags(user_id, folder_id, uid, flags)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO user_flags(user_id, folder_id, uid, flags, keywords)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
 
             for entry in entries {
@@ -996,8 +996,17 @@ impl FolderCatalog for SqliteCatalog {
                     modseq
                 ])?;
                 bump_refcount.execute([blob_id])?;
-                if let Some((user_id, bits)) = entry.flags.filter(|(_, bits)| *bits != 0) {
-                    insert_flags.execute(params![user_id, entry.folder_id, uid, bits])?;
+                if let Some((user_id, flags)) = &entry.flags
+                    && *flags != FlagState::default()
+                {
+                    let keywords = flags.keywords.join(" ");
+                    insert_flags.execute(params![
+                        user_id,
+                        entry.folder_id,
+                        uid,
+                        flags.bits,
+                        keywords
+                    ])?;
                 }
                 outcomes.push(EntryOutcome::Added { uid });
             }
