@@ -7,8 +7,6 @@
 
 use super::Session;
 use super::extensions::AclCommand;
-use super::mailboxes::wire_name;
-use super::mutf7;
 use super::reply::{Handled, Reply};
 use super::response::quoted;
 use crate::error::Error;
@@ -22,14 +20,16 @@ pub fn acl(session: &mut Session, command: AclCommand) -> Handled {
     };
     let view = session.view()?;
     // The namespace root is a prefix, not a mailbox (as in Dovecot).
-    let Some(mailbox) = mutf7::decode(name)
+    let names = session.names();
+    let Some(mailbox) = names
+        .decode(name)
         .and_then(|n| view.resolve(&n))
         .filter(|m| !m.is_namespace_root())
     else {
         return Err(Error::NotFound(name.to_string()).into());
     };
     let user = session.user().expect("authenticated").name.clone();
-    let name = wire_name(&mailbox.name);
+    let name = names.wire(&mailbox.name);
     let line = match command {
         AclCommand::MyRights { .. } => format!("* MYRIGHTS {name} {}\r\n", mailbox.rights),
         AclCommand::GetAcl { .. } => {

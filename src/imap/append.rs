@@ -12,7 +12,6 @@ use tokio::io::AsyncWrite;
 
 use super::Session;
 use super::copy::uid_list;
-use super::mailboxes::mailbox_name;
 use super::reply::{Code, Handled, Reply};
 use super::store::flag_bits;
 use super::updates::Moment;
@@ -84,7 +83,9 @@ pub async fn append<S: AsyncWrite + Unpin>(
         });
     }
     let view = session.view()?;
-    let folder = mailbox_name(mailbox)
+    let folder = session
+        .names()
+        .mailbox(mailbox)
         .and_then(|name| view.resolve(&name))
         .filter(|m| m.selectable)
         .and_then(|m| m.folder.clone())

@@ -16,10 +16,12 @@
 
 use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::extensions::enable::CapabilityEnable;
+use imap_codec::imap_types::extensions::utf8::Utf8Kind;
 use imap_codec::imap_types::sequence::SequenceSet;
 
 use super::Session;
 use super::copy::uid_list;
+use super::mailboxes::Names;
 use super::numbers::NumberSet;
 use super::reply::{Code, Failure, Handled, Reply};
 
@@ -94,6 +96,16 @@ pub fn enable(session: &mut Session, capabilities: &[CapabilityEnable<'_>]) -> H
     let mut enabled: Vec<&str> = Vec::new();
     let mut data = String::new();
     for capability in capabilities {
+        // RFC 9755 3: mailbox names in UTF-8 from now on.
+        if let CapabilityEnable::Utf8(Utf8Kind::Accept) = capability {
+            if let super::State::Authenticated(auth) = &mut session.state
+                && auth.names != Names::Utf8
+            {
+                auth.names = Names::Utf8;
+                enabled.push("UTF8=ACCEPT");
+            }
+            continue;
+        }
         let (wanted, name) = match capability {
             CapabilityEnable::CondStore => (Modseqs::CondStore, "CONDSTORE"),
             other if other.to_string().eq_ignore_ascii_case("QRESYNC") => {

@@ -9,7 +9,6 @@ use imap_codec::imap_types::sequence::SequenceSet;
 use tokio::io::AsyncWrite;
 
 use super::Session;
-use super::mailboxes::mailbox_name;
 use super::reply::{Code, Handled, Reply};
 use super::response::send;
 use super::updates::Moment;
@@ -39,7 +38,9 @@ pub async fn copy<S: AsyncWrite + Unpin>(
     let view = session.view()?;
     // RFC 3501: a target that does not exist answers TRYCREATE; an
     // invisible archive's folder answers exactly the same.
-    let target = mailbox_name(mailbox)
+    let target = session
+        .names()
+        .mailbox(mailbox)
         .and_then(|name| view.resolve(&name))
         .filter(|m| m.selectable)
         .and_then(|m| m.folder.clone())

@@ -69,6 +69,9 @@ enum Stage {
     Other,
     /// In the search keys.
     Keys,
+    /// An APPEND's `UTF8 (~{n}` was written as `~{n}` (RFC 9755 4): its
+    /// `)` after the literal's data, at this place, is to be taken out.
+    Utf8Close(usize),
     /// Past the end of the command line.
     Done,
 }
@@ -156,6 +159,24 @@ fn take_previews(buf: &mut Vec<u8>, items: usize, mut line_end: usize) -> (Vec<u
     (found, growth)
 }
 
+/// Where ` UTF8 (` starts in the first line of an APPEND that ends with
+/// APPEND's UTF8 data item (`UTF8 (~{n}` or `UTF8 (~{n+}`, RFC 9755 4).
+fn utf8_literal(line: &[u8]) -> Option<usize> {
+    let open = line.iter().rposition(|&b| b == b'~')?;
+    let start = open.checked_sub(7)?;
+    let item = &line[start..open];
+    (item.eq_ignore_ascii_case(b" UTF8 (") && literal_length(line).is_some()).then_some(start)
+}
+
+/// The length of the literal whose header (`{n}`, `{n+}`) ends `line`.
+fn literal_length(line: &[u8]) -> Option<usize> {
+    let header = line.strip_suffix(b"}")?;
+    let open = header.iter().rposition(|&b| b == b'{')?;
+    let digits = &header[open + 1..];
+    let digits = digits.strip_suffix(b"+").unwrap_or(digits);
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
 /// Rewrites one command; a fresh one for each command.
 #[derive(Debug, Default)]
 pub struct Rewriter {
@@ -187,6 +208,16 @@ impl Rewriter {
                 break;
             }
         }
+        if let Stage::Utf8Close(at) = self.stage
+            && at < buf.len()
+        {
+            if buf[at] != b')' {
+                return Err("APPEND's UTF8 ( is not closed after its literal");
+            }
+            buf.remove(at);
+            self.growth -= 1;
+            self.stage = Stage::Done;
+        }
         Ok(())
     }
 
@@ -202,7 +233,7 @@ impl Rewriter {
         match self.stage {
             Stage::Start => true,
             Stage::Keys => self.pos < buffered,
-            Stage::Other | Stage::Done => false,
+            Stage::Other | Stage::Done | Stage::Utf8Close(_) => false,
         }
     }
 
@@ -220,6 +251,18 @@ impl Rewriter {
         if name.eq_ignore_ascii_case(b"UID") {
             name = words.next().unwrap_or_default();
             at = (at + 1 + name.len()).min(line.len());
+        }
+        if name.eq_ignore_ascii_case(b"APPEND") {
+            self.stage = Stage::Other;
+            if let Some(utf8) = utf8_literal(line) {
+                // `UTF8 (` out; the `)` after the data goes later.
+                buf.drain(utf8 + 1..utf8 + 7);
+                self.growth -= 6;
+                let header_end = line_end - 6 + 2;
+                let length = literal_length(&buf[..line_end - 6]).unwrap_or(0);
+                self.stage = Stage::Utf8Close(header_end + length);
+            }
+            return Ok(());
         }
         let sort = name.eq_ignore_ascii_case(b"SORT");
         if !name.eq_ignore_ascii_case(b"SEARCH") && !sort {
@@ -490,6 +533,28 @@ mod tests {
         let mut r = Rewriter::default();
         r.rewrite(&mut buf).unwrap();
         assert_eq!(r.growth(), buf.len() as isize - input.len() as isize);
+    }
+
+    #[test]
+    fn takes_out_appends_utf8_item() {
+        let mut r = Rewriter::default();
+        let mut buf = b"a APPEND INBOX (\\Seen) UTF8 (~{4}\r\n".to_vec();
+        r.rewrite(&mut buf).unwrap();
+        assert_eq!(buf, b"a APPEND INBOX (\\Seen) ~{4}\r\n");
+        buf.extend_from_slice(b"h\xc3\xa9!");
+        r.rewrite(&mut buf).unwrap();
+        buf.extend_from_slice(b")\r\n");
+        r.rewrite(&mut buf).unwrap();
+        assert_eq!(buf, b"a APPEND INBOX (\\Seen) ~{4}\r\nh\xc3\xa9!\r\n");
+        assert_eq!(r.growth(), -7);
+        // Not closed: refused.
+        let mut r = Rewriter::default();
+        let mut buf = b"a APPEND INBOX utf8 (~{1+}\r\nxx".to_vec();
+        assert!(r.rewrite(&mut buf).is_err());
+        // Without the item, as it came.
+        let mut buf = b"a APPEND INBOX ~{1}\r\n".to_vec();
+        Rewriter::default().rewrite(&mut buf).unwrap();
+        assert_eq!(buf, b"a APPEND INBOX ~{1}\r\n");
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use imap_codec::imap_types::mailbox::Mailbox;
 
 use super::Session;
-use super::mailboxes::mailbox_name;
 use super::reply::{Code, Handled, Reply};
 
 fn already_exists() -> Reply {
@@ -14,7 +13,10 @@ fn already_exists() -> Reply {
 
 pub fn create(session: &mut Session, mailbox: &Mailbox<'_>) -> Handled {
     let view = session.view()?;
-    let name = mailbox_name(mailbox).ok_or_else(Reply::malformed_name)?;
+    let name = session
+        .names()
+        .mailbox(mailbox)
+        .ok_or_else(Reply::malformed_name)?;
     let trimmed = name.strip_suffix('/').unwrap_or(&name);
     // A name kept (not selectable) by the deletion of its parent may be
     // created again.
@@ -37,11 +39,16 @@ pub fn create(session: &mut Session, mailbox: &Mailbox<'_>) -> Handled {
 
 pub fn rename(session: &mut Session, from: &Mailbox<'_>, to: &Mailbox<'_>) -> Handled {
     let view = session.view()?;
-    let (source, archive) = mailbox_name(from)
+    let (source, archive) = session
+        .names()
+        .mailbox(from)
         .and_then(|name| view.resolve(&name))
         .and_then(|m| Some((m.folder.clone()?, m.archive.clone())))
         .ok_or_else(Reply::no_mailbox)?;
-    let target = mailbox_name(to).ok_or_else(Reply::malformed_name)?;
+    let target = session
+        .names()
+        .mailbox(to)
+        .ok_or_else(Reply::malformed_name)?;
     if view.resolve(&target).is_some() {
         return Ok(already_exists());
     }
@@ -62,7 +69,10 @@ pub fn rename(session: &mut Session, from: &Mailbox<'_>, to: &Mailbox<'_>) -> Ha
 
 pub fn delete(session: &mut Session, mailbox: &Mailbox<'_>) -> Handled {
     let view = session.view()?;
-    let name = mailbox_name(mailbox).ok_or_else(Reply::malformed_name)?;
+    let name = session
+        .names()
+        .mailbox(mailbox)
+        .ok_or_else(Reply::malformed_name)?;
     if name.eq_ignore_ascii_case("INBOX") {
         return Ok(Reply::no(Code::Cannot, "INBOX cannot be deleted"));
     }

@@ -105,6 +105,7 @@ async fn check(session: &mut Session, username: &[u8], password: &[u8]) -> Handl
                 generation,
                 selected: None,
                 modseqs: Default::default(),
+                names: Default::default(),
                 _registration: registration,
             }));
             Ok(Reply::ok("Logged in").with_code(Code::Capability(session.capabilities())))

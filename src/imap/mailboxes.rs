@@ -12,22 +12,47 @@ use crate::error::{Error, Result};
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::status::StatusDataItemName;
 
-/// The UTF-8 name of a mailbox argument, or `None` if it is not valid
-/// modified UTF-7 (which then matches nothing).
-pub fn mailbox_name(mailbox: &Mailbox) -> Option<String> {
-    match mailbox {
-        Mailbox::Inbox => Some("INBOX".to_string()),
-        Mailbox::Other(other) => mutf7::decode(std::str::from_utf8(other.as_ref()).ok()?),
+/// How mailbox names travel: in modified UTF-7 (RFC 3501 5.1.3), or in
+/// UTF-8 once the client has enabled UTF8=ACCEPT (RFC 9755 3), when `&` is
+/// just a character.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Names {
+    #[default]
+    Utf7,
+    Utf8,
+}
+
+impl Names {
+    /// The name a client sent, or `None` if it is not valid modified
+    /// UTF-7 (which then matches nothing).
+    pub fn decode(self, sent: &str) -> Option<String> {
+        match self {
+            Names::Utf7 => mutf7::decode(sent),
+            Names::Utf8 => Some(sent.to_string()),
+        }
+    }
+
+    /// The UTF-8 name of a mailbox argument (see `decode`).
+    pub fn mailbox(self, mailbox: &Mailbox) -> Option<String> {
+        match mailbox {
+            Mailbox::Inbox => Some("INBOX".to_string()),
+            Mailbox::Other(other) => self.decode(std::str::from_utf8(other.as_ref()).ok()?),
+        }
+    }
+
+    /// A mailbox name as sent, quoted (names hold no CR, LF or NUL).
+    pub fn wire(self, name: &str) -> String {
+        match self {
+            Names::Utf7 => quoted(&mutf7::encode(name)),
+            Names::Utf8 => quoted(name),
+        }
     }
 }
 
-/// A mailbox name as sent: modified UTF-7, quoted.
-pub fn wire_name(name: &str) -> String {
-    quoted(&mutf7::encode(name))
-}
-
 pub fn namespace(session: &Session) -> Reply {
-    let prefix = wire_name(&format!("{}/", session.shared.other_users));
+    let prefix = session
+        .names()
+        .wire(&format!("{}/", session.shared.other_users));
     let data = format!("* NAMESPACE ((\"\" \"/\")) (({prefix} \"/\")) NIL\r\n");
     Reply::completed("NAMESPACE").after(data)
 }
@@ -170,13 +195,14 @@ pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled 
     let show_subscribed = only_subscribed || returns.iter().any(|r| r == "SUBSCRIBED");
     let only_special = command.selection.iter().any(|o| o == "SPECIAL-USE");
 
-    let Some(reference) = mutf7::decode(&command.reference) else {
+    let names = session.names();
+    let Some(reference) = names.decode(&command.reference) else {
         return Ok(Reply::completed(verb));
     };
     let patterns: Vec<String> = command
         .patterns
         .iter()
-        .filter_map(|p| mutf7::decode(p))
+        .filter_map(|p| names.decode(p))
         .map(|p| format!("{reference}{p}"))
         .collect();
     let view = session.view()?;
@@ -227,7 +253,7 @@ pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled 
         out.push_str(&format!(
             "* {verb} ({}) \"/\" {}{}\r\n",
             attributes.join(" "),
-            wire_name(&mailbox.name),
+            names.wire(&mailbox.name),
             if child_info {
                 " (\"CHILDINFO\" (\"SUBSCRIBED\"))"
             } else {
@@ -255,7 +281,7 @@ pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled 
         for name in gone {
             out.push_str(&format!(
                 "* {verb} ({attributes}) \"/\" {}\r\n",
-                wire_name(name)
+                names.wire(name)
             ));
         }
     }
@@ -263,7 +289,7 @@ pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled 
         for parent in unsubscribed_parents(&patterns, &subscribed) {
             out.push_str(&format!(
                 "* LSUB (\\Noselect) \"/\" {}\r\n",
-                wire_name(&parent)
+                names.wire(&parent)
             ));
         }
     }
@@ -313,7 +339,7 @@ fn status_line(session: &Session, mailbox: &ViewMailbox, items: &[String]) -> Re
         .collect();
     Ok(format!(
         "* STATUS {} ({})\r\n",
-        wire_name(&mailbox.name),
+        session.names().wire(&mailbox.name),
         values.join(" ")
     ))
 }
@@ -324,7 +350,9 @@ pub fn status(
     items: &[StatusDataItemName],
 ) -> Handled {
     let view = session.view()?;
-    let target = mailbox_name(mailbox)
+    let target = session
+        .names()
+        .mailbox(mailbox)
         .and_then(|n| view.resolve(&n))
         .filter(|m| m.selectable)
         .ok_or_else(Reply::no_mailbox)?;
@@ -363,7 +391,7 @@ pub fn subscribe(session: &mut Session, mailbox: &Mailbox<'_>, subscribe: bool) 
     let view = session.view()?;
     let user = session.user().expect("authenticated").clone();
     let archives = session.shared.archives.clone();
-    let name = mailbox_name(mailbox);
+    let name = session.names().mailbox(mailbox);
     let existing = name.as_deref().and_then(|n| view.resolve(n));
     // A subscription is a name: the folder it names, as (archive, path).
     let place = match existing {

@@ -2,7 +2,6 @@
 
 use super::condstore::{self, Resync};
 use super::fetch::write_flag_list;
-use super::mailboxes::mailbox_name;
 use super::numbers::NumberSet;
 use super::reply::{Code, Handled, Reply};
 use super::{Selected, Session};
@@ -26,7 +25,9 @@ pub fn select(
     let resync = condstore::select_parameters(session, parameters)?;
     let view = session.view()?;
     // Invisible archives answer exactly like names that do not exist.
-    let target = mailbox_name(mailbox)
+    let target = session
+        .names()
+        .mailbox(mailbox)
         .and_then(|n| view.resolve(&n))
         .filter(|m| m.selectable && m.rights.may_read())
         .ok_or_else(Reply::no_mailbox)?;

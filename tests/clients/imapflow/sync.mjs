@@ -3,7 +3,9 @@
 // session flag and expunge, then resynchronises with SELECT (QRESYNC ...)
 // and applies only what that told it. Prints JSON: what was negotiated,
 // what the resync told, and whether the local copy then equals the
-// server's state (read afresh with a full FETCH).
+// server's state (read afresh with a full FETCH); then creates, lists and
+// deletes a mailbox named outside ASCII (with UTF8=ACCEPT, which imapflow
+// enables where offered, as UTF-8).
 //
 // usage: node sync.mjs PORT CA_FILE USER PASSWORD
 import fs from 'node:fs';
@@ -72,5 +74,9 @@ const server = await state(main);
 out.local = Object.fromEntries(local);
 out.server = Object.fromEntries(server);
 out.matches = JSON.stringify([...local].sort()) === JSON.stringify([...server].sort());
+// A mailbox named outside ASCII, which UTF8=ACCEPT sends as it is.
+await main.mailboxCreate('Ärger & Co');
+out.listed = (await main.list()).map(m => m.path).sort();
+await main.mailboxDelete('Ärger & Co');
 await main.logout();
 console.log(JSON.stringify(out));
