@@ -2,7 +2,8 @@
 //! differential oracle (`../shared/harness/oracle/diff_imap.py`): every
 //! FETCH item it compares must agree for every message of the edge corpus
 //! and of 2,000 generated ones, and every SEARCH difference must be one
-//! that `conformance/SEARCH-DIFFERENCES.md` lists with its reason.
+//! that `conformance/SEARCH-DIFFERENCES.md` lists with its reason (and
+//! likewise SORT, THREAD and PREVIEW, in their own lists).
 
 mod common;
 
@@ -143,6 +144,25 @@ fn compare_sort(dovecot: &Dovecot, server: &Server, mailbox: &str, corpus: &str)
     );
 }
 
+/// Every message's PREVIEW (RFC 8970) is Dovecot's, but for the messages
+/// PREVIEW-DIFFERENCES.md explains (by their sequence number in `corpus`).
+fn compare_preview(dovecot: &Dovecot, server: &Server, corpus: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/preview_oracle.py");
+    let (stdout, json) = oracle_report(&script, dovecot, server, corpus);
+    let differing: BTreeSet<String> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].to_string())
+        .collect();
+    let documented = documented("PREVIEW-DIFFERENCES.md", corpus);
+    let undocumented: Vec<&String> = differing.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "undocumented PREVIEW differences on {corpus}: {undocumented:?}\n{stdout}"
+    );
+}
+
 #[test]
 fn fetch_and_search_agree_with_dovecot() {
     let Some(dovecot) = Dovecot::start(12343, 12793) else {
@@ -163,6 +183,7 @@ fn fetch_and_search_agree_with_dovecot() {
     let server = Server::start(&am);
     for (name, _) in &corpora {
         compare(&dovecot, &server, name, name);
+        compare_preview(&dovecot, &server, name);
     }
     // SORT by ARRIVAL (and DATE without a Date header) needs the same
     // INTERNALDATE on both sides: loaded into both by APPEND, as the

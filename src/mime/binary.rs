@@ -74,6 +74,13 @@ const B64: [u8; 256] = {
 /// `Parse`; a last group cut short is `Broken`.
 pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, BinaryError> {
     let mut out = Vec::with_capacity(data.len() / 4 * 3);
+    base64_into(data, &mut out)?;
+    Ok(out)
+}
+
+/// Base64 decoded into `out` up to the first fault (what came before it
+/// stays in `out`).
+fn base64_into(data: &[u8], out: &mut Vec<u8>) -> Result<(), BinaryError> {
     let (mut acc, mut n, mut pad) = (0u32, 0, 0);
     for &c in data {
         let v = B64[c as usize];
@@ -107,7 +114,7 @@ pub fn decode_base64(data: &[u8]) -> Result<Vec<u8>, BinaryError> {
         (3, 1) => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
         _ => return Err(BinaryError::Broken),
     }
-    Ok(out)
+    Ok(())
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -117,6 +124,12 @@ fn hex(c: u8) -> Option<u8> {
 /// Quoted-printable: `=XX`, soft line breaks (`=` then blanks then the line
 /// end), trailing blanks of a line dropped; an invalid `=` is an error.
 pub fn decode_qp(data: &[u8]) -> Result<Vec<u8>, BinaryError> {
+    qp(data, true)
+}
+
+/// Quoted-printable as `decode_qp`, but for `strict` false an invalid `=`
+/// is kept as it is.
+fn qp(data: &[u8], strict: bool) -> Result<Vec<u8>, BinaryError> {
     let mut out = Vec::with_capacity(data.len());
     let mut i = 0;
     while i < data.len() {
@@ -141,6 +154,11 @@ pub fn decode_qp(data: &[u8]) -> Result<Vec<u8>, BinaryError> {
                 }
                 if data.get(j) == Some(&b'\r') && data.get(j + 1) == Some(&b'\n') {
                     i = j + 2;
+                    continue;
+                }
+                if !strict {
+                    out.push(b'=');
+                    i += 1;
                     continue;
                 }
                 // `=` with only blanks or one hex digit before the end: noticed
@@ -198,6 +216,23 @@ fn decode_body(s: &[u8], part: &Part, e: Cte) -> Result<Vec<u8>, BinaryError> {
         Cte::Base64 => decode_base64(body),
         Cte::Qp => decode_qp(body),
         Cte::Unknown => Err(BinaryError::UnknownCte),
+    }
+}
+
+/// A leaf's body decoded for its text (the full-text index, PREVIEW), as
+/// Dovecot decodes text: quoted-printable keeps an invalid `=` as it is,
+/// base64 ends at its first fault (keeping what came before), and an
+/// unknown encoding leaves the body as it is.
+pub fn decode_text(s: &[u8], part: &Part) -> Vec<u8> {
+    let body = &s[part.body()];
+    match cte(s, &part.fields) {
+        Cte::Base64 => {
+            let mut out = Vec::with_capacity(body.len() / 4 * 3);
+            let _ = base64_into(body, &mut out);
+            out
+        }
+        Cte::Qp => qp(body, false).unwrap_or_else(|_| body.to_vec()),
+        Cte::Identity | Cte::Unknown => body.to_vec(),
     }
 }
 

@@ -126,7 +126,7 @@ fn walk_text(
                 bytes: Vec::new(),
             };
             if wanted(&text, part.body().len()) {
-                text.bytes = binary::decode(s, part).unwrap_or_else(|_| s[part.body()].to_vec());
+                text.bytes = binary::decode_text(s, part);
             }
             out.push(text);
         }

@@ -4,6 +4,7 @@
 
 mod attachments;
 mod headers;
+mod html;
 mod office;
 mod outcome;
 mod pool;
@@ -15,7 +16,6 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use mail_parser::MessageParser;
-use mail_parser::decoders::html::html_to_text;
 
 pub use headers::HeaderField;
 use headers::{decode_text, lines, split_fields};
@@ -114,7 +114,7 @@ impl IndexDoc {
                 TextKind::Body => {
                     let text = decode_text(&part.bytes, part.charset.as_deref());
                     body_text.push(fold(&capped(if part.media_type == "text/html" {
-                        html_to_text(&text)
+                        html::text_of_html(&text)
                     } else {
                         text
                     })));
