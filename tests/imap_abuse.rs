@@ -435,3 +435,61 @@ fn literals_that_come_with_their_command_are_still_literals() {
     let status = c.command("s", "STATUS INBOX (MESSAGES)");
     assert_eq!(status[0], "* STATUS \"INBOX\" (MESSAGES 2)\r\n");
 }
+
+/// CATENATE's URL parts name only what the user may read, and what they
+/// name together stays within the message size limit: a URL into an
+/// archive the user has no right to is BADURL (as one naming nothing),
+/// and a message joined past the limit is TOOBIG; nothing is appended.
+#[test]
+fn catenate_reads_only_what_the_user_may_and_stays_bounded() {
+    let am = one_message_archive();
+    am.ok(&["user", "add", "bob", "--password", "builder"]);
+    let mail = am.dir.path().join("bobs");
+    std::fs::create_dir_all(&mail).unwrap();
+    std::fs::write(
+        mail.join("1.eml"),
+        "Subject: secret\r\n\r\nbob's secret\r\n",
+    )
+    .unwrap();
+    am.import(&["--user", "bob", "--folder", "Inbox", mail.to_str().unwrap()]);
+    let server = Server::start_with_config(&am, "[limits]\nmax_message_size = 100\n");
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let select = c.command("s", "SELECT INBOX");
+    let validity = select
+        .iter()
+        .find_map(|l| l.split("[UIDVALIDITY ").nth(1))
+        .and_then(|v| v.split(']').next())
+        .unwrap()
+        .to_string();
+    let count = |c: &mut common::imap::Client| c.command("n", "STATUS INBOX (MESSAGES)")[0].clone();
+    let before = count(&mut c);
+
+    // Her own message, twice: 2 x 21 bytes.
+    let own = format!("URL \"/INBOX;UIDVALIDITY={validity}/;UID=1\"");
+    let done = c.command("a", &format!("APPEND INBOX CATENATE ({own} {own})"));
+    assert!(
+        done.last().unwrap().starts_with("a OK [APPENDUID"),
+        "{done:?}"
+    );
+    // Five times is more than 100 bytes.
+    let many = [own.as_str(); 5].join(" ");
+    let big = c.command("b", &format!("APPEND INBOX CATENATE ({many})"));
+    assert!(big.last().unwrap().starts_with("b NO [TOOBIG]"), "{big:?}");
+    // Bob's Inbox: not hers to read, by any name.
+    for url in [
+        "/Other Users/bob/Inbox/;UID=1",
+        "/bob/;UID=1",
+        "imap://bob@localhost/Inbox/;UID=1",
+    ] {
+        let refused = c.command("c", &format!("APPEND INBOX CATENATE (URL \"{url}\")"));
+        assert!(
+            refused.last().unwrap().starts_with("c NO [BADURL "),
+            "{url}: {refused:?}"
+        );
+    }
+    let after = count(&mut c);
+    assert_ne!(before, after);
+    assert_eq!(after, before.replace("MESSAGES 1", "MESSAGES 2"));
+}

@@ -43,6 +43,37 @@ impl Archives {
         self.audit(&records)
     }
 
+    /// The bytes of message `uid` of `folder` (of `archive`), handed to
+    /// `caller` to build a new message from (CATENATE's URL parts): the
+    /// retrieval is recorded as a FETCH's is; `\Seen` is left alone (RFC
+    /// 4469 5). `None` if the folder holds no such message. The caller
+    /// checked that `caller` may read the folder.
+    pub fn read_for_catenate(
+        &self,
+        caller: Caller,
+        archive: &str,
+        folder: &Folder,
+        uid: u32,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some(message) = self
+            .catalog()
+            .messages_with_uids(folder.id, &[uid])?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let content = super::Content(message.blob);
+        if self.audit_retrievals() {
+            self.audit(&[caller.record(
+                AuditAction::MessageRetrieved,
+                folder_target(archive, &folder.path),
+                serde_json::json!({ "uid": uid, "sha256": hex::encode(content.sha256()) }),
+            )])?;
+        }
+        self.read_message(&content).map(Some)
+    }
+
     /// Sets `\Seen` on `message` for `user`, who is reading its content
     /// (not peeking, the mailbox open read-write): on the flags as stored,
     /// which another session may have changed. Returns the change's number

@@ -58,6 +58,10 @@ pub struct Rewritten {
     /// FETCH's PREVIEW items (RFC 8970), each written as UID: their places
     /// among the items, from 0.
     pub previews: Vec<usize>,
+    /// An APPEND's CATENATE parts (RFC 4469), in order: each written as a
+    /// message of a MULTIAPPEND, a URL part as a literal holding the URL
+    /// (true), a TEXT part as its literal (false).
+    pub catenate: Option<Vec<bool>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +76,8 @@ enum Stage {
     /// An APPEND's `UTF8 (~{n}` was written as `~{n}` (RFC 9755 4): its
     /// `)` after the literal's data, at this place, is to be taken out.
     Utf8Close(usize),
+    /// In an APPEND's CATENATE list.
+    Catenate,
     /// Past the end of the command line.
     Done,
 }
@@ -168,6 +174,38 @@ fn utf8_literal(line: &[u8]) -> Option<usize> {
     (item.eq_ignore_ascii_case(b" UTF8 (") && literal_length(line).is_some()).then_some(start)
 }
 
+/// A CATENATE URL's argument at the start of `input` (a quoted string or
+/// an atom): the URL, and the bytes it took; `None` until it is whole.
+fn url_argument(input: &[u8]) -> Result<Option<(Vec<u8>, usize)>, &'static str> {
+    if input.first() == Some(&b'"') {
+        let mut url = Vec::new();
+        let mut i = 1;
+        while i < input.len() {
+            match input[i] {
+                b'"' => return Ok(Some((url, i + 1))),
+                b'\\' if i + 1 < input.len() => {
+                    url.push(input[i + 1]);
+                    i += 2;
+                }
+                b'\\' => return Ok(None),
+                b'\r' | b'\n' => return Err("CATENATE's URL is not a string"),
+                b => {
+                    url.push(b);
+                    i += 1;
+                }
+            }
+        }
+        return Ok(None);
+    }
+    let Some(end) = input.iter().position(|&b| matches!(b, b' ' | b')' | b'\r')) else {
+        return Ok(None);
+    };
+    if end == 0 || input[..end].contains(&b'{') {
+        return Err("CATENATE's URL is a quoted string or an atom");
+    }
+    Ok(Some((input[..end].to_vec(), end)))
+}
+
 /// The length of the literal whose header (`{n}`, `{n+}`) ends `line`.
 fn literal_length(line: &[u8]) -> Option<usize> {
     let header = line.strip_suffix(b"}")?;
@@ -208,6 +246,11 @@ impl Rewriter {
                 break;
             }
         }
+        while self.stage == Stage::Catenate && self.pos < buf.len() {
+            if !self.catenate_part(buf)? {
+                break;
+            }
+        }
         if let Stage::Utf8Close(at) = self.stage
             && at < buf.len()
         {
@@ -232,7 +275,7 @@ impl Rewriter {
     pub fn waiting(&self, buffered: usize) -> bool {
         match self.stage {
             Stage::Start => true,
-            Stage::Keys => self.pos < buffered,
+            Stage::Keys | Stage::Catenate => self.pos < buffered,
             Stage::Other | Stage::Done | Stage::Utf8Close(_) => false,
         }
     }
@@ -254,6 +297,19 @@ impl Rewriter {
         }
         if name.eq_ignore_ascii_case(b"APPEND") {
             self.stage = Stage::Other;
+            const CATENATE: &[u8] = b" CATENATE (";
+            let catenate = line
+                .windows(CATENATE.len())
+                .position(|w| w.eq_ignore_ascii_case(CATENATE));
+            if let Some(at) = catenate {
+                // Its parts become the messages of a MULTIAPPEND.
+                buf.drain(at + 1..at + CATENATE.len());
+                self.growth -= CATENATE.len() as isize - 1;
+                self.pos = at + 1;
+                self.extension.catenate = Some(Vec::new());
+                self.stage = Stage::Catenate;
+                return Ok(());
+            }
             if let Some(utf8) = utf8_literal(line) {
                 // `UTF8 (` out; the `)` after the data goes later.
                 buf.drain(utf8 + 1..utf8 + 7);
@@ -321,6 +377,69 @@ impl Rewriter {
         self.pos = at;
         self.stage = if sort { Stage::Other } else { Stage::Keys };
         Ok(())
+    }
+
+    /// Rewrites one part of a CATENATE list (or passes over its TEXT
+    /// literal's data, or takes its closing `)` out); false when the buffer
+    /// ends inside it.
+    fn catenate_part(&mut self, buf: &mut Vec<u8>) -> Result<bool, &'static str> {
+        if self.literal > 0 {
+            let here = self.literal.min(buf.len() - self.pos);
+            self.pos += here;
+            self.literal -= here;
+            return Ok(true);
+        }
+        let parts = self.extension.catenate.get_or_insert_default();
+        match buf[self.pos] {
+            b' ' => self.pos += 1,
+            b')' => {
+                buf.remove(self.pos);
+                self.growth -= 1;
+                self.stage = Stage::Done;
+            }
+            _ => {
+                let rest = &buf[self.pos..];
+                let Some(space) = rest.iter().position(|&b| b == b' ') else {
+                    return Ok(false);
+                };
+                let word = &rest[..space];
+                if word.eq_ignore_ascii_case(b"TEXT") {
+                    // Its literal, whole header and all, stays.
+                    let Some(end) = memchr::memmem::find(&rest[space..], b"}\r\n") else {
+                        return Ok(false);
+                    };
+                    let header = &rest[space + 1..space + end + 1];
+                    self.literal =
+                        literal_length(header).ok_or("CATENATE's TEXT takes a literal")?;
+                    buf.drain(self.pos..self.pos + space + 1);
+                    self.growth -= space as isize + 1;
+                    self.pos += end + 2;
+                    parts.push(false);
+                } else if word.eq_ignore_ascii_case(b"URL") {
+                    let Some((url, length)) = url_argument(&rest[space + 1..])? else {
+                        return Ok(false);
+                    };
+                    let literal = [format!("{{{}+}}\r\n", url.len()).into_bytes(), url].concat();
+                    let taken = space + 1 + length;
+                    self.pos += literal.len();
+                    let at = self.pos - literal.len();
+                    self.growth += literal.len() as isize - taken as isize;
+                    buf.splice(at..at + taken, literal);
+                    parts.push(true);
+                } else {
+                    return Err("CATENATE takes TEXT and URL parts");
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The buffer's first `end` bytes were replaced by `written` others
+    /// (the framing starts a MULTIAPPEND's next message): places move.
+    pub fn replaced(&mut self, end: usize, written: usize) {
+        if self.pos >= end {
+            self.pos = self.pos - end + written;
+        }
     }
 
     /// Passes over one token; false when the buffer ends inside it.
@@ -463,6 +582,7 @@ mod tests {
                 returns: Some(vec![ReturnOption::Min, ReturnOption::Count]),
                 fuzzy: vec![1],
                 previews: vec![],
+                catenate: None,
             }
         );
         let (line, ext) =
@@ -555,6 +675,30 @@ mod tests {
         let mut buf = b"a APPEND INBOX ~{1}\r\n".to_vec();
         Rewriter::default().rewrite(&mut buf).unwrap();
         assert_eq!(buf, b"a APPEND INBOX ~{1}\r\n");
+    }
+
+    #[test]
+    fn writes_catenate_parts_as_messages() {
+        let mut r = Rewriter::default();
+        let mut buf =
+            b"a APPEND Box (\\Seen) CATENATE (URL \"/INBOX;UIDVALIDITY=9/;UID=2\" TEXT {3}\r\n"
+                .to_vec();
+        r.rewrite(&mut buf).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&buf),
+            "a APPEND Box (\\Seen) {27+}\r\n/INBOX;UIDVALIDITY=9/;UID=2 {3}\r\n"
+        );
+        buf.extend_from_slice(b"a)b URL /x;UID=1)\r\n");
+        r.rewrite(&mut buf).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&buf),
+            "a APPEND Box (\\Seen) {27+}\r\n/INBOX;UIDVALIDITY=9/;UID=2 {3}\r\na)b {8+}\r\n/x;UID=1\r\n"
+        );
+        assert_eq!(r.extension.catenate, Some(vec![true, false, true]));
+        let client = "a APPEND Box (\\Seen) CATENATE (URL \"/INBOX;UIDVALIDITY=9/;UID=2\" TEXT {3}\r\na)b URL /x;UID=1)\r\n";
+        assert_eq!(r.growth(), buf.len() as isize - client.len() as isize);
+        let mut buf = b"a APPEND Box CATENATE (FILE x)\r\n".to_vec();
+        assert!(Rewriter::default().rewrite(&mut buf).is_err());
     }
 
     #[test]

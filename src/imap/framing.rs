@@ -56,7 +56,7 @@ pub enum Frame {
     /// per message in order, all with the first one's tag; the first names
     /// the mailbox. imap-codec reads one message per APPEND, so the framing
     /// reads each further message as an APPEND of its own.
-    MultiAppend(Vec<Command<'static>>),
+    MultiAppend(Vec<Command<'static>>, Rewritten),
     /// Commands of our own extension layer (imap-codec cannot parse them).
     List {
         tag: String,
@@ -155,6 +155,7 @@ impl Reader {
         let extension = std::mem::take(&mut self.search).extension;
         Ok(match frame? {
             Frame::Command(command, _) => Frame::Command(command, extension),
+            Frame::MultiAppend(commands, _) => Frame::MultiAppend(commands, extension),
             frame => frame,
         })
     }
@@ -228,7 +229,7 @@ impl Reader {
                     self.buf.drain(..used);
                     if !appends.is_empty() {
                         appends.push(command);
-                        return Ok(Frame::MultiAppend(appends));
+                        return Ok(Frame::MultiAppend(appends, Rewritten::default()));
                     }
                     return Ok(Frame::Command(command, Rewritten::default()));
                 }
@@ -271,6 +272,7 @@ impl Reader {
                 }
                 Err(CommandDecodeError::Failed) => {
                     if let Some((message, end, written)) = self.further_message(&literals) {
+                        self.search.replaced(end, written);
                         // The buffer now starts an APPEND of the next message.
                         let held: usize = literals
                             .iter()

@@ -6,6 +6,7 @@ mod access;
 mod acl;
 mod any;
 mod append;
+mod catenate;
 mod condstore;
 mod copy;
 mod esearch;
@@ -267,8 +268,8 @@ impl Session {
                     }
                     send(stream, Reply::bad(reason).with_code(Code::Limit).line(tag)).await?;
                 }
-                Frame::MultiAppend(commands) => {
-                    self.multi_append(stream, commands).await?;
+                Frame::MultiAppend(commands, extension) => {
+                    self.multi_append(stream, commands, extension).await?;
                     self.reader.shrink();
                 }
                 Frame::Command(command, extension) => {
@@ -405,7 +406,8 @@ impl Session {
             } => copy::copy(self, stream, &sequence_set, &mailbox, uid, true).await,
             CommandBody::Append { .. } => {
                 let (mailbox, message) = append::Appended::of(&command).expect("an APPEND");
-                append::append(self, stream, mailbox, &[message]).await
+                let catenate = extension.catenate.as_deref();
+                append::append(self, stream, mailbox, &[message], catenate).await
             }
             CommandBody::Create { mailbox } => folders::create(self, &mailbox),
             CommandBody::Delete { mailbox } => folders::delete(self, &mailbox),
@@ -491,6 +493,7 @@ impl Session {
         &mut self,
         stream: &mut S,
         commands: Vec<Command<'static>>,
+        extension: Rewritten,
     ) -> std::io::Result<()> {
         let tag = commands[0].tag.inner().to_string();
         let messages: Vec<_> = commands.iter().filter_map(append::Appended::of).collect();
@@ -502,7 +505,8 @@ impl Session {
                         .await?;
                 }
                 let messages: Vec<_> = messages.iter().map(|(_, m)| *m).collect();
-                append::append(self, stream, mailbox, &messages).await
+                let catenate = extension.catenate.as_deref();
+                append::append(self, stream, mailbox, &messages, catenate).await
             }
             None => Ok(Reply::bad("Command syntax error")),
         };
@@ -677,10 +681,10 @@ impl Session {
             (State::NotAuthenticated, true) => "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID",
             // COMPRESS=DEFLATE only while it may be asked for (RFC 4978 4).
             (_, true) if self.compressed => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW"
             }
             (_, true) => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW COMPRESS=DEFLATE"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW COMPRESS=DEFLATE"
             }
         }
     }

@@ -27,6 +27,8 @@ pub enum Code {
         uids: String,
     },
     AuthenticationFailed,
+    /// A CATENATE URL that names nothing to read (RFC 4469 6).
+    BadUrl(String),
     AuthorizationFailed,
     /// The charsets SEARCH accepts.
     BadCharset(&'static str),
@@ -75,6 +77,7 @@ impl fmt::Display for Code {
             Code::AlreadyExists => f.write_str("ALREADYEXISTS"),
             Code::AppendUid { uidvalidity, uids } => write!(f, "APPENDUID {uidvalidity} {uids}"),
             Code::AuthenticationFailed => f.write_str("AUTHENTICATIONFAILED"),
+            Code::BadUrl(url) => write!(f, "BADURL {url}"),
             Code::AuthorizationFailed => f.write_str("AUTHORIZATIONFAILED"),
             Code::BadCharset(charsets) => write!(f, "BADCHARSET ({charsets})"),
             Code::Cannot => f.write_str("CANNOT"),
