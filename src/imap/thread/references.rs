@@ -8,6 +8,22 @@ use std::collections::{HashMap, VecDeque};
 use super::{Node, by_date, first_date};
 use crate::imap::sort::SortFields;
 
+/// A message's references taken into account: its last (nearest) ones.
+/// Mail names a few; a crafted References field of thousands would make
+/// the links cost their square.
+const MAX_REFERENCES: usize = 100;
+
+/// How far up the loop check looks before it takes a link for a loop:
+/// no thread of real mail is this deep, and a crafted chain of messages
+/// must not make every link walk it whole.
+const MAX_DEPTH: usize = 1000;
+
+/// How deep threads are answered (and held: building, sorting, writing
+/// and dropping them recurse): deeper replies are listed flat below the
+/// last level. Links refused past `MAX_DEPTH` do not bound depth alone
+/// (threads linked root to leaf can grow it).
+const MAX_NESTING: usize = 200;
+
 /// A message, found or only referred to, and its place.
 #[derive(Default)]
 struct Container {
@@ -37,16 +53,20 @@ impl Links {
         c
     }
 
-    /// Whether `ancestor` is `node` or above it.
+    /// Whether `ancestor` is `node` or above it, or may be: also true
+    /// past `MAX_DEPTH` levels.
     fn is_above(&self, ancestor: usize, node: usize) -> bool {
         let mut at = Some(node);
-        while let Some(c) = at {
+        for _ in 0..MAX_DEPTH {
+            let Some(c) = at else {
+                return false;
+            };
             if c == ancestor {
                 return true;
             }
             at = self.containers[c].parent;
         }
-        false
+        true
     }
 
     fn unlink(&mut self, child: usize) {
@@ -66,8 +86,13 @@ impl Links {
     }
 
     /// Step 3: dummies without children go; a dummy's children take its
-    /// place, at the top only when it has one child.
-    fn pruned(&mut self, list: Vec<usize>, top: bool) -> Vec<Node> {
+    /// place, at the top only when it has one child. `depth` is the
+    /// list's level, from 0.
+    fn pruned(&mut self, list: Vec<usize>, depth: usize) -> Vec<Node> {
+        let top = depth == 0;
+        if depth >= MAX_NESTING {
+            return self.flattened(list);
+        }
         let mut queue: VecDeque<usize> = list.into();
         let mut out = Vec::new();
         while let Some(c) = queue.pop_front() {
@@ -84,8 +109,23 @@ impl Links {
             }
             out.push(Node {
                 message: self.containers[c].message,
-                children: self.pruned(children, false),
+                children: self.pruned(children, depth + 1),
             });
+        }
+        out
+    }
+
+    /// The messages of `list` and all below them, as leaves (dummies go).
+    fn flattened(&mut self, list: Vec<usize>) -> Vec<Node> {
+        let mut stack = list;
+        stack.reverse();
+        let mut out = Vec::new();
+        while let Some(c) = stack.pop() {
+            let children = std::mem::take(&mut self.containers[c].children);
+            stack.extend(children.into_iter().rev());
+            if let Some(message) = self.containers[c].message {
+                out.push(Node::leaf(message));
+            }
         }
         out
     }
@@ -110,7 +150,11 @@ pub fn threads(fields: &[SortFields]) -> Vec<Node> {
         };
         links.containers[own].message = Some(i);
         // B: each reference the parent of the next, unless it has one.
-        let references: Vec<usize> = f.references.iter().map(|id| links.container(id)).collect();
+        let nearest = f.references.len().saturating_sub(MAX_REFERENCES);
+        let references: Vec<usize> = f.references[nearest..]
+            .iter()
+            .map(|id| links.container(id))
+            .collect();
         for pair in references.windows(2) {
             if pair[0] != pair[1] && links.containers[pair[1]].parent.is_none() {
                 links.link(pair[0], pair[1]);
@@ -129,7 +173,7 @@ pub fn threads(fields: &[SortFields]) -> Vec<Node> {
     let roots: Vec<usize> = (0..links.containers.len())
         .filter(|&c| links.containers[c].parent.is_none())
         .collect();
-    let mut roots = links.pruned(roots, true);
+    let mut roots = links.pruned(roots, 0);
     // Step 4: in date order (a dummy by its first child).
     sort_tree(&mut roots, fields);
     // Step 5.
@@ -234,4 +278,73 @@ fn gathered_by_subject(roots: Vec<Node>, fields: &[SortFields]) -> Vec<Node> {
     let mut out: Vec<Node> = slots.into_iter().flatten().collect();
     out.sort_by_key(|n| first_date(n, fields));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: usize, references: impl Iterator<Item = usize>) -> SortFields {
+        SortFields {
+            message_id: Some(format!("<{id}@x>")),
+            references: references.map(|r| format!("<{r}@x>")).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// A crafted References field of 200,000 ids, and 2,000 messages of
+    /// 100 references each, the first of each the last of the one before
+    /// (a chain some 200,000 deep), thread in little time: each message's
+    /// last 100 references count, and the loop check looks 1,000 levels up.
+    #[test]
+    fn crafted_reference_chains_cost_little() {
+        let started = std::time::Instant::now();
+        let one = message(0, 1..200_001);
+        assert_eq!(threads(&[one]).len(), 1);
+        let chain: Vec<SortFields> = (0..2_000)
+            .map(|m| message(1_000_000 + m, (m * 99)..(m * 99 + 100)))
+            .collect();
+        assert!(!threads(&chain).is_empty());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// 20,000 messages, each a reply to the one before, thread on a thread
+    /// with a small stack: no level of the answer is deeper than
+    /// MAX_NESTING, whatever the links.
+    #[test]
+    fn deep_reply_chains_stay_shallow() {
+        let chain: Vec<SortFields> = (0..20_000)
+            .map(|m| message(m, (m > 0).then(|| m - 1).into_iter()))
+            .collect();
+        let depth = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                fn depth(nodes: &[Node]) -> usize {
+                    nodes
+                        .iter()
+                        .map(|n| 1 + depth(&n.children))
+                        .max()
+                        .unwrap_or(0)
+                }
+                depth(&threads(&chain))
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(depth <= MAX_NESTING + 1, "{depth}");
+    }
+
+    #[test]
+    fn replies_thread_under_what_they_answer() {
+        let root = message(1, std::iter::empty());
+        let reply = message(2, [1].into_iter());
+        let nodes = threads(&[root, reply]);
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].message, Some(0));
+        assert_eq!(nodes[0].children[0].message, Some(1));
+    }
 }
