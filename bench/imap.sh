@@ -5,8 +5,8 @@
 # with 1 and 16 clients (MB/s, MB per server CPU-second), peak memory (and
 # above the memory before the 16 downloads, and what is held 60 s after them),
 # SELECT with the page cache dropped (as root) and again, memory per idle
-# logged-in connection and per connection with the folder selected, and
-# LOGIN latency. Writes the "## IMAP"
+# logged-in connection and per connection with the folder selected, LOGIN
+# latency, and SORT and THREAD of the whole folder. Writes the "## IMAP"
 # section of BENCHMARKS.md. The client is bench/imap_load.py.
 #
 #   bench/imap.sh                                # N=100000 SEED=42 RUNS=3 CONNS=5000
@@ -22,6 +22,7 @@ SEED=${SEED:-42}
 RUNS=${RUNS:-3}
 CONNS=${CONNS:-5000}        # idle logged-in connections
 REPEAT=${REPEAT:-50}        # LOGINs on new connections, for the repeated-LOGIN median
+SORTS=${SORTS:-5}           # each SORT and THREAD again after the first, for the warm median
 CLIENTS=${CLIENTS:-16}      # concurrent clients of the second download
 AFTER=${AFTER:-60}          # seconds after that download when the memory held is read
 PORT=${PORT:-20993}         # archimap: PORT (imaps) and PORT+1 (STARTTLS); Dovecot: PORT+2, PORT+3
@@ -200,6 +201,9 @@ measure() {  # measure SERVER RUN
     $LOAD idle "${args[@]}" --conns "$CONNS" --server "$SPEC" > "$out-idle.json"
     restart "$s" "$run-selected"
     $LOAD idle "${args[@]}" --conns "$CONNS" --select --server "$SPEC" > "$out-selected.json"
+    # SORT and THREAD of the whole folder on a fresh server: the first of each, then SORTS more.
+    restart "$s" "$run-sort"
+    $LOAD sort "${args[@]}" --repeat "$SORTS" --server "$SPEC" > "$out-sort.json"
     if [ "$s" = archimap ]; then a_stop; else d_stop; fi
 }
 restart() {  # restart SERVER NAME: the server afresh, its process spec in SPEC
@@ -244,6 +248,21 @@ collect peakK_above peakK "(d['rss_kib'] - $(other peakK before-bodiesK)['rss_ki
 collect heldK_rss after-bodiesK "(d['rss_kib'] - $(other after-bodiesK before-bodiesK)['rss_kib']) / 1024"
 collect heldK_pss after-bodiesK "(d['pss_kib'] - $(other after-bodiesK before-bodiesK)['pss_kib']) / 1024"
 collect login1 login "d['first_ms']"; collect loginR login "d['repeat_median_ms']"
+SORT_COMMANDS=("SORT (SUBJECT) UTF-8 ALL" "SORT (DATE) UTF-8 ALL" "SORT (REVERSE ARRIVAL) UTF-8 ALL"
+    "SORT (FROM) UTF-8 SINCE 1-Jan-2020" "THREAD ORDEREDSUBJECT UTF-8 ALL" "THREAD REFERENCES UTF-8 ALL")
+for i in "${!SORT_COMMANDS[@]}"; do
+    collect "sort${i}_first" sort "d['commands']['${SORT_COMMANDS[$i]}']['first_s']"
+    collect "sort${i}_warm" sort "d['commands']['${SORT_COMMANDS[$i]}']['warm_median_s']"
+done
+sort_rows() {
+    local i same
+    for i in "${!SORT_COMMANDS[@]}"; do
+        same=$([ "$(jv "$LOGS/archimap-1-sort.json" "d['commands']['${SORT_COMMANDS[$i]}']['digest']")" = \
+            "$(jv "$LOGS/dovecot-1-sort.json" "d['commands']['${SORT_COMMANDS[$i]}']['digest']")" ] && echo same || echo differs)
+        row "\`${SORT_COMMANDS[$i]}\`, first, s (answer: $same)" %.3f "sort${i}_first"
+        row "\`${SORT_COMMANDS[$i]}\`, warm, median s" %.3f "sort${i}_warm"
+    done
+}
 
 # Checks: the same messages in the same order, every download complete.
 idle_missing=""
@@ -421,6 +440,16 @@ median of $REPEAT LOGINs that follow, each on a new connection (archimap: the ca
 | --- | ---: | ---: | ---: |
 $(row "first LOGIN, ms" %.1f login1)
 $(row "repeated LOGIN, median ms" %.2f loginR)
+
+### SORT and THREAD
+
+Of the whole folder, on a server started afresh: the first of each command (its first SORT or
+THREAD), then the median of $SORTS more. "answer" says whether archimap's first answer was the
+same as Dovecot's, byte for byte (conformance/SORT-DIFFERENCES.md says where they part).
+
+| | archimap | Dovecot | archimap/Dovecot |
+| --- | ---: | ---: | ---: |
+$(sort_rows)
 
 ### Goals (from the issue)
 

@@ -35,6 +35,11 @@ prints one JSON object on standard output:
       LOGIN, then (--drop-caches: after emptying the kernel's page cache,
       which needs root) SELECT FOLDER REPEAT+1 times on the connection: the
       first SELECT's milliseconds and the median of the others.
+  imap_load.py sort   --port P ... --folder Big [--repeat 5] [--server SPEC]
+      LOGIN and SELECT FOLDER, then each SORT and THREAD of a fixed set
+      REPEAT+1 times on the connection: the first one's seconds, the median
+      of the others, the server's CPU seconds over all of them, and a digest
+      of the first answer (to check that two servers agree).
   imap_load.py memory --server SPEC
       The server's memory now (RSS and PSS, KiB).
   imap_load.py sample --server SPEC --out FILE
@@ -326,6 +331,42 @@ def cmd_select(a):
             "page_cache_dropped": a.drop_caches, "repeats": a.repeat}
 
 
+SORTS = [
+    "SORT (SUBJECT) UTF-8 ALL",
+    "SORT (DATE) UTF-8 ALL",
+    "SORT (REVERSE ARRIVAL) UTF-8 ALL",
+    "SORT (FROM) UTF-8 SINCE 1-Jan-2020",
+    "THREAD ORDEREDSUBJECT UTF-8 ALL",
+    "THREAD REFERENCES UTF-8 ALL",
+]
+
+
+def cmd_sort(a):
+    c = Client(a)
+    c.login(a)
+    c.select(a.folder)
+    results = {}
+    for command in SORTS:
+        cpu = cpu_seconds(a.server) if a.server else None
+        times, digest = [], None
+        for i in range(a.repeat + 1):
+            lines = []
+            status, _, secs = c.timed_command(command, on_line=lines.append if i == 0 else None)
+            if " OK" not in status:
+                raise SystemExit(f"{command} failed: {status}")
+            times.append(secs)
+            if i == 0:
+                digest = hashlib.sha256(b"".join(lines)).hexdigest()[:16]
+        results[command] = {
+            "first_s": times[0],
+            "warm_median_s": statistics.median(times[1:]) if a.repeat else None,
+            "server_cpu_s": cpu_seconds(a.server) - cpu if a.server else None,
+            "digest": digest,
+        }
+    c.close()
+    return {"repeats": a.repeat, "commands": results}
+
+
 def cmd_memory(a):
     return memory(a.server)
 
@@ -560,7 +601,8 @@ def cmd_sample(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["login", "logins", "sync", "bodies", "idle", "held", "select", "memory", "sample"])
+    ap.add_argument("command", choices=["login", "logins", "sync", "bodies", "idle", "held", "select", "sort", "memory",
+                                       "sample"])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int)
     ap.add_argument("--ca", help="CA file; without it the certificate is not checked")
@@ -585,7 +627,7 @@ def main():
     a = ap.parse_args()
     result = {"login": cmd_login, "logins": cmd_logins, "sync": cmd_sync, "bodies": cmd_bodies, "idle": cmd_idle,
               "held": cmd_held,
-              "select": cmd_select, "memory": cmd_memory, "sample": cmd_sample}[a.command](a)
+              "select": cmd_select, "sort": cmd_sort, "memory": cmd_memory, "sample": cmd_sample}[a.command](a)
     json.dump(result, sys.stdout)
     print()
 
