@@ -493,3 +493,37 @@ fn catenate_reads_only_what_the_user_may_and_stays_bounded() {
     assert_ne!(before, after);
     assert_eq!(after, before.replace("MESSAGES 1", "MESSAGES 2"));
 }
+
+/// Searches kept up to date (CONTEXT=SEARCH) are searched again at every
+/// change of the mailbox: a session may keep five; the sixth is answered
+/// but not kept (`NOUPDATE`), and a CANCELUPDATE makes room again.
+#[test]
+fn searches_kept_up_to_date_are_bounded() {
+    let am = one_message_archive();
+    let server = Server::start(&am);
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    c.command("s", "SELECT INBOX");
+    for i in 1..=5 {
+        let kept = c.command(&format!("t{i}"), "SEARCH RETURN (UPDATE) ALL");
+        assert!(!kept.iter().any(|l| l.contains("NOUPDATE")), "{kept:?}");
+    }
+    let sixth = c.command("t6", "SEARCH RETURN (UPDATE) ALL");
+    assert!(
+        sixth
+            .iter()
+            .any(|l| l.starts_with("* NO [NOUPDATE \"t6\"]")),
+        "{sixth:?}"
+    );
+    assert!(sixth.last().unwrap().starts_with("t6 OK"), "{sixth:?}");
+    assert!(
+        c.answer("c", "CANCELUPDATE \"t1\" \"nothing\"")
+            .starts_with("c OK")
+    );
+    let again = c.command("t7", "SEARCH RETURN (UPDATE) ALL");
+    assert!(!again.iter().any(|l| l.contains("NOUPDATE")), "{again:?}");
+    // A STORE tells the five that the flags changed nothing for them.
+    let store = c.command("f", "STORE 1 +FLAGS (\\Flagged)");
+    assert!(!store.iter().any(|l| l.contains("ESEARCH")), "{store:?}");
+}

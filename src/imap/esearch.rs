@@ -20,6 +20,14 @@ pub enum ReturnOption {
     All,
     Relevancy,
     Save,
+    /// Keep the result up to date (CONTEXT=SEARCH, RFC 5267 4.3).
+    Update,
+    /// A hint that the result will be used again (RFC 5267 4.2): noted,
+    /// nothing more.
+    Context,
+    /// The found messages at these positions (1-based, inclusive) of the
+    /// result (RFC 5267 4.4).
+    Partial(u32, u32),
 }
 
 /// What `$` is written as for imap-codec: the two highest UIDs, which no
@@ -42,6 +50,8 @@ impl ReturnOption {
             "ALL" => ReturnOption::All,
             "RELEVANCY" => ReturnOption::Relevancy,
             "SAVE" => ReturnOption::Save,
+            "UPDATE" => ReturnOption::Update,
+            "CONTEXT" => ReturnOption::Context,
             _ => return None,
         })
     }
@@ -163,6 +173,32 @@ fn take_previews(buf: &mut Vec<u8>, items: usize, mut line_end: usize) -> (Vec<u
         i += 1;
     }
     (found, growth)
+}
+
+/// The options of a RETURN list: words, and PARTIAL with its range of
+/// positions (`m:n`, both from 1; Dovecot 2.3 refuses the negative ranges
+/// of later drafts, and so does this).
+fn return_options(list: &[u8]) -> Result<Vec<ReturnOption>, &'static str> {
+    let mut words = list.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let mut options = Vec::new();
+    while let Some(word) = words.next() {
+        if word.eq_ignore_ascii_case(b"PARTIAL") {
+            let range = words
+                .next()
+                .and_then(|r| std::str::from_utf8(r).ok())
+                .and_then(|r| r.split_once(':'))
+                .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+                .filter(|&(a, b)| a > 0 && b > 0)
+                .ok_or("PARTIAL takes a range of positions from 1")?;
+            options.push(ReturnOption::Partial(
+                range.0.min(range.1),
+                range.0.max(range.1),
+            ));
+            continue;
+        }
+        options.push(ReturnOption::parse(word).ok_or("Unknown SEARCH RETURN option")?);
+    }
+    Ok(options)
 }
 
 /// Where ` UTF8 (` starts in the first line of an APPEND that ends with
@@ -362,12 +398,7 @@ impl Rewriter {
                 .position(|&b| b == b')')
                 .map(|i| open + i)
                 .ok_or("SEARCH RETURN's list is not closed")?;
-            let options = buf[open + 1..close]
-                .split(|&b| b == b' ')
-                .filter(|w| !w.is_empty())
-                .map(ReturnOption::parse)
-                .collect::<Option<Vec<_>>>()
-                .ok_or("Unknown SEARCH RETURN option")?;
+            let options = return_options(&buf[open + 1..close])?;
             self.extension.returns = Some(options);
             buf.drain(at..close + 1);
             self.growth -= (close + 1 - at) as isize;
@@ -702,9 +733,28 @@ mod tests {
     }
 
     #[test]
+    fn reads_context_options() {
+        let (line, ext) = rewrite("t UID SEARCH RETURN (UPDATE partial 5:2 CONTEXT COUNT) ALL\r\n");
+        assert_eq!(line, "t UID SEARCH ALL\r\n");
+        assert_eq!(
+            ext.returns,
+            Some(vec![
+                ReturnOption::Update,
+                ReturnOption::Partial(2, 5),
+                ReturnOption::Context,
+                ReturnOption::Count
+            ])
+        );
+        for bad in ["PARTIAL -1:-5", "PARTIAL 0:3", "PARTIAL", "PARTIAL 1"] {
+            let mut buf = format!("t SEARCH RETURN ({bad}) ALL\r\n").into_bytes();
+            assert!(Rewriter::default().rewrite(&mut buf).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn refuses_unknown_return_options() {
         let mut r = Rewriter::default();
-        let mut buf = b"t SEARCH RETURN (PARTIAL 1:5) ALL\r\n".to_vec();
+        let mut buf = b"t SEARCH RETURN (PARTIAL 1:5 FEW) ALL\r\n".to_vec();
         assert!(r.rewrite(&mut buf).is_err());
         let mut buf = b"t SEARCH RETURN (MIN ALL\r\n".to_vec();
         assert!(Rewriter::default().rewrite(&mut buf).is_err());

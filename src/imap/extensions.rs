@@ -142,6 +142,16 @@ pub fn parse_acl(verb: &str, args: &str) -> Option<AclCommand> {
     }
 }
 
+/// Parses CANCELUPDATE's arguments: one or more tags, as strings.
+pub fn parse_cancel_update(args: &str) -> Option<Vec<String>> {
+    let tokens = tokenize(args)?;
+    let tags: Vec<String> = tokens
+        .iter()
+        .map(|t| t.word().map(str::to_string))
+        .collect::<Option<_>>()?;
+    (!tags.is_empty()).then_some(tags)
+}
+
 /// Parses `LIST ...` arguments (everything after the command name).
 pub fn parse_list(args: &str) -> Option<ListCommand> {
     let tokens = tokenize(args)?;

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use std::io;
 
 use super::esearch::{Rewriter, Rewritten};
-use super::extensions::{AclCommand, ListCommand, parse_acl, parse_list};
+use super::extensions::{AclCommand, ListCommand, parse_acl, parse_cancel_update, parse_list};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -67,6 +67,12 @@ pub enum Frame {
         tag: String,
         command: AclCommand,
     },
+    /// CANCELUPDATE (RFC 5267 4.3.5): the tags of the searches to stop
+    /// keeping up to date.
+    CancelUpdate {
+        tag: String,
+        tags: Vec<String>,
+    },
     /// Unparseable input; the line was dropped.
     Bad {
         tag: Option<String>,
@@ -99,6 +105,12 @@ fn extension(line: &[u8]) -> Option<Frame> {
     let (tag, rest) = line.split_once(' ')?;
     let (verb, args) = rest.split_once(' ')?;
     let tag = tag.to_string();
+    if verb.eq_ignore_ascii_case("CANCELUPDATE") {
+        return Some(Frame::CancelUpdate {
+            tag,
+            tags: parse_cancel_update(args)?,
+        });
+    }
     if verb.eq_ignore_ascii_case("LIST") || verb.eq_ignore_ascii_case("LSUB") {
         let lsub = verb.eq_ignore_ascii_case("LSUB");
         return Some(Frame::List {

@@ -117,6 +117,8 @@ pub struct Selected {
     /// The result a SEARCH saved (RFC 5182 `$`), as UIDs; empty until one
     /// does, and again after a SEARCH with SAVE fails.
     saved: Vec<u32>,
+    /// Searches kept up to date (CONTEXT=SEARCH), in the order made.
+    live: Vec<search::LiveSearch>,
     /// When the catalog was last asked whether the folder changed (another
     /// process, such as an import, may change it).
     polled: std::time::Instant,
@@ -234,6 +236,16 @@ impl Session {
             }
             match frame {
                 Frame::Closed => return Ok(Ended::Close),
+                Frame::CancelUpdate { tag, tags } => {
+                    let handled = match self.selected_mut() {
+                        Some(selected) => {
+                            selected.live.retain(|l| !tags.iter().any(|t| t == l.tag()));
+                            Ok(Reply::completed("CANCELUPDATE"))
+                        }
+                        None => Ok(Reply::not_selected()),
+                    };
+                    self.answer(stream, &tag, handled).await?;
+                }
                 Frame::Acl { tag, command } => {
                     let handled = match self.user() {
                         Some(_) => acl::acl(self, command),
@@ -681,10 +693,10 @@ impl Session {
             (State::NotAuthenticated, true) => "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID",
             // COMPRESS=DEFLATE only while it may be asked for (RFC 4978 4).
             (_, true) if self.compressed => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH"
             }
             (_, true) => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW COMPRESS=DEFLATE"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH COMPRESS=DEFLATE"
             }
         }
     }

@@ -10,6 +10,7 @@
 //! day written in the Date header (SENT*).
 
 use std::cell::OnceCell;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use super::Session;
@@ -563,6 +564,15 @@ fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found)
             ReturnOption::All if !numbers.is_empty() => {
                 line.push_str(&format!(" ALL {}", sequence_set(numbers)))
             }
+            ReturnOption::Partial(first, last) => {
+                let from = (*first as usize - 1).min(numbers.len());
+                let to = (*last as usize).min(numbers.len());
+                let set = match from < to {
+                    true => sequence_set(&numbers[from..to]),
+                    false => "NIL".to_string(),
+                };
+                line.push_str(&format!(" PARTIAL ({first}:{last} {set})"));
+            }
             ReturnOption::Relevancy if !numbers.is_empty() => {
                 let scores: Vec<String> = relevancy(&found.scores)
                     .iter()
@@ -577,6 +587,103 @@ fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found)
         line.push_str(&format!(" MODSEQ {modseq}"));
     }
     line + "\r\n"
+}
+
+/// A search whose result the client keeps up to date (RETURN (UPDATE),
+/// CONTEXT=SEARCH, RFC 5267 4.3): searched again whenever the mailbox
+/// changes, and the differences told as ADDTO and REMOVEFROM.
+pub(super) struct LiveSearch {
+    tag: String,
+    uid: bool,
+    keys: Vec<SearchKey<'static>>,
+    decode: Decode,
+    extension: Rewritten,
+    /// What it finds now, as UIDs, ascending.
+    matched: Vec<u32>,
+}
+
+/// Searches a session keeps up to date at once: each is searched again
+/// at every change of the mailbox.
+const MAX_LIVE: usize = 5;
+
+impl LiveSearch {
+    pub(super) fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// `* ESEARCH (TAG ...) [UID] ADDTO|REMOVEFROM (0 set)` for `uids`,
+    /// numbered in `view` (position 0: the result is in UID order, not
+    /// sorted); empty for none.
+    fn told(&self, what: &str, uids: &[u32], view: &MailboxView) -> String {
+        let numbers: Vec<u32> = match self.uid {
+            true => uids.to_vec(),
+            false => uids
+                .iter()
+                .filter_map(|&u| view.position(u).map(|p| p as u32 + 1))
+                .collect(),
+        };
+        if numbers.is_empty() {
+            return String::new();
+        }
+        let uid = if self.uid { " UID" } else { "" };
+        format!(
+            "* ESEARCH (TAG \"{}\"){uid} {what} (0 {})\r\n",
+            self.tag,
+            sequence_set(&numbers)
+        )
+    }
+
+    /// The messages of the result that `gone` (UIDs about to be
+    /// expunged, still numbered in `view`) takes out: REMOVEFROM, told
+    /// before their EXPUNGE, as Dovecot tells it.
+    pub(super) fn removing(&mut self, gone: &HashSet<u32>, view: &MailboxView) -> String {
+        let (out, kept): (Vec<u32>, Vec<u32>) =
+            self.matched.iter().partition(|uid| gone.contains(uid));
+        self.matched = kept;
+        self.told("REMOVEFROM", &out, view)
+    }
+
+    /// Searches again on `view` (the mailbox as the client now numbers
+    /// it): REMOVEFROM for what no longer matches, ADDTO for what now does.
+    pub(super) fn refreshed(
+        &mut self,
+        archives: &Archives,
+        view: &MailboxView,
+        saved: &[u32],
+        limits: &Limits,
+    ) -> String {
+        let searched = Searched { view, saved };
+        let found = match run(
+            archives,
+            &searched,
+            &self.keys,
+            self.decode,
+            &self.extension,
+            true,
+            limits,
+        ) {
+            Ok(found) => found.numbers,
+            Err(e) => {
+                tracing::error!(tag = %self.tag, error = %e, "searching again for an updated result failed");
+                return String::new();
+            }
+        };
+        let before: HashSet<u32> = self.matched.iter().copied().collect();
+        let now: HashSet<u32> = found.iter().copied().collect();
+        let removed: Vec<u32> = self
+            .matched
+            .iter()
+            .copied()
+            .filter(|u| !now.contains(u))
+            .collect();
+        let added: Vec<u32> = found
+            .iter()
+            .copied()
+            .filter(|u| !before.contains(u))
+            .collect();
+        self.matched = found;
+        self.told("REMOVEFROM", &removed, view) + &self.told("ADDTO", &added, view)
+    }
 }
 
 pub async fn search(
@@ -613,6 +720,10 @@ pub async fn search(
         .as_ref()
         .is_some_and(|r| r.contains(&ReturnOption::Save));
     let searched_view = view.clone();
+    let live = returns
+        .as_ref()
+        .is_some_and(|r| r.contains(&ReturnOption::Update))
+        .then(|| (keys.clone(), extension.clone()));
     let found = tokio::task::spawn_blocking(move || {
         let searched = Searched {
             view: &searched_view,
@@ -634,8 +745,36 @@ pub async fn search(
                     Err(_) => Vec::new(),
                 };
             }
-            let line = answer(tag, uid, returns.as_deref(), &found?);
-            Ok(Reply::completed(verb).after(enabled + &line))
+            let found = found?;
+            let line = answer(tag, uid, returns.as_deref(), &found);
+            let mut refused = String::new();
+            if let (Some((keys, extension)), Some(selected)) = (live, session.selected_mut()) {
+                if selected.live.len() >= MAX_LIVE {
+                    // RFC 5267 4.3.1: answered, not kept up to date.
+                    refused = format!(
+                        "* NO [NOUPDATE \"{tag}\"] At most {MAX_LIVE} searches are kept up to date\r\n"
+                    );
+                } else {
+                    let matched = match uid {
+                        true => found.numbers.clone(),
+                        false => found
+                            .numbers
+                            .iter()
+                            .map(|&n| view.uid(n as usize - 1))
+                            .collect(),
+                    };
+                    selected.live.retain(|l| l.tag != tag);
+                    selected.live.push(LiveSearch {
+                        tag: tag.to_string(),
+                        uid,
+                        keys,
+                        decode,
+                        extension,
+                        matched,
+                    });
+                }
+            }
+            Ok(Reply::completed(verb).after(enabled + &line + &refused))
         }
         Err(panic) => Ok(Reply::failed(
             Code::ServerBug,
@@ -696,6 +835,20 @@ mod tests {
         assert_eq!(
             answer("b", false, Some(&all), &none),
             "* ESEARCH (TAG \"b\") COUNT 0\r\n"
+        );
+        // PARTIAL: positions of the result, from 1 (RFC 5267 4.4).
+        assert_eq!(
+            answer("p", false, Some(&[ReturnOption::Partial(2, 4)]), &found),
+            "* ESEARCH (TAG \"p\") PARTIAL (2:4 2:3,7)\r\n"
+        );
+        assert_eq!(
+            answer("p", true, Some(&[ReturnOption::Partial(7, 9)]), &found),
+            "* ESEARCH (TAG \"p\") UID PARTIAL (7:9 NIL)\r\n"
+        );
+        // UPDATE alone: nothing now, the changes later.
+        assert_eq!(
+            answer("u", false, Some(&[ReturnOption::Update]), &found),
+            "* ESEARCH (TAG \"u\")\r\n"
         );
         assert_eq!(
             answer("b", false, None, &found),

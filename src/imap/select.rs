@@ -121,6 +121,7 @@ pub fn select(
         own_changes: 0,
         expunged: Default::default(),
         saved: Vec::new(),
+        live: Vec::new(),
         polled: std::time::Instant::now(),
     }));
     Ok(Reply::completed(verb).with_code(mode).after(out))

@@ -20,6 +20,7 @@ use super::response::send;
 use super::select::{add_new_keywords, flags_announcement};
 use super::{Selected, Session};
 use crate::archive::{Archives, FolderSnapshot, UserRecord};
+use crate::config::Limits;
 
 /// How often a session asks the catalog whether another process (an
 /// import) changed its folder, outside NOOP, CHECK and IDLE.
@@ -102,8 +103,9 @@ impl Session {
         let Some(mut selected) = self.take_selected() else {
             return Ok(());
         };
+        let limits = self.shared.limits.clone();
         let (selected, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = selected.catch_up(&archives, &user, expunges, modseqs);
+            let outcome = selected.catch_up(&archives, &user, expunges, modseqs, &limits);
             (selected, outcome)
         })
         .await
@@ -147,6 +149,7 @@ impl Session {
     /// unless other sessions' expunges are still to wait).
     pub(super) fn forget(&mut self, uids: &HashSet<u32>) -> String {
         let archives = self.shared.archives.clone();
+        let limits = self.shared.limits.clone();
         let modseqs = self.modseqs();
         let Some(user) = self.user().cloned() else {
             return String::new();
@@ -155,7 +158,7 @@ impl Session {
             return String::new();
         };
         selected.own_changes += 1;
-        match selected.catch_up(&archives, &user, Expunges::Only(uids), modseqs) {
+        match selected.catch_up(&archives, &user, Expunges::Only(uids), modseqs, &limits) {
             Ok(out) => out,
             Err(e) => {
                 tracing::error!(error = %e, "reading the mailbox after an expunge failed");
@@ -191,6 +194,7 @@ impl Selected {
         user: &UserRecord,
         expunges: Expunges,
         modseqs: Modseqs,
+        limits: &Limits,
     ) -> crate::error::Result<String> {
         let Some(folder) = &self.folder else {
             return Ok(String::new());
@@ -218,6 +222,11 @@ impl Selected {
                 self.expunged = gone_uids(known, &now);
                 return Ok(out + &self.flag_updates(modseqs));
             }
+            // Results kept up to date lose the messages going first.
+            let gone_uids: HashSet<u32> = gone.iter().map(|&p| known.uids()[p]).collect();
+            for live in &mut self.live {
+                out.push_str(&live.removing(&gone_uids, &self.view));
+            }
             out.push_str(&expunge_lines(known, &gone, modseqs));
             let known_last = known.last_uid();
             let view = archives.advance_view(user, &self.view, now.clone(), self.read_only)?;
@@ -244,9 +253,25 @@ impl Selected {
                 ));
             }
             out.push_str(&self.flag_updates(modseqs));
+            out.push_str(&self.refresh_live(archives, limits));
             return Ok(out);
         }
-        Ok(self.flag_updates(modseqs))
+        let flags_moved = self.view.flags().changes() != self.flags_seen;
+        let mut out = self.flag_updates(modseqs);
+        if flags_moved {
+            out.push_str(&self.refresh_live(archives, limits));
+        }
+        Ok(out)
+    }
+
+    /// The searches kept up to date, searched again on the mailbox as the
+    /// client now numbers it: their ADDTO and REMOVEFROM.
+    pub(super) fn refresh_live(&mut self, archives: &Archives, limits: &Limits) -> String {
+        let mut out = String::new();
+        for live in &mut self.live {
+            out.push_str(&live.refreshed(archives, &self.view, &self.saved, limits));
+        }
+        out
     }
 
     /// `FETCH (FLAGS ...)` for the messages whose flags the user changed

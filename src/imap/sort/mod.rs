@@ -52,6 +52,17 @@ pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
     {
         return Ok(Reply::bad("RELEVANCY needs a FUZZY search key"));
     }
+    let context = |o: &ReturnOption| {
+        matches!(
+            o,
+            ReturnOption::Update | ReturnOption::Context | ReturnOption::Partial(..)
+        )
+    };
+    if returns.as_ref().is_some_and(|r| r.iter().any(context)) {
+        return Ok(Reply::bad(
+            "UPDATE, CONTEXT and PARTIAL are for SEARCH here (no CONTEXT=SORT)",
+        ));
+    }
     let Some(decode) = search::decoder(Some(charset)) else {
         return Ok(search::unknown_charset());
     };
