@@ -199,9 +199,12 @@ fn esearch_and_fuzzy_relevancy() {
     );
     let none = c.command("c", "SEARCH RETURN (MIN COUNT) BODY nothing-like-it");
     assert_eq!(none[0], "* ESEARCH (TAG \"c\") COUNT 0\r\n");
+    // PARTIAL (CONTEXT=SEARCH) is known; an option nobody defined is not.
+    let partial = c.command("d", "SEARCH RETURN (PARTIAL 1:1) ALL");
+    assert_eq!(partial[0], "* ESEARCH (TAG \"d\") PARTIAL (1:1 1)\r\n");
     assert!(
-        c.answer("d", "SEARCH RETURN (PARTIAL 1:10) ALL")
-            .starts_with("d BAD")
+        c.answer("d2", "SEARCH RETURN (NEWEST 1) ALL")
+            .starts_with("d2 BAD")
     );
     assert!(
         c.answer("e", "SEARCH RETURN (RELEVANCY) BODY x")

@@ -281,11 +281,14 @@ impl Session {
                     send(stream, Reply::bad(reason).with_code(Code::Limit).line(tag)).await?;
                 }
                 Frame::MultiAppend(commands, extension) => {
-                    self.multi_append(stream, commands, extension).await?;
+                    Box::pin(self.multi_append(stream, commands, extension)).await?;
                     self.reader.shrink();
                 }
                 Frame::Command(command, extension) => {
-                    let dispatched = self.dispatch(stream, command, extension);
+                    // On the heap, for the command's length only: inline,
+                    // the largest command's state would be part of every
+                    // idle session.
+                    let dispatched = Box::pin(self.dispatch(stream, command, extension));
                     // Before login the command's own waits (AUTHENTICATE's
                     // continuation, the password check) count too.
                     let ended = if logged_in {
