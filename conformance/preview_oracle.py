@@ -9,29 +9,20 @@ Prints `N same, M differ` and one line per differing message; the JSON
 report lists every differing message with both previews. Exit status: 0
 when all agree, 1 when some differ, 2 on errors.
 """
-import argparse
-import imaplib
 import json
 import re
-import ssl
 import sys
+
+import two_servers
 
 PREVIEW = re.compile(rb"PREVIEW (NIL|\"((?:[^\"\\]|\\.)*)\"|\{(\d+)\}\r\n)", re.S)
 
 
-def previews(host, port, user, password, mailbox, insecure):
-    context = ssl.create_default_context()
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    imap = imaplib.IMAP4_SSL(host, port, ssl_context=context)
-    imap.login(user, password)
-    typ, data = imap.select(mailbox, readonly=True)
-    if typ != "OK":
-        raise SystemExit(f"{host}:{port}: SELECT {mailbox}: {data}")
+def previews(imap):
+    """Every message's PREVIEW, by sequence number (None for NIL)."""
     typ, data = imap.fetch("1:*", "(PREVIEW)")
     if typ != "OK":
-        raise SystemExit(f"{host}:{port}: FETCH PREVIEW: {data}")
+        raise SystemExit(f"FETCH PREVIEW: {data}")
     found = {}
     for item in data:
         # imaplib gives a literal as (line, data), a quoted string as a line.
@@ -55,22 +46,9 @@ def previews(host, port, user, password, mailbox, insecure):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for name in ("host_a", "port_a", "host_b", "port_b", "user", "password"):
-        ap.add_argument(name)
-    ap.add_argument("--mailbox", required=True)
-    ap.add_argument("--user-b")
-    ap.add_argument("--pass-b")
-    ap.add_argument("--insecure", action="store_true")
-    ap.add_argument("--json")
-    a = ap.parse_args()
-    try:
-        answers = [
-            previews(a.host_a, int(a.port_a), a.user, a.password, a.mailbox, a.insecure),
-            previews(a.host_b, int(a.port_b), a.user_b or a.user, a.pass_b or a.password, a.mailbox, a.insecure),
-        ]
-    except (OSError, imaplib.IMAP4.error) as error:
-        print(f"connection: {error}")
+    a = two_servers.arguments(__doc__)
+    answers = two_servers.both(a, previews)
+    if answers is None:
         return 2
     numbers = sorted(set(answers[0]) | set(answers[1]))
     differing = [

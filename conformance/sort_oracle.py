@@ -12,12 +12,11 @@ Prints one line per command: `same` or `DIFF` with the first position
 where the answers part; the JSON report lists every command with both
 answers. Exit status: 0 when all agree, 1 when some differ, 2 on errors.
 """
-import argparse
-import imaplib
 import json
 import re
-import ssl
 import sys
+
+import two_servers
 
 KEYS = ["ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"]
 COMBINATIONS = [
@@ -52,16 +51,8 @@ def battery():
 
 
 class Server:
-    def __init__(self, host, port, user, password, mailbox, insecure):
-        context = ssl.create_default_context()
-        if insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        self.imap = imaplib.IMAP4_SSL(host, port, ssl_context=context)
-        self.imap.login(user, password)
-        typ, data = self.imap.select(mailbox, readonly=True)
-        if typ != "OK":
-            raise SystemExit(f"{host}:{port}: SELECT {mailbox}: {data}")
+    def __init__(self, imap):
+        self.imap = imap
         typ, data = self.imap.uid("SEARCH", "ALL")
         # Sequence number of each UID: the n-th UID in ascending order is message n.
         self.seq = {int(uid): n for n, uid in enumerate(sorted(int(u) for u in data[0].split()), 1)}
@@ -85,22 +76,9 @@ class Server:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for name in ("host_a", "port_a", "host_b", "port_b", "user", "password"):
-        ap.add_argument(name)
-    ap.add_argument("--mailbox", required=True)
-    ap.add_argument("--user-b")
-    ap.add_argument("--pass-b")
-    ap.add_argument("--insecure", action="store_true")
-    ap.add_argument("--json")
-    a = ap.parse_args()
-    try:
-        servers = [
-            Server(a.host_a, int(a.port_a), a.user, a.password, a.mailbox, a.insecure),
-            Server(a.host_b, int(a.port_b), a.user_b or a.user, a.pass_b or a.password, a.mailbox, a.insecure),
-        ]
-    except (OSError, imaplib.IMAP4.error) as error:
-        print(f"connection: {error}")
+    a = two_servers.arguments(__doc__)
+    servers = two_servers.both(a, Server)
+    if servers is None:
         return 2
     report, differing = [], 0
     for name, command, uid, argument, search in battery():

@@ -293,20 +293,29 @@ fn a_refused_literal_is_never_read_as_commands() {
     c.line();
     assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
     let message = b"Subject: trap\r\n\r\nx DELETE INBOX\r\ny EXPUNGE\r\nnul \x00 here\r\n";
-    c.send(&format!("a APPEND INBOX {{{}}}\r\n", message.len()));
-    assert!(c.line().starts_with("+ "));
-    c.send_bytes(message);
-    c.send("\r\n");
-    let refused = c.line();
-    assert!(
-        refused.starts_with("a BAD [CLIENTBUG] A literal holds a NUL byte"),
-        "{refused}"
-    );
-    // The next line read is the answer to the next command: nothing of
-    // the literal ran.
-    assert!(c.answer("n", "NOOP").starts_with("n OK"));
-    let status = c.command("s", "STATUS INBOX (MESSAGES)");
-    assert_eq!(status[0], "* STATUS \"INBOX\" (MESSAGES 1)\r\n");
+    // Sent as it is invited, and with LITERAL+ in the same write as the
+    // command (which imap-codec reads through without stopping).
+    for (tag, plus) in [("a", ""), ("a2", "+")] {
+        c.send(&format!(
+            "{tag} APPEND INBOX {{{}{plus}}}\r\n",
+            message.len()
+        ));
+        if plus.is_empty() {
+            assert!(c.line().starts_with("+ "));
+        }
+        c.send_bytes(message);
+        c.send("\r\n");
+        let refused = c.line();
+        assert!(
+            refused.starts_with(&format!("{tag} BAD [CLIENTBUG] A literal holds a NUL byte")),
+            "{refused}"
+        );
+        // The next line read is the answer to the next command: nothing of
+        // the literal ran.
+        assert!(c.answer("n", "NOOP").starts_with("n OK"));
+        let status = c.command("s", "STATUS INBOX (MESSAGES)");
+        assert_eq!(status[0], "* STATUS \"INBOX\" (MESSAGES 1)\r\n");
+    }
     // As literal8 (RFC 3516) the same message is archived.
     c.send(&format!("b APPEND INBOX ~{{{}}}\r\n", message.len()));
     assert!(c.line().starts_with("+ "));
@@ -329,43 +338,51 @@ fn a_multiappend_is_all_or_nothing_and_bounded() {
     let mut c = server.connect_tls();
     c.line();
     assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
-    let messages = |c: &mut common::imap::Client| {
-        let status = c.command("s", "STATUS INBOX (MESSAGES)");
-        status[0].clone()
+    // Sends a whole APPEND; its tagged answer.
+    let append = |c: &mut common::imap::Client, tag: &str, input: &str| {
+        c.send(input);
+        c.until(tag).last().unwrap().clone()
     };
+    let four = "* STATUS \"INBOX\" (MESSAGES 4)\r\n";
+    let messages =
+        |c: &mut common::imap::Client| c.command("s", "STATUS INBOX (MESSAGES)")[0].clone();
 
     // Three messages in one command: one commit, one APPENDUID set.
-    c.send("a APPEND INBOX {9+}\r\nSubject:a (\\Seen) {9+}\r\nSubject:b {9+}\r\nSubject:c\r\n");
-    let done = c.until("a");
-    let done = done.last().unwrap();
+    let done = append(
+        &mut c,
+        "a",
+        "a APPEND INBOX {9+}\r\nSubject:a (\\Seen) {9+}\r\nSubject:b {9+}\r\nSubject:c\r\n",
+    );
     assert!(
         done.starts_with("a OK [APPENDUID ") && done.contains(" 2:4]"),
         "{done}"
     );
-    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
+    assert_eq!(messages(&mut c), four);
 
-    // An empty last message: nothing of the command is filed.
-    c.send("b APPEND INBOX {9+}\r\nSubject:d {0+}\r\n\r\n");
-    let refused = c.until("b");
-    assert!(
-        refused.last().unwrap().starts_with("b NO [CANNOT]"),
-        "{refused:?}"
-    );
-    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
-
-    // Not a further message after the first: BAD, nothing filed.
-    c.send("c APPEND INBOX {9+}\r\nSubject:e NOT-A-MESSAGE\r\n");
-    let bad = c.until("c");
-    assert!(bad.last().unwrap().starts_with("c BAD"), "{bad:?}");
-    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
-
-    // A folder that does not exist: TRYCREATE, once all was read.
-    c.send("d APPEND Nowhere {9+}\r\nSubject:f {9+}\r\nSubject:g\r\n");
-    let missing = c.until("d");
-    assert!(
-        missing.last().unwrap().starts_with("d NO [TRYCREATE]"),
-        "{missing:?}"
-    );
+    // Refused, and nothing of the command filed: an empty last message;
+    // input that is not a further message after the first; a folder that
+    // does not exist (TRYCREATE, once all was read).
+    for (tag, input, answer) in [
+        (
+            "b",
+            "b APPEND INBOX {9+}\r\nSubject:d {0+}\r\n\r\n",
+            "b NO [CANNOT]",
+        ),
+        (
+            "c",
+            "c APPEND INBOX {9+}\r\nSubject:e NOT-A-MESSAGE\r\n",
+            "c BAD",
+        ),
+        (
+            "d",
+            "d APPEND Nowhere {9+}\r\nSubject:f {9+}\r\nSubject:g\r\n",
+            "d NO [TRYCREATE]",
+        ),
+    ] {
+        let refused = append(&mut c, tag, input);
+        assert!(refused.starts_with(answer), "{refused}");
+        assert_eq!(messages(&mut c), four);
+    }
 
     // Messages that each fit the literal limit but not together: refused
     // when the literal that passes it is announced, nothing filed.
@@ -380,7 +397,7 @@ fn a_multiappend_is_all_or_nothing_and_bounded() {
         over.starts_with("e BAD [LIMIT] The literal is too long"),
         "{over}"
     );
-    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
+    assert_eq!(messages(&mut c), four);
 
     // Thousands of tiny messages: the line limit holds for them all (the
     // command is read to its end and refused; not one is filed).
@@ -399,13 +416,12 @@ fn a_multiappend_is_all_or_nothing_and_bounded() {
         "{flooded:?}"
     );
     assert!(c.answer("n", "NOOP").starts_with("n OK"));
-    assert_eq!(messages(&mut c), "* STATUS \"INBOX\" (MESSAGES 4)\r\n");
+    assert_eq!(messages(&mut c), four);
 }
 
 /// Literals sent with LITERAL+ in the same write as their command are
-/// literals all the same: a message longer than the line limit is filed,
-/// and one refused (a NUL byte) is skipped whole, its lines never run as
-/// commands.
+/// literals all the same: a message longer than the line limit is filed
+/// (one refused is skipped whole: `a_refused_literal_is_never_read_as_commands`).
 #[test]
 fn literals_that_come_with_their_command_are_still_literals() {
     let am = one_message_archive();
@@ -423,17 +439,6 @@ fn literals_that_come_with_their_command_are_still_literals() {
         filed.last().unwrap().starts_with("a OK [APPENDUID"),
         "{filed:?}"
     );
-
-    let trap = "Subject: trap\r\n\r\nx DELETE INBOX\r\ny EXPUNGE\r\nnul \0 here\r\n";
-    c.send(&format!("b APPEND INBOX {{{}+}}\r\n{trap}\r\n", trap.len()));
-    let refused = c.line();
-    assert!(
-        refused.starts_with("b BAD [CLIENTBUG] A literal holds a NUL byte"),
-        "{refused}"
-    );
-    assert!(c.answer("n", "NOOP").starts_with("n OK"));
-    let status = c.command("s", "STATUS INBOX (MESSAGES)");
-    assert_eq!(status[0], "* STATUS \"INBOX\" (MESSAGES 2)\r\n");
 }
 
 /// CATENATE's URL parts name only what the user may read, and what they
