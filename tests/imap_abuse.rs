@@ -141,6 +141,14 @@ fn one_message_archive() -> Archimap {
     am
 }
 
+/// A TLS session of alice's, logged in.
+fn alice(server: &Server) -> common::imap::Client {
+    let mut c = server.connect_tls();
+    c.line();
+    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    c
+}
+
 /// Sequence and UID sets cost what the folder holds, not what their numbers
 /// say: a UID range to 4294967295 on a one-message folder, and sets of
 /// 10,000 ranges, in SEARCH, FETCH, STORE, COPY, MOVE and EXPUNGE.
@@ -148,9 +156,7 @@ fn one_message_archive() -> Archimap {
 fn sets_cost_what_the_folder_holds() {
     let am = one_message_archive();
     let server = Server::start(&am);
-    let mut c = server.connect_tls();
-    c.line();
-    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let mut c = alice(&server);
     c.command("s", "SELECT INBOX");
     // 10,000 ranges (1,3,5,...,19999): 54 KB, under the command line
     // limit; and 4,000 ranges of two.
@@ -289,9 +295,7 @@ fn an_oversized_nonsynchronising_literal_is_refused_and_closes() {
 fn a_refused_literal_is_never_read_as_commands() {
     let am = one_message_archive();
     let server = Server::start(&am);
-    let mut c = server.connect_tls();
-    c.line();
-    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let mut c = alice(&server);
     let message = b"Subject: trap\r\n\r\nx DELETE INBOX\r\ny EXPUNGE\r\nnul \x00 here\r\n";
     // Sent as it is invited, and with LITERAL+ in the same write as the
     // command (which imap-codec reads through without stopping).
@@ -335,9 +339,7 @@ fn a_multiappend_is_all_or_nothing_and_bounded() {
         &am,
         "[limits]\nmax_literal_size = 4096\nmax_command_line = 2048\n",
     );
-    let mut c = server.connect_tls();
-    c.line();
-    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let mut c = alice(&server);
     // Sends a whole APPEND; its tagged answer.
     let append = |c: &mut common::imap::Client, tag: &str, input: &str| {
         c.send(input);
@@ -426,9 +428,7 @@ fn a_multiappend_is_all_or_nothing_and_bounded() {
 fn literals_that_come_with_their_command_are_still_literals() {
     let am = one_message_archive();
     let server = Server::start_with_config(&am, "[limits]\nmax_command_line = 2048\n");
-    let mut c = server.connect_tls();
-    c.line();
-    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let mut c = alice(&server);
     let long = format!(
         "Subject: long\r\n\r\n{}\r\n",
         "a line of text\r\n".repeat(6000)
@@ -458,9 +458,7 @@ fn catenate_reads_only_what_the_user_may_and_stays_bounded() {
     .unwrap();
     am.import(&["--user", "bob", "--folder", "Inbox", mail.to_str().unwrap()]);
     let server = Server::start_with_config(&am, "[limits]\nmax_message_size = 100\n");
-    let mut c = server.connect_tls();
-    c.line();
-    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let mut c = alice(&server);
     let select = c.command("s", "SELECT INBOX");
     let validity = select
         .iter()
@@ -506,9 +504,7 @@ fn catenate_reads_only_what_the_user_may_and_stays_bounded() {
 fn searches_kept_up_to_date_are_bounded() {
     let am = one_message_archive();
     let server = Server::start(&am);
-    let mut c = server.connect_tls();
-    c.line();
-    assert!(c.answer("l", "LOGIN alice wonderland").starts_with("l OK"));
+    let mut c = alice(&server);
     c.command("s", "SELECT INBOX");
     for i in 1..=5 {
         let kept = c.command(&format!("t{i}"), "SEARCH RETURN (UPDATE) ALL");
