@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use super::{Archives, Content, Folder};
 use crate::error::Result;
-use crate::store::MessageRecord;
+use crate::store::{FolderVersion, MessageRecord};
 
 /// A message's date and bytes: the same for every user (flags are each
 /// user's own: [`super::UserFlags`]).
@@ -128,9 +128,13 @@ impl FolderSnapshot {
     }
 
     /// What a catalog read of the folder's counters is compared with.
-    fn version(&self) -> Option<(u32, u64)> {
-        self.folder.as_ref().map(|f| (f.uidnext, f.contents_modseq))
+    fn version(&self) -> Option<FolderVersion> {
+        self.folder.as_ref().map(version)
     }
+}
+
+fn version(folder: &Folder) -> FolderVersion {
+    (folder.uidvalidity, folder.uidnext, folder.contents_modseq)
 }
 
 /// The snapshots this process has read, by folder id. Each folder has its
@@ -309,8 +313,7 @@ impl Archives {
                 Some(previous) => self.details_changed(previous, &folder, &uids)?,
                 None => None,
             };
-            let unchanged = self.catalog().folder_version(folder_id)?
-                == Some((folder.uidnext, folder.contents_modseq));
+            let unchanged = self.catalog().folder_version(folder_id)? == Some(version(&folder));
             if unchanged || tried == TRIES {
                 let snapshot = FolderSnapshot {
                     folder: Some(folder),
@@ -339,6 +342,10 @@ impl Archives {
         let (Some(known), Some(details)) = (previous.folder.as_ref(), previous.details()) else {
             return Ok(None);
         };
+        // Another folder than the one read before (the id given again).
+        if known.uidvalidity != now.uidvalidity {
+            return Ok(None);
+        }
         if now.uidnext < known.uidnext || now.uidnext - known.uidnext > MAX_ADDED_READ {
             return Ok(None);
         }

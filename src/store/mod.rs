@@ -29,6 +29,12 @@ use crate::error::{Error, Result};
 
 pub type Sha256 = [u8; 32];
 
+/// What tells whether a folder's messages changed: its UIDVALIDITY (a
+/// folder made after a deleted one may get the same id, never the same
+/// UIDVALIDITY), UIDNEXT and the mod-sequence of the last message to come
+/// or go.
+pub type FolderVersion = (u32, u32, u64);
+
 /// How a user's password is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authentication {
@@ -356,11 +362,11 @@ pub trait FolderCatalog {
     /// the caller read it), ascending. Reads no message rows: UIDs are
     /// given out in order and the catalog keeps those that went.
     fn folder_uids(&self, folder_id: i64, uidnext: u32) -> Result<Vec<u32>>;
-    /// The folder's UIDNEXT and the mod-sequence of the last message to
-    /// come or go (`Folder::contents_modseq`); `None` once it is deleted.
-    /// Read before every command of a session that has it open, so it
-    /// reads no messages.
-    fn folder_version(&self, id: i64) -> Result<Option<(u32, u64)>>;
+    /// The folder's UIDVALIDITY, UIDNEXT and the mod-sequence of the last
+    /// message to come or go (`Folder::contents_modseq`); `None` once it is
+    /// deleted. Read before every command of a session that has it open,
+    /// so it reads no messages.
+    fn folder_version(&self, id: i64) -> Result<Option<FolderVersion>>;
     /// The folder's HIGHESTMODSEQ now (flag changes move it too); `None`
     /// once it is deleted.
     fn highest_modseq(&self, id: i64) -> Result<Option<u64>>;

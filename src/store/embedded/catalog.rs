@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::store::{
     AccessCatalog, ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication,
     BatchEntry, BlobLocation, BlobRecord, ComplianceSettings, EntryOutcome, FolderCatalog,
-    MessageRecord, NewUser, PackCommit, RecordCatalog, Removed, Sha256, StoreCatalog, StoreRecord,
-    StoreState, UserCatalog, UserRecord, UserStateCatalog,
+    FolderVersion, MessageRecord, NewUser, PackCommit, RecordCatalog, Removed, Sha256,
+    StoreCatalog, StoreRecord, StoreState, UserCatalog, UserRecord, UserStateCatalog,
 };
 
 impl From<rusqlite::Error> for Error {
@@ -1108,11 +1108,13 @@ impl FolderCatalog for SqliteCatalog {
         Ok(uids)
     }
 
-    fn folder_version(&self, id: i64) -> Result<Option<(u32, u64)>> {
+    fn folder_version(&self, id: i64) -> Result<Option<FolderVersion>> {
         Ok(self
             .reader()
-            .prepare_cached("SELECT uidnext, contents_modseq FROM folders WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached(
+                "SELECT uidvalidity, uidnext, contents_modseq FROM folders WHERE id = ?1",
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?)
     }
 
