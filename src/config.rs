@@ -55,12 +55,16 @@ impl Default for IndexConfig {
 pub struct ImapConfig {
     /// The namespace other users' archives appear under.
     pub other_users: String,
+    /// Memory for the sort keys SORT and THREAD made, kept for the next
+    /// ones (about 100-400 bytes per message sorted; 0: none kept).
+    pub sort_cache_mb: usize,
 }
 
 impl Default for ImapConfig {
     fn default() -> Self {
         ImapConfig {
             other_users: "Other Users".into(),
+            sort_cache_mb: 128,
         }
     }
 }

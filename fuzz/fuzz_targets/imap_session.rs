@@ -13,7 +13,7 @@ use std::time::Duration;
 use archimap::archive::{Archives, FolderPrivileges, GlobalPrivileges, NewUserRequest};
 use archimap::auth::{Authenticator, PasswordChecks, Throttle};
 use archimap::config::Config;
-use archimap::imap::{Session, Shared};
+use archimap::imap::{KeyCache, Session, Shared};
 use archimap::store::Authentication;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
@@ -62,6 +62,8 @@ fn world() -> &'static World {
             auth,
             limits: config.limits.clone(),
             other_users: config.imap.other_users.clone(),
+            sort_keys: KeyCache::new(config.imap.sort_cache_mb << 20),
+        sort_keys: KeyCache::new(config.imap.sort_cache_mb << 20),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

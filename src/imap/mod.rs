@@ -44,6 +44,7 @@ use framing::{Frame, Literals, Reader};
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use reply::{Code, Condition, Failure, Handled, Reply};
 use response::send;
+pub use sort::cache::KeyCache;
 
 /// How often an idling session asks the catalog for changes made by other
 /// processes (imports); changes made through this server arrive at once.
@@ -59,6 +60,8 @@ pub struct Shared {
     pub limits: Limits,
     /// The namespace prefix of other users' archives.
     pub other_users: String,
+    /// The sort keys SORT and THREAD made, for the next ones.
+    pub sort_keys: KeyCache,
 }
 
 pub enum State {

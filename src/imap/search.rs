@@ -524,22 +524,27 @@ pub(super) fn esearch_line(
     answer(tag, uid, Some(returns), &found)
 }
 
+/// `* SEARCH n n n [(MODSEQ m)]` (or `* SORT ...`).
+pub fn numbers_line(name: &str, numbers: &[u32], modseq: Option<u64>) -> String {
+    use std::fmt::Write;
+    let mut line = String::with_capacity(10 + 7 * numbers.len());
+    let _ = write!(line, "* {name}");
+    for n in numbers {
+        let _ = write!(line, " {n}");
+    }
+    if let Some(modseq) = modseq {
+        let _ = write!(line, " (MODSEQ {modseq})");
+    }
+    line + "\r\n"
+}
+
 fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found) -> String {
     // SAVE alone answers nothing (RFC 5182 2.1).
     if returns == Some(&[ReturnOption::Save][..]) {
         return String::new();
     }
     let Some(returns) = returns else {
-        use std::fmt::Write;
-        let mut line = String::with_capacity(10 + 7 * found.numbers.len());
-        line.push_str("* SEARCH");
-        for n in &found.numbers {
-            let _ = write!(line, " {n}");
-        }
-        if let Some(modseq) = found.modseq {
-            let _ = write!(line, " (MODSEQ {modseq})");
-        }
-        return line + "\r\n";
+        return numbers_line("SEARCH", &found.numbers, found.modseq);
     };
     let all = [ReturnOption::All];
     let returns = if returns.is_empty() {

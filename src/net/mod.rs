@@ -24,7 +24,7 @@ use crate::auth::{Authenticator, PasswordChecks, Throttle};
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::{Error, Result};
-use crate::imap::{Ended, Session, Shared};
+use crate::imap::{Ended, KeyCache, Session, Shared};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -128,6 +128,7 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
         archives: archives.clone(),
         limits: config.limits.clone(),
         other_users: config.imap.other_users.clone(),
+        sort_keys: KeyCache::new(config.imap.sort_cache_mb << 20),
     });
     let limits = config.limits.clone();
     let api = Arc::new(Api::new(Context {

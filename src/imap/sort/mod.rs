@@ -1,11 +1,12 @@
 //! SORT and UID SORT (RFC 5256) with SORT=DISPLAY (RFC 5957): the messages
 //! a search finds, ordered by the keys asked for (REVERSE turning one
 //! round), ties by sequence number, as Dovecot orders them. The keys come
-//! from the stored header blocks and the snapshot's details: no message is
-//! read.
+//! from the stored header blocks (once: [`cache`]) and the snapshot's
+//! details: no message is read.
 
+pub mod cache;
 mod date;
-mod keys;
+pub mod keys;
 pub mod subject;
 mod words;
 
@@ -13,12 +14,14 @@ use imap_codec::imap_types::core::Charset;
 use imap_codec::imap_types::extensions::sort::SortCriterion;
 use imap_codec::imap_types::search::SearchKey;
 
-use super::Session;
 use super::esearch::{ReturnOption, Rewritten};
 use super::reply::{Code, Handled, Reply};
 use super::search;
+use super::{Session, Shared};
 use crate::archive::{Archives, MailboxMessage, MailboxView};
-use crate::config::Limits;
+use crate::mime;
+use cache::{ContentKey, KeyCache};
+use keys::{Part, Value};
 pub use keys::{SortFields, Wanted};
 
 /// Messages whose header blocks are read in one go.
@@ -73,14 +76,13 @@ pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
         true => session.condstore_enabling(),
         false => String::new(),
     };
-    let archives = session.shared.archives.clone();
-    let limits = session.shared.limits.clone();
+    let shared = session.shared.clone();
     let sorted = tokio::task::spawn_blocking(move || {
         let searched = search::Searched {
             view: &view,
             saved: &saved,
         };
-        sorted(&archives, &searched, &criteria, &keys, decode, uid, &limits)
+        sorted(&shared, &searched, &criteria, &keys, decode, uid)
     })
     .await;
     match sorted {
@@ -88,7 +90,7 @@ pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
             let (numbers, modseq) = sorted?;
             let line = match returns {
                 Some(returns) => search::esearch_line(tag, uid, &returns, numbers, modseq),
-                None => sort_line(&numbers, modseq),
+                None => search::numbers_line("SORT", &numbers, modseq),
             };
             Ok(Reply::completed(verb).after(enabled + &line))
         }
@@ -100,48 +102,62 @@ pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
     }
 }
 
-/// `* SORT n n n [(MODSEQ m)]`.
-fn sort_line(numbers: &[u32], modseq: Option<u64>) -> String {
-    let mut line = String::with_capacity(8 + 7 * numbers.len());
-    line.push_str("* SORT");
-    for n in numbers {
-        line.push_str(&format!(" {n}"));
-    }
-    if let Some(modseq) = modseq {
-        line.push_str(&format!(" (MODSEQ {modseq})"));
-    }
-    line + "\r\n"
-}
-
 /// The found messages' numbers (UIDs with `uid`) in sorted order, and with
 /// a MODSEQ key the highest mod-sequence among them.
 fn sorted(
-    archives: &Archives,
+    shared: &Shared,
     searched: &search::Searched,
     criteria: &[SortCriterion],
     keys: &[SearchKey<'static>],
     decode: search::Decode,
     uid: bool,
-    limits: &Limits,
 ) -> crate::error::Result<(Vec<u32>, Option<u64>)> {
-    let (found, modseq) = search::matching(archives, searched, keys, decode, limits)?;
+    let archives = &shared.archives;
+    let (found, modseq) = search::matching(archives, searched, keys, decode, &shared.limits)?;
     let messages = found_messages(archives, searched.view, &found)?;
-    let wanted = Wanted::sorting(criteria.iter().map(|c| c.key.clone()));
-    let fields = sort_fields(archives, &messages, wanted)?;
-    let mut order: Vec<usize> = (0..messages.len()).collect();
-    order.sort_by(|&a, &b| {
-        for criterion in criteria {
-            let ordering = fields[a].compare(&fields[b], &criterion.key);
-            let ordering = match criterion.reverse {
-                true => ordering.reverse(),
-                false => ordering,
+    let cache = &shared.sort_keys;
+    let snapshot = searched.view.snapshot();
+    let kept: Vec<_> = criteria
+        .iter()
+        .map(|c| cache.ranks(snapshot, &c.key))
+        .collect();
+    let wanted = Wanted::sorting(
+        criteria
+            .iter()
+            .zip(&kept)
+            .filter(|(_, kept)| kept.is_none())
+            .map(|(c, _)| c.key.clone()),
+    );
+    let fields = sort_fields(archives, cache, &messages, wanted)?;
+    // `found` is in sequence order: all of them are the snapshot's messages.
+    let whole = found.len() == snapshot.len();
+    let positions: Vec<Vec<u64>> = criteria
+        .iter()
+        .zip(kept)
+        .map(|(criterion, kept)| {
+            let positions = match kept {
+                Some(ranks) => found.iter().map(|&seq| ranks[seq as usize - 1]).collect(),
+                None => {
+                    let positions = keys::positions(&fields, &criterion.key);
+                    if whole && keys::is_text(&criterion.key) {
+                        cache.keep_ranks(snapshot, &criterion.key, positions.as_slice().into());
+                    }
+                    positions
+                }
             };
-            if ordering.is_ne() {
-                return ordering;
+            match criterion.reverse {
+                true => positions.into_iter().map(|p| !p).collect(),
+                false => positions,
             }
-        }
-        // `found` is in sequence order.
-        a.cmp(&b)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..messages.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        positions
+            .iter()
+            .map(|p| p[a].cmp(&p[b]))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| a.cmp(&b))
     });
     let numbers = order
         .into_iter()
@@ -163,28 +179,63 @@ pub fn found_messages(
         .collect())
 }
 
-/// The `wanted` sort keys of `messages`, from their stored header blocks.
+/// The `wanted` sort keys of `messages`: those `cache` keeps, the others
+/// made from the messages' stored header blocks (and kept).
 pub fn sort_fields(
     archives: &Archives,
+    cache: &KeyCache,
     messages: &[MailboxMessage],
     wanted: Wanted,
 ) -> crate::error::Result<Vec<SortFields>> {
-    let mut fields = Vec::with_capacity(messages.len());
-    for batch in messages.chunks(HEADER_BATCH) {
-        let headers = archives.message_headers(&batch.iter().collect::<Vec<_>>())?;
-        for message in batch {
-            // A search finds only messages whose details were read.
-            let Some(detail) = &message.detail else {
-                fields.push(SortFields::default());
-                continue;
-            };
-            let header = headers
-                .get(&detail.content.id())
+    // A search finds only messages whose details were read.
+    let detailed: Vec<&MailboxMessage> = messages.iter().filter(|m| m.detail.is_some()).collect();
+    let contents: Vec<ContentKey> = detailed
+        .iter()
+        .filter_map(|m| Some(ContentKey::of(&m.detail.as_ref()?.content)))
+        .collect();
+    let parts: Vec<Part> = wanted.parts().collect();
+    // values[p][k]: part p of the k-th detailed message.
+    let mut values: Vec<Vec<Option<Value>>> = parts
+        .iter()
+        .map(|&part| cache.get(&contents, part))
+        .collect();
+    let missing: Vec<usize> = (0..contents.len())
+        .filter(|&k| values.iter().any(|v| v[k].is_none()))
+        .collect();
+    let mut made = Vec::new();
+    for batch in missing.chunks(HEADER_BATCH) {
+        let headers =
+            archives.message_headers(&batch.iter().map(|&k| detailed[k]).collect::<Vec<_>>())?;
+        for &k in batch {
+            let id = detailed[k].detail.as_ref().map(|d| d.content.id());
+            let header = id
+                .and_then(|id| headers.get(&id))
                 .map_or(&[][..], Vec::as_slice);
-            fields.push(SortFields::of(header, detail, wanted));
+            let fields = mime::first_fields(header);
+            for (part, values) in parts.iter().zip(&mut values) {
+                if values[k].is_none() {
+                    let value = part.of(&fields);
+                    made.push((contents[k], *part, value.clone()));
+                    values[k] = Some(value);
+                }
+            }
         }
     }
-    Ok(fields)
+    cache.put(made);
+    let mut values: Vec<_> = values.into_iter().map(Vec::into_iter).collect();
+    Ok(messages
+        .iter()
+        .map(|message| match &message.detail {
+            None => SortFields::default(),
+            Some(detail) => SortFields::of(
+                detail,
+                parts
+                    .iter()
+                    .zip(&mut values)
+                    .filter_map(|(&part, values)| Some((part, values.next()??))),
+            ),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -207,6 +258,9 @@ mod tests {
             search::esearch_line("b", true, &[], vec![], None),
             "* ESEARCH (TAG \"b\") UID\r\n"
         );
-        assert_eq!(sort_line(&[3, 1], Some(9)), "* SORT 3 1 (MODSEQ 9)\r\n");
+        assert_eq!(
+            search::numbers_line("SORT", &[3, 1], Some(9)),
+            "* SORT 3 1 (MODSEQ 9)\r\n"
+        );
     }
 }

@@ -9,12 +9,10 @@ use imap_codec::imap_types::core::Charset;
 use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_codec::imap_types::search::SearchKey;
 
-use super::Session;
 use super::reply::{Code, Handled, Reply};
 use super::search;
 use super::sort::{SortFields, Wanted, found_messages, sort_fields};
-use crate::archive::Archives;
-use crate::config::Limits;
+use super::{Session, Shared};
 
 /// One thread's member: a found message (an index into the found ones) or
 /// a dummy standing for a message not found, and its replies.
@@ -60,14 +58,13 @@ pub async fn thread(
     };
     let selected = session.selected_or_bad()?;
     let (view, saved) = (selected.view.clone(), selected.saved.clone());
-    let archives = session.shared.archives.clone();
-    let limits = session.shared.limits.clone();
+    let shared = session.shared.clone();
     let threaded = tokio::task::spawn_blocking(move || {
         let searched = search::Searched {
             view: &view,
             saved: &saved,
         };
-        threaded(&archives, &searched, algorithm, &keys, decode, uid, &limits)
+        threaded(&shared, &searched, algorithm, &keys, decode, uid)
     })
     .await;
     match threaded {
@@ -82,17 +79,17 @@ pub async fn thread(
 
 /// The `* THREAD` line for the messages `keys` find.
 fn threaded(
-    archives: &Archives,
+    shared: &Shared,
     searched: &search::Searched,
     algorithm: Algorithm,
     keys: &[SearchKey<'static>],
     decode: search::Decode,
     uid: bool,
-    limits: &Limits,
 ) -> crate::error::Result<String> {
-    let (found, _) = search::matching(archives, searched, keys, decode, limits)?;
+    let archives = &shared.archives;
+    let (found, _) = search::matching(archives, searched, keys, decode, &shared.limits)?;
     let messages = found_messages(archives, searched.view, &found)?;
-    let fields = sort_fields(archives, &messages, Wanted::threading())?;
+    let fields = sort_fields(archives, &shared.sort_keys, &messages, Wanted::threading())?;
     let threads = match algorithm {
         Algorithm::OrderedSubject => ordered::threads(&fields),
         Algorithm::References => references::threads(&fields),

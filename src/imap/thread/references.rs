@@ -137,7 +137,7 @@ pub fn threads(fields: &[SortFields]) -> Vec<Node> {
     for (i, f) in fields.iter().enumerate() {
         // A: a missing Message-ID, or one an earlier message has, gets a
         // container of its own.
-        let own = match &f.message_id {
+        let own = match f.threading.message_id() {
             Some(id)
                 if links
                     .by_id
@@ -150,8 +150,9 @@ pub fn threads(fields: &[SortFields]) -> Vec<Node> {
         };
         links.containers[own].message = Some(i);
         // B: each reference the parent of the next, unless it has one.
-        let nearest = f.references.len().saturating_sub(MAX_REFERENCES);
-        let references: Vec<usize> = f.references[nearest..]
+        let named: Vec<&str> = f.threading.references().collect();
+        let nearest = named.len().saturating_sub(MAX_REFERENCES);
+        let references: Vec<usize> = named[nearest..]
             .iter()
             .map(|id| links.container(id))
             .collect();
@@ -200,7 +201,7 @@ fn subject_message(node: &Node) -> Option<usize> {
 
 /// Step 5: roots with the same base subject gathered.
 fn gathered_by_subject(roots: Vec<Node>, fields: &[SortFields]) -> Vec<Node> {
-    let subject = |n: &Node| subject_message(n).map(|m| fields[m].subject.as_str());
+    let subject = |n: &Node| subject_message(n).map(|m| &*fields[m].subject);
     let reply = |n: &Node| n.message.is_some_and(|m| fields[m].reply);
     // B: the root each subject gathers under.
     let mut table: HashMap<String, usize> = HashMap::new();
@@ -283,11 +284,12 @@ fn gathered_by_subject(roots: Vec<Node>, fields: &[SortFields]) -> Vec<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::imap::sort::keys::ThreadIds;
 
     fn message(id: usize, references: impl Iterator<Item = usize>) -> SortFields {
+        let references: Vec<String> = references.map(|r| format!("<{r}@x>")).collect();
         SortFields {
-            message_id: Some(format!("<{id}@x>")),
-            references: references.map(|r| format!("<{r}@x>")).collect(),
+            threading: ThreadIds::new(Some(&format!("<{id}@x>")), &references),
             ..Default::default()
         }
     }
