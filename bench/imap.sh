@@ -248,8 +248,9 @@ collect peakK_above peakK "(d['rss_kib'] - $(other peakK before-bodiesK)['rss_ki
 collect heldK_rss after-bodiesK "(d['rss_kib'] - $(other after-bodiesK before-bodiesK)['rss_kib']) / 1024"
 collect heldK_pss after-bodiesK "(d['pss_kib'] - $(other after-bodiesK before-bodiesK)['pss_kib']) / 1024"
 collect login1 login "d['first_ms']"; collect loginR login "d['repeat_median_ms']"
-SORT_COMMANDS=("SORT (SUBJECT) UTF-8 ALL" "SORT (DATE) UTF-8 ALL" "SORT (REVERSE ARRIVAL) UTF-8 ALL"
-    "SORT (FROM) UTF-8 SINCE 1-Jan-2020" "THREAD ORDEREDSUBJECT UTF-8 ALL" "THREAD REFERENCES UTF-8 ALL")
+SORT_COMMANDS=("SORT (DATE) UTF-8 ALL" "SORT (SUBJECT) UTF-8 ALL" "SORT (FROM) UTF-8 ALL" "SORT (SIZE) UTF-8 ALL"
+    "SORT (REVERSE DATE) UTF-8 ALL" "SORT (FROM) UTF-8 SINCE 1-Jan-2020" "THREAD ORDEREDSUBJECT UTF-8 ALL"
+    "THREAD REFERENCES UTF-8 ALL")
 for i in "${!SORT_COMMANDS[@]}"; do
     collect "sort${i}_first" sort "d['commands']['${SORT_COMMANDS[$i]}']['first_s']"
     collect "sort${i}_warm" sort "d['commands']['${SORT_COMMANDS[$i]}']['warm_median_s']"

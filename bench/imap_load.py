@@ -331,10 +331,14 @@ def cmd_select(a):
             "page_cache_dropped": a.drop_caches, "repeats": a.repeat}
 
 
+# The keys issue 15's acceptance names, then a sort of a search's result
+# and both threading algorithms.
 SORTS = [
-    "SORT (SUBJECT) UTF-8 ALL",
     "SORT (DATE) UTF-8 ALL",
-    "SORT (REVERSE ARRIVAL) UTF-8 ALL",
+    "SORT (SUBJECT) UTF-8 ALL",
+    "SORT (FROM) UTF-8 ALL",
+    "SORT (SIZE) UTF-8 ALL",
+    "SORT (REVERSE DATE) UTF-8 ALL",
     "SORT (FROM) UTF-8 SINCE 1-Jan-2020",
     "THREAD ORDEREDSUBJECT UTF-8 ALL",
     "THREAD REFERENCES UTF-8 ALL",
