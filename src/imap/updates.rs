@@ -199,9 +199,11 @@ impl Selected {
         let Some(folder) = &self.folder else {
             return Ok(String::new());
         };
-        // Deleted: every message is gone.
+        // Deleted (or, were the id given again, another folder: the
+        // catalog gives none twice): every message is gone.
         let now = archives
             .folder_snapshot(folder.id)?
+            .filter(|s| s.folder().is_some_and(|f| f.uidvalidity == folder.uidvalidity))
             .unwrap_or_else(|| Arc::new(FolderSnapshot::none()));
         let mut out = String::new();
         if !Arc::ptr_eq(self.view.snapshot(), &now) {

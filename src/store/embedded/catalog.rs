@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
+use super::ids::Table;
 use super::{audit, changes, folder_admin, schema, upgrade, user_state};
 use crate::archive::Folder;
 use crate::archive::flags::{ChangedFlags, FlagChange, FlagState};
@@ -313,8 +314,11 @@ pub(super) fn ensure_path(tx: &Transaction, archive_id: i64, path: &str) -> Resu
         if folder_by_path(tx, archive_id, &prefix)?.is_none() {
             let uidvalidity = next_uidvalidity(tx)?;
             tx.run(
-                "INSERT INTO folders(archive_id, path, uidvalidity, uidnext, highestmodseq, contents_modseq)
-                 VALUES (?1, ?2, ?3, 1, 1, 1)",
+                &format!(
+                    "INSERT INTO folders(id, archive_id, path, uidvalidity, uidnext, highestmodseq, contents_modseq)
+                     VALUES ({}, ?1, ?2, ?3, 1, 1, 1)",
+                    Table::Folders.next_id()
+                ),
                 params![archive_id, prefix, uidvalidity],
             )?;
             created.push(prefix.clone());
@@ -346,14 +350,11 @@ fn insert_store(
             params![StoreState::Normal.as_str(), StoreState::Current.as_str()],
         )?;
     }
-    // Ids are never reused: the admin API names stores by id, and a
-    // script holding a detached store's id must not reach a new one.
     tx.run(
-        "INSERT INTO stores(id, name, state, path) VALUES (
-             max(coalesce((SELECT max(id) FROM stores), 0),
-                 coalesce((SELECT CAST(value AS INTEGER) FROM meta
-                           WHERE key = 'last_removed_store'), 0)) + 1,
-             ?1, ?2, ?3)",
+        &format!(
+            "INSERT INTO stores(id, name, state, path) VALUES ({}, ?1, ?2, ?3)",
+            Table::Stores.next_id()
+        ),
         params![name, state.as_str(), path.to_string_lossy()],
     )?;
     Ok(StoreRecord {
@@ -459,8 +460,11 @@ impl UserCatalog for SqliteCatalog {
             return Err(Error::AlreadyExists(format!("user {}", user.name)));
         }
         tx.run(
-            "INSERT INTO users(name, full_name, authentication, password_hash, distinguished_name, privileges)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &format!(
+                "INSERT INTO users(id, name, full_name, authentication, password_hash, distinguished_name, privileges)
+                 VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6)",
+                Table::Users.next_id()
+            ),
             params![
                 user.name,
                 user.full_name,
@@ -585,6 +589,7 @@ impl UserCatalog for SqliteCatalog {
         if tx.run("DELETE FROM users WHERE id = ?1", [id])? == 0 {
             return Err(Error::NotFound(format!("user #{id}")));
         }
+        Table::Users.removed(&tx, id)?;
         tx.commit()?;
         Ok(())
     }
@@ -743,12 +748,7 @@ impl StoreCatalog for SqliteCatalog {
         }
         tx.run("DELETE FROM packs WHERE store_id = ?1", [id])?;
         tx.run("DELETE FROM stores WHERE id = ?1", [id])?;
-        tx.run(
-            "INSERT INTO meta(key, value) VALUES ('last_removed_store', ?1)
-             ON CONFLICT(key) DO UPDATE
-             SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-            [id],
-        )?;
+        Table::Stores.removed(&tx, id)?;
         tx.commit()?;
         Ok(())
     }
@@ -929,10 +929,11 @@ impl FolderCatalog for SqliteCatalog {
         let mut outcomes = Vec::with_capacity(entries.len());
         {
             let mut find_blob = tx.prepare_cached("SELECT id FROM blobs WHERE sha256 = ?1")?;
-            let mut insert_blob = tx.prepare_cached(
-                "INSERT INTO blobs(sha256, store_id, size, crlf_size, pack, offset, length, refcount, parsed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
-            )?;
+            let mut insert_blob = tx.prepare_cached(&format!(
+                "INSERT INTO blobs(id, sha256, store_id, size, crlf_size, pack, offset, length, refcount, parsed)
+                 VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
+                Table::Blobs.next_id()
+            ))?;
             let mut insert_texts = tx.prepare_cached(
                 "INSERT INTO blob_texts(blob_id, header, summary) VALUES (?1, ?2, ?3)",
             )?;

@@ -10,6 +10,7 @@ use super::cached::CachedSql;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::catalog::{BLOB_COLUMNS, blob_from_row};
+use super::ids::Table;
 use crate::error::{Error, Result};
 use crate::store::{MessageRecord, Removed};
 
@@ -117,6 +118,7 @@ fn remove(
             .execute([message.blob.id])?;
         tx.prepare_cached("DELETE FROM blobs WHERE id = ?1")?
             .execute([message.blob.id])?;
+        Table::Blobs.removed(tx, message.blob.id)?;
     }
     Ok(Removed {
         uid: message.uid,
@@ -209,6 +211,7 @@ pub(super) fn remove_folder_row(tx: &Transaction, folder_id: i64) -> Result<()> 
     tx.run("DELETE FROM recent_marks WHERE folder_id = ?1", [folder_id])?;
     tx.run("DELETE FROM vanished WHERE folder_id = ?1", [folder_id])?;
     tx.run("DELETE FROM folders WHERE id = ?1", [folder_id])?;
+    Table::Folders.removed(tx, folder_id)?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ mod cached;
 mod catalog;
 mod changes;
 mod folder_admin;
+mod ids;
 mod packs;
 mod schema;
 mod upgrade;
