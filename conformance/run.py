@@ -20,6 +20,8 @@ A script plays one session (C2: and S2: lines a second one). Lines:
                              break (a literal of several lines)
   N: <pattern>               no untagged line the server sent for the last
                              command (after the lines S has matched) matches
+  W: <seconds>               waits (for servers that tell other sessions'
+                             changes a moment later, as Dovecot's NOTIFY)
   C2: / S2: / C2+: ...       the same for a second session (3, ... for more),
                              connected and logged in as --user on first use;
                              S2 matches what session 2 received last
@@ -37,6 +39,7 @@ import re
 import socket
 import ssl
 import sys
+import time
 
 
 class Session:
@@ -123,6 +126,9 @@ def play(path, args, context):
     players = {"": Player(connect())}
     kept = {}
     for kind, text in steps:
+        if kind == "W":
+            time.sleep(float(text))
+            continue
         parsed = re.fullmatch(r"([CSN])(\d*)(\+?)", kind)
         if not parsed:
             return f"unknown line kind {kind!r}"

@@ -24,11 +24,13 @@ use crate::error::{Error, Result};
 use crate::store::{AuditAction, AuditRecord, MessageRecord, Removed};
 
 /// Serialises this process's changes and tells watchers of a folder that
-/// it changed, and idling sessions that someone's access changed.
+/// it changed, sessions that watch every folder (NOTIFY) that one did,
+/// and idling sessions that someone's access changed.
 #[derive(Default)]
 pub struct Changes {
     lock: Mutex<()>,
     watchers: Mutex<HashMap<i64, watch::Sender<u64>>>,
+    any: watch::Sender<u64>,
     access: watch::Sender<u64>,
 }
 
@@ -54,7 +56,14 @@ impl Changes {
             .subscribe()
     }
 
+    /// A receiver that sees a new value whenever any folder changes (or is
+    /// made, renamed or deleted).
+    pub fn watch_any(&self) -> watch::Receiver<u64> {
+        self.any.subscribe()
+    }
+
     pub fn changed(&self, folder_id: i64) {
+        self.any.send_modify(|version| *version += 1);
         let watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(sender) = watchers.get(&folder_id) {
             sender.send_modify(|version| *version += 1);
@@ -164,6 +173,11 @@ impl Archives {
     /// Tells sessions with `folder` open to look again.
     pub fn watch_folder(&self, folder_id: i64) -> watch::Receiver<u64> {
         self.changes.watch(folder_id)
+    }
+
+    /// Tells sessions watching many folders (NOTIFY) to look again.
+    pub fn watch_changes(&self) -> watch::Receiver<u64> {
+        self.changes.watch_any()
     }
 
     /// Copies (`remove_source`: moves) messages into a folder of the same
@@ -361,6 +375,7 @@ impl Archives {
             folder_target(&archive.name, path.as_str()),
             json!({}),
         )])?;
+        self.changes.changed(folder.id);
         Ok(folder)
     }
 

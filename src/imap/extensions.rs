@@ -195,7 +195,7 @@ pub fn parse_list(args: &str) -> Option<ListCommand> {
 }
 
 /// Splits arguments into atoms, quoted strings and parenthesised lists.
-fn tokenize(text: &str) -> Option<Vec<Token>> {
+pub fn tokenize(text: &str) -> Option<Vec<Token>> {
     let mut stack: Vec<Vec<Token>> = vec![Vec::new()];
     let mut chars = text.chars().peekable();
     while let Some(&c) = chars.peek() {

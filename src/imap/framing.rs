@@ -13,6 +13,7 @@ use std::io;
 
 use super::esearch::{Rewriter, Rewritten};
 use super::extensions::{AclCommand, ListCommand, parse_acl, parse_cancel_update, parse_list};
+use super::notify::{self, NotifyCommand};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -73,6 +74,11 @@ pub enum Frame {
         tag: String,
         tags: Vec<String>,
     },
+    /// NOTIFY (RFC 5465).
+    Notify {
+        tag: String,
+        command: NotifyCommand,
+    },
     /// Unparseable input; the line was dropped.
     Bad {
         tag: Option<String>,
@@ -105,6 +111,15 @@ fn extension(line: &[u8]) -> Option<Frame> {
     let (tag, rest) = line.split_once(' ')?;
     let (verb, args) = rest.split_once(' ')?;
     let tag = tag.to_string();
+    if verb.eq_ignore_ascii_case("NOTIFY") {
+        return Some(match notify::parse(args) {
+            Ok(command) => Frame::Notify { tag, command },
+            Err(reason) => Frame::Bad {
+                tag: Some(tag),
+                reason,
+            },
+        });
+    }
     if verb.eq_ignore_ascii_case("CANCELUPDATE") {
         return Some(Frame::CancelUpdate {
             tag,
@@ -130,6 +145,16 @@ impl Reader {
     /// Whether input beyond the command just read is waiting.
     pub fn has_buffered(&self) -> bool {
         !self.buf.is_empty()
+    }
+
+    /// Waits for input and reads what came; false at end of input. It
+    /// may be cancelled: a read either happened or not (a session told of
+    /// changes between commands waits here, not in `command`).
+    pub async fn wait_input<S: AsyncRead + Unpin>(&mut self, stream: &mut S) -> io::Result<bool> {
+        if !self.buf.is_empty() {
+            return Ok(true);
+        }
+        self.fill(stream).await
     }
 
     pub fn discard_buffered(&mut self) -> usize {

@@ -106,6 +106,7 @@ async fn check(session: &mut Session, username: &[u8], password: &[u8]) -> Handl
                 selected: None,
                 modseqs: Default::default(),
                 names: Default::default(),
+                notify: None,
                 _registration: registration,
             }));
             Ok(Reply::ok("Logged in").with_code(Code::Capability(session.capabilities())))

@@ -104,7 +104,7 @@ fn pattern_matches(pattern: &str, mailbox: &ViewMailbox) -> bool {
 /// The names the session's user subscribed to, as this view names them.
 /// The virtual INBOX (no folder behind it) is always among them: there is
 /// no folder whose subscription could be recorded.
-fn subscribed_names(session: &Session, view: &View) -> Result<HashSet<String>> {
+pub(super) fn subscribed_names(session: &Session, view: &View) -> Result<HashSet<String>> {
     let user = session.user().expect("authenticated");
     let mut names: HashSet<String> = session
         .shared
@@ -297,12 +297,20 @@ pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled 
 }
 
 /// `* STATUS name (...)` for the named items (upper-case words).
-fn status_line(session: &Session, mailbox: &ViewMailbox, items: &[String]) -> Result<String> {
+pub(super) fn status_line<I: AsRef<str>>(
+    session: &Session,
+    mailbox: &ViewMailbox,
+    items: &[I],
+) -> Result<String> {
     let user = session.user().expect("authenticated");
     let archives = &session.shared.archives;
     let (messages, recent, unseen, size, uidnext, uidvalidity) = match &mailbox.folder {
         Some(folder) => {
-            match archives.mailbox_counts(user, folder, items.iter().any(|i| i == "SIZE"))? {
+            match archives.mailbox_counts(
+                user,
+                folder,
+                items.iter().any(|i| i.as_ref() == "SIZE"),
+            )? {
                 Some(counts) => (
                     counts.messages,
                     counts.recent,
@@ -317,14 +325,18 @@ fn status_line(session: &Session, mailbox: &ViewMailbox, items: &[String]) -> Re
         }
         None => (0, 0, 0, 0, 1, 1),
     };
-    let highest = match (&mailbox.folder, items.iter().any(|i| i == "HIGHESTMODSEQ")) {
+    let highest = match (
+        &mailbox.folder,
+        items.iter().any(|i| i.as_ref() == "HIGHESTMODSEQ"),
+    ) {
         (Some(folder), true) => archives.highest_modseq(folder)?,
         _ => 1,
     };
     let values: Vec<String> = items
         .iter()
         .filter_map(|item| {
-            let value = match item.as_str() {
+            let item = item.as_ref();
+            let value = match item {
                 "MESSAGES" => messages as u64,
                 "RECENT" => recent as u64,
                 "UIDNEXT" => u64::from(uidnext),

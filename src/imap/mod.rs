@@ -18,6 +18,7 @@ pub(crate) mod framing;
 mod login;
 mod mailboxes;
 mod mutf7;
+mod notify;
 mod numbers;
 mod reply;
 mod response;
@@ -80,6 +81,8 @@ pub struct Authenticated {
     modseqs: condstore::Modseqs,
     /// How mailbox names travel (UTF-8 once UTF8=ACCEPT is enabled).
     names: mailboxes::Names,
+    /// What NOTIFY SET asked to be told of.
+    notify: Option<Box<notify::Notify>>,
     /// Keeps the session in GetActiveSessions' list while it lasts.
     _registration: crate::auth::Registration,
 }
@@ -210,22 +213,40 @@ impl Session {
         stream: &mut S,
         shutdown: &mut watch::Receiver<bool>,
     ) -> std::io::Result<Ended> {
+        // Since when the client has been quiet (changes told to it meanwhile
+        // do not count).
+        let mut quiet_since = None;
         loop {
             let logged_in = !matches!(self.state, State::NotAuthenticated);
+            let since = quiet_since.take().unwrap_or_else(tokio::time::Instant::now);
             let deadline = if logged_in {
                 let idle = self.shared.limits.idle_timeout_authenticated_secs;
-                tokio::time::Instant::now() + Duration::from_secs(idle)
+                since + Duration::from_secs(idle)
             } else {
                 self.login_deadline
             };
             let limits = self.frame_limits();
+            // NOTIFY: told of changes until the next command begins.
+            if logged_in
+                && !self.reader.has_buffered()
+                && let Some(woken) = self.notify_wake()
+            {
+                tokio::select! {
+                    input = self.reader.wait_input(stream) => {
+                        input?;
+                    }
+                    poll = woken => {
+                        self.push_notifications(stream, poll).await?;
+                        quiet_since = Some(since);
+                        continue;
+                    }
+                    _ = shutdown.changed() => return shutting_down(stream).await,
+                    () = tokio::time::sleep_until(deadline) => return self.time_is_up(stream).await,
+                }
+            }
             let frame = tokio::select! {
                 frame = tokio::time::timeout_at(deadline, self.reader.command(stream, limits)) => frame,
-                _ = shutdown.changed() => {
-                    let bye = Reply::bye(Some(Code::Unavailable), "Server shutting down");
-                    send(stream, bye.line("*")).await?;
-                    return Ok(Ended::Close);
-                }
+                _ = shutdown.changed() => return shutting_down(stream).await,
             };
             let Ok(frame) = frame else {
                 return self.time_is_up(stream).await;
@@ -246,6 +267,13 @@ impl Session {
                             Ok(Reply::completed("CANCELUPDATE"))
                         }
                         None => Ok(Reply::not_selected()),
+                    };
+                    self.answer(stream, &tag, handled).await?;
+                }
+                Frame::Notify { tag, command } => {
+                    let handled = match self.user() {
+                        Some(_) => self.notify(command),
+                        None => Ok(Reply::bad("Log in first")),
                     };
                     self.answer(stream, &tag, handled).await?;
                 }
@@ -346,6 +374,10 @@ impl Session {
             && let Some(moment) = updates::Moment::before(&command.body)
         {
             self.report_changes(stream, moment).await?;
+        }
+        if self.tls && self.notifying().is_some() {
+            let poll = updates::Moment::before(&command.body) == Some(updates::Moment::Poll);
+            self.report_notifications(stream, poll).await?;
         }
         let handled: Handled = match command.body {
             CommandBody::Capability => Ok(any::capability(self)),
@@ -567,6 +599,8 @@ impl Session {
             Line(std::io::Result<Option<Vec<u8>>>),
             /// The selected folder changed in this process.
             Changed,
+            /// A folder NOTIFY watches may have changed in this process.
+            Notified,
             /// Time to look at the catalog (other processes' changes).
             Poll,
             AccessChanged,
@@ -578,19 +612,12 @@ impl Session {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             // A clone sees the same changes without marking them seen.
-            let mut watch = self.selected().and_then(|s| s.watch.clone());
-            let changed = async {
-                let gone = match &mut watch {
-                    Some(watch) => watch.changed().await.is_err(),
-                    None => true,
-                };
-                if gone {
-                    std::future::pending::<()>().await;
-                }
-            };
+            let changed = updates::changed(self.selected().and_then(|s| s.watch.clone()));
+            let notified = self.notifying().and_then(|n| n.changes());
             let woken = tokio::select! {
                 line = self.reader.line(stream, 1024) => Woken::Line(line),
                 () = changed => Woken::Changed,
+                () = updates::changed(notified) => Woken::Notified,
                 Ok(()) = access.changed() => Woken::AccessChanged,
                 () = tokio::time::sleep(IDLE_POLL) => Woken::Poll,
                 () = tokio::time::sleep_until(deadline) => Woken::TimedOut,
@@ -603,10 +630,13 @@ impl Session {
                 send(stream, bye.line("*")).await?;
                 return Ok(None);
             }
+            let poll = matches!(woken, Woken::Poll);
             match woken {
                 Woken::Changed | Woken::Poll => {
-                    self.report_changes(stream, updates::Moment::Poll).await?
+                    self.report_changes(stream, updates::Moment::Poll).await?;
+                    self.report_notifications(stream, poll).await?;
                 }
+                Woken::Notified => self.report_notifications(stream, false).await?,
                 Woken::AccessChanged => {}
                 Woken::Line(Ok(Some(line))) if line.eq_ignore_ascii_case(b"DONE") => {
                     return Ok(Some(Reply::ok("IDLE terminated")));
@@ -699,13 +729,20 @@ impl Session {
             (State::NotAuthenticated, true) => "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID",
             // COMPRESS=DEFLATE only while it may be asked for (RFC 4978 4).
             (_, true) if self.compressed => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH NOTIFY"
             }
             (_, true) => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH COMPRESS=DEFLATE"
+                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH NOTIFY COMPRESS=DEFLATE"
             }
         }
     }
+}
+
+/// Says goodbye to a session as the server stops.
+async fn shutting_down<S: AsyncWrite + Unpin>(stream: &mut S) -> std::io::Result<Ended> {
+    let bye = Reply::bye(Some(Code::Unavailable), "Server shutting down");
+    send(stream, bye.line("*")).await?;
+    Ok(Ended::Close)
 }
 
 /// The BYE of a connection turned away before its session starts.

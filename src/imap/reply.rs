@@ -32,6 +32,8 @@ pub enum Code {
     AuthorizationFailed,
     /// The charsets SEARCH accepts.
     BadCharset(&'static str),
+    /// The NOTIFY events the server tells (RFC 5465 3.1).
+    BadEvent(&'static str),
     Cannot,
     Capability(&'static str),
     ClientBug,
@@ -80,6 +82,7 @@ impl fmt::Display for Code {
             Code::BadUrl(url) => write!(f, "BADURL {url}"),
             Code::AuthorizationFailed => f.write_str("AUTHORIZATIONFAILED"),
             Code::BadCharset(charsets) => write!(f, "BADCHARSET ({charsets})"),
+            Code::BadEvent(events) => write!(f, "BADEVENT ({events})"),
             Code::Cannot => f.write_str("CANNOT"),
             Code::Capability(capabilities) => write!(f, "CAPABILITY {capabilities}"),
             Code::ClientBug => f.write_str("CLIENTBUG"),
@@ -236,6 +239,12 @@ impl Reply {
     }
 
     /// The untagged data and the status line, as written.
+    /// The untagged responses alone, for a command the server runs on its
+    /// own (NOTIFY's FETCH of new messages): no status line.
+    pub fn into_data(self) -> Vec<u8> {
+        self.data
+    }
+
     pub fn into_bytes(self, tag: &str) -> Vec<u8> {
         let line = self.line(tag);
         let mut out = self.data;

@@ -11,14 +11,17 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use imap_codec::CommandCodec;
+use imap_codec::decode::Decoder;
 use imap_codec::imap_types::command::CommandBody;
 use tokio::io::AsyncWrite;
 
 use super::condstore::{self, Modseqs};
 use super::fetch::write_flag_list;
+use super::reply::Failure;
 use super::response::send;
 use super::select::{add_new_keywords, flags_announcement};
-use super::{Selected, Session};
+use super::{Selected, Session, fetch};
 use crate::archive::{Archives, FolderSnapshot, UserRecord};
 use crate::config::Limits;
 
@@ -35,6 +38,17 @@ pub enum Moment {
     Command,
     /// NOOP, CHECK or IDLE: also ask the catalog.
     Poll,
+}
+
+/// Resolves when `watch` sees a change; never without one (or once its
+/// sender is gone).
+pub async fn changed(watch: Option<tokio::sync::watch::Receiver<u64>>) {
+    if let Some(mut watch) = watch
+        && watch.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending::<()>().await
 }
 
 impl Moment {
@@ -69,6 +83,8 @@ impl Session {
     ) -> std::io::Result<()> {
         let archives = self.shared.archives.clone();
         let modseqs = self.modseqs();
+        // NOTIFY's SELECTED: the client numbers by UID (RFC 5465 5.3).
+        let at_once = self.notifying().is_some_and(|n| n.expunges_at_once());
         let Some(user) = self.user().cloned() else {
             return Ok(());
         };
@@ -78,7 +94,7 @@ impl Session {
         if selected.folder.is_none() {
             return Ok(());
         }
-        let expunges = if moment == Moment::NumberedCommand {
+        let expunges = if moment == Moment::NumberedCommand && !at_once {
             Expunges::None
         } else {
             Expunges::All
@@ -103,6 +119,7 @@ impl Session {
         let Some(mut selected) = self.take_selected() else {
             return Ok(());
         };
+        let last_known = selected.view.snapshot().last_uid();
         let limits = self.shared.limits.clone();
         let (selected, outcome) = tokio::task::spawn_blocking(move || {
             let outcome = selected.catch_up(&archives, &user, expunges, modseqs, &limits);
@@ -113,12 +130,54 @@ impl Session {
         self.set_selected(Some(selected));
         match outcome {
             Ok(out) if out.is_empty() => Ok(()),
-            Ok(out) => send(stream, &out).await,
+            Ok(out) => {
+                send(stream, &out).await?;
+                self.fetch_new_messages(stream, last_known).await
+            }
             Err(e) => {
                 // The client hears of it later; its command still runs.
                 tracing::error!(peer = %self.peer, error = %e, "looking for mailbox changes failed");
                 Ok(())
             }
+        }
+    }
+
+    /// NOTIFY's MessageNew attributes of the messages after UID `after`
+    /// in the selected mailbox (RFC 5465 5.2), as a UID FETCH would send
+    /// them.
+    async fn fetch_new_messages<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        after: u32,
+    ) -> std::io::Result<()> {
+        let attributes = self
+            .notifying()
+            .map(|n| n.new_message_attributes().join(" "))
+            .unwrap_or_default();
+        let last = self.selected().map_or(0, |s| s.view.snapshot().last_uid());
+        if attributes.is_empty() || last <= after {
+            return Ok(());
+        }
+        // The attributes are words NOTIFY SET checked: imap-codec reads them.
+        let line = format!("n UID FETCH {}:{last} ({attributes})\r\n", after + 1);
+        let Ok((_, command)) = CommandCodec::default().decode(line.as_bytes()) else {
+            return Ok(());
+        };
+        let CommandBody::Fetch {
+            sequence_set,
+            macro_or_item_names,
+            ..
+        } = command.body
+        else {
+            return Ok(());
+        };
+        let request =
+            fetch::FetchRequest::new(&sequence_set, &macro_or_item_names, true, &[], Vec::new());
+        match fetch::fetch(self, stream, request).await {
+            Ok(reply) => send(stream, reply.into_data()).await,
+            Err(Failure::Io(e)) => Err(e),
+            // Refused (the client hears of the messages at its next FETCH).
+            Err(Failure::Reply(_)) => Ok(()),
         }
     }
 
@@ -203,7 +262,10 @@ impl Selected {
         // catalog gives none twice): every message is gone.
         let now = archives
             .folder_snapshot(folder.id)?
-            .filter(|s| s.folder().is_some_and(|f| f.uidvalidity == folder.uidvalidity))
+            .filter(|s| {
+                s.folder()
+                    .is_some_and(|f| f.uidvalidity == folder.uidvalidity)
+            })
             .unwrap_or_else(|| Arc::new(FolderSnapshot::none()));
         let mut out = String::new();
         if !Arc::ptr_eq(self.view.snapshot(), &now) {
