@@ -427,6 +427,56 @@ fn other_sessions_hear_of_changes() {
     am.ok(&["verify"]);
 }
 
+/// NOTIFY (RFC 5465): a session hears of other mailboxes' changes as they
+/// happen, with no command of its own (neither NOOP nor IDLE): a mailbox
+/// made, messages that came, a rename with the old name, a deletion; after
+/// NOTIFY NONE, nothing.
+#[test]
+fn notify_tells_between_commands() {
+    let am = archive();
+    let server = Server::start(&am);
+    let mut a = login(&server, "alice");
+    let mut b = login(&server, "alice");
+    let set = a.answer(
+        "n1",
+        "NOTIFY SET (PERSONAL (MessageNew MessageExpunge MailboxName))",
+    );
+    assert!(set.starts_with("n1 OK"), "{set}");
+    assert!(b.answer("c1", "CREATE Watched").starts_with("c1 OK"));
+    // Read without sending: the lines come by themselves.
+    let made = a.line();
+    assert!(
+        made.starts_with("* LIST (") && made.contains("Watched"),
+        "{made}"
+    );
+    let appended = append(&mut b, "a1", "Watched", "", "Subject: new\r\n\r\nnew");
+    assert!(has(&appended, "a1 OK"), "{appended:?}");
+    let status = a.line();
+    assert!(
+        status.starts_with("* STATUS") && status.contains("(MESSAGES 1 UIDNEXT 2 UNSEEN 1)"),
+        "{status}"
+    );
+    assert!(b.answer("r1", "RENAME Watched Seen").starts_with("r1 OK"));
+    let renamed = a.line();
+    assert!(
+        renamed.starts_with("* LIST (") && renamed.contains("(\"OLDNAME\" ("),
+        "{renamed}"
+    );
+    assert!(b.answer("d1", "DELETE Seen").starts_with("d1 OK"));
+    let deleted = a.line();
+    assert!(deleted.starts_with("* LIST (\\NonExistent)"), "{deleted}");
+    // Unsupported events, and NONE.
+    let bad = a.answer(
+        "n2",
+        "NOTIFY SET (PERSONAL (MessageNew MessageExpunge AnnotationChange))",
+    );
+    assert!(bad.starts_with("n2 NO [BADEVENT ("), "{bad}");
+    assert!(a.answer("n3", "NOTIFY NONE").starts_with("n3 OK"));
+    assert!(b.answer("c2", "CREATE Unwatched").starts_with("c2 OK"));
+    let noop = a.command("n4", "NOOP");
+    assert_eq!(noop.len(), 1, "{noop:?}");
+}
+
 /// alice's folder Bulk: `count` messages of about `size` bytes each.
 fn with_bulk_folder(am: &Archimap, count: usize, size: usize) {
     let dir = am.dir.path().join("mail").join("bulk");
