@@ -58,6 +58,12 @@ impl MailboxView {
         &self.snapshot
     }
 
+    /// The view without `\Recent` (IMAP4rev2 has none, RFC 9051 2.3.2).
+    pub fn without_recent(mut self) -> MailboxView {
+        self.recent = Vec::new();
+        self
+    }
+
     pub fn flags(&self) -> &Arc<UserFlags> {
         &self.flags
     }
@@ -237,6 +243,7 @@ impl Archives {
         Ok(Some(MailboxCounts {
             messages: uids.len(),
             unseen: flags.count_without(super::flags::SEEN, uids.iter().copied()),
+            deleted: uids.len() - flags.count_without(super::flags::DELETED, uids.iter().copied()),
             recent: uids.len() - uids.partition_point(|&uid| uid < first_recent),
             size,
             uidnext: snapshot.folder().map_or(folder.uidnext, |f| f.uidnext),
@@ -303,9 +310,12 @@ impl Archives {
 }
 
 /// What STATUS tells of a mailbox.
+#[derive(Debug, Default)]
 pub struct MailboxCounts {
     pub messages: usize,
     pub unseen: usize,
+    /// Messages with `\Deleted` (STATUS DELETED, RFC 9051).
+    pub deleted: usize,
     pub recent: usize,
     /// When asked for.
     pub size: Option<u64>,

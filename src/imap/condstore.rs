@@ -90,8 +90,9 @@ impl Session {
     }
 }
 
-/// ENABLE (RFC 5161): CONDSTORE, and QRESYNC which includes it; the
-/// answer lists those that were not on yet.
+/// ENABLE (RFC 5161): CONDSTORE, and QRESYNC which includes it,
+/// UTF8=ACCEPT and IMAP4rev2; the answer lists those that were not on
+/// yet.
 pub fn enable(session: &mut Session, capabilities: &[CapabilityEnable<'_>]) -> Handled {
     let mut enabled: Vec<&str> = Vec::new();
     let mut data = String::new();
@@ -103,6 +104,21 @@ pub fn enable(session: &mut Session, capabilities: &[CapabilityEnable<'_>]) -> H
             {
                 auth.names = Names::Utf8;
                 enabled.push("UTF8=ACCEPT");
+            }
+            continue;
+        }
+        // RFC 9051: its answers from now on (and names in UTF-8).
+        if capability.to_string().eq_ignore_ascii_case("IMAP4rev2") {
+            if let super::State::Authenticated(auth) = &mut session.state
+                && !auth.rev2
+            {
+                auth.rev2 = true;
+                auth.names = Names::Utf8;
+                if let Some(selected) = &mut auth.selected {
+                    selected.rev2 = true;
+                    selected.view = selected.view.clone().without_recent();
+                }
+                enabled.push("IMAP4rev2");
             }
             continue;
         }

@@ -35,12 +35,13 @@ pub struct ListCommand {
 /// LIST-STATUS, RFC 6154 SPECIAL-USE), and STATUS's items.
 const SELECTION_OPTIONS: [&str; 4] = ["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"];
 const RETURN_OPTIONS: [&str; 4] = ["SUBSCRIBED", "CHILDREN", "STATUS", "SPECIAL-USE"];
-const STATUS_ITEMS: [&str; 7] = [
+const STATUS_ITEMS: [&str; 8] = [
     "MESSAGES",
     "RECENT",
     "UIDNEXT",
     "UIDVALIDITY",
     "UNSEEN",
+    "DELETED",
     "SIZE",
     "HIGHESTMODSEQ",
 ];

@@ -107,6 +107,7 @@ async fn check(session: &mut Session, username: &[u8], password: &[u8]) -> Handl
                 modseqs: Default::default(),
                 names: Default::default(),
                 notify: None,
+                rev2: false,
                 _registration: registration,
             }));
             Ok(Reply::ok("Logged in").with_code(Code::Capability(session.capabilities())))

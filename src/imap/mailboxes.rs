@@ -7,7 +7,7 @@ use super::extensions::{ListCommand, Token};
 use super::reply::{Code, Handled, Reply};
 use super::response::quoted;
 use super::{Session, mutf7};
-use crate::archive::{INBOX, View, ViewMailbox};
+use crate::archive::{INBOX, MailboxCounts, View, ViewMailbox};
 use crate::error::{Error, Result};
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::status::StatusDataItemName;
@@ -232,21 +232,7 @@ pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled 
         {
             continue;
         }
-        let mut attributes = Vec::new();
-        if mailbox.is_namespace_root() && extended {
-            // RFC 5258 4: it does not exist (\NonExistent implies \Noselect).
-            attributes.push("\\NonExistent");
-        } else if !mailbox.selectable {
-            attributes.push("\\Noselect");
-        }
-        attributes.push(if mailbox.has_children {
-            "\\HasChildren"
-        } else {
-            "\\HasNoChildren"
-        });
-        if let Some(special) = mailbox.special_use {
-            attributes.push(special.attribute());
-        }
+        let mut attributes = list_attributes(mailbox, extended);
         if show_subscribed && is_subscribed {
             attributes.push("\\Subscribed");
         }
@@ -296,6 +282,41 @@ pub fn list(session: &mut Session, command: ListCommand, lsub: bool) -> Handled 
     Ok(Reply::completed(verb).after(out))
 }
 
+/// A mailbox's LIST attributes (`extended`: LIST-EXTENDED's, which tell
+/// the namespace root as \NonExistent), \Subscribed left to the caller.
+pub(super) fn list_attributes(mailbox: &ViewMailbox, extended: bool) -> Vec<&'static str> {
+    let mut attributes = Vec::new();
+    if mailbox.is_namespace_root() && extended {
+        // RFC 5258 4: it does not exist (\NonExistent implies \Noselect).
+        attributes.push("\\NonExistent");
+    } else if !mailbox.selectable {
+        attributes.push("\\Noselect");
+    }
+    attributes.push(if mailbox.has_children {
+        "\\HasChildren"
+    } else {
+        "\\HasNoChildren"
+    });
+    if let Some(special) = mailbox.special_use {
+        attributes.push(special.attribute());
+    }
+    attributes
+}
+
+/// `* LIST (...) "/" name` of one mailbox (SELECT under IMAP4rev2, NOTIFY),
+/// with OLDNAME after a rename (RFC 5465 5.4).
+pub(super) fn list_line(session: &Session, mailbox: &ViewMailbox, old: Option<&str>) -> String {
+    let names = session.names();
+    let old = old.map_or(String::new(), |old| {
+        format!(" (\"OLDNAME\" ({}))", names.wire(old))
+    });
+    format!(
+        "* LIST ({}) \"/\" {}{old}\r\n",
+        list_attributes(mailbox, true).join(" "),
+        names.wire(&mailbox.name)
+    )
+}
+
 /// `* STATUS name (...)` for the named items (upper-case words).
 pub(super) fn status_line<I: AsRef<str>>(
     session: &Session,
@@ -304,27 +325,18 @@ pub(super) fn status_line<I: AsRef<str>>(
 ) -> Result<String> {
     let user = session.user().expect("authenticated");
     let archives = &session.shared.archives;
-    let (messages, recent, unseen, size, uidnext, uidvalidity) = match &mailbox.folder {
-        Some(folder) => {
-            match archives.mailbox_counts(
-                user,
-                folder,
-                items.iter().any(|i| i.as_ref() == "SIZE"),
-            )? {
-                Some(counts) => (
-                    counts.messages,
-                    counts.recent,
-                    counts.unseen,
-                    counts.size.unwrap_or(0),
-                    counts.uidnext,
-                    folder.uidvalidity,
-                ),
-                // Deleted since the view was made.
-                None => (0, 0, 0, 0, folder.uidnext, folder.uidvalidity),
-            }
-        }
-        None => (0, 0, 0, 0, 1, 1),
+    let empty = |uidnext| MailboxCounts {
+        uidnext,
+        ..MailboxCounts::default()
     };
+    let counts = match &mailbox.folder {
+        // `None`: deleted since the view was made.
+        Some(folder) => archives
+            .mailbox_counts(user, folder, items.iter().any(|i| i.as_ref() == "SIZE"))?
+            .unwrap_or_else(|| empty(folder.uidnext)),
+        None => empty(1),
+    };
+    let uidvalidity = mailbox.folder.as_ref().map_or(1, |f| f.uidvalidity);
     let highest = match (
         &mailbox.folder,
         items.iter().any(|i| i.as_ref() == "HIGHESTMODSEQ"),
@@ -337,12 +349,13 @@ pub(super) fn status_line<I: AsRef<str>>(
         .filter_map(|item| {
             let item = item.as_ref();
             let value = match item {
-                "MESSAGES" => messages as u64,
-                "RECENT" => recent as u64,
-                "UIDNEXT" => u64::from(uidnext),
+                "MESSAGES" => counts.messages as u64,
+                "RECENT" => counts.recent as u64,
+                "UIDNEXT" => u64::from(counts.uidnext),
                 "UIDVALIDITY" => u64::from(uidvalidity),
-                "UNSEEN" => unseen as u64,
-                "SIZE" => size,
+                "UNSEEN" => counts.unseen as u64,
+                "DELETED" => counts.deleted as u64,
+                "SIZE" => counts.size.unwrap_or(0),
                 "HIGHESTMODSEQ" => highest,
                 _ => return None,
             };
@@ -378,6 +391,7 @@ pub fn status(
                 StatusDataItemName::UidValidity => "UIDVALIDITY",
                 StatusDataItemName::Unseen => "UNSEEN",
                 StatusDataItemName::Size => "SIZE",
+                StatusDataItemName::Deleted => "DELETED",
                 StatusDataItemName::HighestModSeq => "HIGHESTMODSEQ",
                 _ => "",
             }

@@ -83,6 +83,9 @@ pub struct Authenticated {
     names: mailboxes::Names,
     /// What NOTIFY SET asked to be told of.
     notify: Option<Box<notify::Notify>>,
+    /// IMAP4rev2 (RFC 9051), once enabled: no `\Recent`, ESEARCH answers
+    /// every SEARCH, SELECT tells the mailbox's LIST, names in UTF-8.
+    rev2: bool,
     /// Keeps the session in GetActiveSessions' list while it lasts.
     _registration: crate::auth::Registration,
 }
@@ -128,6 +131,8 @@ pub struct Selected {
     /// When the catalog was last asked whether the folder changed (another
     /// process, such as an import, may change it).
     polled: std::time::Instant,
+    /// IMAP4rev2 is on: no `\Recent`, no RECENT.
+    rev2: bool,
 }
 
 impl Selected {
@@ -653,6 +658,11 @@ impl Session {
         }
     }
 
+    /// IMAP4rev2 (RFC 9051) is on.
+    fn rev2(&self) -> bool {
+        matches!(&self.state, State::Authenticated(auth) if auth.rev2)
+    }
+
     /// How the session's mailbox names travel.
     fn names(&self) -> mailboxes::Names {
         match &self.state {
@@ -725,14 +735,14 @@ impl Session {
     /// The capabilities for the session's current state.
     fn capabilities(&self) -> &'static str {
         match (&self.state, self.tls) {
-            (_, false) => "IMAP4rev1 STARTTLS LOGINDISABLED",
-            (State::NotAuthenticated, true) => "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID",
+            (_, false) => "IMAP4rev1 IMAP4rev2 STARTTLS LOGINDISABLED",
+            (State::NotAuthenticated, true) => "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR AUTH=PLAIN ID",
             // COMPRESS=DEFLATE only while it may be asked for (RFC 4978 4).
             (_, true) if self.compressed => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH NOTIFY"
+                "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH NOTIFY"
             }
             (_, true) => {
-                "IMAP4rev1 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH NOTIFY COMPRESS=DEFLATE"
+                "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UTF8=ACCEPT BINARY ACL RIGHTS=texk NAMESPACE UNSELECT UIDPLUS MULTIAPPEND CATENATE MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES SEARCH=FUZZY CONDSTORE QRESYNC SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN PREVIEW CONTEXT=SEARCH NOTIFY COMPRESS=DEFLATE"
             }
         }
     }

@@ -719,7 +719,12 @@ pub async fn search(
         false => String::new(),
     };
     let archives = session.shared.archives.clone();
-    let returns = extension.returns.clone();
+    // IMAP4rev2 answers every SEARCH with ESEARCH (RFC 9051 6.4.4): no
+    // RETURN is RETURN ().
+    let returns = match (extension.returns.clone(), session.rev2()) {
+        (None, true) => Some(Vec::new()),
+        (returns, _) => returns,
+    };
     let limits = session.shared.limits.clone();
     let saving = returns
         .as_ref()

@@ -2,6 +2,7 @@
 
 use super::condstore::{self, Resync};
 use super::fetch::write_flag_list;
+use super::mailboxes::list_line;
 use super::numbers::NumberSet;
 use super::reply::{Code, Handled, Reply};
 use super::{Selected, Session};
@@ -48,6 +49,11 @@ pub fn select(
         }
         None => MailboxView::empty(),
     };
+    let rev2 = session.rev2();
+    let view = match rev2 {
+        true => view.without_recent(),
+        false => view,
+    };
     let folder = view.snapshot().folder().cloned();
     let (uidvalidity, uidnext) = folder
         .as_ref()
@@ -64,12 +70,14 @@ pub fn select(
         );
     }
     out.push_str(&flags_announcement(&keywords, target.rights, read_only));
-    out.push_str(&format!(
-        "* {} EXISTS\r\n* {} RECENT\r\n",
-        view.len(),
-        view.recent_count()
-    ));
-    if let Some(first) = view.first_without(flags::SEEN) {
+    out.push_str(&format!("* {} EXISTS\r\n", view.len()));
+    if rev2 {
+        // RFC 9051 6.3.2: the mailbox's LIST, no RECENT, no UNSEEN.
+        out.push_str(&list_line(session, target, None));
+    } else {
+        out.push_str(&format!("* {} RECENT\r\n", view.recent_count()));
+    }
+    if !rev2 && let Some(first) = view.first_without(flags::SEEN) {
         out.push_str(
             &Reply::ok("First unseen")
                 .with_code(Code::Unseen(first + 1))
@@ -123,6 +131,7 @@ pub fn select(
         saved: Vec::new(),
         live: Vec::new(),
         polled: std::time::Instant::now(),
+        rev2,
     }));
     Ok(Reply::completed(verb).with_code(mode).after(out))
 }

@@ -294,6 +294,10 @@ impl Selected {
             out.push_str(&expunge_lines(known, &gone, modseqs));
             let known_last = known.last_uid();
             let view = archives.advance_view(user, &self.view, now.clone(), self.read_only)?;
+            let view = match self.rev2 {
+                true => view.without_recent(),
+                false => view,
+            };
             if !Arc::ptr_eq(self.view.flags(), view.flags()) {
                 self.flags_seen = view.flags().changes();
                 self.own_flag_changes.clear();
@@ -310,11 +314,10 @@ impl Selected {
                     .flat_map(|p| self.view.message(p, None).keywords)
                     .collect();
                 out = self.announce_keywords(&added) + &out;
-                out.push_str(&format!(
-                    "* {} EXISTS\r\n* {} RECENT\r\n",
-                    self.view.len(),
-                    self.view.recent_count()
-                ));
+                out.push_str(&format!("* {} EXISTS\r\n", self.view.len()));
+                if !self.rev2 {
+                    out.push_str(&format!("* {} RECENT\r\n", self.view.recent_count()));
+                }
             }
             out.push_str(&self.flag_updates(modseqs));
             out.push_str(&self.refresh_live(archives, limits));

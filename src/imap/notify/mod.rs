@@ -27,7 +27,7 @@ use tokio::sync::watch;
 
 use super::Session;
 use super::condstore::Modseqs;
-use super::mailboxes::{status_line, subscribed_names};
+use super::mailboxes::{list_line, status_line, subscribed_names};
 use super::reply::{Code, Handled, Reply};
 use super::response::send;
 use super::updates::{Moment, changed};
@@ -411,20 +411,4 @@ impl Session {
 
 fn folder_id(mailbox: &ViewMailbox) -> i64 {
     mailbox.folder.as_ref().map_or(0, |f| f.id)
-}
-
-/// `* LIST (...) "/" name`, with OLDNAME after a rename (RFC 5465 5.4).
-fn list_line(session: &Session, mailbox: &ViewMailbox, old: Option<&str>) -> String {
-    let names = session.names();
-    let children = match mailbox.has_children {
-        true => "\\HasChildren",
-        false => "\\HasNoChildren",
-    };
-    let old = old.map_or(String::new(), |old| {
-        format!(" (\"OLDNAME\" ({}))", names.wire(old))
-    });
-    format!(
-        "* LIST ({children}) \"/\" {}{old}\r\n",
-        names.wire(&mailbox.name)
-    )
 }
