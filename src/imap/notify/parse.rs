@@ -60,6 +60,11 @@ impl Events {
     }
 }
 
+/// Event groups one NOTIFY SET may have, and mailboxes it may name: every
+/// look goes through them for each mailbox (clients use a handful).
+const MAX_GROUPS: usize = 64;
+const MAX_NAMES: usize = 1000;
+
 /// The events archimap tells, as BADEVENT lists them.
 pub const SUPPORTED: &str = "MessageNew MessageExpunge FlagChange MailboxName";
 
@@ -104,6 +109,16 @@ pub fn parse(args: &str) -> Result<NotifyCommand, &'static str> {
     }
     if groups.is_empty() {
         return Err("NOTIFY SET needs an event group");
+    }
+    let names: usize = groups
+        .iter()
+        .map(|g| match &g.filter {
+            Filter::Subtree(names) | Filter::Mailboxes(names) => names.len(),
+            _ => 0,
+        })
+        .sum();
+    if groups.len() > MAX_GROUPS || names > MAX_NAMES {
+        return Err("NOTIFY SET takes at most 64 event groups naming 1000 mailboxes");
     }
     let selected = groups
         .iter()
@@ -254,6 +269,8 @@ mod tests {
             "SET (SUBTREE (MessageNew MessageExpunge))",
             "SET (BOGUS (MessageNew MessageExpunge))",
             "SET",
+            format!("SET {}", "(MAILBOXES a (MessageNew MessageExpunge)) ".repeat(65)).as_str(),
+            format!("SET (MAILBOXES ({}) (MailboxName))", "a ".repeat(1001)).as_str(),
             "BOGUS",
             "NONE extra",
         ] {
