@@ -3,19 +3,18 @@
 //! others its replies, in date order; threads in the order of their roots.
 
 use super::{Node, by_date};
+use imap_codec::imap_types::extensions::sort::SortKey;
+
 use crate::imap::sort::SortFields;
+use crate::imap::sort::keys::positions;
 
 pub fn threads(fields: &[SortFields]) -> Vec<Node> {
+    // Subjects as ranks: compared once each, not at every comparison.
+    let subjects = positions(fields, &SortKey::Subject);
     let mut order: Vec<usize> = (0..fields.len()).collect();
-    order.sort_by(|&a, &b| {
-        fields[a]
-            .subject
-            .cmp(&fields[b].subject)
-            .then(fields[a].date.cmp(&fields[b].date))
-            .then(a.cmp(&b))
-    });
+    order.sort_unstable_by_key(|&i| (subjects[i], fields[i].date, i));
     let mut threads: Vec<Node> = order
-        .chunk_by(|&a, &b| fields[a].subject == fields[b].subject)
+        .chunk_by(|&a, &b| subjects[a] == subjects[b])
         .map(|group| Node {
             message: Some(group[0]),
             children: group[1..].iter().map(|&i| Node::leaf(i)).collect(),
