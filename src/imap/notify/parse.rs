@@ -269,7 +269,11 @@ mod tests {
             "SET (SUBTREE (MessageNew MessageExpunge))",
             "SET (BOGUS (MessageNew MessageExpunge))",
             "SET",
-            format!("SET {}", "(MAILBOXES a (MessageNew MessageExpunge)) ".repeat(65)).as_str(),
+            format!(
+                "SET {}",
+                "(MAILBOXES a (MessageNew MessageExpunge)) ".repeat(65)
+            )
+            .as_str(),
             format!("SET (MAILBOXES ({}) (MailboxName))", "a ".repeat(1001)).as_str(),
             "BOGUS",
             "NONE extra",
