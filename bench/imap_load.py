@@ -40,6 +40,14 @@ prints one JSON object on standard output:
       REPEAT+1 times on the connection: the first one's seconds, the median
       of the others, the server's CPU seconds over all of them, and a digest
       of the first answer (to check that two servers agree).
+  imap_load.py resync --port P ... --folder Big [--repeat 5]
+      A QRESYNC resynchronisation (RFC 7162 3.2.5): a client notes the
+      folder's UIDVALIDITY and HIGHESTMODSEQ; another session then changes
+      the flags of 100 messages (keyword $Bench) and expunges 10 (appended
+      before, so the folder keeps its size for the next steps); the client
+      comes back: ENABLE QRESYNC, then SELECT FOLDER (QRESYNC (v m)),
+      REPEAT+1 times (UNSELECT between): the first one's milliseconds, the
+      median of the others, and the FETCH and VANISHED it got.
   imap_load.py memory --server SPEC
       The server's memory now (RSS and PSS, KiB).
   imap_load.py sample --server SPEC --out FILE
@@ -371,6 +379,59 @@ def cmd_sort(a):
     return {"repeats": a.repeat, "commands": results}
 
 
+RESYNC_CHANGES = 100
+RESYNC_EXPUNGES = 10
+
+
+def cmd_resync(a):
+    other = Client(a)
+    other.login(a)
+    other.select(a.folder)
+    appended = []
+    for i in range(RESYNC_EXPUNGES):
+        message = "Subject: resync %d\r\n\r\nto be expunged\r\n" % i
+        status, _ = other.command("APPEND %s {%d+}\r\n%s" % (quote(a.folder), len(message), message))
+        m = re.search(r"APPENDUID \d+ (\d+)", status)
+        if not m:
+            raise SystemExit("APPEND without APPENDUID: " + status)
+        appended.append(m.group(1))
+    other.command("STORE 1:%d -FLAGS.SILENT ($Bench)" % RESYNC_CHANGES)
+    client = Client(a)
+    client.login(a)
+    lines = []
+    status, _ = client.command("SELECT %s (CONDSTORE)" % quote(a.folder), on_line=lines.append)
+    text = b"".join(lines).decode()
+    uidvalidity = re.search(r"UIDVALIDITY (\d+)", text).group(1)
+    modseq = re.search(r"HIGHESTMODSEQ (\d+)", text).group(1)
+    client.close()
+    other.command("STORE 1:%d +FLAGS.SILENT ($Bench)" % RESYNC_CHANGES)
+    uids = ",".join(appended)
+    other.command("UID STORE %s +FLAGS.SILENT (\\Deleted)" % uids)
+    status, _ = other.command("UID EXPUNGE %s" % uids)
+    if " OK" not in status:
+        raise SystemExit("UID EXPUNGE failed: " + status)
+    other.close()
+    back = Client(a)
+    back.login(a)
+    back.command("ENABLE QRESYNC")
+    times, fetches, vanished = [], 0, ""
+    for i in range(a.repeat + 1):
+        seen = []
+        status, _, secs = back.timed_command(
+            "SELECT %s (QRESYNC (%s %s))" % (quote(a.folder), uidvalidity, modseq),
+            on_line=seen.append if i == 0 else None)
+        if " OK" not in status:
+            raise SystemExit("SELECT (QRESYNC) failed: " + status)
+        times.append(secs)
+        if i == 0:
+            fetches = sum(1 for l in seen if re.match(rb"\* \d+ FETCH", l))
+            vanished = " ".join(l.decode().strip() for l in seen if l.startswith(b"* VANISHED"))
+        back.command("UNSELECT")
+    back.close()
+    return {"first_ms": times[0] * 1e3, "warm_median_ms": statistics.median(times[1:]) * 1e3 if a.repeat else None,
+            "fetches": fetches, "vanished": vanished, "repeats": a.repeat}
+
+
 def cmd_memory(a):
     return memory(a.server)
 
@@ -605,8 +666,8 @@ def cmd_sample(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["login", "logins", "sync", "bodies", "idle", "held", "select", "sort", "memory",
-                                       "sample"])
+    ap.add_argument("command", choices=["login", "logins", "sync", "bodies", "idle", "held", "select", "sort", "resync",
+                                       "memory", "sample"])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int)
     ap.add_argument("--ca", help="CA file; without it the certificate is not checked")
@@ -631,7 +692,8 @@ def main():
     a = ap.parse_args()
     result = {"login": cmd_login, "logins": cmd_logins, "sync": cmd_sync, "bodies": cmd_bodies, "idle": cmd_idle,
               "held": cmd_held,
-              "select": cmd_select, "sort": cmd_sort, "memory": cmd_memory, "sample": cmd_sample}[a.command](a)
+              "select": cmd_select, "sort": cmd_sort, "resync": cmd_resync, "memory": cmd_memory,
+              "sample": cmd_sample}[a.command](a)
     json.dump(result, sys.stdout)
     print()
 
