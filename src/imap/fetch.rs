@@ -387,6 +387,10 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
         enabled = session.condstore_enabling();
     }
     let condstore = session.modseqs() >= Modseqs::CondStore;
+    let revision = match session.rev2() {
+        true => mime::Revision::Rev2,
+        false => mime::Revision::Rev1,
+    };
     let needs_structure = items.iter().any(Item::needs_structure);
     // A client's first sync asks for ENVELOPE or header fields of every
     // message: answered from the stored header blocks, without reading
@@ -510,12 +514,12 @@ pub async fn fetch<S: AsyncWrite + Unpin>(
             _ => None,
         };
         let rendered = if let Some(header) = cached {
-            match render_items(&mime::Message::parse(&header), &items) {
+            match render_items(&mime::Message::parse_for(&header, revision), &items) {
                 Ok(rendered) => rendered,
                 Err(e) => return Ok(binary_refusal(e).after(out)),
             }
         } else if let (true, Some(detail)) = (needs_structure, &detail) {
-            match render(&archives, &detail.content, &items).await {
+            match render(&archives, &detail.content, &items, revision).await {
                 Ok(Ok(rendered)) => rendered,
                 Ok(Err(refusal)) => return Ok(refusal.after(out)),
                 Err(e) => {
@@ -651,13 +655,14 @@ async fn render(
     archives: &Arc<Archives>,
     content: &Content,
     items: &[Item],
+    revision: mime::Revision,
 ) -> std::io::Result<Result<Vec<Option<Vec<u8>>>, Reply>> {
     let (archives, content, items) = (archives.clone(), content.clone(), items.to_vec());
     tokio::task::spawn_blocking(move || {
         let raw = archives
             .read_message(&content)
             .map_err(std::io::Error::other)?;
-        Ok(render_items(&mime::Message::parse(&raw), &items).map_err(binary_refusal))
+        Ok(render_items(&mime::Message::parse_for(&raw, revision), &items).map_err(binary_refusal))
     })
     .await
     .map_err(std::io::Error::other)?

@@ -13,10 +13,7 @@ fn already_exists() -> Reply {
 
 pub fn create(session: &mut Session, mailbox: &Mailbox<'_>) -> Handled {
     let view = session.view()?;
-    let name = session
-        .names()
-        .mailbox(mailbox)
-        .ok_or_else(Reply::malformed_name)?;
+    let name = session.names().new_name(mailbox)?;
     let trimmed = name.strip_suffix('/').unwrap_or(&name);
     // A name kept (not selectable) by the deletion of its parent may be
     // created again.
@@ -45,10 +42,7 @@ pub fn rename(session: &mut Session, from: &Mailbox<'_>, to: &Mailbox<'_>) -> Ha
         .and_then(|name| view.resolve(&name))
         .and_then(|m| Some((m.folder.clone()?, m.archive.clone())))
         .ok_or_else(Reply::no_mailbox)?;
-    let target = session
-        .names()
-        .mailbox(to)
-        .ok_or_else(Reply::malformed_name)?;
+    let target = session.names().new_name(to)?;
     if view.resolve(&target).is_some() {
         return Ok(already_exists());
     }
@@ -69,10 +63,7 @@ pub fn rename(session: &mut Session, from: &Mailbox<'_>, to: &Mailbox<'_>) -> Ha
 
 pub fn delete(session: &mut Session, mailbox: &Mailbox<'_>) -> Handled {
     let view = session.view()?;
-    let name = session
-        .names()
-        .mailbox(mailbox)
-        .ok_or_else(Reply::malformed_name)?;
+    let name = session.names().new_name(mailbox)?;
     if name.eq_ignore_ascii_case("INBOX") {
         return Ok(Reply::no(Code::Cannot, "INBOX cannot be deleted"));
     }

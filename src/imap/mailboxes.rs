@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::extensions::{ListCommand, Token};
-use super::reply::{Code, Handled, Reply};
+use super::reply::{Code, Failure, Handled, Reply};
 use super::response::quoted;
 use super::{Session, mutf7};
 use crate::archive::{INBOX, MailboxCounts, View, ViewMailbox};
@@ -38,6 +38,24 @@ impl Names {
             Mailbox::Inbox => Some("INBOX".to_string()),
             Mailbox::Other(other) => self.decode(std::str::from_utf8(other.as_ref()).ok()?),
         }
+    }
+
+    /// The UTF-8 name of a mailbox CREATE or RENAME is to make: Net-Unicode
+    /// (RFC 5198 2, as RFC 6855 3 and RFC 9051 5.1 ask), so in NFC and
+    /// without line or paragraph separators. The rule holds for modified
+    /// UTF-7 too: two names that differ only in how an accent is composed
+    /// would look the same in every client.
+    pub fn new_name(self, mailbox: &Mailbox) -> std::result::Result<String, Failure> {
+        use unicode_normalization::is_nfc;
+        let name = self.mailbox(mailbox).ok_or_else(Reply::malformed_name)?;
+        if !is_nfc(&name) || name.contains(['\u{2028}', '\u{2029}']) {
+            return Err(Reply::no(
+                Code::Cannot,
+                "Mailbox names are Unicode in NFC without line separators (RFC 5198)",
+            )
+            .into());
+        }
+        Ok(name)
     }
 
     /// A mailbox name as sent, quoted (names hold no CR, LF or NUL).
@@ -448,7 +466,17 @@ pub fn subscribe(session: &mut Session, mailbox: &Mailbox<'_>, subscribe: bool) 
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{Mailbox, Names, matches};
+
+    #[test]
+    fn new_names_are_net_unicode() {
+        let new = |sent: &str| Names::Utf7.new_name(&Mailbox::try_from(sent).unwrap());
+        assert_eq!(new("&AOQ-rger").ok().as_deref(), Some("ärger"));
+        // a + COMBINING DIAERESIS (NFD), LINE SEPARATOR.
+        assert!(new("a&Awg-rger").is_err());
+        assert!(new("x&ICg-y").is_err());
+        assert!(new("&-").is_ok());
+    }
 
     #[test]
     fn wildcards() {

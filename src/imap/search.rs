@@ -10,13 +10,12 @@
 //! day written in the Date header (SENT*).
 
 use std::cell::OnceCell;
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use super::Session;
 use super::esearch::{ReturnOption, Rewritten};
 use super::numbers::NumberSet;
 use super::reply::{Code, Handled, Reply};
+use super::{Session, live};
 use crate::archive::{
     Archives, IndexDoc, MailboxMessage, MailboxView, MessageDetail, TextKey, TextQuery, TextSearch,
     flags,
@@ -405,9 +404,13 @@ fn run(
 
 /// The UIDs a SEARCH with SAVE keeps: with MIN or MAX and neither ALL
 /// nor COUNT, only those; else every message found (RFC 5182 2.4).
-fn saved_uids(found: &Found, returns: &[ReturnOption], uid: bool, view: &MailboxView) -> Vec<u32> {
+pub(super) fn saved_uids(
+    numbers: &[u32],
+    returns: &[ReturnOption],
+    uid: bool,
+    view: &MailboxView,
+) -> Vec<u32> {
     let has = |o: ReturnOption| returns.contains(&o);
-    let numbers = &found.numbers;
     let kept: Vec<u32> = if (has(ReturnOption::Min) || has(ReturnOption::Max))
         && !has(ReturnOption::All)
         && !has(ReturnOption::Count)
@@ -422,11 +425,16 @@ fn saved_uids(found: &Found, returns: &[ReturnOption], uid: bool, view: &Mailbox
         ends.dedup();
         ends
     } else {
-        numbers.clone()
+        numbers.to_vec()
     };
+    as_uids(&kept, uid, view)
+}
+
+/// `numbers` as UIDs: themselves with `uid`, else sequence numbers of `view`.
+pub(super) fn as_uids(numbers: &[u32], uid: bool, view: &MailboxView) -> Vec<u32> {
     match uid {
-        true => kept,
-        false => kept.iter().map(|&seq| view.uid(seq as usize - 1)).collect(),
+        true => numbers.to_vec(),
+        false => numbers.iter().map(|&n| view.uid(n as usize - 1)).collect(),
     }
 }
 
@@ -466,6 +474,19 @@ pub(super) fn matching(
         limits,
     )?;
     Ok((found.numbers, found.modseq))
+}
+
+/// The UIDs of the messages `keys` (with `extension`'s FUZZY) match,
+/// ascending: a result kept up to date searched again.
+pub(super) fn uids(
+    archives: &Archives,
+    searched: &Searched,
+    keys: &[SearchKey<'static>],
+    decode: Decode,
+    extension: &Rewritten,
+    limits: &Limits,
+) -> crate::error::Result<Vec<u32>> {
+    Ok(run(archives, searched, keys, decode, extension, true, limits)?.numbers)
 }
 
 /// Numbers as an IMAP sequence set, in their order: `1:3,7,9:10`
@@ -594,103 +615,6 @@ fn answer(tag: &str, uid: bool, returns: Option<&[ReturnOption]>, found: &Found)
     line + "\r\n"
 }
 
-/// A search whose result the client keeps up to date (RETURN (UPDATE),
-/// CONTEXT=SEARCH, RFC 5267 4.3): searched again whenever the mailbox
-/// changes, and the differences told as ADDTO and REMOVEFROM.
-pub(super) struct LiveSearch {
-    tag: String,
-    uid: bool,
-    keys: Vec<SearchKey<'static>>,
-    decode: Decode,
-    extension: Rewritten,
-    /// What it finds now, as UIDs, ascending.
-    matched: Vec<u32>,
-}
-
-/// Searches a session keeps up to date at once: each is searched again
-/// at every change of the mailbox.
-const MAX_LIVE: usize = 5;
-
-impl LiveSearch {
-    pub(super) fn tag(&self) -> &str {
-        &self.tag
-    }
-
-    /// `* ESEARCH (TAG ...) [UID] ADDTO|REMOVEFROM (0 set)` for `uids`,
-    /// numbered in `view` (position 0: the result is in UID order, not
-    /// sorted); empty for none.
-    fn told(&self, what: &str, uids: &[u32], view: &MailboxView) -> String {
-        let numbers: Vec<u32> = match self.uid {
-            true => uids.to_vec(),
-            false => uids
-                .iter()
-                .filter_map(|&u| view.position(u).map(|p| p as u32 + 1))
-                .collect(),
-        };
-        if numbers.is_empty() {
-            return String::new();
-        }
-        let uid = if self.uid { " UID" } else { "" };
-        format!(
-            "* ESEARCH (TAG \"{}\"){uid} {what} (0 {})\r\n",
-            self.tag,
-            sequence_set(&numbers)
-        )
-    }
-
-    /// The messages of the result that `gone` (UIDs about to be
-    /// expunged, still numbered in `view`) takes out: REMOVEFROM, told
-    /// before their EXPUNGE, as Dovecot tells it.
-    pub(super) fn removing(&mut self, gone: &HashSet<u32>, view: &MailboxView) -> String {
-        let (out, kept): (Vec<u32>, Vec<u32>) =
-            self.matched.iter().partition(|uid| gone.contains(uid));
-        self.matched = kept;
-        self.told("REMOVEFROM", &out, view)
-    }
-
-    /// Searches again on `view` (the mailbox as the client now numbers
-    /// it): REMOVEFROM for what no longer matches, ADDTO for what now does.
-    pub(super) fn refreshed(
-        &mut self,
-        archives: &Archives,
-        view: &MailboxView,
-        saved: &[u32],
-        limits: &Limits,
-    ) -> String {
-        let searched = Searched { view, saved };
-        let found = match run(
-            archives,
-            &searched,
-            &self.keys,
-            self.decode,
-            &self.extension,
-            true,
-            limits,
-        ) {
-            Ok(found) => found.numbers,
-            Err(e) => {
-                tracing::error!(tag = %self.tag, error = %e, "searching again for an updated result failed");
-                return String::new();
-            }
-        };
-        let before: HashSet<u32> = self.matched.iter().copied().collect();
-        let now: HashSet<u32> = found.iter().copied().collect();
-        let removed: Vec<u32> = self
-            .matched
-            .iter()
-            .copied()
-            .filter(|u| !now.contains(u))
-            .collect();
-        let added: Vec<u32> = found
-            .iter()
-            .copied()
-            .filter(|u| !before.contains(u))
-            .collect();
-        self.matched = found;
-        self.told("REMOVEFROM", &removed, view) + &self.told("ADDTO", &added, view)
-    }
-}
-
 pub async fn search(
     session: &mut Session,
     tag: &str,
@@ -710,7 +634,14 @@ pub async fn search(
     if relevancy && extension.fuzzy.is_empty() {
         return Ok(Reply::bad("RELEVANCY needs a FUZZY search key"));
     }
+    let updating = extension
+        .returns
+        .as_ref()
+        .is_some_and(|r| r.contains(&ReturnOption::Update));
     let selected = session.selected_or_bad()?;
+    if updating && let Some(refused) = live::tag_in_use(selected, tag) {
+        return Ok(refused);
+    }
     let view = selected.view.clone();
     let saved = selected.saved.clone();
     // SEARCH MODSEQ turns CONDSTORE on (RFC 7162 3.1).
@@ -730,10 +661,7 @@ pub async fn search(
         .as_ref()
         .is_some_and(|r| r.contains(&ReturnOption::Save));
     let searched_view = view.clone();
-    let live = returns
-        .as_ref()
-        .is_some_and(|r| r.contains(&ReturnOption::Update))
-        .then(|| (keys.clone(), extension.clone()));
+    let live = updating.then(|| (keys.clone(), extension.clone()));
     let found = tokio::task::spawn_blocking(move || {
         let searched = Searched {
             view: &searched_view,
@@ -749,9 +677,12 @@ pub async fn search(
             if saving && let Some(selected) = session.selected_mut() {
                 // A failed search saves nothing (RFC 5182 2.1).
                 selected.saved = match &found {
-                    Ok(found) => {
-                        saved_uids(found, returns.as_deref().unwrap_or_default(), uid, &view)
-                    }
+                    Ok(found) => saved_uids(
+                        &found.numbers,
+                        returns.as_deref().unwrap_or_default(),
+                        uid,
+                        &view,
+                    ),
                     Err(_) => Vec::new(),
                 };
             }
@@ -759,30 +690,16 @@ pub async fn search(
             let line = answer(tag, uid, returns.as_deref(), &found);
             let mut refused = String::new();
             if let (Some((keys, extension)), Some(selected)) = (live, session.selected_mut()) {
-                if selected.live.len() >= MAX_LIVE {
-                    // RFC 5267 4.3.1: answered, not kept up to date.
-                    refused = format!(
-                        "* NO [NOUPDATE \"{tag}\"] At most {MAX_LIVE} searches are kept up to date\r\n"
-                    );
-                } else {
-                    let matched = match uid {
-                        true => found.numbers.clone(),
-                        false => found
-                            .numbers
-                            .iter()
-                            .map(|&n| view.uid(n as usize - 1))
-                            .collect(),
-                    };
-                    selected.live.retain(|l| l.tag != tag);
-                    selected.live.push(LiveSearch {
-                        tag: tag.to_string(),
-                        uid,
-                        keys,
-                        decode,
-                        extension,
-                        matched,
-                    });
-                }
+                let kept = live::Live {
+                    tag: tag.to_string(),
+                    uid,
+                    keys,
+                    decode,
+                    extension,
+                    order: None,
+                    matched: as_uids(&found.numbers, uid, &view),
+                };
+                refused = live::keep(selected, kept);
             }
             Ok(Reply::completed(verb).after(enabled + &line + &refused))
         }

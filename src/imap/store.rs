@@ -98,8 +98,8 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
         out = session.condstore_enabling();
     }
     let condstore = session.modseqs() >= Modseqs::CondStore;
-    let archives = session.shared.archives.clone();
-    let limits = session.shared.limits.clone();
+    let shared = session.shared.clone();
+    let archives = &shared.archives;
     let user = session.user().expect("authenticated").clone();
     let selected = session.selected_mut().expect("checked above");
     // The mod-sequences of messages left as they were are those they came
@@ -183,7 +183,7 @@ pub fn store(session: &mut Session, request: StoreRequest<'_>) -> Handled {
         selected.made_flag_change(number);
     }
     // Results kept up to date that the new flags change (CONTEXT=SEARCH).
-    out.push_str(&selected.refresh_live(&archives, &limits));
+    out.push_str(&selected.refresh_live(&shared));
     // A keyword that comes into use is announced before the flags that
     // carry it (RFC 3501 7.2.6); other sessions hear of it in `updates`.
     if new_keywords {

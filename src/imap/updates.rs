@@ -21,9 +21,8 @@ use super::fetch::write_flag_list;
 use super::reply::Failure;
 use super::response::send;
 use super::select::{add_new_keywords, flags_announcement};
-use super::{Selected, Session, fetch};
-use crate::archive::{Archives, FolderSnapshot, UserRecord};
-use crate::config::Limits;
+use super::{Selected, Session, Shared, fetch};
+use crate::archive::{FolderSnapshot, UserRecord};
 
 /// How often a session asks the catalog whether another process (an
 /// import) changed its folder, outside NOOP, CHECK and IDLE.
@@ -81,7 +80,6 @@ impl Session {
         stream: &mut S,
         moment: Moment,
     ) -> std::io::Result<()> {
-        let archives = self.shared.archives.clone();
         let modseqs = self.modseqs();
         // NOTIFY's SELECTED: the client numbers by UID (RFC 5465 5.3).
         let at_once = self.notifying().is_some_and(|n| n.expunges_at_once());
@@ -120,9 +118,9 @@ impl Session {
             return Ok(());
         };
         let last_known = selected.view.snapshot().last_uid();
-        let limits = self.shared.limits.clone();
+        let shared = self.shared.clone();
         let (selected, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = selected.catch_up(&archives, &user, expunges, modseqs, &limits);
+            let outcome = selected.catch_up(&shared, &user, expunges, modseqs);
             (selected, outcome)
         })
         .await
@@ -207,8 +205,7 @@ impl Session {
     /// changed if the mailbox moves on to the folder as it is now (it does
     /// unless other sessions' expunges are still to wait).
     pub(super) fn forget(&mut self, uids: &HashSet<u32>) -> String {
-        let archives = self.shared.archives.clone();
-        let limits = self.shared.limits.clone();
+        let shared = self.shared.clone();
         let modseqs = self.modseqs();
         let Some(user) = self.user().cloned() else {
             return String::new();
@@ -217,7 +214,7 @@ impl Session {
             return String::new();
         };
         selected.own_changes += 1;
-        match selected.catch_up(&archives, &user, Expunges::Only(uids), modseqs, &limits) {
+        match selected.catch_up(&shared, &user, Expunges::Only(uids), modseqs) {
             Ok(out) => out,
             Err(e) => {
                 tracing::error!(error = %e, "reading the mailbox after an expunge failed");
@@ -249,12 +246,12 @@ impl Selected {
     /// expunges are told as VANISHED (RFC 7162 3.2.10).
     fn catch_up(
         &mut self,
-        archives: &Archives,
+        shared: &Shared,
         user: &UserRecord,
         expunges: Expunges,
         modseqs: Modseqs,
-        limits: &Limits,
     ) -> crate::error::Result<String> {
+        let archives = &shared.archives;
         let Some(folder) = &self.folder else {
             return Ok(String::new());
         };
@@ -320,23 +317,23 @@ impl Selected {
                 }
             }
             out.push_str(&self.flag_updates(modseqs));
-            out.push_str(&self.refresh_live(archives, limits));
+            out.push_str(&self.refresh_live(shared));
             return Ok(out);
         }
         let flags_moved = self.view.flags().changes() != self.flags_seen;
         let mut out = self.flag_updates(modseqs);
         if flags_moved {
-            out.push_str(&self.refresh_live(archives, limits));
+            out.push_str(&self.refresh_live(shared));
         }
         Ok(out)
     }
 
     /// The searches kept up to date, searched again on the mailbox as the
     /// client now numbers it: their ADDTO and REMOVEFROM.
-    pub(super) fn refresh_live(&mut self, archives: &Archives, limits: &Limits) -> String {
+    pub(super) fn refresh_live(&mut self, shared: &Shared) -> String {
         let mut out = String::new();
         for live in &mut self.live {
-            out.push_str(&live.refreshed(archives, &self.view, &self.saved, limits));
+            out.push_str(&live.refreshed(shared, &self.view, &self.saved));
         }
         out
     }

@@ -102,7 +102,16 @@ fn write_part(out: &mut Vec<u8>, s: &[u8], part: &Part, extended: bool) {
     }
     let text;
     if part.kind == Kind::Message {
-        out.extend_from_slice(b"\"message\" \"rfc822\"");
+        // message/global only when it encapsulates (IMAP4rev2); a digest's
+        // part without a Content-Type is message/rfc822.
+        let global = d
+            .subtype
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"global"));
+        out.extend_from_slice(match global {
+            true => b"\"message\" \"global\"",
+            false => b"\"message\" \"rfc822\"",
+        });
         text = false;
     } else if let Some(ct) = &d.content_type {
         text = ct.eq_ignore_ascii_case(b"text");

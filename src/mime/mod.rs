@@ -28,6 +28,13 @@ pub use section::SectionSpec;
 pub use served::{Served, crlf_len, served};
 pub use text::{FileName, TextKind, TextPart};
 
+/// The IMAP revision a message is described for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revision {
+    Rev1,
+    Rev2,
+}
+
 /// A parsed message; parse once when several items are fetched.
 pub struct Message<'a> {
     /// CRLF form, NUL bytes kept.
@@ -36,9 +43,17 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
+    /// The message as IMAP4rev1 describes it.
     pub fn parse(raw: &'a [u8]) -> Self {
+        Self::parse_for(raw, Revision::Rev1)
+    }
+
+    /// The message as `revision` describes it: IMAP4rev2 has message/global
+    /// parts encapsulate a message (their own header, ENVELOPE, part
+    /// numbers), IMAP4rev1 only message/rfc822 ones.
+    pub fn parse_for(raw: &'a [u8], revision: Revision) -> Self {
         let crlf = served::crlf(raw);
-        let root = part::parse(&crlf);
+        let root = part::parse(&crlf, revision == Revision::Rev2);
         Message { crlf, root }
     }
 

@@ -65,6 +65,8 @@ struct Ctx<'a> {
     bounds: Vec<Bound>,
     /// Parts seen so far.
     parts: usize,
+    /// message/global encapsulates a message too (IMAP4rev2).
+    global: bool,
 }
 
 /// What the first Content-Type says, as the message parser sees it.
@@ -75,7 +77,7 @@ struct CtInfo {
     seen: bool,
 }
 
-fn content_type_info(s: &[u8], fields: &[Field]) -> CtInfo {
+fn content_type_info(s: &[u8], fields: &[Field], global: bool) -> CtInfo {
     let mut info = CtInfo {
         kind: Kind::Leaf,
         digest: false,
@@ -90,7 +92,9 @@ fn content_type_info(s: &[u8], fields: &[Field]) -> CtInfo {
     p.skip_lwsp();
     let mut ct = Vec::new();
     let ret = p.parse_content_type(&mut ct);
-    if ct.eq_ignore_ascii_case(b"message/rfc822") {
+    if ct.eq_ignore_ascii_case(b"message/rfc822")
+        || (global && ct.eq_ignore_ascii_case(b"message/global"))
+    {
         info.kind = Kind::Message;
     } else if ct.len() >= 10 && ct[..10].eq_ignore_ascii_case(b"multipart/") {
         info.kind = Kind::Multipart;
@@ -180,7 +184,7 @@ impl Ctx<'_> {
                 this.boundary_at(pos, end).is_some()
             })
         };
-        let info = content_type_info(s, &hdr.fields);
+        let info = content_type_info(s, &hdr.fields, self.global);
         let mut kind = info.kind;
         if !info.seen && in_digest {
             kind = Kind::Message;
@@ -333,12 +337,15 @@ fn empty_part(at: usize) -> Part {
     }
 }
 
-/// Parses the whole message (`s` is the CRLF form).
-pub fn parse(s: &[u8]) -> Part {
+/// Parses the whole message (`s` is the CRLF form); with `global`,
+/// message/global parts are messages as message/rfc822 ones are (RFC 9051
+/// 7.5.2), else leaves (IMAP4rev1, as Dovecot 2.3 has them).
+pub fn parse(s: &[u8], global: bool) -> Part {
     let mut ctx = Ctx {
         s,
         bounds: Vec::new(),
         parts: 0,
+        global,
     };
     ctx.parse_part(0, s.len(), 0, false).0
 }

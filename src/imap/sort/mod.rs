@@ -16,8 +16,8 @@ use imap_codec::imap_types::search::SearchKey;
 
 use super::esearch::{ReturnOption, Rewritten};
 use super::reply::{Code, Handled, Reply};
-use super::search;
 use super::{Session, Shared};
+use super::{live, search};
 use crate::archive::{Archives, MailboxMessage, MailboxView};
 use crate::mime;
 use cache::{ContentKey, KeyCache};
@@ -48,28 +48,19 @@ pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
         extension,
     } = request;
     let verb = if uid { "UID SORT" } else { "SORT" };
-    let returns = extension.returns;
-    if returns
-        .as_ref()
-        .is_some_and(|r| r.contains(&ReturnOption::Relevancy))
-    {
+    let returns = extension.returns.clone();
+    let has = |o: ReturnOption| returns.as_ref().is_some_and(|r| r.contains(&o));
+    if has(ReturnOption::Relevancy) {
         return Ok(Reply::bad("RELEVANCY needs a FUZZY search key"));
-    }
-    let context = |o: &ReturnOption| {
-        matches!(
-            o,
-            ReturnOption::Update | ReturnOption::Context | ReturnOption::Partial(..)
-        )
-    };
-    if returns.as_ref().is_some_and(|r| r.iter().any(context)) {
-        return Ok(Reply::bad(
-            "UPDATE, CONTEXT and PARTIAL are for SEARCH here (no CONTEXT=SORT)",
-        ));
     }
     let Some(decode) = search::decoder(Some(charset)) else {
         return Ok(search::unknown_charset());
     };
     let selected = session.selected_or_bad()?;
+    let updating = has(ReturnOption::Update);
+    if updating && let Some(refused) = live::tag_in_use(selected, tag) {
+        return Ok(refused);
+    }
     let (view, saved) = (selected.view.clone(), selected.saved.clone());
     // SORT with a MODSEQ key turns CONDSTORE on (RFC 7162 3.1).
     let enabled = match keys.iter().any(search::names_modseq) {
@@ -77,34 +68,62 @@ pub async fn sort(session: &mut Session, request: SortRequest<'_>) -> Handled {
         false => String::new(),
     };
     let shared = session.shared.clone();
+    let sorted_view = view.clone();
+    let live = updating.then(|| (keys.clone(), criteria.clone()));
     let sorted = tokio::task::spawn_blocking(move || {
         let searched = search::Searched {
-            view: &view,
+            view: &sorted_view,
             saved: &saved,
         };
         sorted(&shared, &searched, &criteria, &keys, decode, uid)
     })
     .await;
-    match sorted {
-        Ok(sorted) => {
-            let (numbers, modseq) = sorted?;
-            let line = match returns {
-                Some(returns) => search::esearch_line(tag, uid, &returns, numbers, modseq),
-                None => search::numbers_line("SORT", &numbers, modseq),
-            };
-            Ok(Reply::completed(verb).after(enabled + &line))
+    let sorted = match sorted {
+        Ok(sorted) => sorted,
+        Err(panic) => {
+            return Ok(Reply::failed(
+                Code::ServerBug,
+                "The sort failed; the error is logged",
+                &format_args!("sort panicked: {panic}"),
+            ));
         }
-        Err(panic) => Ok(Reply::failed(
-            Code::ServerBug,
-            "The sort failed; the error is logged",
-            &format_args!("sort panicked: {panic}"),
-        )),
+    };
+    if has(ReturnOption::Save)
+        && let Some(selected) = session.selected_mut()
+    {
+        // As SEARCH saves (RFC 5182 2.1): nothing when it fails, MIN and
+        // MAX being the first and last in the order asked for.
+        selected.saved = match &sorted {
+            Ok((numbers, _)) => {
+                search::saved_uids(numbers, returns.as_deref().unwrap_or_default(), uid, &view)
+            }
+            Err(_) => Vec::new(),
+        };
     }
+    let (numbers, modseq) = sorted?;
+    let mut refused = String::new();
+    if let (Some((keys, criteria)), Some(selected)) = (live, session.selected_mut()) {
+        let kept = live::Live {
+            tag: tag.to_string(),
+            uid,
+            keys,
+            decode,
+            extension,
+            order: Some(criteria),
+            matched: search::as_uids(&numbers, uid, &view),
+        };
+        refused = live::keep(selected, kept);
+    }
+    let line = match returns {
+        Some(returns) => search::esearch_line(tag, uid, &returns, numbers, modseq),
+        None => search::numbers_line("SORT", &numbers, modseq),
+    };
+    Ok(Reply::completed(verb).after(enabled + &line + &refused))
 }
 
 /// The found messages' numbers (UIDs with `uid`) in sorted order, and with
 /// a MODSEQ key the highest mod-sequence among them.
-fn sorted(
+pub(super) fn sorted(
     shared: &Shared,
     searched: &search::Searched,
     criteria: &[SortCriterion],
