@@ -19,6 +19,7 @@ pub struct Config {
     pub import: ImportConfig,
     pub imap: ImapConfig,
     pub index: IndexConfig,
+    pub smtp: SmtpConfig,
     /// LDAP or Active Directory; absent: every user is integrated.
     pub directory: Option<DirectoryConfig>,
 }
@@ -58,6 +59,53 @@ pub struct ImapConfig {
     /// Memory for the sort keys SORT and THREAD made, kept for the next
     /// ones (about 100-400 bytes per message sorted; 0: none kept).
     pub sort_cache_mb: usize,
+}
+
+/// The `[smtp]` section: the journal receiver (off unless it listens).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Listener addresses (25 or 2525 in production); `serve --smtp`
+    /// replaces them. None: no SMTP receiver.
+    pub listen: Vec<String>,
+    /// Client networks (CIDR, e.g. `10.0.0.0/8`, `192.0.2.7/32`) that may
+    /// deliver without authenticating. Others must AUTH PLAIN as a user
+    /// with the `archive` privilege.
+    pub allowed_clients: Vec<String>,
+    /// Let `allowed_clients` deliver without STARTTLS; everyone else
+    /// must use TLS first.
+    pub plaintext_from_allowed: bool,
+    /// The largest message, in bytes (announced as SIZE).
+    pub max_message_size: u64,
+    pub max_recipients: usize,
+    /// How long a client may take for one command or data chunk, in
+    /// seconds (RFC 5321 4.5.3.2 asks for at least 5 minutes).
+    pub timeout_secs: u64,
+    /// Per-user journal addresses: `<user>@<archive_domain>` or
+    /// `<anything>+<user>@<archive_domain>` route to that user's archive.
+    pub archive_domain: Option<String>,
+    /// The archive for messages whose addresses no user has (its folder
+    /// `catchall`); unset, such messages are refused (550) and bounce to
+    /// the journaling MTA's postmaster rather than vanish.
+    pub catch_all: Option<String>,
+    /// The name the receiver greets with.
+    pub hostname: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            listen: Vec::new(),
+            allowed_clients: Vec::new(),
+            plaintext_from_allowed: false,
+            max_message_size: 64 * 1024 * 1024,
+            max_recipients: 1000,
+            timeout_secs: 300,
+            archive_domain: None,
+            catch_all: None,
+            hostname: "archimap".into(),
+        }
+    }
 }
 
 impl Default for ImapConfig {
@@ -261,6 +309,7 @@ impl Default for Config {
             import: ImportConfig::default(),
             imap: ImapConfig::default(),
             index: IndexConfig::default(),
+            smtp: SmtpConfig::default(),
             directory: None,
         }
     }

@@ -1,6 +1,7 @@
 //! archimap: an email archive served to ordinary mail clients over IMAP.
 //!
-//! Data flows one way: `net` (listeners, TLS) -> `imap` (sessions) ->
+//! Data flows one way: `net` (listeners, TLS) -> `imap` and `smtp`
+//! (sessions: reading the archive, journal archiving) ->
 //! `archive` (the domain) -> `store` (storage traits) and `index` (the
 //! full-text index of each store). `admin` (the CLI)
 //! and `import` call the domain too; `auth` checks logins, asking
@@ -26,4 +27,5 @@ pub mod index;
 pub mod logging;
 pub mod mime;
 pub mod net;
+pub mod smtp;
 pub mod store;

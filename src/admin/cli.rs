@@ -48,6 +48,9 @@ pub enum Command {
         /// Admin API (HTTPS) listener address (repeatable); replaces the configured ones.
         #[arg(long, value_name = "ADDR")]
         api: Vec<String>,
+        /// SMTP journal receiver address (repeatable); replaces `[smtp] listen`.
+        #[arg(long, value_name = "ADDR")]
+        smtp: Vec<String>,
     },
     /// Archive mbox files, .eml files or trees, and Maildirs.
     Import(ImportArgs),

@@ -70,10 +70,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve {
             imaps,
+            smtp,
             starttls,
             api,
             ..
-        } => serve(config, archives, imaps, starttls, api),
+        } => serve(
+            config,
+            archives,
+            Listen {
+                imaps,
+                starttls,
+                api,
+                smtp,
+            },
+        ),
         Command::Import(args) => import(&archives, &config, args),
         Command::User(command) => user(&archives, command).map(|()| ExitCode::SUCCESS),
         Command::Grant {
@@ -113,19 +123,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn serve(
-    mut config: Config,
-    archives: Archives,
+/// Listener addresses given to `serve` on the command line.
+struct Listen {
     imaps: Vec<String>,
     starttls: Vec<String>,
     api: Vec<String>,
-) -> Result<ExitCode> {
+    smtp: Vec<String>,
+}
+
+fn serve(mut config: Config, archives: Archives, listen: Listen) -> Result<ExitCode> {
     // Any listener given on the command line replaces all configured ones:
     // a test or a second instance must not collide with the defaults.
-    if !imaps.is_empty() || !starttls.is_empty() || !api.is_empty() {
+    let Listen {
+        imaps,
+        starttls,
+        api,
+        smtp,
+    } = listen;
+    if !imaps.is_empty() || !starttls.is_empty() || !api.is_empty() || !smtp.is_empty() {
         config.listeners.imaps = imaps;
         config.listeners.starttls = starttls;
         config.listeners.api = api;
+        config.smtp.listen = smtp;
     }
     crate::background::limit_arenas();
     let archives = std::sync::Arc::new(archives);

@@ -51,7 +51,9 @@ pub struct PreparedContent {
 
 pub struct Filer<'a> {
     archives: &'a Archives,
-    user: UserRecord,
+    /// The user whose flags new messages get (none: journaled mail, filed
+    /// for several users, flagged for nobody).
+    user: Option<UserRecord>,
     store: StoreRecord,
     writer: Box<dyn BlobWriter>,
     index: IndexSink,
@@ -76,7 +78,7 @@ impl Archives {
             Some(name) => self.store(name)?,
             None => self.current_store()?,
         };
-        self.open_filer(user, store, true, |store| {
+        self.open_filer(Some(user), store, true, |store| {
             Ok(IndexSink::Writer(Box::new(self.index_writer(store)?)))
         })
     }
@@ -85,19 +87,28 @@ impl Archives {
     /// the current store, its index document queued (`index_queue`); each
     /// is added, whatever the folder holds already.
     pub(super) fn single_filer(&self, user: &str) -> Result<Filer<'_>> {
-        self.open_filer(user, self.current_store()?, false, |store| {
+        self.open_filer(Some(user), self.current_store()?, false, |store| {
+            Ok(IndexSink::Queue(self.store_index(store)?))
+        })
+    }
+
+    /// Prepares to file journaled messages (`journal`) into any archives,
+    /// in the current store, their index documents queued; bytes a folder
+    /// holds already are skipped there (an MTA's retry).
+    pub(super) fn journal_filer(&self) -> Result<Filer<'_>> {
+        self.open_filer(None, self.current_store()?, true, |store| {
             Ok(IndexSink::Queue(self.store_index(store)?))
         })
     }
 
     fn open_filer(
         &self,
-        user: &str,
+        user: Option<&str>,
         store: StoreRecord,
         skip_if_held: bool,
         index: impl FnOnce(&StoreRecord) -> Result<IndexSink>,
     ) -> Result<Filer<'_>> {
-        let user = self.user(user)?;
+        let user = user.map(|name| self.user(name)).transpose()?;
         can_import_into(&store)?;
         let blobs: Arc<dyn BlobStore> = self.backend.blobs(&store)?;
         let writer = blobs.writer(&|| self.catalog().pack_lengths(store.id))?;
@@ -169,8 +180,8 @@ impl Archives {
 }
 
 impl Filer<'_> {
-    pub fn user(&self) -> &UserRecord {
-        &self.user
+    pub fn user(&self) -> Option<&UserRecord> {
+        self.user.as_ref()
     }
 
     /// Files a batch, all or nothing: bytes first (synced), then the
@@ -216,7 +227,7 @@ impl Filer<'_> {
                 sha256: message.sha256,
                 internal_date: message.internal_date,
                 new_blob,
-                flags: Some((self.user.id, message.flags)),
+                flags: self.user.as_ref().map(|user| (user.id, message.flags)),
                 skip_if_held: self.skip_if_held,
             });
         }

@@ -14,6 +14,7 @@ pub mod flags;
 mod folders;
 mod index_queue;
 mod indexing;
+pub mod journal;
 mod mailbox;
 pub mod names;
 mod passwords;

@@ -234,6 +234,8 @@ pub enum Service {
     Imap,
     /// The administration API: `admin`.
     Api,
+    /// Delivering journaled mail over SMTP: `archive`.
+    Smtp,
 }
 
 impl Service {
@@ -241,6 +243,7 @@ impl Service {
         match self {
             Service::Imap => "imap",
             Service::Api => "api",
+            Service::Smtp => "smtp",
         }
     }
 
@@ -248,6 +251,7 @@ impl Service {
         match self {
             Service::Imap => GlobalPrivileges::LOGIN,
             Service::Api => GlobalPrivileges::ADMIN,
+            Service::Smtp => GlobalPrivileges::ARCHIVE,
         }
     }
 }

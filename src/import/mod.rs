@@ -102,7 +102,11 @@ pub fn run(
         ..ImportReport::default()
     };
     let mut filer = archives.filer(user, options.store.as_deref())?;
-    let archive = filer.user().name.clone();
+    let archive = filer
+        .user()
+        .expect("an import files for a user")
+        .name
+        .clone();
     let mut folders: HashMap<FolderPath, i64> = HashMap::new();
     let tuning = &options.tuning;
     let total = plan.jobs.len() as u64;

@@ -3,6 +3,7 @@
 
 mod compress;
 mod http;
+mod smtp;
 mod tls;
 
 use std::collections::HashMap;
@@ -35,18 +36,18 @@ enum Kind {
 /// Counts open connections, in total and per client address, from accept
 /// (before the TLS handshake) until closed.
 #[derive(Default)]
-struct Connections {
+pub(super) struct Connections {
     open: Mutex<(usize, HashMap<IpAddr, usize>)>,
 }
 
 /// Releases a connection's place when dropped.
-struct Slot {
+pub(super) struct Slot {
     connections: Arc<Connections>,
     ip: IpAddr,
 }
 
 impl Connections {
-    fn admit(self: &Arc<Self>, ip: IpAddr, total: usize, per_ip: usize) -> Option<Slot> {
+    pub(super) fn admit(self: &Arc<Self>, ip: IpAddr, total: usize, per_ip: usize) -> Option<Slot> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let from_ip = open.1.get(&ip).copied().unwrap_or(0);
         if open.0 >= total || from_ip >= per_ip {
@@ -100,6 +101,14 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
     for addr in &config.listeners.api {
         api_listeners.push(bind(addr).await?);
     }
+    let mut smtp_listeners = Vec::new();
+    for addr in &config.smtp.listen {
+        smtp_listeners.push(bind(addr).await?);
+    }
+    let smtp_addrs: Vec<String> = smtp_listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok().map(|a| a.to_string()))
+        .collect();
     let api_addrs: Vec<String> = api_listeners
         .iter()
         .filter_map(|l| l.local_addr().ok().map(|a| a.to_string()))
@@ -131,6 +140,12 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
         sort_keys: KeyCache::new(config.imap.sort_cache_mb << 20),
     });
     let limits = config.limits.clone();
+    let smtp = Arc::new(crate::smtp::Shared {
+        archives: archives.clone(),
+        auth: auth.clone(),
+        settings: crate::smtp::Settings::of(&config.smtp)?,
+        routing: crate::archive::journal::Routing::of(&config.smtp),
+    });
     let api = Arc::new(Api::new(Context {
         archives,
         auth,
@@ -150,6 +165,16 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
             stopped.clone(),
         ));
     }
+    for listener in smtp_listeners {
+        tasks.spawn(smtp::accept_loop(
+            listener,
+            acceptor.clone(),
+            smtp.clone(),
+            connections.clone(),
+            limits.clone(),
+            stopped.clone(),
+        ));
+    }
     for (listener, kind) in listeners {
         tasks.spawn(accept_loop(
             listener,
@@ -160,7 +185,13 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
             stopped.clone(),
         ));
     }
-    tracing::info!(imaps, starttls, api = api_addrs.join(","), "ready");
+    tracing::info!(
+        imaps,
+        starttls,
+        api = api_addrs.join(","),
+        smtp = smtp_addrs.join(","),
+        "ready"
+    );
 
     shutdown_signal().await;
     tracing::info!("shutting down: saying BYE to every client");
@@ -222,7 +253,7 @@ fn refuse(tcp: &TcpStream, kind: Kind, peer: SocketAddr) {
 }
 
 /// The next connection, or `None` once the server stops.
-async fn next_connection(
+pub(super) async fn next_connection(
     listener: &TcpListener,
     stopped: &mut watch::Receiver<bool>,
 ) -> Option<(TcpStream, SocketAddr)> {

@@ -19,6 +19,8 @@ pub struct Server {
     pub starttls: SocketAddr,
     /// The admin API (HTTPS).
     pub api: SocketAddr,
+    /// The SMTP journal receiver, when started with one.
+    pub smtp: Option<SocketAddr>,
     /// Everything the server logged so far.
     pub log: Arc<Mutex<Vec<String>>>,
     tls: Arc<rustls::ClientConfig>,
@@ -42,6 +44,20 @@ impl Server {
         config: &str,
         adjust: impl FnOnce(&mut std::process::Command),
     ) -> Server {
+        Server::launch(am, config, adjust, false)
+    }
+
+    /// Starts the server with `config` and an SMTP journal receiver.
+    pub fn start_with_smtp(am: &Archimap, config: &str) -> Server {
+        Server::launch(am, config, |_| {}, true)
+    }
+
+    fn launch(
+        am: &Archimap,
+        config: &str,
+        adjust: impl FnOnce(&mut std::process::Command),
+        smtp: bool,
+    ) -> Server {
         let config_file = am.dir.path().join("server.toml");
         std::fs::write(&config_file, config).unwrap();
         let mut command = am.command();
@@ -62,6 +78,11 @@ impl Server {
                 "--api",
                 "127.0.0.1:0",
             ])
+            .args(if smtp {
+                &["--smtp", "127.0.0.1:0"][..]
+            } else {
+                &[][..]
+            })
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -92,6 +113,7 @@ impl Server {
             value.trim_matches('"').parse().unwrap()
         };
         let (imaps, starttls, api) = (field("imaps"), field("starttls"), field("api"));
+        let smtp = smtp.then(|| field("smtp"));
         let cert = am.data_dir().join("tls/self-signed-cert.pem");
         let mut roots = rustls::RootCertStore::empty();
         roots
@@ -109,6 +131,7 @@ impl Server {
             imaps,
             starttls,
             api,
+            smtp,
             log,
             tls: Arc::new(tls),
         }

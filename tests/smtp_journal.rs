@@ -1,0 +1,364 @@
+//! The SMTP journal receiver (`serve --smtp`), through a real socket:
+//! routing to users' archives (BCC journaling by the header, per-user
+//! addresses by the envelope, the catch-all), the bytes archived exactly as
+//! sent (read back over IMAP), a retry filed once, and the protocol's edges
+//! (pipelining, BDAT chunks, size and recipient limits, who may deliver,
+//! STARTTLS and AUTH PLAIN).
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, TcpStream};
+
+use common::Archimap;
+use common::imap::{Client, Server, tcp_from};
+
+const CONFIG: &str = r#"
+[smtp]
+allowed_clients = ["127.0.0.1/32"]
+plaintext_from_allowed = true
+archive_domain = "archive.example"
+catch_all = "catchall"
+max_message_size = 100000
+max_recipients = 5
+"#;
+
+fn archive() -> Archimap {
+    let am = Archimap::with_alice();
+    am.ok(&[
+        "user",
+        "add",
+        "bob",
+        "--password",
+        "builder",
+        "--email",
+        "bob@example.com",
+    ]);
+    am.ok(&["user", "add", "catchall", "--password", "everything"]);
+    am.ok(&[
+        "user",
+        "add",
+        "feeder",
+        "--password",
+        "feedme",
+        "--privileges",
+        "archive",
+    ]);
+    am
+}
+
+/// An SMTP client on the receiver, from loopback address `ip`.
+struct Smtp {
+    client: Client,
+    tcp: TcpStream,
+}
+
+impl Smtp {
+    fn connect(server: &Server, ip: [u8; 4]) -> Smtp {
+        let ip = IpAddr::V4(Ipv4Addr::from(ip));
+        let tcp = tcp_from(ip, server.smtp.expect("an SMTP listener"));
+        let mut smtp = Smtp {
+            client: server.connect_plain_from(tcp.try_clone().unwrap()),
+            tcp,
+        };
+        assert_eq!(smtp.reply().0, 220);
+        smtp
+    }
+
+    /// The next reply: its code and its lines' texts.
+    fn reply(&mut self) -> (u16, Vec<String>) {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.client.line();
+            assert!(
+                line.len() >= 4,
+                "a reply line, got {line:?} after {lines:?}"
+            );
+            let code: u16 = line[..3].parse().unwrap();
+            lines.push(line[4..].trim_end().to_string());
+            if &line[3..4] == " " {
+                return (code, lines);
+            }
+        }
+    }
+
+    /// Sends `line` and returns the code of its reply.
+    fn say(&mut self, line: &str) -> u16 {
+        self.client.send(&format!("{line}\r\n"));
+        self.reply().0
+    }
+
+    fn starttls(self, server: &Server) -> Smtp {
+        let Smtp { mut client, tcp } = self;
+        client.send("STARTTLS\r\n");
+        let mut smtp = Smtp { client, tcp };
+        assert_eq!(smtp.reply().0, 220);
+        let client = server.upgrade(smtp.client, smtp.tcp.try_clone().unwrap());
+        Smtp {
+            client,
+            tcp: smtp.tcp,
+        }
+    }
+
+    /// A whole transaction with DATA; the final reply's code.
+    fn send_mail(&mut self, from: &str, to: &[&str], message: &[u8]) -> u16 {
+        assert_eq!(self.say(&format!("MAIL FROM:<{from}>")), 250);
+        for rcpt in to {
+            assert_eq!(self.say(&format!("RCPT TO:<{rcpt}>")), 250);
+        }
+        assert_eq!(self.say("DATA"), 354);
+        self.client.send_bytes(&dot_stuffed(message));
+        self.client.send(".\r\n");
+        self.reply().0
+    }
+}
+
+/// `message` as DATA carries it: lines starting with `.` get another.
+fn dot_stuffed(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in message.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b".") {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+/// Every message of `folder` as `user` reads it over IMAP (BODY[]).
+fn messages(server: &Server, user: &str, password: &str, folder: &str) -> Vec<Vec<u8>> {
+    let mut imap = server.connect_tls();
+    imap.line();
+    assert!(
+        imap.answer("l", &format!("LOGIN {user} {password}"))
+            .starts_with("l OK")
+    );
+    let selected = imap.command("s", &format!("EXAMINE \"{folder}\""));
+    if !selected.last().unwrap().starts_with("s OK")
+        || selected.iter().any(|l| l == "* 0 EXISTS\r\n")
+    {
+        return Vec::new();
+    }
+    imap.send("f FETCH 1:* BODY.PEEK[]\r\n");
+    let mut bodies = Vec::new();
+    loop {
+        let line = imap.line();
+        if line.starts_with("f ") {
+            assert!(line.starts_with("f OK") || line.contains("FETCH"), "{line}");
+            return bodies;
+        }
+        let size: usize = line
+            .rsplit_once('{')
+            .and_then(|(_, n)| n.trim_end().strip_suffix('}'))
+            .expect("a literal")
+            .parse()
+            .unwrap();
+        bodies.push(imap.bytes(size));
+        imap.line();
+    }
+}
+
+fn mail(from: &str, to: &str, subject: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@example.com>\r\n\r\nHello,\r\n.a line that starts with a dot\r\n..and two\r\n\r\nregards\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn bcc_journaling_files_sent_and_received_copies_exactly() {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    let (code, ehlo) = {
+        smtp.client.send("EHLO mta.example.com\r\n");
+        smtp.reply()
+    };
+    assert_eq!(code, 250);
+    for extension in [
+        "PIPELINING",
+        "SIZE 100000",
+        "8BITMIME",
+        "SMTPUTF8",
+        "CHUNKING",
+        "ENHANCEDSTATUSCODES",
+        "STARTTLS",
+    ] {
+        assert!(
+            ehlo.iter().any(|l| l == extension),
+            "{extension} in {ehlo:?}"
+        );
+    }
+    // Plaintext: no AUTH offered before TLS.
+    assert!(!ehlo.iter().any(|l| l.starts_with("AUTH")), "{ehlo:?}");
+
+    // Internal mail: alice's Sent Items and bob's Inbox; the Cc nobody has
+    // is left out. The journal address is the only envelope recipient.
+    let message = mail(
+        "Alice <alice@example.com>",
+        "bob@example.com, outsider@elsewhere.example",
+        "internal",
+    );
+    assert_eq!(
+        smtp.send_mail("alice@example.com", &["journal@archive.example"], &message),
+        250
+    );
+    assert_eq!(
+        messages(&server, "alice", "wonderland", "Sent Items"),
+        vec![message.clone()]
+    );
+    assert_eq!(
+        messages(&server, "bob", "builder", "INBOX"),
+        vec![message.clone()]
+    );
+    assert!(messages(&server, "alice", "wonderland", "INBOX").is_empty());
+
+    // The MTA retries (its connection broke before our 250 reached it):
+    // nothing is filed twice.
+    assert_eq!(
+        smtp.send_mail("alice@example.com", &["journal@archive.example"], &message),
+        250
+    );
+    assert_eq!(messages(&server, "bob", "builder", "INBOX").len(), 1);
+
+    // Nobody's addresses: the catch-all archive.
+    let stranger = mail("x@elsewhere.example", "y@elsewhere.example", "stranger");
+    assert_eq!(
+        smtp.send_mail(
+            "x@elsewhere.example",
+            &["journal@archive.example"],
+            &stranger
+        ),
+        250
+    );
+    assert_eq!(
+        messages(&server, "catchall", "everything", "catchall"),
+        vec![stranger]
+    );
+    assert_eq!(smtp.say("QUIT"), 221);
+}
+
+#[test]
+fn per_user_addresses_route_by_the_envelope() {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    assert_eq!(smtp.say("EHLO mta"), 250);
+    // Bob is in neither From nor To (a Bcc): his Inbox all the same.
+    let message = mail("news@elsewhere.example", "alice@example.com", "per-user");
+    assert_eq!(
+        smtp.send_mail(
+            "news@elsewhere.example",
+            &["alice@archive.example", "journal+bob@archive.example"],
+            &message
+        ),
+        250
+    );
+    assert_eq!(
+        messages(&server, "alice", "wonderland", "INBOX"),
+        vec![message.clone()]
+    );
+    assert_eq!(messages(&server, "bob", "builder", "INBOX"), vec![message]);
+    assert!(server.logged("journaled a message"));
+}
+
+#[test]
+fn pipelined_commands_and_bdat_chunks() {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    let message = mail("alice@example.com", "bob@example.com", "chunked");
+    let (first, second) = message.split_at(40);
+    // Everything in one write: each command is answered in order.
+    let mut burst = format!(
+        "EHLO mta\r\nMAIL FROM:<alice@example.com> BODY=8BITMIME SMTPUTF8\r\nRCPT TO:<journal@archive.example>\r\nBDAT {}\r\n",
+        first.len()
+    )
+    .into_bytes();
+    burst.extend_from_slice(first);
+    burst.extend_from_slice(format!("BDAT {} LAST\r\n", second.len()).as_bytes());
+    burst.extend_from_slice(second);
+    burst.extend_from_slice(b"RSET\r\n");
+    smtp.client.send_bytes(&burst);
+    let codes: Vec<u16> = (0..6).map(|_| smtp.reply().0).collect();
+    assert_eq!(codes, vec![250, 250, 250, 250, 250, 250]);
+    assert_eq!(messages(&server, "bob", "builder", "INBOX"), vec![message]);
+}
+
+#[test]
+fn limits_are_answered_and_the_session_goes_on() {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    assert_eq!(smtp.say("EHLO mta"), 250);
+    // Declared too big.
+    assert_eq!(smtp.say("MAIL FROM:<a@example.com> SIZE=200000"), 552);
+    // Too many recipients: the sixth waits for another transaction.
+    assert_eq!(smtp.say("MAIL FROM:<a@example.com>"), 250);
+    for i in 0..5 {
+        assert_eq!(smtp.say(&format!("RCPT TO:<r{i}@archive.example>")), 250);
+    }
+    assert_eq!(smtp.say("RCPT TO:<r5@archive.example>"), 452);
+    // Bigger than SIZE without saying so: read to its end, then refused,
+    // and nothing filed.
+    assert_eq!(smtp.say("DATA"), 354);
+    let line = format!("{}\r\n", "x".repeat(998));
+    for _ in 0..120 {
+        smtp.client.send(&line);
+    }
+    smtp.client.send(".\r\n");
+    assert_eq!(smtp.reply().0, 552);
+    // Out of order, unknown, and a line longer than any command.
+    assert_eq!(smtp.say("DATA"), 503);
+    assert_eq!(smtp.say("RCPT TO:<b@example.com>"), 503);
+    assert_eq!(smtp.say("FROB"), 500);
+    assert_eq!(smtp.say(&format!("NOOP {}", "y".repeat(100_000))), 500);
+    assert_eq!(smtp.say("NOOP"), 250);
+    // Still served.
+    let message = mail("alice@example.com", "bob@example.com", "after");
+    assert_eq!(
+        smtp.send_mail("alice@example.com", &["journal@archive.example"], &message),
+        250
+    );
+    assert_eq!(messages(&server, "bob", "builder", "INBOX"), vec![message]);
+}
+
+#[test]
+fn strangers_need_tls_and_an_archive_privilege() {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    // 127.0.0.2 is not in allowed_clients.
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 2]);
+    assert_eq!(smtp.say("EHLO stranger"), 250);
+    assert_eq!(smtp.say("MAIL FROM:<a@example.com>"), 530);
+    // AUTH before TLS would show the password.
+    assert_eq!(smtp.say("AUTH PLAIN AGZlZWRlcgBmZWVkbWU="), 538);
+    let mut smtp = smtp.starttls(&server);
+    smtp.client.send("EHLO stranger\r\n");
+    let (code, ehlo) = smtp.reply();
+    assert_eq!(code, 250);
+    assert!(ehlo.iter().any(|l| l == "AUTH PLAIN"), "{ehlo:?}");
+    assert!(!ehlo.iter().any(|l| l == "STARTTLS"), "{ehlo:?}");
+    assert_eq!(smtp.say("MAIL FROM:<a@example.com>"), 530);
+    // alice may log in to IMAP but has no `archive` privilege.
+    let plain = |user: &str, password: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
+    };
+    assert_eq!(
+        smtp.say(&format!("AUTH PLAIN {}", plain("alice", "wonderland"))),
+        535
+    );
+    assert_eq!(
+        smtp.say(&format!("AUTH PLAIN {}", plain("feeder", "wrong"))),
+        535
+    );
+    // The empty challenge, then the response on its own line.
+    assert_eq!(smtp.say("AUTH PLAIN"), 334);
+    assert_eq!(smtp.say(&plain("feeder", "feedme")), 235);
+    let message = mail("alice@example.com", "bob@example.com", "over-tls");
+    assert_eq!(
+        smtp.send_mail("alice@example.com", &["journal@archive.example"], &message),
+        250
+    );
+    assert_eq!(messages(&server, "bob", "builder", "INBOX"), vec![message]);
+}
