@@ -362,3 +362,104 @@ fn strangers_need_tls_and_an_archive_privilege() {
     );
     assert_eq!(messages(&server, "bob", "builder", "INBOX"), vec![message]);
 }
+
+/// An Exchange envelope journal report (Microsoft's documented format)
+/// carrying `original`, with `fields` as its report body.
+fn exchange_report(fields: &str, original: &[u8]) -> Vec<u8> {
+    let mut bytes = format!(
+        "From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@contoso.com>\r\n\
+         To: journal@archive.example\r\nSubject: Quarterly numbers\r\nX-MS-Journal-Report:\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"journal-report\"\r\n\r\n\
+         --journal-report\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n\
+         Content-Transfer-Encoding: 7bit\r\n\r\n{fields}\r\n--journal-report\r\n\
+         Content-Type: message/rfc822\r\n\r\n"
+    )
+    .into_bytes();
+    bytes.extend_from_slice(original);
+    bytes.extend_from_slice(b"\r\n--journal-report--\r\n");
+    bytes
+}
+
+#[test]
+fn exchange_journal_reports_archive_the_original_for_every_listed_user() {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    assert_eq!(smtp.say("EHLO exchange"), 250);
+    // Bob got it as a Bcc through a group: only the report says so.
+    let original = mail(
+        "Alice <alice@example.com>",
+        "Team <team@example.com>",
+        "quarterly",
+    );
+    let mut fields = String::from(
+        "Sender: alice@example.com\r\nSubject: quarterly\r\nMessage-Id: <quarterly@example.com>\r\n\
+         Bcc: bob@example.com, Expanded: team@example.com\r\n",
+    );
+    for i in 0..49 {
+        fields.push_str(&format!("To: member{i}@example.net\r\n"));
+    }
+    let report = exchange_report(&fields, &original);
+    assert_eq!(
+        smtp.send_mail(
+            "postmaster@example.com",
+            &["journal@archive.example"],
+            &report
+        ),
+        250
+    );
+    assert_eq!(
+        messages(&server, "alice", "wonderland", "Sent Items"),
+        vec![original.clone()]
+    );
+    assert_eq!(messages(&server, "bob", "builder", "INBOX"), vec![original]);
+    assert!(messages(&server, "catchall", "everything", "catchall").is_empty());
+
+    // A report naming nobody known: its original to the catch-all.
+    let foreign = mail("x@elsewhere.example", "y@elsewhere.example", "foreign");
+    let report = exchange_report(
+        "Sender: x@elsewhere.example\r\nTo: y@elsewhere.example\r\n",
+        &foreign,
+    );
+    assert_eq!(
+        smtp.send_mail(
+            "postmaster@example.com",
+            &["journal@archive.example"],
+            &report
+        ),
+        250
+    );
+    assert_eq!(
+        messages(&server, "catchall", "everything", "catchall"),
+        vec![foreign]
+    );
+}
+
+#[test]
+fn a_session_in_idle_hears_of_journaled_mail() {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    // Bob's INBOX must exist to be selected: the first message makes it.
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    assert_eq!(smtp.say("EHLO mta"), 250);
+    let first = mail("alice@example.com", "bob@example.com", "first");
+    assert_eq!(
+        smtp.send_mail("alice@example.com", &["journal@archive.example"], &first),
+        250
+    );
+    let mut imap = server.connect_tls();
+    imap.line();
+    assert!(imap.answer("l", "LOGIN bob builder").starts_with("l OK"));
+    assert!(imap.answer("s", "SELECT INBOX").starts_with("s OK"));
+    imap.send("i IDLE\r\n");
+    assert!(imap.line().starts_with("+ "));
+    let second = mail("alice@example.com", "bob@example.com", "second");
+    assert_eq!(
+        smtp.send_mail("alice@example.com", &["journal@archive.example"], &second),
+        250
+    );
+    // IDLE tells of new messages within seconds.
+    assert_eq!(imap.line(), "* 2 EXISTS\r\n");
+    imap.send("DONE\r\n");
+    imap.until("i");
+}

@@ -3,6 +3,10 @@
 //! every one or in none.
 //!
 //! Routing, by what the message carries:
+//! * an Exchange or Microsoft 365 envelope journal report
+//!   ([`exchange_report`]): the original it carries is archived, routed by
+//!   the sender and recipients the report lists (Bcc and expanded groups
+//!   included);
 //! * per-user addresses: every envelope recipient is `<user>@<archive
 //!   domain>` or `<anything>+<user>@<archive domain>` (Postfix
 //!   `recipient_bcc_maps`/`sender_bcc_maps`): that user's archive;
@@ -22,6 +26,7 @@ use std::net::IpAddr;
 use mail_parser::{HeaderValue, MessageParser};
 use serde_json::json;
 
+use super::exchange_report::{self, Report};
 use super::flags::FlagState;
 use super::{Archives, FilingOutcome, FolderPath, PreparedMessage, SYSTEM, folder_target};
 use crate::error::Result;
@@ -80,10 +85,19 @@ impl Archives {
         routing: &Routing,
         ip: Option<IpAddr>,
     ) -> Result<Journaled> {
-        let targets = self.route(bytes, envelope, routing)?;
+        let report = exchange_report::parse(bytes);
+        let targets = match &report {
+            Some(report) => self.route_report(report, routing)?,
+            None => self.route(bytes, envelope, routing)?,
+        };
         if targets.is_empty() {
             return Ok(Journaled::NoArchive);
         }
+        // A report without an original is archived itself.
+        let bytes = report
+            .as_ref()
+            .and_then(|r| r.original.as_deref())
+            .unwrap_or(bytes);
         let now = chrono::Utc::now().timestamp();
         let mut folders = Vec::with_capacity(targets.len());
         for target in &targets {
@@ -157,6 +171,53 @@ impl Archives {
         Ok(Journaled::Filed { targets, again })
     }
 
+    /// The places a journal report's original belongs in.
+    fn route_report(&self, report: &Report, routing: &Routing) -> Result<Vec<Target>> {
+        let mut targets = BTreeSet::new();
+        self.by_address(&mut targets, &report.senders, SENT)?;
+        self.by_address(&mut targets, &report.recipients, RECEIVED)?;
+        self.or_catch_all(targets, routing)
+    }
+
+    /// Adds `folder` of the archive of each user who has one of
+    /// `addresses`.
+    fn by_address(
+        &self,
+        targets: &mut BTreeSet<Target>,
+        addresses: &[String],
+        folder: &'static str,
+    ) -> Result<()> {
+        for address in addresses {
+            if let Some(user) = self.user_by_login(address)? {
+                targets.insert(Target {
+                    archive: user.name,
+                    folder,
+                    address: address.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `targets`, or the catch-all archive when there are none.
+    fn or_catch_all(
+        &self,
+        mut targets: BTreeSet<Target>,
+        routing: &Routing,
+    ) -> Result<Vec<Target>> {
+        if targets.is_empty()
+            && let Some(archive) = &routing.catch_all
+        {
+            self.archive(archive)?;
+            targets.insert(Target {
+                archive: archive.clone(),
+                folder: CATCH_ALL,
+                address: String::new(),
+            });
+        }
+        Ok(targets.into_iter().collect())
+    }
+
     /// The places `bytes` belongs in, in a stable order, without repeats.
     fn route(&self, bytes: &[u8], envelope: &Envelope, routing: &Routing) -> Result<Vec<Target>> {
         let mut targets = BTreeSet::new();
@@ -179,30 +240,11 @@ impl Archives {
                 }
             }
             None => {
-                for (list, folder) in [(&addresses.from, SENT), (&addresses.to, RECEIVED)] {
-                    for address in list {
-                        if let Some(user) = self.user_by_login(address)? {
-                            targets.insert(Target {
-                                archive: user.name,
-                                folder,
-                                address: address.clone(),
-                            });
-                        }
-                    }
-                }
+                self.by_address(&mut targets, &addresses.from, SENT)?;
+                self.by_address(&mut targets, &addresses.to, RECEIVED)?;
             }
         }
-        if targets.is_empty()
-            && let Some(archive) = &routing.catch_all
-        {
-            self.archive(archive)?;
-            targets.insert(Target {
-                archive: archive.clone(),
-                folder: CATCH_ALL,
-                address: String::new(),
-            });
-        }
-        Ok(targets.into_iter().collect())
+        self.or_catch_all(targets, routing)
     }
 }
 

@@ -8,6 +8,7 @@ mod audit;
 mod changes;
 mod compliance;
 mod content;
+mod exchange_report;
 mod filing;
 /// Flags a user has set on a message, and changes to them.
 pub mod flags;
