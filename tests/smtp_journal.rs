@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, TcpStream};
 
 use common::Archimap;
 use common::imap::{Client, Server, tcp_from};
+use common::postfix::{Journaling, Postfix};
 
 const CONFIG: &str = r#"
 [smtp]
@@ -462,4 +463,128 @@ fn a_session_in_idle_hears_of_journaled_mail() {
     assert_eq!(imap.line(), "* 2 EXISTS\r\n");
     imap.send("DONE\r\n");
     imap.until("i");
+}
+
+/// A message as a mail client submits it: with Date and Message-ID, so
+/// that Postfix adds nothing but its Received line.
+fn submitted(from: &str, to: &str, subject: &str) -> Vec<u8> {
+    format!(
+        "Date: Mon, 7 Dec 2026 10:00:00 +0000\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\
+         Message-ID: <{subject}@example.com>\r\n\r\nLine one\r\n.dotted line\r\n\r\nBye\r\n"
+    )
+    .into_bytes()
+}
+
+/// Waits until Postfix logged `count` deliveries to the receiver.
+fn wait_for_deliveries(postfix: &Postfix, receiver: std::net::SocketAddr, count: usize) {
+    for _ in 0..600 {
+        if postfix.delivered_to(receiver) >= count {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!(
+        "Postfix delivered {} of {count}; its log:\n{}",
+        postfix.delivered_to(receiver),
+        postfix.log()
+    );
+}
+
+/// `archived` is `sent` with only the MTA's trace lines before it.
+fn is_sent_with_trace(archived: &[u8], sent: &[u8]) -> bool {
+    let Some(prefix) = archived.strip_suffix(sent) else {
+        return false;
+    };
+    let prefix = String::from_utf8_lossy(prefix);
+    prefix.is_empty()
+        || prefix
+            .split("\r\n")
+            .filter(|l| !l.is_empty())
+            .all(|l| l.starts_with("Received:") || l.starts_with(' ') || l.starts_with('\t'))
+}
+
+fn postfix_or_fail(server: &Server, journaling: Journaling) -> Postfix {
+    Postfix::start(server.smtp.unwrap(), "archive.example", journaling)
+        .expect("Postfix runs here (scripts/test installs the postfix package)")
+}
+
+#[test]
+fn postfix_always_bcc_journals_every_message_once() {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    let postfix = postfix_or_fail(&server, Journaling::AlwaysBcc("journal@archive.example"));
+    let receiver = server.smtp.unwrap();
+    // Internal, outgoing and incoming mail, 10 of each.
+    let mut sent = Vec::new();
+    for i in 0..10 {
+        let internal = submitted(
+            "alice@example.com",
+            "bob@example.com",
+            &format!("internal{i}"),
+        );
+        postfix.submit("alice@example.com", &["bob@example.com"], &internal);
+        let outgoing = submitted("bob@example.com", "x@elsewhere.example", &format!("out{i}"));
+        postfix.submit("bob@example.com", &["x@elsewhere.example"], &outgoing);
+        let incoming = submitted(
+            "x@elsewhere.example",
+            "alice@example.com",
+            &format!("in{i}"),
+        );
+        postfix.submit("x@elsewhere.example", &["alice@example.com"], &incoming);
+        sent.push((internal, outgoing, incoming));
+    }
+    wait_for_deliveries(&postfix, receiver, 30);
+    let alice_sent = messages(&server, "alice", "wonderland", "Sent Items");
+    let alice_inbox = messages(&server, "alice", "wonderland", "INBOX");
+    let bob_sent = messages(&server, "bob", "builder", "Sent Items");
+    let bob_inbox = messages(&server, "bob", "builder", "INBOX");
+    assert_eq!(
+        (
+            alice_sent.len(),
+            alice_inbox.len(),
+            bob_sent.len(),
+            bob_inbox.len()
+        ),
+        (10, 10, 10, 10)
+    );
+    // Postfix delivers in its own order: each sent message is archived
+    // exactly once in each place it belongs.
+    let once = |archived: &[Vec<u8>], sent: &[u8]| {
+        archived
+            .iter()
+            .filter(|a| is_sent_with_trace(a, sent))
+            .count()
+            == 1
+    };
+    for (i, (internal, outgoing, incoming)) in sent.iter().enumerate() {
+        assert!(once(&alice_sent, internal), "{i}");
+        assert!(once(&bob_inbox, internal), "{i}");
+        assert!(once(&bob_sent, outgoing), "{i}");
+        assert!(once(&alice_inbox, incoming), "{i}");
+    }
+    assert!(messages(&server, "catchall", "everything", "catchall").is_empty());
+}
+
+#[test]
+fn postfix_per_user_bcc_maps_route_by_the_envelope() {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    let postfix = postfix_or_fail(
+        &server,
+        Journaling::PerUserBccMaps("/^([^@+]+)@example\\.com$/ journal+${1}@archive.example\n"),
+    );
+    let receiver = server.smtp.unwrap();
+    // Bob is a Bcc: the header does not name him, his journal address does.
+    let message = submitted("alice@example.com", "x@elsewhere.example", "bcc-bob");
+    postfix.submit(
+        "alice@example.com",
+        &["x@elsewhere.example", "bob@example.com"],
+        &message,
+    );
+    wait_for_deliveries(&postfix, receiver, 1);
+    let alice_sent = messages(&server, "alice", "wonderland", "Sent Items");
+    let bob_inbox = messages(&server, "bob", "builder", "INBOX");
+    assert_eq!((alice_sent.len(), bob_inbox.len()), (1, 1));
+    assert!(is_sent_with_trace(&alice_sent[0], &message));
+    assert!(is_sent_with_trace(&bob_inbox[0], &message));
 }

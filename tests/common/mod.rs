@@ -6,6 +6,7 @@ pub mod api;
 pub mod dovecot;
 pub mod hostile;
 pub mod imap;
+pub mod postfix;
 pub mod slapd;
 
 use std::collections::{BTreeMap, BTreeSet};
