@@ -588,3 +588,102 @@ fn postfix_per_user_bcc_maps_route_by_the_envelope() {
     assert!(is_sent_with_trace(&alice_sent[0], &message));
     assert!(is_sent_with_trace(&bob_inbox[0], &message));
 }
+
+/// The Message-IDs of `folder`'s messages as `user` reads them.
+fn message_ids(server: &Server, user: &str, password: &str, folder: &str) -> Vec<String> {
+    let mut imap = server.connect_tls();
+    imap.line();
+    assert!(
+        imap.answer("l", &format!("LOGIN {user} {password}"))
+            .starts_with("l OK")
+    );
+    let selected = imap.command("s", &format!("EXAMINE \"{folder}\""));
+    if selected.iter().any(|l| l == "* 0 EXISTS\r\n") {
+        return Vec::new();
+    }
+    imap.send("f FETCH 1:* ENVELOPE\r\n");
+    let mut ids = Vec::new();
+    loop {
+        let line = imap.line();
+        if line.starts_with("f ") {
+            assert!(line.starts_with("f OK"), "{line}");
+            return ids;
+        }
+        // The envelope's last field is the Message-ID.
+        let id = line
+            .rsplit_once(" \"<")
+            .and_then(|(_, rest)| rest.split_once(">\""))
+            .map(|(id, _)| id.to_string())
+            .unwrap_or_else(|| panic!("a Message-ID in {line}"));
+        ids.push(id);
+    }
+}
+
+/// Postfix delivers a stream of messages while the receiver is killed
+/// (SIGKILL) at random moments and started again: once Postfix has
+/// delivered them all (retrying what failed), every one is archived
+/// exactly once and the archive verifies.
+#[test]
+fn postfix_deliveries_survive_sigkill_of_the_receiver() {
+    const MESSAGES: usize = 5000;
+    let am = archive();
+    let address = format!("127.0.0.1:{}", common::postfix::free_port());
+    let mut server = Some(Server::start_with_smtp_at(&am, CONFIG, &address));
+    let receiver = server.as_ref().unwrap().smtp.unwrap();
+    let postfix = postfix_or_fail(
+        server.as_ref().unwrap(),
+        Journaling::AlwaysBcc("journal@archive.example"),
+    );
+    let submitting = std::thread::scope(|scope| {
+        let postfix = &postfix;
+        let server = &mut server;
+        let submitter = scope.spawn(move || {
+            for i in 0..MESSAGES {
+                let message = submitted("x@elsewhere.example", "bob@example.com", &format!("m{i}"));
+                postfix.submit("x@elsewhere.example", &["bob@example.com"], &message);
+            }
+        });
+        let mut kills = 0;
+        let mut seed = 0x2545_f491_u64;
+        while !submitter.is_finished() || kills < 3 {
+            // 0.5 to 2.5 s between kills.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            std::thread::sleep(std::time::Duration::from_millis(500 + seed % 2000));
+            // Dropping the server kills it (SIGKILL).
+            drop(server.take());
+            *server = Some(Server::start_with_smtp_at(&am, CONFIG, &address));
+            kills += 1;
+            postfix.flush();
+            if kills >= 12 {
+                break;
+            }
+        }
+        submitter.join().unwrap();
+        kills
+    });
+    postfix.flush();
+    wait_for_deliveries(&postfix, receiver, MESSAGES);
+    // The kills cost deliveries that Postfix then retried.
+    let deferred = postfix
+        .log()
+        .lines()
+        .filter(|l| l.contains("status=deferred"))
+        .count();
+    eprintln!("{submitting} kills; Postfix deferred {deferred} deliveries and retried them");
+    assert!(deferred > 0, "no kill landed during a delivery");
+    let mut server = server.unwrap();
+    let mut ids = message_ids(&server, "bob", "builder", "INBOX");
+    assert_eq!(ids.len(), MESSAGES, "after {submitting} kills");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), MESSAGES, "a message was archived twice");
+    server.terminate();
+    let verified = am.run(&["verify"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}

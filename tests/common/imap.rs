@@ -44,19 +44,25 @@ impl Server {
         config: &str,
         adjust: impl FnOnce(&mut std::process::Command),
     ) -> Server {
-        Server::launch(am, config, adjust, false)
+        Server::launch(am, config, adjust, None)
     }
 
     /// Starts the server with `config` and an SMTP journal receiver.
     pub fn start_with_smtp(am: &Archimap, config: &str) -> Server {
-        Server::launch(am, config, |_| {}, true)
+        Server::start_with_smtp_at(am, config, "127.0.0.1:0")
+    }
+
+    /// Starts the server with `config` and an SMTP journal receiver on
+    /// `address` (a fixed port survives a restart).
+    pub fn start_with_smtp_at(am: &Archimap, config: &str, address: &str) -> Server {
+        Server::launch(am, config, |_| {}, Some(address))
     }
 
     fn launch(
         am: &Archimap,
         config: &str,
         adjust: impl FnOnce(&mut std::process::Command),
-        smtp: bool,
+        smtp: Option<&str>,
     ) -> Server {
         let config_file = am.dir.path().join("server.toml");
         std::fs::write(&config_file, config).unwrap();
@@ -78,11 +84,7 @@ impl Server {
                 "--api",
                 "127.0.0.1:0",
             ])
-            .args(if smtp {
-                &["--smtp", "127.0.0.1:0"][..]
-            } else {
-                &[][..]
-            })
+            .args(smtp.map(|address| ["--smtp", address]).iter().flatten())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -113,7 +115,7 @@ impl Server {
             value.trim_matches('"').parse().unwrap()
         };
         let (imaps, starttls, api) = (field("imaps"), field("starttls"), field("api"));
-        let smtp = smtp.then(|| field("smtp"));
+        let smtp = smtp.map(|_| field("smtp"));
         let cert = am.data_dir().join("tls/self-signed-cert.pem");
         let mut roots = rustls::RootCertStore::empty();
         roots

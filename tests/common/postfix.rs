@@ -23,7 +23,7 @@ pub enum Journaling<'a> {
     PerUserBccMaps(&'a str),
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
