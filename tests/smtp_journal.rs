@@ -38,6 +38,15 @@ fn archive() -> Archimap {
     am.ok(&[
         "user",
         "add",
+        "root",
+        "--password",
+        "pw-root",
+        "--privileges",
+        "admin",
+    ]);
+    am.ok(&[
+        "user",
+        "add",
         "feeder",
         "--password",
         "feedme",
@@ -685,5 +694,37 @@ fn postfix_deliveries_survive_sigkill_of_the_receiver() {
         verified.status.success(),
         "{}",
         String::from_utf8_lossy(&verified.stdout)
+    );
+}
+
+#[test]
+fn without_a_catch_all_mail_for_nobody_is_refused_not_lost() {
+    let am = archive();
+    let config = CONFIG.replace("catch_all = \"catchall\"\n", "");
+    let server = Server::start_with_smtp(&am, &config);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    assert_eq!(smtp.say("EHLO mta"), 250);
+    let stranger = mail("x@elsewhere.example", "y@elsewhere.example", "nobody");
+    // 550: the MTA bounces it to its postmaster rather than drop it.
+    assert_eq!(
+        smtp.send_mail(
+            "x@elsewhere.example",
+            &["journal@archive.example"],
+            &stranger
+        ),
+        550
+    );
+    // The session goes on.
+    let known = mail("x@elsewhere.example", "bob@example.com", "known");
+    assert_eq!(
+        smtp.send_mail("x@elsewhere.example", &["journal@archive.example"], &known),
+        250
+    );
+    let admin = common::api::ApiClient::new(&server, "root", "pw-root");
+    let status = admin.ok("GetJournalStatus", &[]);
+    assert_eq!(
+        (&status["filed"], &status["refused"]),
+        (&1.into(), &1.into()),
+        "{status}"
     );
 }

@@ -118,6 +118,9 @@ pub enum Command {
     /// of each imported message.
     #[command(subcommand)]
     Compliance(ComplianceCommand),
+    /// The SMTP journal receiver (`serve --smtp`).
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Internal: a worker process that reads attachments' text for the
     /// index, started by archimap itself with resource limits.
     #[command(hide = true)]
@@ -355,6 +358,13 @@ pub struct AuditArgs {
     /// target, details) instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// What the receiver filed, refused and failed to file since the
+    /// archive began (a running server stores its counts every 5 s).
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

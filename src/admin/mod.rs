@@ -8,6 +8,7 @@ mod compliance;
 mod directory;
 mod folder;
 mod index;
+mod journal;
 mod process;
 mod progress;
 
@@ -119,6 +120,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compliance(command) => {
             compliance::run(&archives, command).map(|()| ExitCode::SUCCESS)
         }
+        Command::Journal(command) => journal::run(&archives, command).map(|()| ExitCode::SUCCESS),
         Command::ExtractWorker { .. } => unreachable!("served before the configuration is read"),
     }
 }

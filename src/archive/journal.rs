@@ -22,6 +22,7 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::PoisonError;
 
 use mail_parser::{HeaderValue, MessageParser};
 use serde_json::json;
@@ -30,7 +31,7 @@ use super::exchange_report::{self, Report};
 use super::flags::FlagState;
 use super::{Archives, FilingOutcome, FolderPath, PreparedMessage, SYSTEM, folder_target};
 use crate::error::Result;
-use crate::store::{AuditAction, AuditRecord, UserRecord};
+use crate::store::{AuditAction, AuditRecord, JournalCounts, UserRecord};
 
 /// Where a user's received mail goes.
 pub const RECEIVED: &str = "Inbox";
@@ -79,6 +80,72 @@ impl Archives {
     /// or none, durably before it returns; places that hold these bytes
     /// already (an MTA retrying after a lost answer) are left as they are.
     pub fn journal(
+        &self,
+        bytes: &[u8],
+        envelope: &Envelope,
+        routing: &Routing,
+        ip: Option<IpAddr>,
+    ) -> Result<Journaled> {
+        let journaled = self.file_journaled(bytes, envelope, routing, ip);
+        let mut counts = self
+            .journal_counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match &journaled {
+            Ok(Journaled::Filed { targets, again }) => {
+                counts.filed += 1;
+                counts.places += targets.len() as u64;
+                counts.again += *again as u64;
+                if targets.iter().any(|t| t.folder == CATCH_ALL) {
+                    counts.catch_all += 1;
+                }
+                counts.last_filed = Some(chrono::Utc::now().timestamp());
+            }
+            Ok(Journaled::NoArchive) => counts.refused += 1,
+            Err(_) => counts.failed += 1,
+        }
+        journaled
+    }
+
+    /// The journal receiver's counts: those stored and those since.
+    pub fn journal_status(&self) -> Result<JournalCounts> {
+        let mut counts = self.catalog().journal_counts()?;
+        let pending = self
+            .journal_counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        add(&mut counts, &pending);
+        Ok(counts)
+    }
+
+    /// Stores the counts gathered since the last time (a server does it
+    /// every few seconds and when it stops: a crash loses at most those).
+    pub fn store_journal_counts(&self) -> Result<()> {
+        let pending = std::mem::take(
+            &mut *self
+                .journal_counts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        if pending == JournalCounts::default() {
+            return Ok(());
+        }
+        let stored = self.catalog().add_journal_counts(&pending);
+        if stored.is_err() {
+            // Kept for the next time.
+            add(
+                &mut self
+                    .journal_counts
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+                &pending,
+            );
+        }
+        stored
+    }
+
+    fn file_journaled(
         &self,
         bytes: &[u8],
         envelope: &Envelope,
@@ -272,6 +339,17 @@ impl Archives {
         }
         Ok((!users.is_empty()).then_some(users))
     }
+}
+
+/// `delta` added to `counts` (the later `last_filed` kept).
+fn add(counts: &mut JournalCounts, delta: &JournalCounts) {
+    counts.filed += delta.filed;
+    counts.places += delta.places;
+    counts.again += delta.again;
+    counts.catch_all += delta.catch_all;
+    counts.refused += delta.refused;
+    counts.failed += delta.failed;
+    counts.last_filed = counts.last_filed.max(delta.last_filed);
 }
 
 /// The user a per-user journal address names: `alice@archive.example` or

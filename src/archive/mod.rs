@@ -89,6 +89,8 @@ pub struct Shared {
     flag_tables: user_flags::UserFlagTables,
     /// zstd level for messages archived one by one (IMAP APPEND).
     compression_level: i32,
+    /// What the journal receiver did since the counts were last stored.
+    journal_counts: std::sync::Mutex<crate::store::JournalCounts>,
 }
 
 impl std::ops::Deref for Archives {
@@ -111,6 +113,7 @@ impl Archives {
                 snapshots: Default::default(),
                 flag_tables: Default::default(),
                 compression_level: config.import.compression_level,
+                journal_counts: Default::default(),
             }),
             actor: Actor {
                 name: SYSTEM.to_string(),

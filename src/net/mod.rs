@@ -197,6 +197,7 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
     tracing::info!("shutting down: saying BYE to every client");
     let _ = stop.send(true);
     while tasks.join_next().await.is_some() {}
+    smtp.archives.store_journal_counts()?;
     Ok(())
 }
 

@@ -465,6 +465,32 @@ pub trait UserStateCatalog {
     fn claim_recent(&self, user_id: i64, folder_id: i64, up_to: u32) -> Result<u32>;
 }
 
+/// Counts of what the SMTP journal receiver did, since the archive began.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct JournalCounts {
+    /// Messages filed (each in one place or more).
+    pub filed: u64,
+    /// Places they were filed in.
+    pub places: u64,
+    /// Places that held a message already (an MTA's retry).
+    pub again: u64,
+    /// Messages filed in the catch-all archive.
+    pub catch_all: u64,
+    /// Messages refused: no archive for their addresses (550).
+    pub refused: u64,
+    /// Messages that could not be filed (451: the MTA retries).
+    pub failed: u64,
+    /// When the last message was filed (seconds since 1970).
+    pub last_filed: Option<i64>,
+}
+
+/// The journal receiver's counts.
+pub trait JournalCatalog {
+    /// Adds `delta` to the stored counts (`last_filed` replaces).
+    fn add_journal_counts(&self, delta: &JournalCounts) -> Result<()>;
+    fn journal_counts(&self) -> Result<JournalCounts>;
+}
+
 /// The audit log, settings, compliance settings and the consistency check.
 pub trait RecordCatalog {
     /// Appends to the audit log, all records or none.
@@ -492,6 +518,7 @@ pub trait Catalog:
     + FolderCatalog
     + UserStateCatalog
     + RecordCatalog
+    + JournalCatalog
     + Send
     + Sync
 {
@@ -504,6 +531,7 @@ impl<T> Catalog for T where
         + FolderCatalog
         + UserStateCatalog
         + RecordCatalog
+        + JournalCatalog
         + Send
         + Sync
 {

@@ -15,8 +15,9 @@ use crate::error::{Error, Result};
 use crate::store::{
     AccessCatalog, ArchiveRecord, ArchiveStatistics, AuditFilter, AuditRecord, Authentication,
     BatchEntry, BlobLocation, BlobRecord, ComplianceSettings, EntryOutcome, FolderCatalog,
-    FolderVersion, MessageRecord, NewUser, PackCommit, RecordCatalog, Removed, Sha256,
-    StoreCatalog, StoreRecord, StoreState, UserCatalog, UserRecord, UserStateCatalog,
+    FolderVersion, JournalCatalog, JournalCounts, MessageRecord, NewUser, PackCommit,
+    RecordCatalog, Removed, Sha256, StoreCatalog, StoreRecord, StoreState, UserCatalog, UserRecord,
+    UserStateCatalog,
 };
 
 impl From<rusqlite::Error> for Error {
@@ -1473,4 +1474,61 @@ fn write_flags(
         modseq
     ])?;
     Ok(())
+}
+
+impl JournalCatalog for SqliteCatalog {
+    fn add_journal_counts(&self, delta: &JournalCounts) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for (key, value) in journal_fields(delta) {
+            tx.run(
+                "INSERT INTO journal_counts(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+                params![key, value],
+            )?;
+        }
+        if let Some(last) = delta.last_filed {
+            tx.run(
+                "INSERT INTO journal_counts(key, value) VALUES ('last_filed', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+                [last],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn journal_counts(&self) -> Result<JournalCounts> {
+        let reader = self.reader();
+        let mut statement = reader.prepare_cached("SELECT key, value FROM journal_counts")?;
+        let mut counts = JournalCounts::default();
+        let rows =
+            statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (key, value) = row?;
+            match key.as_str() {
+                "filed" => counts.filed = value as u64,
+                "places" => counts.places = value as u64,
+                "again" => counts.again = value as u64,
+                "catch_all" => counts.catch_all = value as u64,
+                "refused" => counts.refused = value as u64,
+                "failed" => counts.failed = value as u64,
+                "last_filed" => counts.last_filed = Some(value),
+                _ => {}
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// The counts of `counts` by the names they are stored under.
+fn journal_fields(counts: &JournalCounts) -> [(&'static str, i64); 6] {
+    [
+        ("filed", counts.filed as i64),
+        ("places", counts.places as i64),
+        ("again", counts.again as i64),
+        ("catch_all", counts.catch_all as i64),
+        ("refused", counts.refused as i64),
+        ("failed", counts.failed as i64),
+    ]
 }

@@ -197,6 +197,13 @@ CREATE TABLE IF NOT EXISTS settings (
     value TEXT NOT NULL
 );
 
+-- The SMTP journal receiver's counts (`JournalCounts`), by name. An
+-- archimap that predates it ignores the table.
+CREATE TABLE IF NOT EXISTS journal_counts (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+
 -- Goes up with every change to users, their e-mail addresses and their
 -- folder privileges, whoever makes it (the server, the command line): open
 -- sessions compare it with the value they last saw to notice, with one
