@@ -56,6 +56,16 @@ fn archive() -> Archimap {
     am
 }
 
+/// A server with the users of [`archive`] and an SMTP receiver, and a
+/// client from an allowed address that said EHLO as `client`.
+fn receiver(client: &str) -> (Archimap, Server, Smtp) {
+    let am = archive();
+    let server = Server::start_with_smtp(&am, CONFIG);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    assert_eq!(smtp.say(&format!("EHLO {client}")), 250);
+    (am, server, smtp)
+}
+
 /// An SMTP client on the receiver, from loopback address `ip`.
 struct Smtp {
     client: Client,
@@ -107,6 +117,11 @@ impl Smtp {
             client,
             tcp: smtp.tcp,
         }
+    }
+
+    /// `message` from `from` to the journal address; the final reply's code.
+    fn journal(&mut self, from: &str, message: &[u8]) -> u16 {
+        self.send_mail(from, &["journal@archive.example"], message)
     }
 
     /// A whole transaction with DATA; the final reply's code.
@@ -208,10 +223,7 @@ fn bcc_journaling_files_sent_and_received_copies_exactly() {
         "bob@example.com, outsider@elsewhere.example",
         "internal",
     );
-    assert_eq!(
-        smtp.send_mail("alice@example.com", &["journal@archive.example"], &message),
-        250
-    );
+    assert_eq!(smtp.journal("alice@example.com", &message), 250);
     assert_eq!(
         messages(&server, "alice", "wonderland", "Sent Items"),
         vec![message.clone()]
@@ -224,22 +236,12 @@ fn bcc_journaling_files_sent_and_received_copies_exactly() {
 
     // The MTA retries (its connection broke before our 250 reached it):
     // nothing is filed twice.
-    assert_eq!(
-        smtp.send_mail("alice@example.com", &["journal@archive.example"], &message),
-        250
-    );
+    assert_eq!(smtp.journal("alice@example.com", &message), 250);
     assert_eq!(messages(&server, "bob", "builder", "INBOX").len(), 1);
 
     // Nobody's addresses: the catch-all archive.
     let stranger = mail("x@elsewhere.example", "y@elsewhere.example", "stranger");
-    assert_eq!(
-        smtp.send_mail(
-            "x@elsewhere.example",
-            &["journal@archive.example"],
-            &stranger
-        ),
-        250
-    );
+    assert_eq!(smtp.journal("x@elsewhere.example", &stranger), 250);
     assert_eq!(
         messages(&server, "catchall", "everything", "catchall"),
         vec![stranger]
@@ -249,10 +251,7 @@ fn bcc_journaling_files_sent_and_received_copies_exactly() {
 
 #[test]
 fn per_user_addresses_route_by_the_envelope() {
-    let am = archive();
-    let server = Server::start_with_smtp(&am, CONFIG);
-    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
-    assert_eq!(smtp.say("EHLO mta"), 250);
+    let (_am, server, mut smtp) = receiver("mta");
     // Bob is in neither From nor To (a Bcc): his Inbox all the same.
     let message = mail("news@elsewhere.example", "alice@example.com", "per-user");
     assert_eq!(
@@ -296,10 +295,7 @@ fn pipelined_commands_and_bdat_chunks() {
 
 #[test]
 fn limits_are_answered_and_the_session_goes_on() {
-    let am = archive();
-    let server = Server::start_with_smtp(&am, CONFIG);
-    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
-    assert_eq!(smtp.say("EHLO mta"), 250);
+    let (_am, server, mut smtp) = receiver("mta");
     // Declared too big.
     assert_eq!(smtp.say("MAIL FROM:<a@example.com> SIZE=200000"), 552);
     // Too many recipients: the sixth waits for another transaction.
@@ -325,10 +321,7 @@ fn limits_are_answered_and_the_session_goes_on() {
     assert_eq!(smtp.say("NOOP"), 250);
     // Still served.
     let message = mail("alice@example.com", "bob@example.com", "after");
-    assert_eq!(
-        smtp.send_mail("alice@example.com", &["journal@archive.example"], &message),
-        250
-    );
+    assert_eq!(smtp.journal("alice@example.com", &message), 250);
     assert_eq!(messages(&server, "bob", "builder", "INBOX"), vec![message]);
 }
 
@@ -366,10 +359,7 @@ fn strangers_need_tls_and_an_archive_privilege() {
     assert_eq!(smtp.say("AUTH PLAIN"), 334);
     assert_eq!(smtp.say(&plain("feeder", "feedme")), 235);
     let message = mail("alice@example.com", "bob@example.com", "over-tls");
-    assert_eq!(
-        smtp.send_mail("alice@example.com", &["journal@archive.example"], &message),
-        250
-    );
+    assert_eq!(smtp.journal("alice@example.com", &message), 250);
     assert_eq!(messages(&server, "bob", "builder", "INBOX"), vec![message]);
 }
 
@@ -392,10 +382,7 @@ fn exchange_report(fields: &str, original: &[u8]) -> Vec<u8> {
 
 #[test]
 fn exchange_journal_reports_archive_the_original_for_every_listed_user() {
-    let am = archive();
-    let server = Server::start_with_smtp(&am, CONFIG);
-    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
-    assert_eq!(smtp.say("EHLO exchange"), 250);
+    let (_am, server, mut smtp) = receiver("exchange");
     // Bob got it as a Bcc through a group: only the report says so.
     let original = mail(
         "Alice <alice@example.com>",
@@ -410,14 +397,7 @@ fn exchange_journal_reports_archive_the_original_for_every_listed_user() {
         fields.push_str(&format!("To: member{i}@example.net\r\n"));
     }
     let report = exchange_report(&fields, &original);
-    assert_eq!(
-        smtp.send_mail(
-            "postmaster@example.com",
-            &["journal@archive.example"],
-            &report
-        ),
-        250
-    );
+    assert_eq!(smtp.journal("postmaster@example.com", &report), 250);
     assert_eq!(
         messages(&server, "alice", "wonderland", "Sent Items"),
         vec![original.clone()]
@@ -431,14 +411,7 @@ fn exchange_journal_reports_archive_the_original_for_every_listed_user() {
         "Sender: x@elsewhere.example\r\nTo: y@elsewhere.example\r\n",
         &foreign,
     );
-    assert_eq!(
-        smtp.send_mail(
-            "postmaster@example.com",
-            &["journal@archive.example"],
-            &report
-        ),
-        250
-    );
+    assert_eq!(smtp.journal("postmaster@example.com", &report), 250);
     assert_eq!(
         messages(&server, "catchall", "everything", "catchall"),
         vec![foreign]
@@ -453,10 +426,7 @@ fn a_session_in_idle_hears_of_journaled_mail() {
     let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
     assert_eq!(smtp.say("EHLO mta"), 250);
     let first = mail("alice@example.com", "bob@example.com", "first");
-    assert_eq!(
-        smtp.send_mail("alice@example.com", &["journal@archive.example"], &first),
-        250
-    );
+    assert_eq!(smtp.journal("alice@example.com", &first), 250);
     let mut imap = server.connect_tls();
     imap.line();
     assert!(imap.answer("l", "LOGIN bob builder").starts_with("l OK"));
@@ -464,10 +434,7 @@ fn a_session_in_idle_hears_of_journaled_mail() {
     imap.send("i IDLE\r\n");
     assert!(imap.line().starts_with("+ "));
     let second = mail("alice@example.com", "bob@example.com", "second");
-    assert_eq!(
-        smtp.send_mail("alice@example.com", &["journal@archive.example"], &second),
-        250
-    );
+    assert_eq!(smtp.journal("alice@example.com", &second), 250);
     // IDLE tells of new messages within seconds.
     assert_eq!(imap.line(), "* 2 EXISTS\r\n");
     imap.send("DONE\r\n");
@@ -706,20 +673,10 @@ fn without_a_catch_all_mail_for_nobody_is_refused_not_lost() {
     assert_eq!(smtp.say("EHLO mta"), 250);
     let stranger = mail("x@elsewhere.example", "y@elsewhere.example", "nobody");
     // 550: the MTA bounces it to its postmaster rather than drop it.
-    assert_eq!(
-        smtp.send_mail(
-            "x@elsewhere.example",
-            &["journal@archive.example"],
-            &stranger
-        ),
-        550
-    );
+    assert_eq!(smtp.journal("x@elsewhere.example", &stranger), 550);
     // The session goes on.
     let known = mail("x@elsewhere.example", "bob@example.com", "known");
-    assert_eq!(
-        smtp.send_mail("x@elsewhere.example", &["journal@archive.example"], &known),
-        250
-    );
+    assert_eq!(smtp.journal("x@elsewhere.example", &known), 250);
     let admin = common::api::ApiClient::new(&server, "root", "pw-root");
     let status = admin.ok("GetJournalStatus", &[]);
     assert_eq!(

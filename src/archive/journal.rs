@@ -87,10 +87,7 @@ impl Archives {
         ip: Option<IpAddr>,
     ) -> Result<Journaled> {
         let journaled = self.file_journaled(bytes, envelope, routing, ip);
-        let mut counts = self
-            .journal_counts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut counts = self.pending_counts();
         match &journaled {
             Ok(Journaled::Filed { targets, again }) => {
                 counts.filed += 1;
@@ -110,37 +107,29 @@ impl Archives {
     /// The journal receiver's counts: those stored and those since.
     pub fn journal_status(&self) -> Result<JournalCounts> {
         let mut counts = self.catalog().journal_counts()?;
-        let pending = self
-            .journal_counts
+        add(&mut counts, &self.pending_counts());
+        Ok(counts)
+    }
+
+    /// The counts not stored yet.
+    fn pending_counts(&self) -> std::sync::MutexGuard<'_, JournalCounts> {
+        // Counters stay valid whatever a panic interrupted.
+        self.journal_counts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        add(&mut counts, &pending);
-        Ok(counts)
     }
 
     /// Stores the counts gathered since the last time (a server does it
     /// every few seconds and when it stops: a crash loses at most those).
     pub fn store_journal_counts(&self) -> Result<()> {
-        let pending = std::mem::take(
-            &mut *self
-                .journal_counts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        let pending = std::mem::take(&mut *self.pending_counts());
         if pending == JournalCounts::default() {
             return Ok(());
         }
         let stored = self.catalog().add_journal_counts(&pending);
         if stored.is_err() {
             // Kept for the next time.
-            add(
-                &mut self
-                    .journal_counts
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner),
-                &pending,
-            );
+            add(&mut self.pending_counts(), &pending);
         }
         stored
     }

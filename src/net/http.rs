@@ -14,10 +14,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use super::{Connections, next_connection};
+use super::{Connections, accept_connections};
 use crate::api::{Api, Reply, Request};
 use crate::config::Limits;
 
@@ -30,33 +29,24 @@ pub(super) async fn accept_loop(
     api: Arc<Api>,
     connections: Arc<Connections>,
     limits: Limits,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) {
     // A request's headers, and then its body, must each arrive within the
     // time IMAP gives a client before login.
     let patience = Duration::from_secs(limits.idle_timeout_unauthenticated_secs);
     let handshake = Duration::from_secs(limits.handshake_timeout_secs);
-    let mut tasks = JoinSet::new();
-    while let Some((tcp, peer)) = next_connection(&listener, &mut stopped).await {
-        let Some(slot) = connections.admit(
-            peer.ip(),
-            limits.max_connections,
-            limits.max_connections_per_ip,
-        ) else {
-            tracing::warn!(%peer, "admin API connection refused: too many connections");
-            continue; // dropping the socket closes it
-        };
-        let (acceptor, api, stopped) = (acceptor.clone(), api.clone(), stopped.clone());
-        tasks.spawn(async move {
-            let _slot = slot;
-            let timeouts = (handshake, patience);
-            if let Err(e) = connection(tcp, peer, acceptor, api, timeouts, stopped).await {
-                tracing::debug!(%peer, error = %e, "admin API connection ended with an error");
-            }
-        });
-        while tasks.try_join_next().is_some() {}
-    }
-    while tasks.join_next().await.is_some() {}
+    accept_connections(
+        listener,
+        connections,
+        &limits,
+        stopped,
+        |_, peer| tracing::warn!(%peer, "admin API connection refused: too many connections"),
+        move |tcp, peer, stopped| {
+            let (acceptor, api) = (acceptor.clone(), api.clone());
+            connection(tcp, peer, acceptor, api, (handshake, patience), stopped)
+        },
+    )
+    .await
 }
 
 async fn connection(

@@ -41,13 +41,13 @@ pub(super) struct Connections {
 }
 
 /// Releases a connection's place when dropped.
-pub(super) struct Slot {
+struct Slot {
     connections: Arc<Connections>,
     ip: IpAddr,
 }
 
 impl Connections {
-    pub(super) fn admit(self: &Arc<Self>, ip: IpAddr, total: usize, per_ip: usize) -> Option<Slot> {
+    fn admit(self: &Arc<Self>, ip: IpAddr, total: usize, per_ip: usize) -> Option<Slot> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let from_ip = open.1.get(&ip).copied().unwrap_or(0);
         if open.0 >= total || from_ip >= per_ip {
@@ -215,23 +215,56 @@ async fn accept_loop(
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
     connections: Arc<Connections>,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) {
+    let limits = shared.limits.clone();
+    accept_connections(
+        listener,
+        connections,
+        &limits,
+        stopped,
+        |tcp, peer| refuse(tcp, kind, peer),
+        move |tcp, peer, stopped| {
+            let (acceptor, shared) = (acceptor.clone(), shared.clone());
+            async move {
+                let _ = tcp.set_nodelay(true);
+                connection(tcp, peer, kind, acceptor, shared, stopped).await
+            }
+        },
+    )
+    .await
+}
+
+/// Accepts connections until the server stops: each within the limits on
+/// connections (in total and per address) is served by `serve` in a task
+/// of its own, holding its place until it ends; `refuse` is told of the
+/// others, which are then closed.
+pub(super) async fn accept_connections<F, Fut, E>(
+    listener: TcpListener,
+    connections: Arc<Connections>,
+    limits: &crate::config::Limits,
+    mut stopped: watch::Receiver<bool>,
+    refuse: impl Fn(&TcpStream, SocketAddr),
+    serve: F,
+) where
+    F: Fn(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
     let mut sessions = JoinSet::new();
     while let Some((tcp, peer)) = next_connection(&listener, &mut stopped).await {
         let Some(slot) = connections.admit(
             peer.ip(),
-            shared.limits.max_connections,
-            shared.limits.max_connections_per_ip,
+            limits.max_connections,
+            limits.max_connections_per_ip,
         ) else {
-            refuse(&tcp, kind, peer);
+            refuse(&tcp, peer);
             continue; // dropping the socket closes it
         };
-        let _ = tcp.set_nodelay(true);
-        let (acceptor, shared, stopped) = (acceptor.clone(), shared.clone(), stopped.clone());
+        let served = serve(tcp, peer, stopped.clone());
         sessions.spawn(async move {
             let _slot = slot;
-            if let Err(e) = connection(tcp, peer, kind, acceptor, shared, stopped).await {
+            if let Err(e) = served.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
@@ -254,7 +287,7 @@ fn refuse(tcp: &TcpStream, kind: Kind, peer: SocketAddr) {
 }
 
 /// The next connection, or `None` once the server stops.
-pub(super) async fn next_connection(
+async fn next_connection(
     listener: &TcpListener,
     stopped: &mut watch::Receiver<bool>,
 ) -> Option<(TcpStream, SocketAddr)> {

@@ -9,10 +9,9 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use super::{Connections, next_connection};
+use super::{Connections, accept_connections};
 use crate::config::Limits;
 use crate::smtp::{Ended, Session, Shared};
 
@@ -22,31 +21,27 @@ pub(super) async fn accept_loop(
     shared: Arc<Shared>,
     connections: Arc<Connections>,
     limits: Limits,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) {
-    let mut sessions = JoinSet::new();
-    while let Some((tcp, peer)) = next_connection(&listener, &mut stopped).await {
-        let Some(slot) = connections.admit(
-            peer.ip(),
-            limits.max_connections,
-            limits.max_connections_per_ip,
-        ) else {
+    let patience = Duration::from_secs(limits.handshake_timeout_secs);
+    accept_connections(
+        listener,
+        connections,
+        &limits,
+        stopped,
+        |tcp, peer| {
             tracing::warn!(%peer, "SMTP connection refused: too many connections");
             let _ = tcp.try_write(b"421 4.7.0 Too many connections\r\n");
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let (acceptor, shared, stopped) = (acceptor.clone(), shared.clone(), stopped.clone());
-        let patience = Duration::from_secs(limits.handshake_timeout_secs);
-        sessions.spawn(async move {
-            let _slot = slot;
-            if let Err(e) = connection(tcp, peer, acceptor, shared, patience, stopped).await {
-                tracing::debug!(%peer, error = %e, "SMTP connection ended with an error");
+        },
+        move |tcp, peer, stopped| {
+            let (acceptor, shared) = (acceptor.clone(), shared.clone());
+            async move {
+                let _ = tcp.set_nodelay(true);
+                connection(tcp, peer, acceptor, shared, patience, stopped).await
             }
-        });
-        while sessions.try_join_next().is_some() {}
-    }
-    while sessions.join_next().await.is_some() {}
+        },
+    )
+    .await
 }
 
 async fn connection(
