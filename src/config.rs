@@ -90,6 +90,11 @@ pub struct SmtpConfig {
     pub catch_all: Option<String>,
     /// The name the receiver greets with.
     pub hostname: String,
+    /// When a message names an address no user has, synchronise the
+    /// users with the directory first (a new employee's first mail goes
+    /// to their archive), at most once per `directory_sync_secs`.
+    pub sync_directory_before_routing: bool,
+    pub directory_sync_secs: u64,
 }
 
 impl Default for SmtpConfig {
@@ -104,6 +109,8 @@ impl Default for SmtpConfig {
             archive_domain: None,
             catch_all: None,
             hostname: "archimap".into(),
+            sync_directory_before_routing: false,
+            directory_sync_secs: 300,
         }
     }
 }

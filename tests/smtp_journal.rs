@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use common::Archimap;
 use common::imap::{Client, Server, tcp_from};
 use common::postfix::{Journaling, Postfix};
+use common::slapd::{GROUP_DN, Slapd};
 
 const CONFIG: &str = r#"
 [smtp]
@@ -251,7 +252,7 @@ fn bcc_journaling_files_sent_and_received_copies_exactly() {
 
 #[test]
 fn per_user_addresses_route_by_the_envelope() {
-    let (_am, server, mut smtp) = receiver("mta");
+    let (am, server, mut smtp) = receiver("mta");
     // Bob is in neither From nor To (a Bcc): his Inbox all the same.
     let message = mail("news@elsewhere.example", "alice@example.com", "per-user");
     assert_eq!(
@@ -268,6 +269,22 @@ fn per_user_addresses_route_by_the_envelope() {
     );
     assert_eq!(messages(&server, "bob", "builder", "INBOX"), vec![message]);
     assert!(server.logged("journaled a message"));
+    // The routing is in the audit log: a record per place, with the
+    // address that routed it there.
+    let audit = am.ok(&["audit", "--action", "message_archived"]);
+    let records: Vec<&str> = audit.lines().filter(|l| l.contains("smtp")).collect();
+    assert_eq!(records.len(), 2, "{audit}");
+    for (place, address) in [
+        ("alice/Inbox", "alice@archive.example"),
+        ("bob/Inbox", "journal+bob@archive.example"),
+    ] {
+        assert!(
+            records
+                .iter()
+                .any(|r| r.contains(place) && r.contains(address)),
+            "{place} by {address} in {audit}"
+        );
+    }
 }
 
 #[test]
@@ -684,4 +701,96 @@ fn without_a_catch_all_mail_for_nobody_is_refused_not_lost() {
         (&1.into(), &1.into()),
         "{status}"
     );
+}
+
+#[test]
+fn an_unknown_address_syncs_the_directory_once_before_routing() {
+    let Some(slapd) = Slapd::start() else { return };
+    // No user yet and no catch-all: only a sync can give Dave's mail a
+    // place.
+    let am = Archimap::new();
+    let directory = slapd.config(&format!(
+        "kind = \"ldap\"\nurls = [{:?}]\ngroups = [{GROUP_DN:?}]",
+        slapd.ldaps
+    ));
+    let config = format!(
+        "[smtp]\nallowed_clients = [\"127.0.0.1/32\"]\nplaintext_from_allowed = true\n\
+         sync_directory_before_routing = true\n{directory}"
+    );
+    let mut server = Server::start_with_smtp(&am, &config);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    assert_eq!(smtp.say("EHLO mta"), 250);
+    let welcome = mail("hr@elsewhere.example", "dave@example.com", "welcome");
+    assert_eq!(smtp.journal("hr@elsewhere.example", &welcome), 250);
+    assert!(
+        am.ok(&["user", "show", "dave"])
+            .contains("directoryServices")
+    );
+    // Nobody has this address, and the directory was asked a moment ago.
+    let stray = mail("hr@elsewhere.example", "zed@example.com", "stray");
+    assert_eq!(smtp.journal("hr@elsewhere.example", &stray), 550);
+    let syncs = server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("synchronising users with the directory before routing"))
+        .count();
+    assert_eq!(syncs, 1);
+    server.terminate();
+    let shown = am.ok(&["journal", "status"]);
+    assert!(shown.contains("messages filed:        1"), "{shown}");
+    assert!(shown.contains("refused (no archive):  1"), "{shown}");
+}
+
+#[test]
+fn utf8_addresses_and_8bit_mail_are_archived_as_sent_and_indexed() {
+    let am = archive();
+    am.ok(&[
+        "user",
+        "set-emails",
+        "bob",
+        "bob@example.com",
+        "jörg@exämple.de",
+    ]);
+    let server = Server::start_with_smtp(&am, CONFIG);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    assert_eq!(smtp.say("EHLO mta"), 250);
+    let message = "From: Jörg <jörg@exämple.de>\r\nTo: x@elsewhere.example\r\nSubject: Grüße\r\n\r\nÜbermorgen im Büro\r\n"
+        .as_bytes()
+        .to_vec();
+    assert_eq!(
+        smtp.say("MAIL FROM:<jörg@exämple.de> SMTPUTF8 BODY=8BITMIME"),
+        250
+    );
+    assert_eq!(smtp.say("RCPT TO:<journal@archive.example>"), 250);
+    assert_eq!(smtp.say("DATA"), 354);
+    smtp.client.send_bytes(&message);
+    smtp.client.send(".\r\n");
+    assert_eq!(smtp.reply().0, 250);
+    assert_eq!(
+        messages(&server, "bob", "builder", "Sent Items"),
+        vec![message]
+    );
+    // Indexed as imported mail is: a SEARCH finds it by its body.
+    let mut imap = server.connect_tls();
+    imap.line();
+    assert!(imap.answer("l", "LOGIN bob builder").starts_with("l OK"));
+    imap.command("s", "EXAMINE \"Sent Items\"");
+    let found = imap.command("f", "SEARCH CHARSET UTF-8 BODY \"Büro\"");
+    assert_eq!(found[0], "* SEARCH 1\r\n", "{found:?}");
+}
+
+#[test]
+fn a_failure_to_file_is_a_temporary_error() {
+    let am = archive();
+    // The catch-all names an archive that does not exist.
+    let config = CONFIG.replace("catch_all = \"catchall\"", "catch_all = \"nosuch\"");
+    let server = Server::start_with_smtp(&am, &config);
+    let mut smtp = Smtp::connect(&server, [127, 0, 0, 1]);
+    assert_eq!(smtp.say("EHLO mta"), 250);
+    let stranger = mail("x@elsewhere.example", "y@elsewhere.example", "lost?");
+    // 451: the MTA keeps it and tries again (once the setting is fixed).
+    assert_eq!(smtp.journal("x@elsewhere.example", &stranger), 451);
+    assert_eq!(smtp.say("NOOP"), 250);
 }

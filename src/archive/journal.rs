@@ -104,6 +104,32 @@ impl Archives {
         journaled
     }
 
+    /// The addresses of a journaled message that would route it, were
+    /// they a user's, and are nobody's (a directory sync may make them
+    /// someone's).
+    pub fn unknown_addresses(
+        &self,
+        bytes: &[u8],
+        envelope: &Envelope,
+        routing: &Routing,
+    ) -> Result<Vec<String>> {
+        let addresses = match exchange_report::parse(bytes) {
+            Some(report) => [report.senders, report.recipients].concat(),
+            None if self.journal_users(envelope, routing)?.is_some() => Vec::new(),
+            None => {
+                let addresses = Addresses::of(bytes);
+                [addresses.from, addresses.to].concat()
+            }
+        };
+        let mut unknown = Vec::new();
+        for address in addresses {
+            if self.user_by_login(&address)?.is_none() {
+                unknown.push(address);
+            }
+        }
+        Ok(unknown)
+    }
+
     /// The journal receiver's counts: those stored and those since.
     pub fn journal_status(&self) -> Result<JournalCounts> {
         let mut counts = self.catalog().journal_counts()?;

@@ -145,6 +145,7 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
         auth: auth.clone(),
         settings: crate::smtp::Settings::of(&config.smtp)?,
         routing: crate::archive::journal::Routing::of(&config.smtp),
+        last_directory_sync: Default::default(),
     });
     let api = Arc::new(Api::new(Context {
         archives,

@@ -39,11 +39,17 @@ pub struct Shared {
     pub auth: Arc<Authenticator>,
     pub settings: Settings,
     pub routing: Routing,
+    /// When the users were last synchronised with the directory before
+    /// routing (`sync_directory_before_routing`).
+    pub last_directory_sync: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 /// The `[smtp]` settings, checked.
 pub struct Settings {
     allowed: Vec<IpNet>,
+    /// Synchronise with the directory before routing a message with an
+    /// unknown address, at most this often.
+    directory_sync: Option<Duration>,
     plaintext_from_allowed: bool,
     max_message_size: usize,
     max_recipients: usize,
@@ -68,6 +74,9 @@ impl Settings {
             .collect::<Result<_>>()?;
         Ok(Settings {
             allowed,
+            directory_sync: config
+                .sync_directory_before_routing
+                .then(|| Duration::from_secs(config.directory_sync_secs)),
             plaintext_from_allowed: config.plaintext_from_allowed,
             max_message_size: config.max_message_size as usize,
             max_recipients: config.max_recipients,
@@ -523,9 +532,10 @@ impl Session {
             from: transaction.from,
             recipients: transaction.recipients,
         };
+        let body = transaction.body;
+        self.sync_directory_if_unknown(&body, &envelope).await;
         let shared = self.shared.clone();
         let ip = self.peer.ip();
-        let body = transaction.body;
         let filed = tokio::task::spawn_blocking(move || {
             shared
                 .archives
@@ -565,6 +575,47 @@ impl Session {
                     "The message could not be archived now; try again later",
                 )
             }
+        }
+    }
+
+    /// With `sync_directory_before_routing`: when the message names an
+    /// address nobody has, the users are synchronised with the directory
+    /// first, unless that was done within the interval. A failed sync is
+    /// logged; the message is routed all the same.
+    async fn sync_directory_if_unknown(&self, body: &[u8], envelope: &Envelope) {
+        let Some(every) = self.shared.settings.directory_sync else {
+            return;
+        };
+        let Some(directory) = self.shared.auth.directory() else {
+            return;
+        };
+        let unknown = {
+            let (shared, body, envelope) = (self.shared.clone(), body.to_vec(), envelope.clone());
+            tokio::task::spawn_blocking(move || {
+                shared
+                    .archives
+                    .unknown_addresses(&body, &envelope, &shared.routing)
+            })
+            .await
+        };
+        let unknown = match unknown {
+            Ok(Ok(unknown)) => unknown,
+            _ => return,
+        };
+        if unknown.is_empty() {
+            return;
+        }
+        // One sync at a time; the others wait for it and then route.
+        let mut last = self.shared.last_directory_sync.lock().await;
+        if last.is_some_and(|at| at.elapsed() < every) {
+            return;
+        }
+        *last = Some(tokio::time::Instant::now());
+        tracing::info!(peer = %self.peer, unknown = unknown.join(", "), "synchronising users with the directory before routing");
+        if let Err(e) =
+            crate::directory::sync_users(self.shared.archives.clone(), &directory, false).await
+        {
+            tracing::warn!(error = %e, "the directory sync before routing failed; routing with the users as they are");
         }
     }
 

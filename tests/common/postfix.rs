@@ -94,7 +94,7 @@ smtp_tls_security_level = may
 transport_maps = inline:{{ {archive_domain}=smtp:[{ip}]:{aport} }}
 default_transport = discard:
 minimal_backoff_time = 2s
-maximum_backoff_time = 4s
+maximal_backoff_time = 4s
 queue_run_delay = 2s
 {journal}
 ",
