@@ -26,8 +26,12 @@ pub struct Report {
 
 /// The report `bytes` is, if it is one.
 pub fn parse(bytes: &[u8]) -> Option<Report> {
+    // The header first: most journaled mail is not a report, and reading
+    // a whole message (every part decoded) costs far more.
+    MessageParser::default()
+        .parse_headers(bytes)?
+        .header("X-MS-Journal-Report")?;
     let message = MessageParser::default().parse(bytes)?;
-    message.header("X-MS-Journal-Report")?;
     let mut report = Report::default();
     if let Some(text) = message.body_text(0) {
         for line in text.lines() {
