@@ -25,13 +25,13 @@ use std::net::IpAddr;
 use std::sync::PoisonError;
 
 use mail_parser::{HeaderValue, MessageParser};
-use serde_json::json;
 
 use super::exchange_report::{self, Report};
 use super::flags::FlagState;
-use super::{Archives, FilingOutcome, FolderPath, PreparedMessage, SYSTEM, folder_target};
+use super::journal_commit::{Delivery, Routed};
+use super::{Archives, FilingOutcome, FolderPath, PreparedMessage};
 use crate::error::Result;
-use crate::store::{AuditAction, AuditRecord, JournalCounts, UserRecord};
+use crate::store::{JournalCounts, UserRecord};
 
 /// Where a user's received mail goes.
 pub const RECEIVED: &str = "Inbox";
@@ -213,36 +213,15 @@ impl Archives {
             batch.push(message);
         }
         let sha256 = hex::encode(batch[0].sha256);
-        let record = |outcomes: &[FilingOutcome]| -> Vec<AuditRecord> {
-            outcomes
-                .iter()
-                .zip(&targets)
-                .map(|(outcome, target)| {
-                    let uid = match outcome {
-                        FilingOutcome::Added { uid } => Some(*uid),
-                        _ => None,
-                    };
-                    AuditRecord {
-                        ip,
-                        ..AuditRecord::now(
-                            SYSTEM,
-                            AuditAction::MessageArchived,
-                            folder_target(&target.archive, target.folder),
-                            json!({
-                                "via": "smtp",
-                                "uid": uid,
-                                "sha256": sha256,
-                                "routed_by": target.address,
-                                "envelope_from": envelope.from,
-                            }),
-                        )
-                    }
-                })
-                .collect()
-        };
-        let mut filer = self.journal_filer()?;
-        let outcomes = filer.file(batch, &record)?;
-        filer.finish()?;
+        let outcomes = self.commit_delivery(Delivery {
+            batch,
+            routed: Routed {
+                targets: targets.clone(),
+                sha256,
+                envelope_from: envelope.from.clone(),
+                ip,
+            },
+        })?;
         let again = outcomes
             .iter()
             .filter(|o| !matches!(o, FilingOutcome::Added { .. }))

@@ -16,6 +16,7 @@ mod folders;
 mod index_queue;
 mod indexing;
 pub mod journal;
+mod journal_commit;
 mod mailbox;
 pub mod names;
 mod passwords;
@@ -91,6 +92,8 @@ pub struct Shared {
     compression_level: i32,
     /// What the journal receiver did since the counts were last stored.
     journal_counts: std::sync::Mutex<crate::store::JournalCounts>,
+    /// Journal deliveries waiting to be filed together.
+    journal_commits: journal_commit::GroupCommit,
 }
 
 impl std::ops::Deref for Archives {
@@ -114,6 +117,7 @@ impl Archives {
                 flag_tables: Default::default(),
                 compression_level: config.import.compression_level,
                 journal_counts: Default::default(),
+                journal_commits: Default::default(),
             }),
             actor: Actor {
                 name: SYSTEM.to_string(),

@@ -83,6 +83,18 @@ fn date(value: &[u8]) -> Option<NaiveDate> {
 }
 
 impl IndexDoc {
+    /// The decoded file names of a message's parts (its attachments),
+    /// read from its structure without decoding any part.
+    pub fn attachment_names(raw: &[u8]) -> Vec<String> {
+        let parser = MessageParser::default();
+        mime::Message::parse(raw)
+            .text_parts(&|_, _| false)
+            .iter()
+            .filter_map(|part| part.file_name.as_ref())
+            .map(|name| attachments::file_name(&parser, name))
+            .collect()
+    }
+
     /// Reads a message. Headers are split exactly where FETCH
     /// BODY[HEADER] splits them (the `mime` module), so SEARCH and FETCH
     /// agree on what a header is.
