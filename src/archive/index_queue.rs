@@ -32,9 +32,12 @@ const MAX_WAIT: Duration = Duration::from_secs(10);
 /// How often the writing thread looks.
 const TICK: Duration = Duration::from_millis(100);
 /// Beyond this many waiting changes for one store (its index held by
-/// another process for long), new ones are dropped: the catch-up adds
-/// what is missing once the queue is empty.
+/// another process for long), or this much waiting text (mail coming in
+/// faster than it is indexed: a document holds up to megabytes of text),
+/// new documents are dropped: the catch-up adds what is missing once the
+/// queue is empty, reading the messages again.
 const MAX_PENDING: usize = 50_000;
+const MAX_PENDING_BYTES: usize = 256 << 20;
 
 pub(super) struct IndexQueue {
     pending: Arc<Mutex<HashMap<PathBuf, Pending>>>,
@@ -46,6 +49,10 @@ pub(super) struct IndexQueue {
 struct Pending {
     index: Arc<StoreIndex>,
     changes: Vec<Change>,
+    /// The text the documents among `changes` hold.
+    bytes: usize,
+    /// Documents were dropped since the last write (said once).
+    dropping: bool,
     first: Instant,
     last: Instant,
 }
@@ -57,6 +64,15 @@ enum Change {
         doc: IndexDoc,
     },
     Delete(i64),
+}
+
+impl Change {
+    fn text_bytes(&self) -> usize {
+        match self {
+            Change::Add { doc, .. } => doc.text_bytes(),
+            Change::Delete(_) => 0,
+        }
+    }
 }
 
 impl IndexQueue {
@@ -89,6 +105,7 @@ impl IndexQueue {
             entry
                 .changes
                 .retain(|c| !matches!(c, Change::Add { blob, .. } if freed.contains(blob)));
+            entry.bytes = entry.changes.iter().map(Change::text_bytes).sum();
         }
         self.push(index, blobs.iter().map(|&b| Change::Delete(b)).collect());
     }
@@ -107,13 +124,23 @@ impl IndexQueue {
             .or_insert_with(|| Pending {
                 index,
                 changes: Vec::new(),
+                bytes: 0,
+                dropping: false,
                 first: now,
                 last: now,
             });
-        if entry.changes.len() + changes.len() > MAX_PENDING {
-            tracing::warn!(dir = %entry.index.dir().display(), "full-text index changes dropped: the index has been busy too long; the catch-up adds them");
+        let bytes: usize = changes.iter().map(Change::text_bytes).sum();
+        let fits = entry.changes.len() + changes.len() <= MAX_PENDING
+            && entry.bytes + bytes <= MAX_PENDING_BYTES;
+        let only_deletions = bytes == 0 && changes.iter().all(|c| matches!(c, Change::Delete(_)));
+        if !fits && !only_deletions {
+            if !entry.dropping {
+                entry.dropping = true;
+                tracing::warn!(dir = %entry.index.dir().display(), "full-text index documents dropped: more wait than the queue holds; the catch-up adds them");
+            }
             return;
         }
+        entry.bytes += bytes;
         entry.changes.extend(changes);
         entry.last = now;
     }
@@ -209,7 +236,49 @@ fn requeue(pending: &Mutex<HashMap<PathBuf, Pending>>, mut batch: Pending) {
     let dir = batch.index.dir().to_path_buf();
     if let Some(newer) = pending.remove(&dir) {
         batch.changes.extend(newer.changes);
+        batch.bytes += newer.bytes;
+        batch.dropping |= newer.dropping;
         batch.last = newer.last;
     }
     pending.insert(dir, batch);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(bytes: usize) -> IndexDoc {
+        IndexDoc {
+            body_text: vec!["x".repeat(bytes)],
+            ..IndexDoc::default()
+        }
+    }
+
+    #[test]
+    fn waiting_text_is_bounded_and_deletions_always_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Arc::new(StoreIndex::open(dir.path()).unwrap());
+        // No writer thread: what is queued stays queued.
+        let queue = IndexQueue {
+            pending: Arc::default(),
+            memory: 0,
+            writing: Once::new(),
+        };
+        queue.writing.call_once(|| {});
+        let chunk = MAX_PENDING_BYTES / 4;
+        for blob in 0..6 {
+            queue.add(index.clone(), blob, 0, doc(chunk));
+        }
+        let waiting = |queue: &IndexQueue| {
+            let pending = lock(&queue.pending);
+            let entry = &pending[index.dir()];
+            (entry.changes.len(), entry.bytes, entry.dropping)
+        };
+        assert_eq!(waiting(&queue), (4, 4 * chunk, true));
+        // A deletion takes its blob's text out, and is kept whatever waits.
+        queue.delete(index.clone(), &[0]);
+        assert_eq!(waiting(&queue), (4, 3 * chunk, true));
+        queue.add(index.clone(), 7, 0, doc(chunk));
+        assert_eq!(waiting(&queue).0, 5);
+    }
 }

@@ -83,6 +83,19 @@ fn date(value: &[u8]) -> Option<NaiveDate> {
 }
 
 impl IndexDoc {
+    /// The bytes of text the document holds (what it costs while it
+    /// waits to be indexed).
+    pub fn text_bytes(&self) -> usize {
+        let fields: usize = self
+            .fields
+            .iter()
+            .map(|f| f.name.len() + f.texts.iter().map(String::len).sum::<usize>())
+            .sum();
+        fields
+            + self.header_text.iter().map(String::len).sum::<usize>()
+            + self.body_text.iter().map(String::len).sum::<usize>()
+    }
+
     /// The decoded file names of a message's parts (its attachments),
     /// read from its structure without decoding any part.
     pub fn attachment_names(raw: &[u8]) -> Vec<String> {
