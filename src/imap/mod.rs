@@ -279,7 +279,9 @@ impl Session {
                 }
                 Frame::Notify { tag, command } => {
                     let handled = match self.user() {
-                        Some(_) => self.notify(command),
+                        // The catalog is read for every watched mailbox:
+                        // off the threads that serve the other sessions.
+                        Some(_) => tokio::task::block_in_place(|| self.notify(command)),
                         None => Ok(Reply::bad("Log in first")),
                     };
                     self.answer(stream, &tag, handled).await?;

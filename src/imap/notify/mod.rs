@@ -230,7 +230,10 @@ impl Session {
         let out = match (poll || changed) && !notify.groups.is_empty() {
             true => {
                 notify.changes.borrow_and_update();
-                self.look(&mut notify)
+                // A look reads the catalog for every watched mailbox, and
+                // every NOTIFY session looks at every change: not on the
+                // threads that serve the other sessions meanwhile.
+                tokio::task::block_in_place(|| self.look(&mut notify))
             }
             false => Ok(String::new()),
         };
