@@ -79,6 +79,10 @@ impl Drop for Slot {
     }
 }
 
+/// How often the sort keys no SORT or THREAD used are let go of (two
+/// quiet periods empty the cache).
+const SORT_KEYS_AGE: Duration = Duration::from_secs(300);
+
 async fn bind(addr: &str) -> Result<TcpListener> {
     TcpListener::bind(addr)
         .await
@@ -186,6 +190,18 @@ pub async fn serve(config: Config, archives: Arc<Archives>) -> Result<()> {
             stopped.clone(),
         ));
     }
+    // Sort keys nobody used for two periods go (their memory too).
+    let (ageing, mut stopping) = (shared.clone(), stopped.clone());
+    tasks.spawn(async move {
+        let mut every = tokio::time::interval(SORT_KEYS_AGE);
+        every.tick().await;
+        loop {
+            tokio::select! {
+                _ = every.tick() => ageing.sort_keys.age(),
+                _ = stopping.changed() => return,
+            }
+        }
+    });
     tracing::info!(
         imaps,
         starttls,

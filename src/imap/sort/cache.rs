@@ -12,11 +12,16 @@
 //! current one. So what the last sorts used stays, the rest goes, and the
 //! two tables together hold at most the budget.
 //!
+//! Unused, it empties: [`KeyCache::age`], called every few minutes, turns
+//! the current table into the previous one when no SORT or THREAD used the
+//! cache since the last call, so two quiet calls leave nothing held.
+//!
 //! A SORT of a whole folder also leaves the order of its messages by the
 //! string key it sorted by (their ranks, [`Ranked`]): the next SORT of the
 //! same snapshot by that key compares numbers and looks up no string.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use imap_codec::imap_types::extensions::sort::SortKey;
@@ -49,6 +54,8 @@ pub struct KeyCache {
     tables: Mutex<Tables>,
     /// The last ones made, newest last.
     ranked: Mutex<Vec<Ranked>>,
+    /// Used since the last [`KeyCache::age`].
+    used: AtomicBool,
 }
 
 /// Each message of a snapshot's rank by one key, by position: equal ranks
@@ -73,11 +80,29 @@ impl KeyCache {
             budget,
             tables: Mutex::new(Tables::default()),
             ranked: Mutex::new(Vec::new()),
+            used: AtomicBool::new(false),
         }
+    }
+
+    /// Lets go of what no SORT or THREAD used since the last call: the
+    /// current table becomes the previous one (the previous one goes),
+    /// and the kept orders go.
+    pub fn age(&self) {
+        if self.used.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        self.ranked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        tables.previous = std::mem::take(&mut tables.current);
+        tables.previous_bytes = std::mem::take(&mut tables.current_bytes);
     }
 
     /// The ranks of `snapshot`'s messages by `key`, if kept.
     pub fn ranks(&self, snapshot: &Arc<FolderSnapshot>, key: &SortKey) -> Option<Arc<[u64]>> {
+        self.used.store(true, Ordering::Relaxed);
         let ranked = self.ranked.lock().unwrap_or_else(|e| e.into_inner());
         ranked
             .iter()
@@ -106,6 +131,7 @@ impl KeyCache {
     /// The kept `part` of each content in `contents`, `None` where it is
     /// not kept.
     pub fn get(&self, contents: &[ContentKey], part: Part) -> Vec<Option<Value>> {
+        self.used.store(true, Ordering::Relaxed);
         let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
         let mut moved = Vec::new();
         let found = contents
@@ -132,6 +158,7 @@ impl KeyCache {
         if self.budget == 0 {
             return;
         }
+        self.used.store(true, Ordering::Relaxed);
         let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
         for (content, part, value) in made {
             tables.insert((content, part), value, self.budget);
@@ -199,6 +226,26 @@ mod tests {
         cache.put((20..40).map(|c| (content(c), Part::From, text(100))));
         assert_eq!(cache.get(&keys([0]), Part::From), [None]);
         assert!(cache.bytes() <= weight * 20, "{}", cache.bytes());
+    }
+
+    #[test]
+    fn what_nobody_uses_goes() {
+        let cache = KeyCache::new(1 << 20);
+        cache.put(
+            keys(0..10)
+                .into_iter()
+                .map(|k| (k, Part::Subject, text(10))),
+        );
+        let held = cache.bytes();
+        assert!(held > 0);
+        // Used since: kept.
+        cache.age();
+        assert_eq!(cache.bytes(), held);
+        // Quiet: moved aside, still found (and brought back) if asked for.
+        cache.age();
+        assert_eq!(cache.bytes(), held);
+        cache.age();
+        assert_eq!(cache.bytes(), 0);
     }
 
     #[test]
