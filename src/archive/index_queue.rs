@@ -168,11 +168,30 @@ impl Drop for IndexQueue {
     }
 }
 
+/// Indexing gives way to the sessions: this thread, and tantivy's
+/// indexing threads it starts (they inherit it), run at nice 10. When mail
+/// comes in faster than it is indexed, a delivery's or APPEND's answer
+/// does not wait for the CPU the index takes; the index catches up when
+/// it is quieter (searches meanwhile check the waiting messages
+/// themselves, and the queue is bounded).
+fn lower_priority() {
+    // SAFETY: setpriority on the calling thread (its id from gettid) only
+    // changes its scheduling priority.
+    let failed = unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 10) != 0
+    };
+    if failed {
+        tracing::debug!("the index queue runs at normal priority: setpriority failed");
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn write_while_alive(pending: &Weak<Mutex<HashMap<PathBuf, Pending>>>, memory: usize) {
+    lower_priority();
     loop {
         std::thread::sleep(TICK);
         let Some(pending) = pending.upgrade() else {
