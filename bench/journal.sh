@@ -29,6 +29,7 @@ SHARED=$REPO/../shared
 LOGS=$WORK/logs
 REPORT=$REPO/BENCHMARKS.md
 . "$REPO/bench/write_section.sh"
+. "$REPO/bench/binary.sh"
 
 die() { echo "journal.sh: $*" >&2; exit 1; }
 load() { cut -d' ' -f1 /proc/loadavg; }
@@ -45,16 +46,7 @@ mkdir -p "$WORK" "$LOGS"
 [ -x /usr/lib/dovecot/lmtp ] || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y dovecot-lmtpd; }
 
 # 1. The archimap binary, copied: others may rebuild target/ while this runs.
-if [ -z "${BIN:-}" ]; then
-    (cd "$REPO" && cargo build --release)
-    BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/archimap
-    build="\`cargo build --release\` of commit $(git -C "$REPO" rev-parse --short HEAD)"
-else
-    build="\`$BIN\` (given as BIN)"
-fi
-git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock || build+=" plus uncommitted changes"
-cp "$BIN" "$WORK/archimap"
-BIN=$WORK/archimap
+bench_binary
 
 # 2. The messages.
 if [ ! -f "$CORPUS/.done" ]; then

@@ -25,26 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imap_load import cpu_seconds  # noqa: E402
-
-
-def messages(path, n):
-    """The first `n` messages of the mbox, read as a stream (the file may
-    be far larger), with CRLF line ends as SMTP carries them."""
-    out, current = [], None
-    with open(path, "rb") as f:
-        for line in f:
-            if line.startswith(b"From "):
-                if current is not None:
-                    out.append(b"".join(current))
-                    if len(out) >= n:
-                        break
-                current = []
-                continue
-            if current is not None:
-                current.append(line.rstrip(b"\r\n") + b"\r\n")
-    if current is not None and len(out) < n:
-        out.append(b"".join(current))
-    return out
+from load import mbox_messages  # noqa: E402
 
 
 def worker(a, work, latencies, errors):
@@ -88,7 +69,7 @@ def main():
     ap.add_argument("--server", required=True)
     ap.add_argument("--settle", type=float, default=15, help="seconds after the load before CPU is read again (archimap indexes in batches)")
     a = ap.parse_args()
-    raws = messages(a.mbox, a.n)
+    raws = mbox_messages(a.mbox, a.n)
     work = queue.Queue()
     for i, raw in enumerate(raws):
         work.put((i, raw))

@@ -55,14 +55,18 @@ def stress_message(rng, sid, n):
             "Body of %d-%d, %s.\r\n" % (sid, word, sid, n, n % 60, sid, n, rng.getrandbits(32), sid, n, word)).encode()
 
 
-def mbox_messages(path):
-    """The messages of an mboxrd file, CRLF line ends, '>From ' unquoted."""
+def mbox_messages(path, limit=None):
+    """The messages of an mboxrd file (the first `limit` of them: it is
+    read as a stream), CRLF line ends, '>From ' unquoted."""
     out, cur = [], None
     with open(path, "rb") as f:
         for line in f:
             if line.startswith(b"From "):
                 if cur is not None:
                     out.append(b"".join(cur))
+                    if limit is not None and len(out) >= limit:
+                        cur = None
+                        break
                 cur = []
                 continue
             if cur is None:

@@ -58,16 +58,8 @@ mkdir -p "$WORK" "$LOGS"
 command -v doveadm > /dev/null && [ -x /usr/lib/dovecot/imap ] || apt_install dovecot-imapd
 
 # 1. The archimap binary, copied: others may rebuild target/ while this runs.
-if [ -z "${BIN:-}" ]; then
-    (cd "$REPO" && cargo build --release)
-    BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/archimap
-    build="\`cargo build --release\` of commit $(git -C "$REPO" rev-parse --short HEAD)"
-else
-    build="\`$BIN\` (given as BIN)"
-fi
-git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock || build+=" plus uncommitted changes"
-cp "$BIN" "$WORK/archimap"
-BIN=$WORK/archimap
+. "$REPO/bench/binary.sh"
+bench_binary
 
 # 2. The messages, and the two sets every user gets, as Maildirs (file names
 # sort in generation order).

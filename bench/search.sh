@@ -61,15 +61,8 @@ mkdir -p "$WORK" "$LOGS"
 command -v doveadm > /dev/null && [ -x /usr/lib/dovecot/imap ] || apt_install dovecot-imapd
 
 # 1. The binary, copied: others may rebuild target/ while this runs.
-if [ -z "${BIN:-}" ]; then
-    (cd "$REPO" && cargo build --release)
-    BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/archimap
-    build="\`cargo build --release\` of commit $(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' plus uncommitted changes')"
-else
-    build="\`$BIN\` as given"
-fi
-cp "$BIN" "$WORK/archimap"
-BIN=$WORK/archimap
+. "$REPO/bench/binary.sh"
+bench_binary
 
 # 2. The N-message corpus, and the search strings picked from it.
 [ -f "$CORPUS/.done" ] || python3 "$REPO/bench/corpus.py" --out "$CORPUS" -n "$N" --seed "$SEED" --work "$WORK" --shared "$SHARED" >&2
